@@ -1,0 +1,249 @@
+"""Per-asset L2 books as integer-tick ladders, for numba.
+
+Each asset has a bid and an ask ladder of ``L`` ticks starting at ``base[a]``. Prices
+become ticks with ``floor(price / tick + 0.5)``. When the book's centre drifts within
+``L/4`` of an edge the ladder is recentred (levels falling off the far side are counted
+in ``dropped``); an update outside the window is counted there too. The best bid/ask are
+kept incrementally; removing the best scans towards the inside of the book.
+
+Everything here is ``@njit(cache=True)`` and works on a :class:`BookState` of arrays.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from arbkit.schema import Kind
+
+NO_BID = np.iinfo(np.int64).min
+NO_ASK = np.iinfo(np.int64).max
+DEFAULT_LADDER = 1 << 18
+
+K_SNAPSHOT = np.uint8(Kind.SNAPSHOT)
+K_DEPTH = np.uint8(Kind.DEPTH)
+K_TRADE = np.uint8(Kind.TRADE)
+K_BBO = np.uint8(Kind.BBO)
+K_CLEAR = np.uint8(Kind.CLEAR)
+K_GAP = np.uint8(Kind.GAP)
+
+
+class BookState(NamedTuple):
+    """Arrays holding every asset's book; row ``a`` belongs to asset ``a``."""
+
+    bid_qty: np.ndarray  # float64[n, L]
+    ask_qty: np.ndarray  # float64[n, L]
+    base: np.ndarray  # int64[n]: tick of ladder index 0
+    best_bid: np.ndarray  # int64[n]: tick, NO_BID when empty
+    best_ask: np.ndarray  # int64[n]: tick, NO_ASK when empty
+    n_bid: np.ndarray  # int64[n]: non-empty bid levels
+    n_ask: np.ndarray  # int64[n]
+    inv_tick: np.ndarray  # float64[n]
+    tick: np.ndarray  # float64[n]
+    dropped: np.ndarray  # int64[n]: updates outside the window + levels lost on recentring
+    centred: np.ndarray  # bool[n]: base has been set
+    bbo: np.ndarray  # float64[n, 4]: last BBO bid px, bid qty, ask px, ask qty (NaN = none)
+
+
+def new_books(tick_sizes: np.ndarray, ladder: int = DEFAULT_LADDER) -> BookState:
+    """Empty books for assets with the given tick sizes."""
+    n = len(tick_sizes)
+    tick = np.asarray(tick_sizes, dtype=np.float64)
+    return BookState(
+        bid_qty=np.zeros((n, ladder)), ask_qty=np.zeros((n, ladder)),
+        base=np.zeros(n, dtype=np.int64),
+        best_bid=np.full(n, NO_BID, dtype=np.int64), best_ask=np.full(n, NO_ASK, dtype=np.int64),
+        n_bid=np.zeros(n, dtype=np.int64), n_ask=np.zeros(n, dtype=np.int64),
+        inv_tick=1.0 / tick, tick=tick.copy(), dropped=np.zeros(n, dtype=np.int64),
+        centred=np.zeros(n, dtype=np.bool_), bbo=np.full((n, 4), np.nan),
+    )
+
+
+@njit(cache=True)
+def price_to_tick(price, inv_tick):
+    return np.int64(np.floor(price * inv_tick + 0.5))
+
+
+@njit(cache=True)
+def book_clear(b, a):
+    b.bid_qty[a, :] = 0.0
+    b.ask_qty[a, :] = 0.0
+    b.best_bid[a] = NO_BID
+    b.best_ask[a] = NO_ASK
+    b.n_bid[a] = 0
+    b.n_ask[a] = 0
+    b.centred[a] = False
+
+
+@njit(cache=True)
+def _recount(b, a):
+    L = b.bid_qty.shape[1]
+    nb = 0
+    na = 0
+    bb = NO_BID
+    ba = NO_ASK
+    base = b.base[a]
+    for i in range(L):
+        if b.bid_qty[a, i] > 0.0:
+            nb += 1
+            bb = base + i
+        if b.ask_qty[a, L - 1 - i] > 0.0:
+            na += 1
+            ba = base + L - 1 - i
+    b.n_bid[a] = nb
+    b.n_ask[a] = na
+    b.best_bid[a] = bb
+    b.best_ask[a] = ba
+
+
+@njit(cache=True)
+def book_recenter(b, a, centre_tick):
+    """Move asset ``a``'s window so that ``centre_tick`` sits in its middle."""
+    L = b.bid_qty.shape[1]
+    new_base = centre_tick - L // 2
+    shift = new_base - b.base[a]
+    if shift == 0:
+        return
+    before = b.n_bid[a] + b.n_ask[a]
+    if shift > 0:
+        if shift < L:
+            b.bid_qty[a, : L - shift] = b.bid_qty[a, shift:].copy()
+            b.ask_qty[a, : L - shift] = b.ask_qty[a, shift:].copy()
+            b.bid_qty[a, L - shift:] = 0.0
+            b.ask_qty[a, L - shift:] = 0.0
+        else:
+            b.bid_qty[a, :] = 0.0
+            b.ask_qty[a, :] = 0.0
+    else:
+        s = -shift
+        if s < L:
+            b.bid_qty[a, s:] = b.bid_qty[a, : L - s].copy()
+            b.ask_qty[a, s:] = b.ask_qty[a, : L - s].copy()
+            b.bid_qty[a, :s] = 0.0
+            b.ask_qty[a, :s] = 0.0
+        else:
+            b.bid_qty[a, :] = 0.0
+            b.ask_qty[a, :] = 0.0
+    b.base[a] = new_base
+    _recount(b, a)
+    b.dropped[a] += before - (b.n_bid[a] + b.n_ask[a])
+
+
+@njit(cache=True)
+def _maybe_recenter(b, a):
+    L = b.bid_qty.shape[1]
+    bb = b.best_bid[a]
+    ba = b.best_ask[a]
+    if bb != NO_BID and ba != NO_ASK:
+        centre = (bb + ba) // 2
+    elif bb != NO_BID:
+        centre = bb
+    elif ba != NO_ASK:
+        centre = ba
+    else:
+        return
+    off = centre - b.base[a]
+    if off < L // 4 or off > L - L // 4:
+        book_recenter(b, a, centre)
+
+
+@njit(cache=True)
+def book_set(b, a, side, tick, qty):
+    """Set the total quantity at ``tick`` on ``side`` (+1 bid, -1 ask); 0 removes the level."""
+    L = b.bid_qty.shape[1]
+    if not b.centred[a]:
+        b.base[a] = tick - L // 2
+        b.centred[a] = True
+    i = tick - b.base[a]
+    if i < 0 or i >= L:
+        if b.n_bid[a] + b.n_ask[a] == 0 and qty > 0.0:
+            b.base[a] = tick - L // 2
+            i = L // 2
+        else:
+            b.dropped[a] += 1
+            return
+    if side > 0:
+        old = b.bid_qty[a, i]
+        b.bid_qty[a, i] = qty
+        if qty > 0.0:
+            if old == 0.0:
+                b.n_bid[a] += 1
+            if tick > b.best_bid[a]:
+                b.best_bid[a] = tick
+        elif old > 0.0:
+            b.n_bid[a] -= 1
+            if tick == b.best_bid[a]:
+                nb = NO_BID
+                if b.n_bid[a] > 0:
+                    j = i - 1
+                    while j >= 0:
+                        if b.bid_qty[a, j] > 0.0:
+                            nb = b.base[a] + j
+                            break
+                        j -= 1
+                b.best_bid[a] = nb
+    else:
+        old = b.ask_qty[a, i]
+        b.ask_qty[a, i] = qty
+        if qty > 0.0:
+            if old == 0.0:
+                b.n_ask[a] += 1
+            if tick < b.best_ask[a]:
+                b.best_ask[a] = tick
+        elif old > 0.0:
+            b.n_ask[a] -= 1
+            if tick == b.best_ask[a]:
+                na = NO_ASK
+                if b.n_ask[a] > 0:
+                    j = i + 1
+                    while j < L:
+                        if b.ask_qty[a, j] > 0.0:
+                            na = b.base[a] + j
+                            break
+                        j += 1
+                b.best_ask[a] = na
+    _maybe_recenter(b, a)
+
+
+@njit(cache=True)
+def book_apply(b, a, kind, side, price, qty):
+    """Apply one event row to asset ``a``'s book. Returns True when the row changed the book."""
+    if kind == K_DEPTH or kind == K_SNAPSHOT:
+        book_set(b, a, side, price_to_tick(price, b.inv_tick[a]), qty)
+        return True
+    if kind == K_CLEAR:
+        book_clear(b, a)
+        return True
+    if kind == K_BBO:
+        if side > 0:
+            b.bbo[a, 0] = price
+            b.bbo[a, 1] = qty
+        else:
+            b.bbo[a, 2] = price
+            b.bbo[a, 3] = qty
+    return False
+
+
+@njit(cache=True)
+def level_qty(b, a, side, tick):
+    i = tick - b.base[a]
+    if i < 0 or i >= b.bid_qty.shape[1]:
+        return 0.0
+    return b.bid_qty[a, i] if side > 0 else b.ask_qty[a, i]
+
+
+@njit(cache=True)
+def top(b, a):
+    """(best bid px, qty, best ask px, qty) of asset ``a``; NaN where a side is empty."""
+    bp = np.nan
+    bq = np.nan
+    ap = np.nan
+    aq = np.nan
+    if b.best_bid[a] != NO_BID:
+        bp = b.best_bid[a] * b.tick[a]
+        bq = b.bid_qty[a, b.best_bid[a] - b.base[a]]
+    if b.best_ask[a] != NO_ASK:
+        ap = b.best_ask[a] * b.tick[a]
+        aq = b.ask_qty[a, b.best_ask[a] - b.base[a]]
+    return bp, bq, ap, aq

@@ -1,0 +1,88 @@
+"""Contiguous per-column event arrays: the form the numba engine reads."""
+from __future__ import annotations
+
+from typing import Iterable, NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from arbkit.schema import ARROW_SCHEMA, COLUMNS, EVENT_DTYPE
+
+
+class EventColumns(NamedTuple):
+    """One contiguous numpy array per schema column, all of the same length."""
+
+    ts_exch: np.ndarray
+    ts_local: np.ndarray
+    asset: np.ndarray
+    kind: np.ndarray
+    side: np.ndarray
+    price: np.ndarray
+    qty: np.ndarray
+    seq: np.ndarray
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return int(self.ts_local.shape[0])
+
+    @property
+    def nrows(self) -> int:
+        return int(self.ts_local.shape[0])
+
+    @classmethod
+    def empty(cls, n: int = 0) -> "EventColumns":
+        return cls(*(np.zeros(n, dtype=c.numpy) for c in COLUMNS))
+
+    @classmethod
+    def from_arrays(cls, **arrays: Iterable) -> "EventColumns":
+        """Build from array-likes keyed by column name, casting each to the schema dtype."""
+        missing = [c.name for c in COLUMNS if c.name not in arrays]
+        if missing:
+            raise ValueError(f"missing event columns: {missing}")
+        return cls(*(np.ascontiguousarray(np.asarray(arrays[c.name]), dtype=c.numpy) for c in COLUMNS))
+
+    @classmethod
+    def from_structured(cls, events: np.ndarray) -> "EventColumns":
+        return cls(*(np.ascontiguousarray(events[c.name]) for c in COLUMNS))
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table | pa.RecordBatch) -> "EventColumns":
+        """Columns of an Arrow table/batch as numpy (zero-copy where the column is one chunk)."""
+        out = []
+        for c in COLUMNS:
+            col = table.column(c.name)
+            if isinstance(col, pa.ChunkedArray):
+                if col.num_chunks == 1:
+                    arr = col.chunk(0).to_numpy(zero_copy_only=False)
+                elif col.num_chunks == 0:
+                    arr = np.zeros(0, dtype=c.numpy)
+                else:
+                    arr = np.concatenate([ch.to_numpy(zero_copy_only=False) for ch in col.chunks])
+            else:
+                arr = col.to_numpy(zero_copy_only=False)
+            out.append(np.ascontiguousarray(arr, dtype=c.numpy))
+        return cls(*out)
+
+    def to_structured(self) -> np.ndarray:
+        out = np.empty(len(self), dtype=EVENT_DTYPE)
+        for c in COLUMNS:
+            out[c.name] = getattr(self, c.name)
+        return out
+
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_arrays([pa.array(getattr(self, c.name)) for c in COLUMNS], schema=ARROW_SCHEMA)
+
+    def take(self, index: np.ndarray | slice) -> "EventColumns":
+        return EventColumns(*(np.ascontiguousarray(a[index]) for a in self))
+
+    @classmethod
+    def concat(cls, parts: list["EventColumns"]) -> "EventColumns":
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, c.name) for p in parts]) for c in COLUMNS))
+
+    def equals(self, other: "EventColumns") -> bool:
+        """Exact equality, NaN-safe for the float columns (bitwise)."""
+        return all(
+            a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+            for a, b in zip(self, other)
+        )

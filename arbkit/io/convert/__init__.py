@@ -1,0 +1,66 @@
+"""Converters from real vendor/venue formats into arbkit recordings.
+
+``convert(fmt, sources, out)`` runs one converter and writes a recording directory whose
+manifest records the source files (name, size, sha256), the converter's report
+(sequence checks, gaps, warnings) and, with ``keep_raw``, a compressed copy of the
+sources in ``raw/`` so the recording can be re-normalised later.
+"""
+from __future__ import annotations
+
+import importlib
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from arbkit.errors import DataError
+from arbkit.io.convert.files import source_provenance
+from arbkit.io.recording import Recording
+from arbkit.io.writer import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS, write_recording
+from arbkit.venues.common import ConversionResult
+
+# format name -> "module:function"; imported on use so one broken optional path cannot break the rest.
+FORMATS: dict[str, str] = {
+    "binance": "arbkit.io.convert.binance:convert_binance",
+    "cryptofeed": "arbkit.io.convert.cryptofeed:convert_cryptofeed",
+    "tardis": "arbkit.io.convert.tardis:convert_tardis",
+    "lobster": "arbkit.io.convert.lobster:convert_lobster",
+    "hftbacktest": "arbkit.io.convert.hftbacktest:convert_hftbacktest",
+    "polymarket": "arbkit.io.convert.polymarket:convert_polymarket",
+    "bybit": "arbkit.io.convert.bybit:convert_bybit",
+}
+
+
+def converter(fmt: str) -> Callable[..., ConversionResult]:
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}")
+    module, func = FORMATS[fmt].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def run_converter(fmt: str, sources: Sequence[str | Path], **options: Any) -> ConversionResult:
+    """Run a converter in memory (no files written)."""
+    return converter(fmt)(list(sources), **options)
+
+
+def convert(fmt: str, sources: Sequence[str | Path], out: str | Path, *, overwrite: bool = False,
+            keep_raw: bool = False, part_rows: int = DEFAULT_PART_ROWS, row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
+            **options: Any) -> Recording:
+    """Convert ``sources`` in format ``fmt`` and write the recording to ``out``."""
+    result = run_converter(fmt, sources, **options)
+    if len(result.events) == 0:
+        raise DataError(f"the {fmt} converter produced no events from {[str(s) for s in sources]}")
+    provenance = {"converter": fmt, "sources": source_provenance(list(sources))}
+    write_recording(out, result.events, result.instruments, provenance=provenance, conversion=result.report,
+                    part_rows=part_rows, row_group_rows=row_group_rows, overwrite=overwrite)
+    if keep_raw:
+        raw = Path(out) / "raw"
+        raw.mkdir(exist_ok=True)
+        for s in sources:
+            s = Path(s)
+            if s.suffix == ".gz":
+                shutil.copyfile(s, raw / s.name)
+            else:
+                import gzip
+                with open(s, "rb") as src, gzip.open(raw / (s.name + ".gz"), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    return Recording(out)

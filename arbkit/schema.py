@@ -1,0 +1,117 @@
+"""The one event schema: columns, kinds, numpy dtype and Arrow schema from one definition.
+
+A recording is a table of events sorted by ``ts_local``, one row per change.
+Everything that reads or writes events (io, engine, recorder) takes its column
+names, types and kind codes from here.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+
+class Kind(IntEnum):
+    """What a row means. Codes are stored in the ``kind`` column (uint8)."""
+
+    SNAPSHOT = 1  #: one level of a full book image; preceded by a CLEAR row of the same asset
+    DEPTH = 2  #: incremental level update: ``qty`` is the new total at ``price`` (0 removes it)
+    TRADE = 3  #: a public trade; ``side`` is the aggressor (+1 buyer took the ask, -1 seller hit the bid)
+    BBO = 4  #: best bid (side +1) or best ask (side -1) quote with its quantity
+    CLEAR = 5  #: drop every level of the asset's book (side 0) before a snapshot or after a gap
+    GAP = 6  #: feed gap / resync marker: the book is unreliable until the next CLEAR + SNAPSHOT
+
+
+KIND_NAMES: dict[int, str] = {int(k): k.name for k in Kind}
+
+BID = 1
+ASK = -1
+BUY = 1
+SELL = -1
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the event table."""
+
+    name: str
+    numpy: str
+    arrow: pa.DataType
+    doc: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("ts_exch", "int64", pa.int64(), "exchange timestamp, ns since epoch (= ts_local when the venue stamps nothing)"),
+    Column("ts_local", "int64", pa.int64(), "local receive timestamp, ns since epoch; the sort key"),
+    Column("asset", "int32", pa.int32(), "index into the manifest's instruments"),
+    Column("kind", "uint8", pa.uint8(), "Kind code"),
+    Column("side", "int8", pa.int8(), "+1 bid/buy, -1 ask/sell, 0 both (CLEAR/GAP)"),
+    Column("price", "float64", pa.float64(), "price in quote units (engine converts to integer ticks)"),
+    Column("qty", "float64", pa.float64(), "new total qty at the level (SNAPSHOT/DEPTH/BBO), traded qty (TRADE)"),
+    Column("seq", "int64", pa.int64(), "exchange sequence / update id where the venue has one, else -1"),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+EVENT_DTYPE = np.dtype([(c.name, c.numpy) for c in COLUMNS])
+ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=False) for c in COLUMNS])
+
+CONTRACT_TYPES = ("spot", "linear_perp", "inverse_perp", "linear_future", "inverse_future", "binary_outcome", "equity")
+
+
+@dataclass
+class Instrument:
+    """Static metadata of one tradable book: where it lives and how it is priced and charged.
+
+    Fees are in basis points of notional; a negative fee is a rebate. ``contract_size`` is
+    the quote-currency face value of one contract for inverse contracts (e.g. 100 USD on
+    Binance COIN-M BTCUSD_PERP) and the base quantity per contract for linear ones.
+    """
+
+    venue: str
+    symbol: str
+    tick_size: float
+    lot_size: float
+    maker_fee_bps: float = 0.0
+    taker_fee_bps: float = 0.0
+    quote_currency: str = ""
+    contract_type: str = "spot"
+    contract_size: float = 1.0
+    depth_usable: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.contract_type not in CONTRACT_TYPES:
+            raise ValueError(
+                f"instrument {self.venue}:{self.symbol}: contract_type {self.contract_type!r} "
+                f"is not one of {', '.join(CONTRACT_TYPES)}"
+            )
+        for name in ("tick_size", "lot_size", "contract_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+                raise ValueError(f"instrument {self.venue}:{self.symbol}: {name} must be a positive number, got {value!r}")
+
+    @property
+    def key(self) -> str:
+        """``venue:symbol``, unique inside a recording."""
+        return f"{self.venue}:{self.symbol}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Instrument":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"instrument {d.get('venue')}:{d.get('symbol')}: unknown fields {sorted(unknown)}")
+        return cls(**d)
+
+
+def empty_events(n: int = 0) -> np.ndarray:
+    """A zeroed structured event array of ``n`` rows."""
+    return np.zeros(n, dtype=EVENT_DTYPE)
