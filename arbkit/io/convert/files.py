@@ -65,5 +65,5 @@ def source_provenance(paths: list[str | Path]) -> list[dict[str, Any]]:
     out = []
     for p in paths:
         p = Path(p)
-        out.append({"file": p.name, "path": str(p), "bytes": p.stat().st_size, "sha256": sha256_file(p)})
+        out.append({"file": p.name, "bytes": p.stat().st_size, "sha256": sha256_file(p)})
     return out
