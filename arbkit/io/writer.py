@@ -190,7 +190,11 @@ class RecordingWriter:
 
 
 def _clear_recording_dir(directory: Path) -> None:
-    """Remove a previous recording's files (manifest, parts, raw) — nothing else."""
+    """Remove a previous recording's files (manifest, parts, raw) — and refuse if anything else is there."""
+    leftovers = [p.name for p in directory.iterdir() if p.name not in (PARTS_DIR, "raw", "manifest.json")]
+    if leftovers:
+        raise DataError(f"refusing to overwrite: directory holds files that are not a recording's: {leftovers[:5]}",
+                        path=directory)
     for sub in (PARTS_DIR, "raw"):
         d = directory / sub
         if d.is_dir():
@@ -199,10 +203,6 @@ def _clear_recording_dir(directory: Path) -> None:
     m = directory / "manifest.json"
     if m.exists():
         m.unlink()
-    leftovers = [p.name for p in directory.iterdir() if p.name not in (PARTS_DIR, "raw")]
-    if leftovers:
-        raise DataError(f"refusing to overwrite: directory holds files that are not a recording's: {leftovers[:5]}",
-                        path=directory)
 
 
 def write_recording(directory: str | Path, events: EventColumns | np.ndarray, instruments: list[Instrument], *,
