@@ -71,6 +71,10 @@ class EventColumns(NamedTuple):
     def to_arrow(self) -> pa.Table:
         return pa.Table.from_arrays([pa.array(getattr(self, c.name)) for c in COLUMNS], schema=ARROW_SCHEMA)
 
+    def replace(self, **columns: np.ndarray) -> "EventColumns":
+        """A copy with some columns swapped (NamedTuple._replace is unusable: __len__ counts rows here)."""
+        return EventColumns(*(columns.get(c.name, getattr(self, c.name)) for c in COLUMNS))
+
     def take(self, index: np.ndarray | slice) -> "EventColumns":
         return EventColumns(*(np.ascontiguousarray(a[index]) for a in self))
 

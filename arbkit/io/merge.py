@@ -22,7 +22,7 @@ def merge_events(tables: Sequence[EventColumns], asset_offsets: Sequence[int]) -
     """Concatenate event tables (asset ids shifted by the offsets) and stable-sort by ts_local."""
     shifted = []
     for cols, off in zip(tables, asset_offsets):
-        shifted.append(cols._replace(asset=(cols.asset + np.int32(off)).astype(np.int32)))
+        shifted.append(cols.replace(asset=(cols.asset + np.int32(off)).astype(np.int32)))
     allcols = EventColumns.concat(shifted)
     order = np.argsort(allcols.ts_local, kind="stable")
     return allcols.take(order)
