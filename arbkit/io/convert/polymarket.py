@@ -1,0 +1,77 @@
+"""Convert the Polymarket collector's JSON files (full-depth book snapshots + trades) into events.
+
+File names ``polymarket_<interval>_<asset>_updown_<slug>_<up|down>_<orderbooks|trades>.json[.gz]``
+name the market; the Up and Down tokens become two ``binary_outcome`` instruments
+(price in [0, 1], payoff 1). Each book element is a full snapshot: CLEAR + SNAPSHOT rows.
+Timestamps are milliseconds (``timestamp`` = exchange, ``local_timestamp`` = collector).
+Trades' ``side`` is the taker's side.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from arbkit.errors import DataError
+from arbkit.io.convert.files import read_json_document
+from arbkit.schema import BUY, SELL
+from arbkit.venues.common import NS_PER_MS, ConversionResult, EventSink, InstrumentTable
+
+_NAME = re.compile(r"polymarket_(?P<interval>[^_]+)_(?P<asset>[^_]+)_updown_(?P<slug>\d+)_(?P<token>up|down)_"
+                   r"(?P<what>orderbooks|trades)\.json(\.gz)?$")
+
+
+def parse_name(path: Path) -> dict[str, str]:
+    m = _NAME.match(path.name)
+    if not m:
+        raise DataError("file name does not follow polymarket_<interval>_<asset>_updown_<slug>_<up|down>_"
+                        "<orderbooks|trades>.json[.gz]", path=path)
+    return m.groupdict()
+
+
+def _ms(v: Any, path: Path, row: int, field: str) -> int:
+    try:
+        return int(v) * NS_PER_MS
+    except (TypeError, ValueError):
+        raise DataError(f"bad timestamp {v!r}", path=path, row=row, field=field) from None
+
+
+def convert_polymarket(sources: Sequence[str | Path], *,
+                       instruments: dict[str, dict[str, Any]] | None = None) -> ConversionResult:
+    table = InstrumentTable(overrides=instruments)
+    sink = EventSink(table)
+    counts: dict[str, dict[str, int]] = {}
+    for src in sorted(Path(s) for s in sources):
+        meta = parse_name(src)
+        symbol = f"{meta['asset'].upper()}-UPDOWN-{meta['interval']}-{meta['slug']}-{meta['token'].upper()}"
+        asset = table.asset("polymarket", symbol, contract_type="binary_outcome", quote_currency="USDC",
+                            maker_fee_bps=0.0, taker_fee_bps=0.0,
+                            extra={"market": f"{meta['asset']}-updown-{meta['interval']}-{meta['slug']}",
+                                   "outcome": meta["token"]})
+        doc = read_json_document(src)
+        if not isinstance(doc, list):
+            raise DataError("expected a JSON array of elements", path=src)
+        where = str(src)
+        for i, el in enumerate(doc):
+            if not isinstance(el, dict):
+                raise DataError("element is not an object", path=src, row=i)
+            ts_exch = _ms(el.get("timestamp"), src, i, "timestamp")
+            ts_local = _ms(el.get("local_timestamp"), src, i, "local_timestamp")
+            try:
+                if meta["what"] == "orderbooks":
+                    bids = [(lv["price"], lv["size"]) for lv in el["bids"]]
+                    asks = [(lv["price"], lv["size"]) for lv in el["asks"]]
+                    sink.emit_snapshot(ts_exch, ts_local, asset, bids, asks, -1, where=f"{where} element {i}")
+                else:
+                    side = {"buy": BUY, "sell": SELL}.get(str(el["side"]).lower())
+                    if side is None:
+                        raise DataError(f"trade side {el['side']!r} is not buy/sell", path=src, row=i, field="side")
+                    sink.emit_trade(ts_exch, ts_local, asset, side, el["price"], el["size"], -1,
+                                    where=f"{where} element {i}")
+            except KeyError as exc:
+                raise DataError(f"missing key {exc.args[0]!r}", path=src, row=i, field=str(exc.args[0])) from None
+        counts[src.name] = {"elements": len(doc)}
+    insts = table.instruments()
+    return ConversionResult(events=sink.columns(), instruments=insts,
+                            report={"format": "polymarket", "files": counts, "warnings": sink.warnings},
+                            sources=[str(s) for s in sources])
