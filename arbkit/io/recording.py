@@ -1,6 +1,7 @@
 """Read a recording directory: instruments, lazy polars queries, numpy columns, chunks."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -140,12 +141,8 @@ class Recording:
             except (pa.ArrowInvalid, OSError) as exc:
                 raise DataError(f"corrupt or truncated Parquet data ({exc})", path=part) from None
             n = table.num_rows
-            for c, dst in zip(COLUMNS, out):
-                off = pos
-                for chunk in table.column(c.name).chunks:
-                    m = len(chunk)
-                    dst[off:off + m] = chunk.to_numpy(zero_copy_only=False)
-                    off += m
+            jobs = [(table.column(c.name).chunks, dst, pos) for c, dst in zip(COLUMNS, out)]
+            list(_copy_pool().map(_copy_chunks, jobs))
             pos += n
         if pos != total:
             raise DataError(f"parts hold {pos} rows but manifest.json says {total}", path=self.path / "manifest.json",
@@ -170,6 +167,26 @@ class Recording:
         write_recording(path, events, instruments, provenance=provenance, conversion=conversion,
                         part_rows=part_rows, row_group_rows=row_group_rows, overwrite=overwrite)
         return Recording(path)
+
+
+_POOL = None
+
+
+def _copy_pool():
+    """Threads for the column copies (numpy releases the GIL while copying)."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="arbkit-load")
+    return _POOL
+
+
+def _copy_chunks(job) -> None:
+    chunks, dst, off = job
+    for chunk in chunks:
+        m = len(chunk)
+        dst[off:off + m] = chunk.to_numpy(zero_copy_only=False)
+        off += m
 
 
 def load(path: str | Path) -> Recording:
