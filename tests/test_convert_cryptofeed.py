@@ -112,9 +112,19 @@ def test_upbit_snapshots_and_trades(tmp_path):
             assert top["bid"] == last[inst.symbol]["bp"] and top["ask"] == last[inst.symbol]["ap"]
 
 
+def test_kraken_checksums_all_match(tmp_path):
+    rec = convert("cryptofeed", [shared(DIR, "cryptofeed_KRAKEN.jsonl.gz")], tmp_path / "kr")
+    rep = rec.manifest.conversion["files"]["cryptofeed_KRAKEN.jsonl.gz"]["venue_report"]
+    with_checksum = sum(1 for p in recv_payloads("KRAKEN") if isinstance(p, list) and str(p[-2]).startswith("book")
+                        and isinstance(p[-3], dict) and "c" in p[-3])
+    assert sum(v["checksum_ok"] for v in rep.values()) == with_checksum > 4000
+    assert all(v["checksum_mismatch"] == 0 and v["snapshots"] == 1 for v in rep.values())
+    assert validate(rec.path).ok
+
+
 def test_unsupported_exchange_and_headerless_capture(tmp_path):
-    with pytest.raises(DataError, match="KRAKEN"):
-        run_converter("cryptofeed", [shared(DIR, "cryptofeed_KRAKEN.jsonl.gz")])
+    with pytest.raises(DataError, match="GEMINI"):
+        run_converter("cryptofeed", [shared(DIR, "cryptofeed_GEMINI.jsonl.gz")])
     (tmp_path / "x.jsonl").write_text('{"t":"recv","ts":1.0,"data":"{}"}\n')
     with pytest.raises(DataError, match="header"):
         run_converter("cryptofeed", [tmp_path / "x.jsonl"])

@@ -10,6 +10,8 @@ Venues handled, each with its own sequence or checksum rule:
 - ``COINBASE`` (Advanced Trade): ``l2_data`` snapshot/update and ``market_trades``; the
   connection's ``sequence_num`` must step by one, a jump is a GAP for its books.
 - ``UPBIT``: base64 frames; every ``orderbook`` message is a full snapshot; trades.
+- ``KRAKEN``: v1 ``book-N`` snapshot + updates with the CRC32 checksum checked after every
+  update (mismatch: GAP), the book held at the subscribed depth; trades.
 
 Local time is the ``recv`` line's ``ts`` (unix seconds, float).
 """
@@ -277,6 +279,100 @@ class _Upbit:
         return self.stats
 
 
+def kraken_checksum(bids: dict[float, tuple[str, str]], asks: dict[float, tuple[str, str]]) -> int:
+    """Kraken's CRC32: best 10 asks then best 10 bids, each price and volume without '.' and leading zeros."""
+    def part(text: str) -> str:
+        return text.replace(".", "").lstrip("0")
+    out = [part(asks[p][0]) + part(asks[p][1]) for p in sorted(asks)[:10]]
+    out += [part(bids[p][0]) + part(bids[p][1]) for p in sorted(bids, reverse=True)[:10]]
+    return zlib.crc32("".join(out).encode())
+
+
+class _Kraken:
+    """Kraken v1 ``book-N``: snapshot (as/bs) then updates (a/b, checksum ``c``); the book is kept
+    at the subscribed depth (levels pushed past it are removed, as Kraken's docs require)."""
+
+    def __init__(self, sink: EventSink, table: InstrumentTable) -> None:
+        self.sink, self.table = sink, table
+        self.books: dict[str, tuple[dict, dict]] = {}
+        self.synced: dict[str, bool] = {}
+        self.stats: dict[str, dict[str, int]] = {}
+
+    def http(self, ts: int, url: str, body: str, where: str) -> None:
+        return
+
+    def recv(self, ts: int, msg: Any, where: str) -> None:
+        if not (isinstance(msg, list) and len(msg) >= 4 and isinstance(msg[-2], str)):
+            self.sink.count("cryptofeed_messages_ignored")
+            return
+        channel, pair = msg[-2], msg[-1]
+        asset = self.table.asset("kraken", pair, contract_type="spot", quote_currency=pair.split("/")[-1],
+                                 maker_fee_bps=25.0, taker_fee_bps=40.0)
+        if channel.startswith("book-"):
+            self._book(ts, msg, int(channel.split("-")[1]), pair, asset, where)
+        elif channel == "trade":
+            for t in msg[1]:
+                side = BUY if t[3] == "b" else SELL
+                self.sink.emit_trade(_ns(t[2]), ts, asset, side, t[0], t[1], -1, where=where)
+        else:
+            self.sink.count("cryptofeed_messages_ignored")
+
+    def _book(self, ts: int, msg: list, depth: int, pair: str, asset: int, where: str) -> None:
+        st = self.stats.setdefault(pair, {"snapshots": 0, "updates": 0, "checksum_ok": 0, "checksum_mismatch": 0,
+                                          "gaps": 0})
+        parts = [m for m in msg[1:-2] if isinstance(m, dict)]
+        if any("as" in m or "bs" in m for m in parts):
+            d = parts[0]
+            ts_exch = max((_ns(lv[2]) for lv in d.get("as", []) + d.get("bs", [])), default=ts)
+            self.sink.emit_clear(ts_exch, ts, asset)
+            bids, asks = {}, {}
+            for side, key, book in ((BID, "bs", bids), (ASK, "as", asks)):
+                self.sink.emit_levels(ts_exch, ts, asset, Kind.SNAPSHOT, side, d.get(key, []), -1, where=where)
+                for lv in d.get(key, []):
+                    book[float(lv[0])] = (lv[0], lv[1])
+            self.books[pair] = (bids, asks)
+            self.synced[pair] = True
+            st["snapshots"] += 1
+            return
+        if not self.synced.get(pair):
+            self.sink.count("kraken_updates_while_unsynced")
+            return
+        bids, asks = self.books[pair]
+        checksum = None
+        for m in parts:
+            for side, key, book in ((BID, "b", bids), (ASK, "a", asks)):
+                levels = m.get(key, [])
+                if not levels:
+                    continue
+                ts_exch = max(_ns(lv[2]) for lv in levels)
+                self.sink.emit_levels(ts_exch, ts, asset, Kind.DEPTH, side, [lv[:2] for lv in levels], -1,
+                                      where=where)
+                for lv in levels:
+                    p = float(lv[0])
+                    if float(lv[1]) == 0:
+                        book.pop(p, None)
+                    else:
+                        book[p] = (lv[0], lv[1])
+                excess = sorted(book, reverse=(side == ASK))[: max(0, len(book) - depth)]
+                for p in excess:  # worst levels beyond the subscribed depth leave the book
+                    self.sink.emit(ts_exch, ts, asset, Kind.DEPTH, side, p, 0.0, -1)
+                    del book[p]
+            checksum = m.get("c", checksum)
+        st["updates"] += 1
+        if checksum is not None:
+            if kraken_checksum(bids, asks) == int(checksum):
+                st["checksum_ok"] += 1
+            else:
+                st["checksum_mismatch"] += 1
+                st["gaps"] += 1
+                self.synced[pair] = False
+                self.sink.emit_gap(ts, ts, asset)
+                self.sink.warn(f"{where}: Kraken {pair}: checksum mismatch; GAP until the next snapshot")
+
+    def report(self) -> dict[str, Any]:
+        return self.stats
+
+
 def _num(v: Any) -> str:
     """Upbit sends JSON numbers; keep a decimal string so tick inference sees the digits."""
     return format(v, ".12f").rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
@@ -287,7 +383,8 @@ def _adapter(exchange: str, sink: EventSink, table: InstrumentTable, check_bbo: 
         return _Binance(sink, table, exchange, check_bbo)
     makers: dict[str, Callable[[], Any]] = {"OKX": lambda: _Okx(sink, table),
                                             "COINBASE": lambda: _Coinbase(sink, table),
-                                            "UPBIT": lambda: _Upbit(sink, table)}
+                                            "UPBIT": lambda: _Upbit(sink, table),
+                                            "KRAKEN": lambda: _Kraken(sink, table)}
     if exchange not in makers:
         raise DataError(f"cryptofeed exchange {exchange!r} is not supported (supported: "
                         f"{', '.join(sorted([*_BINANCE, *makers]))})")
