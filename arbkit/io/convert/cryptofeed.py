@@ -107,7 +107,11 @@ def okx_checksum(bids: dict[float, tuple[str, str]], asks: dict[float, tuple[str
     return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
-class _Okx:
+class _ChecksummedBooks:
+    """Shared state of venues whose book messages carry a checksum of the top levels (OKX, Kraken)."""
+
+    venue = ""
+
     def __init__(self, sink: EventSink, table: InstrumentTable) -> None:
         self.sink, self.table = sink, table
         self.books: dict[str, tuple[dict, dict]] = {}
@@ -117,14 +121,36 @@ class _Okx:
     def http(self, ts: int, url: str, body: str, where: str) -> None:
         return
 
+    def report(self) -> dict[str, Any]:
+        return self.stats
+
+    def _stats(self, key: str) -> dict[str, int]:
+        return self.stats.setdefault(key, {"snapshots": 0, "updates": 0, "checksum_ok": 0, "checksum_mismatch": 0,
+                                           "gaps": 0})
+
+    def _checksum(self, key: str, asset: int, ok: bool, ts_exch: int, ts: int, where: str) -> None:
+        """Count a checksum result; a mismatch writes a GAP and stops applying updates until a snapshot."""
+        st = self._stats(key)
+        if ok:
+            st["checksum_ok"] += 1
+            return
+        st["checksum_mismatch"] += 1
+        st["gaps"] += 1
+        self.synced[key] = False
+        self.sink.emit_gap(ts_exch, ts, asset)
+        self.sink.warn(f"{where}: {self.venue} {key}: checksum mismatch; GAP until the next snapshot")
+
+
+class _Okx(_ChecksummedBooks):
+    venue = "OKX"
+
     def recv(self, ts: int, msg: Any, where: str) -> None:
         if not isinstance(msg, dict) or "data" not in msg or "arg" not in msg:
             self.sink.count("cryptofeed_messages_ignored")
             return
         channel, inst = msg["arg"].get("channel"), msg["arg"].get("instId")
         asset = self.table.asset("okx", inst, **_okx_meta(inst))
-        st = self.stats.setdefault(inst, {"snapshots": 0, "updates": 0, "checksum_ok": 0, "checksum_mismatch": 0,
-                                          "gaps": 0})
+        st = self._stats(inst)
         if channel == "books":
             for d in msg["data"]:
                 ts_exch = int(d.get("ts", 0)) * NS_PER_MS or ts
@@ -151,14 +177,7 @@ class _Okx:
                         else:
                             book[p] = (lv[0], lv[1])
                 if "checksum" in d:
-                    if okx_checksum(bids, asks) == int(d["checksum"]):
-                        st["checksum_ok"] += 1
-                    else:
-                        st["checksum_mismatch"] += 1
-                        st["gaps"] += 1
-                        self.synced[inst] = False
-                        self.sink.emit_gap(ts_exch, ts, asset)
-                        self.sink.warn(f"{where}: OKX {inst}: checksum mismatch; GAP until the next snapshot")
+                    self._checksum(inst, asset, okx_checksum(bids, asks) == int(d["checksum"]), ts_exch, ts, where)
         elif channel == "trades":
             for t in msg["data"]:
                 side = BUY if t["side"] == "buy" else SELL
@@ -171,9 +190,6 @@ class _Okx:
                                        t["askSz"], -1, where=where)
         else:
             self.sink.count("cryptofeed_messages_ignored")
-
-    def report(self) -> dict[str, Any]:
-        return self.stats
 
 
 def _okx_meta(inst: str) -> dict[str, Any]:
@@ -288,18 +304,11 @@ def kraken_checksum(bids: dict[float, tuple[str, str]], asks: dict[float, tuple[
     return zlib.crc32("".join(out).encode())
 
 
-class _Kraken:
+class _Kraken(_ChecksummedBooks):
     """Kraken v1 ``book-N``: snapshot (as/bs) then updates (a/b, checksum ``c``); the book is kept
     at the subscribed depth (levels pushed past it are removed, as Kraken's docs require)."""
 
-    def __init__(self, sink: EventSink, table: InstrumentTable) -> None:
-        self.sink, self.table = sink, table
-        self.books: dict[str, tuple[dict, dict]] = {}
-        self.synced: dict[str, bool] = {}
-        self.stats: dict[str, dict[str, int]] = {}
-
-    def http(self, ts: int, url: str, body: str, where: str) -> None:
-        return
+    venue = "Kraken"
 
     def recv(self, ts: int, msg: Any, where: str) -> None:
         if not (isinstance(msg, list) and len(msg) >= 4 and isinstance(msg[-2], str)):
@@ -318,8 +327,7 @@ class _Kraken:
             self.sink.count("cryptofeed_messages_ignored")
 
     def _book(self, ts: int, msg: list, depth: int, pair: str, asset: int, where: str) -> None:
-        st = self.stats.setdefault(pair, {"snapshots": 0, "updates": 0, "checksum_ok": 0, "checksum_mismatch": 0,
-                                          "gaps": 0})
+        st = self._stats(pair)
         parts = [m for m in msg[1:-2] if isinstance(m, dict)]
         if any("as" in m or "bs" in m for m in parts):
             d = parts[0]
@@ -360,17 +368,7 @@ class _Kraken:
             checksum = m.get("c", checksum)
         st["updates"] += 1
         if checksum is not None:
-            if kraken_checksum(bids, asks) == int(checksum):
-                st["checksum_ok"] += 1
-            else:
-                st["checksum_mismatch"] += 1
-                st["gaps"] += 1
-                self.synced[pair] = False
-                self.sink.emit_gap(ts, ts, asset)
-                self.sink.warn(f"{where}: Kraken {pair}: checksum mismatch; GAP until the next snapshot")
-
-    def report(self) -> dict[str, Any]:
-        return self.stats
+            self._checksum(pair, asset, kraken_checksum(bids, asks) == int(checksum), ts, ts, where)
 
 
 def _num(v: Any) -> str:
