@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from arbkit.errors import DataError
 from arbkit.io.columns import EventColumns
 from arbkit.io.manifest import Manifest, PartInfo, sha256_file, write_manifest
-from arbkit.schema import ARROW_SCHEMA, KIND_NAMES, Instrument, Kind
+from arbkit.schema import KIND_NAMES, Instrument, Kind
 
 PARTS_DIR = "parts"
 DEFAULT_ROW_GROUP_ROWS = 65_536
@@ -217,6 +216,3 @@ def write_recording(directory: str | Path, events: EventColumns | np.ndarray, in
         w.append(events)
     return w.manifest
 
-
-def _arrow_schema_matches(schema: pa.Schema) -> bool:
-    return schema.remove_metadata().equals(ARROW_SCHEMA, check_metadata=False)

@@ -95,6 +95,7 @@ class BinanceBookSync:
         self.sink, self.asset, self.market, self.symbol = sink, asset, market, symbol
         self.futures = market != "spot"
         self.synced = False
+        self._bridge_pending = False  # the next applied diff must bridge the snapshot
         self.last_u: int | None = None
         self.buffer: list[tuple[int, dict[str, Any], str]] = []
         self.snapshots = 0
@@ -170,7 +171,7 @@ class BinanceBookSync:
         except (KeyError, TypeError, ValueError):
             raise DataError("depthUpdate lacks U/u update ids", path=where, field="U") from None
         assert self.last_u is not None
-        if getattr(self, "_bridge_pending", False):
+        if self._bridge_pending:
             if (last <= self.last_u) if not self.futures else (last < self.last_u):
                 self.stale_dropped += 1
                 return

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from arbkit.errors import DataError
-from arbkit.io.convert.files import iter_lines, loads, source_provenance
+from arbkit.io.convert.files import iter_lines, loads
 from arbkit.venues.binance import VENUE_NAMES, BinanceBookSync, instrument_meta, market_of
 from arbkit.venues.common import ConversionResult, EventSink, InstrumentTable, detect_ts_unit, to_ns
 
@@ -161,6 +161,3 @@ def _unit_bounds(unit: str) -> tuple[int, int]:
     mult = TS_UNITS[unit]
     return _EPOCH_LO_S * NS_PER_S // mult, _EPOCH_HI_S * NS_PER_S // mult
 
-
-def provenance_for(sources: Sequence[str | Path]) -> list[dict[str, Any]]:
-    return source_provenance(list(sources))

@@ -128,6 +128,16 @@ class _ChecksummedBooks:
         return self.stats.setdefault(key, {"snapshots": 0, "updates": 0, "checksum_ok": 0, "checksum_mismatch": 0,
                                            "gaps": 0})
 
+    @staticmethod
+    def _apply_levels(book: dict[float, tuple[str, str]], levels: list) -> None:
+        """Keep the venue's own price/size strings per level (checksums are over the strings); size 0 removes."""
+        for lv in levels:
+            p = float(lv[0])
+            if float(lv[1]) == 0:
+                book.pop(p, None)
+            else:
+                book[p] = (lv[0], lv[1])
+
     def _checksum(self, key: str, asset: int, ok: bool, ts_exch: int, ts: int, where: str) -> None:
         """Count a checksum result; a mismatch writes a GAP and stops applying updates until a snapshot."""
         st = self._stats(key)
@@ -170,12 +180,7 @@ class _Okx(_ChecksummedBooks):
                 for side, key, book in ((BID, "bids", bids), (ASK, "asks", asks)):
                     levels = d.get(key, [])
                     self.sink.emit_levels(ts_exch, ts, asset, kind, side, levels, -1, where=where)
-                    for lv in levels:
-                        p = float(lv[0])
-                        if float(lv[1]) == 0:
-                            book.pop(p, None)
-                        else:
-                            book[p] = (lv[0], lv[1])
+                    self._apply_levels(book, levels)
                 if "checksum" in d:
                     self._checksum(inst, asset, okx_checksum(bids, asks) == int(d["checksum"]), ts_exch, ts, where)
         elif channel == "trades":
@@ -355,12 +360,7 @@ class _Kraken(_ChecksummedBooks):
                 ts_exch = max(_ns(lv[2]) for lv in levels)
                 self.sink.emit_levels(ts_exch, ts, asset, Kind.DEPTH, side, [lv[:2] for lv in levels], -1,
                                       where=where)
-                for lv in levels:
-                    p = float(lv[0])
-                    if float(lv[1]) == 0:
-                        book.pop(p, None)
-                    else:
-                        book[p] = (lv[0], lv[1])
+                self._apply_levels(book, levels)
                 excess = sorted(book, reverse=(side == ASK))[: max(0, len(book) - depth)]
                 for p in excess:  # worst levels beyond the subscribed depth leave the book
                     self.sink.emit(ts_exch, ts, asset, Kind.DEPTH, side, p, 0.0, -1)

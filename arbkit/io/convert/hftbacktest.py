@@ -104,7 +104,6 @@ def _infer_tick(values: np.ndarray) -> float:
 def export_hftbacktest(cols: EventColumns, asset: int, path: str | Path) -> int:
     """Write one asset's events as an hftbacktest npz (LOCAL|EXCH flagged); returns the row count."""
     sel = cols.take(cols.asset == asset)
-    rows = []
     out = np.zeros(len(sel) + int(np.sum(sel.kind == Kind.CLEAR)), dtype=HB_EVENT_DTYPE)
     j = 0
     back = {v: k for k, v in _TO_KIND.items()}
@@ -121,6 +120,5 @@ def export_hftbacktest(cols: EventColumns, asset: int, path: str | Path) -> int:
         f = BUY_EVENT if sel.side[r] > 0 else SELL_EVENT
         out[j] = (flags | f | back[k], sel.ts_exch[r], sel.ts_local[r], sel.price[r], sel.qty[r], 0, 0, 0.0)
         j += 1
-    del rows
     np.savez_compressed(path, data=out[:j])
     return j
