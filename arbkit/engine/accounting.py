@@ -1,0 +1,100 @@
+"""Position, cash, average entry, realised PnL and fees per asset; equity marked to mid.
+
+Linear contracts (spot, linear perps/futures, binary outcomes) settle in the quote
+currency: a buy of ``q`` at ``p`` costs ``q·p·contract_size``. Inverse contracts settle in
+the base coin: one contract is ``contract_size`` quote units, a buy of ``q`` at ``p`` credits
+``q·contract_size/p`` coin to cash and the position is worth ``-pos·contract_size/mark``
+coin. Fees are ``bps·notional/1e4`` in the settlement currency (negative bps = rebate).
+Equity is reported in the quote currency (inverse equity converted at the mark).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from arbkit.engine.codes import (A_AVG, A_CASH, A_FEES, A_MID, A_NOTIONAL, A_POS, A_REAL, A_VOL, I_CSIZE,
+                                 I_INVERSE)
+
+
+@njit(cache=True)
+def fill_notional(inst, a, price, qty):
+    """Notional of a fill in the settlement currency (quote for linear, coin for inverse)."""
+    if inst[a, I_INVERSE] > 0.0:
+        return qty * inst[a, I_CSIZE] / price
+    return qty * price * inst[a, I_CSIZE]
+
+
+@njit(cache=True)
+def book_fill(acct, inst, a, side, price, qty, fee):
+    """Apply one fill (``side`` +1 buy / -1 sell) to asset ``a``'s account at once."""
+    cs = inst[a, I_CSIZE]
+    inverse = inst[a, I_INVERSE] > 0.0
+    notional = fill_notional(inst, a, price, qty)
+    if inverse:
+        acct[a, A_CASH] += side * notional
+    else:
+        acct[a, A_CASH] -= side * notional
+    acct[a, A_CASH] -= fee
+    acct[a, A_FEES] += fee
+    acct[a, A_VOL] += qty
+    acct[a, A_NOTIONAL] += notional
+    pos = acct[a, A_POS]
+    avg = acct[a, A_AVG]
+    if pos == 0.0 or (pos > 0.0) == (side > 0):
+        size = abs(pos)
+        if inverse:
+            acct[a, A_AVG] = (size + qty) / (size / avg + qty / price) if size > 0.0 else price
+        else:
+            acct[a, A_AVG] = (size * avg + qty * price) / (size + qty)
+        acct[a, A_POS] = pos + side * qty
+        return
+    closed = min(qty, abs(pos))
+    sign = 1.0 if pos > 0.0 else -1.0
+    if inverse:
+        acct[a, A_REAL] += closed * cs * (1.0 / avg - 1.0 / price) * sign
+    else:
+        acct[a, A_REAL] += closed * cs * (price - avg) * sign
+    new_pos = pos + side * qty
+    acct[a, A_POS] = new_pos
+    if qty > closed:
+        acct[a, A_AVG] = price
+    elif new_pos == 0.0:
+        acct[a, A_AVG] = 0.0
+
+
+@njit(cache=True)
+def asset_equity(acct, inst, a):
+    """Cash plus the position marked to the last mid, in the quote currency (NaN before any mid)."""
+    mid = acct[a, A_MID]
+    pos = acct[a, A_POS]
+    cs = inst[a, I_CSIZE]
+    if inst[a, I_INVERSE] > 0.0:
+        if pos == 0.0:
+            return acct[a, A_CASH] * mid if acct[a, A_CASH] != 0.0 else 0.0
+        return (acct[a, A_CASH] - pos * cs / mid) * mid
+    if pos == 0.0:
+        return acct[a, A_CASH]
+    return acct[a, A_CASH] + pos * cs * mid
+
+
+@njit(cache=True)
+def unrealised(acct, inst, a):
+    """Open position's PnL at the last mid in the settlement currency."""
+    pos = acct[a, A_POS]
+    if pos == 0.0:
+        return 0.0
+    mid = acct[a, A_MID]
+    cs = inst[a, I_CSIZE]
+    if inst[a, I_INVERSE] > 0.0:
+        return pos * cs * (1.0 / acct[a, A_AVG] - 1.0 / mid)
+    return pos * cs * (mid - acct[a, A_AVG])
+
+
+@njit(cache=True)
+def total_equity(acct, inst):
+    tot = 0.0
+    for a in range(acct.shape[0]):
+        e = asset_equity(acct, inst, a)
+        if not np.isnan(e):
+            tot += e
+    return tot

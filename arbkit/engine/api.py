@@ -1,0 +1,286 @@
+"""What a strategy kernel may call: market data, its own orders and position, and order entry.
+
+A strategy is ``@strategy_kernel def my_strategy(st, params, user): ...`` (see
+:mod:`arbkit.engine.strategy`). Inside it, use only these functions on ``st``: they give
+the strategy's view of the world — books as recorded up to now, and its orders and
+position as the exchange's responses have told it so far (never the exchange's truth).
+
+Prices are floats in quote units; order prices must sit on the instrument's tick grid
+(use :func:`round_bid` / :func:`round_ask`). ``side`` is +1 buy/bid, -1 sell/ask.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from arbkit.engine import codes as c
+from arbkit.engine.codes import IOC, LIMIT, MARKET, POST_ONLY  # noqa: F401  (order types for strategies)
+from arbkit.engine.codes import ST_CANCELLED, ST_FILLED, ST_NEW, ST_OPEN, ST_PARTIAL, ST_REJECTED  # noqa: F401
+from arbkit.engine.book import NO_ASK, NO_BID, price_to_tick
+from arbkit.engine.orders import alloc_slot, find_slot, log_order, maybe_release, push_request
+
+# -- time and schedule -------------------------------------------------------------------------
+
+@njit(cache=True)
+def now(st):
+    """Current time, ns (the ts_local of the message just processed)."""
+    return st.clock[c.K_NOW]
+
+
+@njit(cache=True)
+def call_reason(st):
+    """Bit set of why the strategy is called (CALL_EVERY_EVENT, CALL_INTERVAL, CALL_TOP_CHANGE, CALL_RESPONSE)."""
+    return st.clock[c.K_CALL_REASON]
+
+
+@njit(cache=True)
+def n_assets(st):
+    return st.acct.shape[0]
+
+
+# -- market data -----------------------------------------------------------------------------------
+
+@njit(cache=True)
+def book_usable(st, a):
+    """True when asset ``a`` has both sides and no unresolved GAP."""
+    return st.usable[a]
+
+
+@njit(cache=True)
+def best_bid(st, a):
+    """Best bid price from the depth book, NaN when empty."""
+    bb = st.books.best_bid[a]
+    return bb * st.books.tick[a] if bb != NO_BID else np.nan
+
+
+@njit(cache=True)
+def best_ask(st, a):
+    ba = st.books.best_ask[a]
+    return ba * st.books.tick[a] if ba != NO_ASK else np.nan
+
+
+@njit(cache=True)
+def best_bid_qty(st, a):
+    bb = st.books.best_bid[a]
+    return st.books.bid_qty[a, bb - st.books.base[a]] if bb != NO_BID else 0.0
+
+
+@njit(cache=True)
+def best_ask_qty(st, a):
+    ba = st.books.best_ask[a]
+    return st.books.ask_qty[a, ba - st.books.base[a]] if ba != NO_ASK else 0.0
+
+
+@njit(cache=True)
+def mid_price(st, a):
+    """Mid of the depth book, NaN unless both sides exist."""
+    bb = st.books.best_bid[a]
+    ba = st.books.best_ask[a]
+    if bb == NO_BID or ba == NO_ASK:
+        return np.nan
+    return 0.5 * (bb + ba) * st.books.tick[a]
+
+
+@njit(cache=True)
+def bbo(st, a):
+    """Last BBO message (bid px, bid qty, ask px, ask qty); NaN before the first. On spot venues it can lead depth."""
+    return st.books.bbo[a, 0], st.books.bbo[a, 1], st.books.bbo[a, 2], st.books.bbo[a, 3]
+
+
+@njit(cache=True)
+def depth_at(st, a, side, price):
+    """Displayed quantity at ``price`` on ``side`` (0 when empty or off the ladder)."""
+    b = st.books
+    i = price_to_tick(price, b.inv_tick[a]) - b.base[a]
+    if i < 0 or i >= b.bid_qty.shape[1]:
+        return 0.0
+    return b.bid_qty[a, i] if side > 0 else b.ask_qty[a, i]
+
+
+@njit(cache=True)
+def tick_size(st, a):
+    return st.books.tick[a]
+
+
+@njit(cache=True)
+def round_bid(st, a, price):
+    """Highest tick price <= ``price`` (a passive bid never rounds towards the ask)."""
+    t = st.books.tick[a]
+    return np.floor(price / t + 1e-9) * t
+
+
+@njit(cache=True)
+def round_ask(st, a, price):
+    t = st.books.tick[a]
+    return np.ceil(price / t - 1e-9) * t
+
+
+# -- own position -------------------------------------------------------------------------------
+
+@njit(cache=True)
+def position(st, a):
+    """Position in contracts as known from fill responses received so far."""
+    return st.acct[a, c.A_LPOS]
+
+
+# -- orders ----------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def submit(st, a, side, price, qty, order_type):
+    """Send a new order (``order_type``: LIMIT, POST_ONLY, IOC, MARKET). Returns its id (> 0), or -reason.
+
+    Refused before sending (no id, counted as a reject) when qty is not positive, the price
+    is not a positive tick-grid price (inside (0, 1) for binary outcomes), or no slot is free.
+    """
+    b = st.books
+    t = st.clock[c.K_NOW]
+    if not (qty > 0.0) or not np.isfinite(qty):
+        st.counters[c.C_REJECTS] += 1
+        return -c.R_INVALID_QTY
+    tick = np.int64(0)
+    if order_type != c.MARKET:
+        if not (price > 0.0) or not np.isfinite(price):
+            st.counters[c.C_REJECTS] += 1
+            return -c.R_INVALID_PRICE
+        tick = price_to_tick(price, b.inv_tick[a])
+        if abs(tick * b.tick[a] - price) > 1e-9 * price or (st.inst[a, c.I_BINARY] > 0.0 and price >= 1.0):
+            st.counters[c.C_REJECTS] += 1
+            return -c.R_INVALID_PRICE
+    s = alloc_slot(st)
+    if s < 0:
+        st.counters[c.C_REJECTS] += 1
+        return -c.R_TOO_MANY_ORDERS
+    st.oi[s, c.O_ASSET] = a
+    st.oi[s, c.O_SIDE] = 1 if side > 0 else -1
+    st.oi[s, c.O_TYPE] = order_type
+    st.oi[s, c.O_STATUS] = c.ST_NEW
+    st.oi[s, c.O_LSTATUS] = c.ST_NEW
+    st.oi[s, c.O_TICK] = tick
+    st.oi[s, c.O_LTICK] = tick
+    st.oi[s, c.O_T_SUBMIT] = t
+    st.of[s, c.F_QTY] = qty
+    st.of[s, c.F_LEAVES] = qty
+    st.of[s, c.F_LQTY] = qty
+    st.of[s, c.F_LLEAVES] = qty
+    st.of[s, c.F_LPRICE] = tick * b.tick[a]
+    if not push_request(st, s, c.RQ_NEW, tick, qty):
+        st.oi[s, c.O_STATUS] = c.ST_REJECTED
+        st.oi[s, c.O_LSTATUS] = c.ST_REJECTED
+        maybe_release(st, s)
+        st.counters[c.C_REJECTS] += 1
+        return -c.R_TOO_MANY_ORDERS
+    st.counters[c.C_ORDERS] += 1
+    log_order(st, t, s, c.EV_SUBMIT, 0, tick * b.tick[a], qty)
+    return st.oi[s, c.O_ID]
+
+
+@njit(cache=True)
+def cancel(st, oid):
+    """Ask the exchange to cancel order ``oid``.
+
+    False when the order is unknown, already done in our view, or a cancel is already on its way.
+    """
+    s = find_slot(st, oid)
+    if s < 0 or st.oi[s, c.O_CXL_SENT] != 0:
+        return False
+    ls = st.oi[s, c.O_LSTATUS]
+    if ls == c.ST_FILLED or ls == c.ST_CANCELLED or ls == c.ST_REJECTED:
+        return False
+    if not push_request(st, s, c.RQ_CANCEL, 0, 0.0):
+        return False
+    st.oi[s, c.O_CXL_SENT] = 1
+    st.counters[c.C_CANCELS] += 1
+    return True
+
+
+@njit(cache=True)
+def cancel_pending(st, oid):
+    """True when a cancel for ``oid`` has been sent and its answer has not arrived yet."""
+    s = find_slot(st, oid)
+    return s >= 0 and st.oi[s, c.O_CXL_SENT] != 0
+
+
+@njit(cache=True)
+def modify(st, oid, price, qty):
+    """Ask to change order ``oid`` to ``price`` and total quantity ``qty``; a new price or larger size loses queue priority."""
+    s = find_slot(st, oid)
+    if s < 0:
+        return False
+    ls = st.oi[s, c.O_LSTATUS]
+    if ls == c.ST_FILLED or ls == c.ST_CANCELLED or ls == c.ST_REJECTED:
+        return False
+    a = st.oi[s, c.O_ASSET]
+    b = st.books
+    if not (price > 0.0) or not (qty > 0.0) or not np.isfinite(price) or not np.isfinite(qty):
+        return False
+    tick = price_to_tick(price, b.inv_tick[a])
+    if abs(tick * b.tick[a] - price) > 1e-9 * price:
+        return False
+    if not push_request(st, s, c.RQ_MODIFY, tick, qty):
+        return False
+    st.counters[c.C_MODIFIES] += 1
+    return True
+
+
+@njit(cache=True)
+def order_status(st, oid):
+    """Status as last reported (ST_NEW … ST_REJECTED), or -1 once the order is done and forgotten."""
+    s = find_slot(st, oid)
+    return st.oi[s, c.O_LSTATUS] if s >= 0 else -1
+
+
+@njit(cache=True)
+def order_leaves(st, oid):
+    s = find_slot(st, oid)
+    return st.of[s, c.F_LLEAVES] if s >= 0 else 0.0
+
+
+@njit(cache=True)
+def order_filled(st, oid):
+    s = find_slot(st, oid)
+    return st.of[s, c.F_LFILLED] if s >= 0 else 0.0
+
+
+@njit(cache=True)
+def order_price(st, oid):
+    s = find_slot(st, oid)
+    return st.oi[s, c.O_LTICK] * st.books.tick[st.oi[s, c.O_ASSET]] if s >= 0 else np.nan
+
+
+@njit(cache=True)
+def is_live(st, oid):
+    """True while the order is not known to be filled, cancelled or rejected."""
+    s = find_slot(st, oid)
+    if s < 0:
+        return False
+    ls = st.oi[s, c.O_LSTATUS]
+    return ls == c.ST_NEW or ls == c.ST_OPEN or ls == c.ST_PARTIAL
+
+
+@njit(cache=True)
+def open_orders(st, a, side, out):
+    """Write the ids of live orders on asset ``a`` (``side`` 0 = both) into ``out``; returns how many."""
+    n = 0
+    for k in range(st.clock[c.K_N_ACTIVE]):
+        s = st.active[k]
+        if st.oi[s, c.O_ASSET] != a or (side != 0 and st.oi[s, c.O_SIDE] != side):
+            continue
+        ls = st.oi[s, c.O_LSTATUS]
+        if (ls == c.ST_NEW or ls == c.ST_OPEN or ls == c.ST_PARTIAL) and n < out.shape[0]:
+            out[n] = st.oi[s, c.O_ID]
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def cancel_all(st, a):
+    """Cancel every live order on asset ``a``; returns how many cancels were sent."""
+    sent = 0
+    k = 0
+    while k < st.clock[c.K_N_ACTIVE]:
+        s = st.active[k]
+        k += 1
+        if st.oi[s, c.O_ASSET] == a:
+            if cancel(st, st.oi[s, c.O_ID]):
+                sent += 1
+    return sent

@@ -1,0 +1,147 @@
+"""Integer codes and table layouts shared by the numba engine, its Python driver and strategies.
+
+Numba kernels see plain module-level integers; Python code gets the same values as enums
+and the names used in results (``ORDER_TYPE_NAMES`` …).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# -- order types, statuses, reject reasons --------------------------------------------------
+LIMIT = 0  #: good-till-cancelled limit order; the crossing part takes, the rest rests
+POST_ONLY = 1  #: limit order rejected if it would cross on arrival
+IOC = 2  #: immediate-or-cancel limit order; leftovers are cancelled
+MARKET = 3  #: walks the book without a price limit; leftovers are cancelled
+ORDER_TYPE_NAMES = ("limit", "post_only", "ioc", "market")
+
+ST_NEW = 0  #: sent, not yet accepted by the exchange (or not yet acknowledged to the strategy)
+ST_OPEN = 1  #: resting, nothing filled
+ST_PARTIAL = 2  #: resting or done with part filled
+ST_FILLED = 3
+ST_CANCELLED = 4
+ST_REJECTED = 5
+STATUS_NAMES = ("new", "open", "partially_filled", "filled", "cancelled", "rejected")
+
+R_NONE = 0
+R_POST_ONLY_WOULD_CROSS = 1
+R_INVALID_QTY = 2
+R_INVALID_PRICE = 3
+R_NO_LIQUIDITY = 4
+R_UNKNOWN_ORDER = 5  #: cancel/modify of an order already done at the exchange ("too late")
+R_TOO_MANY_ORDERS = 6
+R_BOOK_UNUSABLE = 7  #: no book for the instrument (never snapshotted, or after a GAP)
+R_MODIFY_WOULD_CROSS = 8
+REASON_NAMES = ("", "post_only_would_cross", "invalid_qty", "invalid_price", "no_liquidity",
+                "unknown_order", "too_many_orders", "book_unusable", "modify_would_cross")
+
+# -- requests (strategy -> exchange) and responses (exchange -> strategy) ---------------------
+RQ_NEW = 0
+RQ_CANCEL = 1
+RQ_MODIFY = 2
+
+RS_ACK = 0  #: order accepted and resting
+RS_FILL = 1
+RS_CANCELLED = 2  #: cancel done, or IOC/market leftovers dropped
+RS_REJECTED = 3  #: order rejected
+RS_MODIFIED = 4
+RS_REQUEST_REJECTED = 5  #: a cancel/modify was refused; the order is unchanged
+RS_DONE_TAKER = 6  #: a taker order finished on arrival (filled completely); no ack beforehand
+
+# request ring columns (int64 / float64)
+Q_T, Q_SLOT, Q_KIND, Q_TICK = 0, 1, 2, 3
+NQI = 4
+QF_QTY = 0
+NQF = 1
+# response ring columns
+P_T, P_SLOT, P_KIND, P_REASON, P_STATUS, P_TICK = 0, 1, 2, 3, 4, 5
+NPI = 6
+PF_QTY, PF_PRICE, PF_LEAVES = 0, 1, 2
+NPF = 3
+
+# -- order table columns -------------------------------------------------------------------
+O_ID, O_ASSET, O_SIDE, O_TYPE, O_STATUS, O_TICK, O_LSTATUS, O_LTICK, O_REASON, O_INFLIGHT, O_T_SUBMIT, \
+    O_CXL_SENT = range(12)
+NOI = 12
+F_QTY, F_LEAVES, F_FILLED, F_QUEUE, F_TRADED, F_LQTY, F_LLEAVES, F_LFILLED, F_LPRICE = range(9)
+NOF = 9
+
+# -- per-asset accounting columns (float64 [n, NA]) and instrument columns (float64 [n, NI]) ----
+A_POS, A_CASH, A_AVG, A_REAL, A_FEES, A_VOL, A_LPOS, A_MID, A_NOTIONAL = range(9)
+NA = 9
+I_MAKER_BPS, I_TAKER_BPS, I_CSIZE, I_INVERSE, I_LOT, I_BINARY = range(6)
+NI = 6
+# -- engine configuration vectors ---------------------------------------------------------------
+G_SCHEDULE, G_INTERVAL, G_QUEUE, G_THROUGH, G_CROSS, G_CONSUME, G_EQ_INTERVAL, G_MAX_LEVELS = range(8)
+NG = 8  # int64 config
+H_QUEUE_POWER, H_FILL_PROB = range(2)
+NH = 2  # float64 config
+
+# -- schedule bits -------------------------------------------------------------------------
+CALL_EVERY_EVENT = 1
+CALL_INTERVAL = 2
+CALL_TOP_CHANGE = 4
+CALL_RESPONSE = 8
+
+# -- queue models --------------------------------------------------------------------------
+QUEUE_RISK_AVERSE = 0
+QUEUE_POWER = 1
+QUEUE_LOG = 2
+QUEUE_MODEL_CODES = {"risk_averse": QUEUE_RISK_AVERSE, "power": QUEUE_POWER, "log": QUEUE_LOG}
+
+# -- contract kinds (accounting) -------------------------------------------------------------
+LINEAR = 0
+INVERSE = 1
+
+# -- counters --------------------------------------------------------------------------------
+COUNTER_NAMES = (
+    "events", "strategy_calls", "orders", "cancels", "modifies", "rejects", "request_rejects",
+    "fills", "maker_fills", "taker_fills", "trade_through_fills", "cross_fills",
+    "prob_skipped_fills", "gaps", "messages", "equity_samples", "responses",
+)
+C = {name: i for i, name in enumerate(COUNTER_NAMES)}
+C_EVENTS, C_CALLS, C_ORDERS, C_CANCELS, C_MODIFIES, C_REJECTS, C_REQ_REJECTS = range(7)
+C_FILLS, C_MAKER, C_TAKER, C_THROUGH, C_CROSS, C_PROB_SKIP, C_GAPS, C_MESSAGES, C_EQ, C_RESP = range(7, 17)
+N_COUNTERS = len(COUNTER_NAMES)
+
+# -- clock slots (int64 vector) ----------------------------------------------------------------
+K_NOW, K_NEXT_ID, K_NEXT_CALL, K_NEXT_EQ, K_PEND_ASSET, K_PEND_TS, K_PEND_SEQ, K_PEND_KIND, \
+    K_TOP_CHANGED, K_RESPONDED, K_RQ_HEAD, K_RQ_N, K_RS_HEAD, K_RS_N, K_N_ACTIVE, K_NFILL, K_NLOG, \
+    K_NEQ, K_LAST_RQ_T, K_LAST_RS_T, K_CALL_REASON, K_N_CONS, K_N_FREE, K_ERROR = range(24)
+N_CLOCK = 24
+
+# engine errors (K_ERROR): the driver turns them into exceptions
+E_NONE = 0
+E_FILL_BUFFER = 1
+E_LOG_BUFFER = 2
+
+# -- output records ----------------------------------------------------------------------------
+FILL_DTYPE = np.dtype([
+    ("ts", "i8"),  # exchange-side time of the fill (local clock)
+    ("ts_seen", "i8"),  # when the strategy learns of it (ts + response latency)
+    ("asset", "i4"),
+    ("order_id", "i8"),
+    ("side", "i1"),
+    ("maker", "i1"),  # 1 maker, 0 taker
+    ("level", "i4"),  # book level the liquidity came from (0 = touch)
+    ("price", "f8"),
+    ("qty", "f8"),
+    ("fee", "f8"),  # in the instrument's settlement currency; negative = rebate
+    ("slip_touch_bps", "f8"),  # signed cost vs the touch on arrival (positive = worse)
+    ("slip_mid_bps", "f8"),  # signed cost vs the mid on arrival
+])
+
+EV_SUBMIT, EV_ACCEPT, EV_FILL, EV_CANCEL, EV_REJECT, EV_MODIFY, EV_REQ_REJECT, EV_DONE = range(8)
+ORDER_EVENT_NAMES = ("submit", "accept", "fill", "cancel", "reject", "modify", "request_reject", "done")
+ORDER_LOG_DTYPE = np.dtype([
+    ("ts", "i8"),
+    ("order_id", "i8"),
+    ("asset", "i4"),
+    ("event", "i1"),
+    ("status", "i1"),
+    ("reason", "i1"),
+    ("side", "i1"),
+    ("type", "i1"),
+    ("price", "f8"),
+    ("qty", "f8"),
+    ("leaves", "f8"),
+])

@@ -1,0 +1,232 @@
+"""Run settings for the engine: fill model, latency, strategy schedule — validated, explicit.
+
+Each is a frozen dataclass with defaults; ``from_dict`` builds one from a plain mapping
+(hydra / YAML) and names the key of any bad value in a :class:`~arbkit.errors.ConfigError`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from arbkit.engine import codes as c
+from arbkit.engine.latency import MODE_CONSTANT, MODE_EMPIRICAL, MODE_SERIES, LatencyTable, build_table
+from arbkit.errors import ConfigError
+from arbkit.schema import Instrument
+
+
+def _from_dict(cls, section: str, d: Mapping[str, Any] | None):
+    if d is None:
+        return cls()
+    if isinstance(d, cls):
+        return d
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ConfigError(f"{section}: unknown key(s) {unknown}; known: {sorted(names)}")
+    return cls(**dict(d))
+
+
+def _check_number(section: str, key: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+                  lo_open: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and lo is not None:
+        ok = value > lo if lo_open else value >= lo
+    if ok and hi is not None:
+        ok = value <= hi
+    if not ok:
+        rng = f" in {'(' if lo_open else '['}{lo}, {hi if hi is not None else 'inf'}]" if lo is not None else ""
+        raise ConfigError(f"{section}.{key} must be a finite number{rng}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class FillModel:
+    """How orders fill. Every assumption is one field (see :mod:`arbkit.engine.matching`)."""
+
+    queue: str = "risk_averse"  #: risk_averse | power | log
+    queue_power: float = 2.0  #: exponent of the power queue model
+    fill_probability: float = 1.0  #: keep each maker fill with this probability (calibration knob)
+    trade_through: bool = True  #: a trade beyond our price fills us completely
+    cross_fill: bool = True  #: the opposite best reaching our price fills us completely
+    taker_consumes_book: bool = False  #: own takes stay off a level until the feed updates it
+    max_taker_levels: int = 0  #: stop a taker walk after this many levels (0 = no limit)
+
+    def __post_init__(self) -> None:
+        if self.queue not in c.QUEUE_MODEL_CODES:
+            raise ConfigError(f"fill.queue must be one of {sorted(c.QUEUE_MODEL_CODES)}, got {self.queue!r}")
+        _check_number("fill", "queue_power", self.queue_power, lo=0.0, lo_open=True)
+        _check_number("fill", "fill_probability", self.fill_probability, lo=0.0, hi=1.0, lo_open=True)
+        if not isinstance(self.max_taker_levels, int) or self.max_taker_levels < 0:
+            raise ConfigError(f"fill.max_taker_levels must be an integer >= 0, got {self.max_taker_levels!r}")
+        for key in ("trade_through", "cross_fill", "taker_consumes_book"):
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigError(f"fill.{key} must be true or false, got {getattr(self, key)!r}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "FillModel":
+        return _from_dict(cls, "fill", d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LatencySpec:
+    """One direction's latency for one venue: constant, empirical samples, or a time series (all ns)."""
+
+    constant_ns: int = 0
+    samples_ns: Sequence[float] | None = None  #: empirical distribution: each message draws one (seeded)
+    series_ts: Sequence[int] | None = None  #: series: times, ns since epoch …
+    series_ns: Sequence[float] | None = None  #: … and latencies, interpolated linearly in time
+
+    def check(self, where: str) -> None:
+        _check_number(where, "constant_ns", self.constant_ns, lo=0)
+        if self.samples_ns is not None:
+            arr = np.asarray(self.samples_ns, np.float64)
+            if arr.ndim != 1 or len(arr) == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+                raise ConfigError(f"{where}.samples_ns must be a non-empty list of finite latencies >= 0")
+        if (self.series_ts is None) != (self.series_ns is None):
+            raise ConfigError(f"{where}: series_ts and series_ns go together")
+        if self.series_ts is not None:
+            ts = np.asarray(self.series_ts, np.int64)
+            vs = np.asarray(self.series_ns, np.float64)
+            if len(ts) == 0 or len(ts) != len(vs):
+                raise ConfigError(f"{where}: series_ts and series_ns must be non-empty and the same length")
+            if np.any(np.diff(ts) <= 0):
+                raise ConfigError(f"{where}.series_ts must be strictly increasing")
+            if not np.all(np.isfinite(vs)) or np.any(vs < 0):
+                raise ConfigError(f"{where}.series_ns must be finite latencies >= 0")
+        if self.samples_ns is not None and self.series_ts is not None:
+            raise ConfigError(f"{where}: give samples_ns or a series, not both")
+
+    def table_entry(self) -> tuple[int, int, np.ndarray, np.ndarray]:
+        if self.series_ts is not None:
+            return MODE_SERIES, int(self.constant_ns), np.asarray(self.series_ns, np.float64), np.asarray(self.series_ts, np.int64)
+        if self.samples_ns is not None:
+            return MODE_EMPIRICAL, int(self.constant_ns), np.asarray(self.samples_ns, np.float64), np.zeros(0, np.int64)
+        return MODE_CONSTANT, int(self.constant_ns), np.zeros(0), np.zeros(0, np.int64)
+
+
+def _spec(d: Any, where: str) -> LatencySpec:
+    if isinstance(d, LatencySpec):
+        spec = d
+    elif isinstance(d, (int, float)) and not isinstance(d, bool):
+        spec = LatencySpec(constant_ns=int(d))
+    elif isinstance(d, Mapping):
+        spec = _from_dict(LatencySpec, where, d)
+    else:
+        raise ConfigError(f"{where} must be a number of ns or a mapping, got {d!r}")
+    spec.check(where)
+    return spec
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Order entry (strategy → exchange) and response (exchange → strategy) latency.
+
+    ``entry`` / ``response`` apply to every venue; ``venues`` overrides them per venue name
+    (``{"binance-usdm": {"entry": {...}, "response": 2_000_000}}``). Feed latency needs no
+    setting: the strategy sees each event at its recorded ``ts_local``.
+    """
+
+    entry: Any = 0
+    response: Any = 0
+    venues: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _spec(self.entry, "latency.entry")
+        _spec(self.response, "latency.response")
+        for v, d in self.venues.items():
+            if not isinstance(d, Mapping) or set(d) - {"entry", "response"}:
+                raise ConfigError(f"latency.venues.{v} must be a mapping with entry and/or response")
+            for k, x in d.items():
+                _spec(x, f"latency.venues.{v}.{k}")
+
+    @classmethod
+    def constant(cls, entry_ns: int = 0, response_ns: int = 0) -> "LatencyModel":
+        return cls(entry=int(entry_ns), response=int(response_ns))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "LatencyModel":
+        return _from_dict(cls, "latency", d)
+
+    def tables(self, instruments: Sequence[Instrument]) -> tuple[LatencyTable, LatencyTable]:
+        out = []
+        for direction in ("entry", "response"):
+            entries = []
+            for inst in instruments:
+                d = self.venues.get(inst.venue, {}).get(direction, getattr(self, direction))
+                entries.append(_spec(d, f"latency.{direction}").table_entry())
+            out.append(build_table(entries))
+        return out[0], out[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        def plain(x: Any) -> Any:
+            if isinstance(x, LatencySpec):
+                return {k: (list(v) if isinstance(v, (list, tuple, np.ndarray)) else v) for k, v in asdict(x).items()
+                        if v is not None}
+            return x
+        return {"entry": plain(self.entry), "response": plain(self.response),
+                "venues": {v: {k: plain(x) for k, x in d.items()} for v, d in self.venues.items()}}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the engine calls the strategy: after every message, every ``interval_ms``, on a top change, on a response."""
+
+    every_event: bool = False
+    interval_ms: float = 0.0
+    on_top_change: bool = False
+    on_response: bool = False
+
+    def __post_init__(self) -> None:
+        _check_number("schedule", "interval_ms", self.interval_ms, lo=0.0)
+        if not (self.every_event or self.interval_ms > 0 or self.on_top_change or self.on_response):
+            raise ConfigError("schedule: nothing would call the strategy (set every_event, interval_ms, "
+                              "on_top_change or on_response)")
+
+    @property
+    def bits(self) -> int:
+        return ((c.CALL_EVERY_EVENT if self.every_event else 0) | (c.CALL_INTERVAL if self.interval_ms > 0 else 0)
+                | (c.CALL_TOP_CHANGE if self.on_top_change else 0) | (c.CALL_RESPONSE if self.on_response else 0))
+
+    @property
+    def interval_ns(self) -> int:
+        return int(round(self.interval_ms * 1e6))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "Schedule":
+        return _from_dict(cls, "schedule", d)
+
+
+def instrument_matrix(instruments: Sequence[Instrument]) -> np.ndarray:
+    """Per-asset float columns the engine reads (fees, contract size, inverse/binary flags, lot)."""
+    m = np.zeros((len(instruments), c.NI))
+    for a, inst in enumerate(instruments):
+        m[a, c.I_MAKER_BPS] = inst.maker_fee_bps
+        m[a, c.I_TAKER_BPS] = inst.taker_fee_bps
+        m[a, c.I_CSIZE] = inst.contract_size
+        m[a, c.I_INVERSE] = 1.0 if inst.contract_type.startswith("inverse") else 0.0
+        m[a, c.I_LOT] = inst.lot_size
+        m[a, c.I_BINARY] = 1.0 if inst.contract_type == "binary_outcome" else 0.0
+    return m
+
+
+def engine_config(fill: FillModel, schedule: Schedule, equity_interval_ms: float) -> tuple[np.ndarray, np.ndarray]:
+    """The int64 and float64 configuration vectors of the numba state."""
+    _check_number("replay", "equity_interval_ms", equity_interval_ms, lo=0.0)
+    gi = np.zeros(c.NG, np.int64)
+    gi[c.G_SCHEDULE] = schedule.bits
+    gi[c.G_INTERVAL] = max(schedule.interval_ns, 1)
+    gi[c.G_QUEUE] = c.QUEUE_MODEL_CODES[fill.queue]
+    gi[c.G_THROUGH] = int(fill.trade_through)
+    gi[c.G_CROSS] = int(fill.cross_fill)
+    gi[c.G_CONSUME] = int(fill.taker_consumes_book)
+    gi[c.G_EQ_INTERVAL] = int(round(equity_interval_ms * 1e6))
+    gi[c.G_MAX_LEVELS] = fill.max_taker_levels
+    gf = np.zeros(c.NH)
+    gf[c.H_QUEUE_POWER] = fill.queue_power
+    gf[c.H_FILL_PROB] = fill.fill_probability
+    return gi, gf

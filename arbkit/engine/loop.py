@@ -1,0 +1,371 @@
+"""The hot loop: one pass over events in ts_local order, all assets on one clock.
+
+Per row: requests that have reached the exchange are matched, responses that have reached
+the strategy are applied to its view, then the row updates its book and our resting
+orders. Work that needs a whole venue message (crossing checks, top-of-book change,
+equity samples, the strategy call) happens when the message ends — a message is the run
+of rows with the same asset, ts_local and seq (book rows together, other kinds by kind).
+That end is found by looking at the next row, so it is carried across chunk boundaries
+and the result does not depend on how the recording is chunked.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+
+from arbkit.engine import codes as c
+from arbkit.engine.accounting import asset_equity
+from arbkit.engine.book import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_clear,
+                                book_recenter)
+from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, requeue_after_image,
+                                    reset_consumed, share_ahead)
+from arbkit.engine.orders import deliver_responses
+from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
+
+#: Free room the loop keeps in the fill and log buffers; when less is left it returns so
+#: the driver can drain them (a strategy call plus one event stays below this).
+BUFFER_MARGIN = 8192
+
+
+@njit(cache=True)
+def sample_equity(st, t):
+    k = st.clock[c.K_NEQ]
+    n = st.acct.shape[0]
+    tot = 0.0
+    for a in range(n):
+        e = asset_equity(st.acct, st.inst, a)
+        st.eq_val[k, a] = e
+        st.eq_pos[k, a] = st.acct[a, c.A_POS]
+        if e == e:
+            tot += e
+    st.eq_val[k, n] = tot
+    st.eq_ts[k] = t
+    st.clock[c.K_NEQ] = k + 1
+    st.counters[c.C_EQ] += 1
+
+
+@njit(cache=True)
+def call_strategy(st, strategy, params, user, t):
+    """Equity sample and strategy call at the end of a message at time ``t`` (when due)."""
+    iv = st.cfg_i[c.G_EQ_INTERVAL]
+    if iv > 0 and t >= st.clock[c.K_NEXT_EQ] and st.clock[c.K_NEQ] < st.eq_ts.shape[0]:
+        sample_equity(st, t)
+        st.clock[c.K_NEXT_EQ] = (t // iv + 1) * iv
+    sched = st.cfg_i[c.G_SCHEDULE]
+    reason = 0
+    if sched & c.CALL_EVERY_EVENT:
+        reason |= c.CALL_EVERY_EVENT
+    if sched & c.CALL_INTERVAL and t >= st.clock[c.K_NEXT_CALL]:
+        reason |= c.CALL_INTERVAL
+        civ = st.cfg_i[c.G_INTERVAL]
+        st.clock[c.K_NEXT_CALL] = (t // civ + 1) * civ
+    if sched & c.CALL_TOP_CHANGE and st.clock[c.K_TOP_CHANGED] != 0:
+        reason |= c.CALL_TOP_CHANGE
+    if sched & c.CALL_RESPONSE and st.clock[c.K_RESPONDED] != 0:
+        reason |= c.CALL_RESPONSE
+    st.clock[c.K_TOP_CHANGED] = 0
+    st.clock[c.K_RESPONDED] = 0
+    if reason != 0:
+        st.clock[c.K_CALL_REASON] = reason
+        st.counters[c.C_CALLS] += 1
+        strategy(st, params, user)
+
+
+@njit(cache=True)
+def strategy_due(clock, cfg_i, t):
+    """Cheap test whether :func:`call_strategy` has anything to do at ``t``."""
+    sched = cfg_i[c.G_SCHEDULE]
+    if sched & c.CALL_EVERY_EVENT:
+        return True
+    if sched & c.CALL_INTERVAL and t >= clock[c.K_NEXT_CALL]:
+        return True
+    if sched & c.CALL_TOP_CHANGE and clock[c.K_TOP_CHANGED] != 0:
+        return True
+    if sched & c.CALL_RESPONSE and clock[c.K_RESPONDED] != 0:
+        return True
+    iv = cfg_i[c.G_EQ_INTERVAL]
+    return iv > 0 and t >= clock[c.K_NEXT_EQ]
+
+
+@njit(cache=True)
+def book_message_end(st, a, t):
+    """Re-queue after an image, then crossing fills, for asset ``a`` at the end of a book message."""
+    b = st.books
+    if st.requeue[a] and (b.n_bid[a] + b.n_ask[a]) > 0:
+        requeue_after_image(st, a)
+        st.requeue[a] = False
+
+
+def _event_array_types(readonly):
+    dts = (types.int64, types.int32, types.uint8, types.int8, types.float64, types.float64, types.int64)
+    return tuple(types.Array(d, 1, "C", readonly=readonly) for d in dts)
+
+
+def _run_sigs():
+    sigs = []
+    for ro in (False, True):
+        ts, asset, kind, side, price, qty, seq = _event_array_types(ro)
+        ts_local = ts
+        sigs.append(types.int64(ENGINE_STATE_TYPE, STRATEGY_FN_TYPE, types.float64[::1], types.float64[::1],
+                                ts_local, asset, kind, side, price, qty, seq, types.int64))
+    return sigs
+
+
+@njit(_run_sigs(), cache=True)
+def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, seq, start):
+    """Process rows ``start..`` of one chunk. Returns the next row to process (``len`` when done).
+
+    Returns early, before a row, when the output buffers need draining or on an error
+    (``clock[K_ERROR]``); calling again with the returned row continues exactly.
+
+    The per-row path (book update, queue positions, message bookkeeping) is written out
+    here on arrays taken from the state once: numba passes a tuple of arrays to a called
+    function member by member with reference counting, which costs more than the update
+    itself. Anything rarer (fills, requests, responses, strategy calls) calls out with ``st``.
+    """
+    n = ts.shape[0]
+    fill_cap = st.fills.shape[0] - BUFFER_MARGIN
+    log_cap = st.log.shape[0] - BUFFER_MARGIN
+    eq_cap = st.eq_ts.shape[0] - 1
+    clock = st.clock
+    counters = st.counters
+    cfg_i = st.cfg_i
+    b = st.books
+    bid_qty = b.bid_qty
+    ask_qty = b.ask_qty
+    base = b.base
+    best_bid = b.best_bid
+    best_ask = b.best_ask
+    n_bid = b.n_bid
+    n_ask = b.n_ask
+    inv_tick = b.inv_tick
+    tick_size = b.tick
+    centred = b.centred
+    dropped = b.dropped
+    bbo = b.bbo
+    n_resting = st.n_resting
+    oi = st.oi
+    of = st.of
+    active = st.active
+    acct = st.acct
+    prev_top = st.prev_top
+    usable = st.usable
+    gapped = st.gapped
+    requeue = st.requeue
+    queue_model = cfg_i[c.G_QUEUE]
+    queue_power = st.cfg_f[c.H_QUEUE_POWER]
+    cross_on = cfg_i[c.G_CROSS] != 0
+    L = bid_qty.shape[1]
+    events = 0
+    for r in range(start, n):
+        if clock[c.K_NFILL] > fill_cap or clock[c.K_NLOG] > log_cap or clock[c.K_NEQ] >= eq_cap \
+                or clock[c.K_ERROR] != 0:
+            counters[c.C_EVENTS] += events
+            return r
+        t = ts[r]
+        a = asset[r]
+        k = kind[r]
+        mclass = 0 if (k == K_DEPTH or k == K_SNAPSHOT or k == K_CLEAR) else np.int64(k)
+        pa = clock[c.K_PEND_ASSET]
+        if pa >= 0 and not (pa == a and clock[c.K_PEND_TS] == t and clock[c.K_PEND_SEQ] == seq[r]
+                            and clock[c.K_PEND_KIND] == mclass):
+            # ---- the previous message ended: bookkeeping, then maybe the strategy ----
+            tp = clock[c.K_PEND_TS]
+            clock[c.K_PEND_ASSET] = -1
+            clock[c.K_NOW] = tp
+            counters[c.C_MESSAGES] += 1
+            if clock[c.K_PEND_KIND] == 0:
+                if requeue[pa]:
+                    book_message_end(st, pa, tp)
+                bb = best_bid[pa]
+                ba = best_ask[pa]
+                if cross_on and n_resting[pa] > 0:
+                    for kk in range(clock[c.K_N_ACTIVE]):
+                        s = active[kk]
+                        if oi[s, c.O_ASSET] != pa:
+                            continue
+                        ot = oi[s, c.O_TICK]
+                        if (oi[s, c.O_SIDE] < 0 and bb != NO_BID and bb >= ot) or \
+                                (oi[s, c.O_SIDE] > 0 and ba != NO_ASK and ba <= ot):
+                            maker_on_cross(st, tp, pa)
+                            break
+                both = bb != NO_BID and ba != NO_ASK
+                usable[pa] = both and not gapped[pa]
+                if both:
+                    acct[pa, c.A_MID] = 0.5 * (bb + ba) * tick_size[pa]
+                if bb != prev_top[pa, 0] or ba != prev_top[pa, 1]:
+                    prev_top[pa, 0] = bb
+                    prev_top[pa, 1] = ba
+                    clock[c.K_TOP_CHANGED] = 1
+            if strategy_due(clock, cfg_i, tp):
+                counters[c.C_EVENTS] += events
+                events = 0
+                call_strategy(st, strategy, params, user, tp)
+                if clock[c.K_NFILL] > fill_cap or clock[c.K_NLOG] > log_cap or clock[c.K_ERROR] != 0:
+                    return r
+        clock[c.K_NOW] = t
+        if clock[c.K_RQ_N] > 0 and st.rq_i[clock[c.K_RQ_HEAD], c.Q_T] <= t:
+            process_requests(st, t)
+        if clock[c.K_RS_N] > 0 and st.rs_i[clock[c.K_RS_HEAD], c.P_T] <= t:
+            deliver_responses(st, t)
+        # ---- apply the row ----
+        if k == K_DEPTH or k == K_SNAPSHOT:
+            sd = side[r]
+            q = qty[r]
+            tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
+            if not centred[a]:
+                base[a] = tick - L // 2
+                centred[a] = True
+            i = tick - base[a]
+            if (i < 0 or i >= L) and n_bid[a] + n_ask[a] == 0 and q > 0.0:
+                base[a] = tick - L // 2
+                i = L // 2
+            if i < 0 or i >= L:
+                dropped[a] += 1
+            else:
+                if sd > 0:
+                    old = bid_qty[a, i]
+                    bid_qty[a, i] = q
+                    if q > 0.0:
+                        if old == 0.0:
+                            n_bid[a] += 1
+                        if tick > best_bid[a]:
+                            best_bid[a] = tick
+                    elif old > 0.0:
+                        n_bid[a] -= 1
+                        if tick == best_bid[a]:
+                            nb = NO_BID
+                            if n_bid[a] > 0:
+                                j = i - 1
+                                while j >= 0:
+                                    if bid_qty[a, j] > 0.0:
+                                        nb = base[a] + j
+                                        break
+                                    j -= 1
+                            best_bid[a] = nb
+                else:
+                    old = ask_qty[a, i]
+                    ask_qty[a, i] = q
+                    if q > 0.0:
+                        if old == 0.0:
+                            n_ask[a] += 1
+                        if tick < best_ask[a]:
+                            best_ask[a] = tick
+                    elif old > 0.0:
+                        n_ask[a] -= 1
+                        if tick == best_ask[a]:
+                            na = NO_ASK
+                            if n_ask[a] > 0:
+                                j = i + 1
+                                while j < L:
+                                    if ask_qty[a, j] > 0.0:
+                                        na = base[a] + j
+                                        break
+                                    j += 1
+                            best_ask[a] = na
+                if best_bid[a] != NO_BID or best_ask[a] != NO_ASK:
+                    if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:
+                        off = (best_bid[a] + best_ask[a]) // 2 - base[a]
+                    elif best_bid[a] != NO_BID:
+                        off = best_bid[a] - base[a]
+                    else:
+                        off = best_ask[a] - base[a]
+                    if off < L // 4 or off > L - L // 4:
+                        book_recenter(b, a, off + base[a])
+                if n_resting[a] > 0:
+                    # queue positions of our orders resting at this level
+                    for kk in range(clock[c.K_N_ACTIVE]):
+                        s = active[kk]
+                        if oi[s, c.O_ASSET] != a or oi[s, c.O_SIDE] != sd or oi[s, c.O_TICK] != tick:
+                            continue
+                        stt = oi[s, c.O_STATUS]
+                        if stt != c.ST_OPEN and stt != c.ST_PARTIAL:
+                            continue
+                        qa = of[s, c.F_QUEUE]
+                        if q < old:
+                            if queue_model == c.QUEUE_RISK_AVERSE:
+                                qa = min(qa, q)
+                            else:
+                                traded = of[s, c.F_TRADED]
+                                cancelled = old - q - traded
+                                if cancelled > 0.0:
+                                    behind = old - traded - qa
+                                    if behind < 0.0:
+                                        behind = 0.0
+                                    qa -= cancelled * share_ahead(queue_model, queue_power, qa, behind)
+                                    if qa < 0.0:
+                                        qa = 0.0
+                                qa = min(qa, q)
+                        of[s, c.F_QUEUE] = qa
+                        of[s, c.F_TRADED] = 0.0
+            if clock[c.K_N_CONS] > 0:
+                reset_consumed(st, a, sd, tick)
+        elif k == K_TRADE:
+            if n_resting[a] > 0:
+                tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
+                agg = side[r]
+                hit = False
+                for kk in range(clock[c.K_N_ACTIVE]):
+                    s = active[kk]
+                    if oi[s, c.O_ASSET] != a or oi[s, c.O_SIDE] == agg:
+                        continue
+                    ot = oi[s, c.O_TICK]
+                    if (oi[s, c.O_SIDE] < 0 and tick >= ot) or (oi[s, c.O_SIDE] > 0 and tick <= ot):
+                        hit = True
+                        break
+                if hit:
+                    maker_on_trade(st, t, a, agg, tick, qty[r])
+        elif k == K_BBO:
+            col = 0 if side[r] > 0 else 2
+            if bbo[a, col] != price[r] or bbo[a, col + 1] != qty[r]:
+                bbo[a, col] = price[r]
+                bbo[a, col + 1] = qty[r]
+                clock[c.K_TOP_CHANGED] = 1
+        elif k == K_CLEAR:
+            book_clear(b, a)
+            gapped[a] = False
+            usable[a] = False
+            if n_resting[a] > 0:
+                requeue[a] = True
+            if clock[c.K_N_CONS] > 0:
+                reset_consumed(st, a, 0, 0)
+        elif k == K_GAP:
+            gapped[a] = True
+            usable[a] = False
+            counters[c.C_GAPS] += 1
+        clock[c.K_PEND_ASSET] = a
+        clock[c.K_PEND_TS] = t
+        clock[c.K_PEND_SEQ] = seq[r]
+        clock[c.K_PEND_KIND] = mclass
+        events += 1
+    counters[c.C_EVENTS] += events
+    return n
+
+
+@njit(types.void(ENGINE_STATE_TYPE, STRATEGY_FN_TYPE, types.float64[::1], types.float64[::1]), cache=True)
+def finish_events(st, strategy, params, user):
+    """End of data: close the last message (its strategy call included)."""
+    a = st.clock[c.K_PEND_ASSET]
+    if a < 0:
+        return
+    t = st.clock[c.K_PEND_TS]
+    st.clock[c.K_PEND_ASSET] = -1
+    st.clock[c.K_NOW] = t
+    st.counters[c.C_MESSAGES] += 1
+    if st.clock[c.K_PEND_KIND] == 0:
+        book_message_end(st, a, t)
+        if st.n_resting[a] > 0 and st.cfg_i[c.G_CROSS] != 0:
+            maker_on_cross(st, t, a)
+        b = st.books
+        bb = b.best_bid[a]
+        ba = b.best_ask[a]
+        both = bb != NO_BID and ba != NO_ASK
+        st.usable[a] = both and not st.gapped[a]
+        if both:
+            st.acct[a, c.A_MID] = 0.5 * (bb + ba) * b.tick[a]
+        if bb != st.prev_top[a, 0] or ba != st.prev_top[a, 1]:
+            st.prev_top[a, 0] = bb
+            st.prev_top[a, 1] = ba
+            st.clock[c.K_TOP_CHANGED] = 1
+    call_strategy(st, strategy, params, user, t)
+

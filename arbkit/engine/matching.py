@@ -1,0 +1,389 @@
+"""The simulated exchange: requests on arrival, taker walks, maker queue positions, fills.
+
+Assumptions, each switchable in :class:`arbkit.engine.config.FillModel`:
+
+* A request reaches the exchange at ``sent + entry latency`` and meets the book as
+  recorded at that local time (the recording's own feed delay is already in it).
+* Takers walk the visible opposite side level by level up to their limit; each level is
+  one fill row (``level`` 0 = the touch). Our own takes are invisible to the recording, so
+  by default a level is whole again at the next event; ``taker_consumes_book`` keeps what
+  we took off that level until the level is next updated.
+* A resting order joins the back of its level: queue ahead = displayed quantity there.
+  Trades at our price eat the queue first, then fill us (up to the traded quantity).
+  Level shrinkage not explained by trades moves us up: all of it when the level falls
+  below our queue (risk-averse), or the share ``f(ahead)/(f(ahead)+f(behind))`` with
+  ``f(x)=x**power`` or ``f(x)=log(1+x)``.
+* A trade beyond our price (trade-through) or the opposite best reaching our price at
+  the end of a book message (cross) fills everything we have left at our price.
+* ``fill_probability`` < 1 keeps each maker fill with that probability (seeded).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from arbkit.engine import codes as c
+from arbkit.engine.accounting import book_fill, fill_notional
+from arbkit.engine.book import NO_ASK, NO_BID, level_qty
+from arbkit.engine.orders import log_order, maybe_release, push_response
+from arbkit.engine.rng import rng_uniform
+
+
+@njit(cache=True)
+def book_mid(b, a):
+    if b.best_bid[a] != NO_BID and b.best_ask[a] != NO_ASK:
+        return 0.5 * (b.best_bid[a] + b.best_ask[a]) * b.tick[a]
+    return np.nan
+
+
+@njit(cache=True)
+def _is_resting(st, s):
+    status = st.oi[s, c.O_STATUS]
+    return status == c.ST_OPEN or status == c.ST_PARTIAL
+
+
+@njit(cache=True)
+def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
+    """Book a fill of ``qty`` at ``price`` on slot ``s`` at exchange time ``t`` (account, order, log, response)."""
+    a = st.oi[s, c.O_ASSET]
+    side = st.oi[s, c.O_SIDE]
+    bps = st.inst[a, c.I_MAKER_BPS] if maker else st.inst[a, c.I_TAKER_BPS]
+    fee = fill_notional(st.inst, a, price, qty) * bps * 1e-4
+    book_fill(st.acct, st.inst, a, side, price, qty, fee)
+    leaves = st.of[s, c.F_LEAVES] - qty
+    if leaves <= 1e-12 * st.of[s, c.F_QTY]:
+        leaves = 0.0
+    st.of[s, c.F_LEAVES] = leaves
+    st.of[s, c.F_FILLED] += qty
+    was_resting = _is_resting(st, s)
+    st.oi[s, c.O_STATUS] = c.ST_FILLED if leaves == 0.0 else c.ST_PARTIAL
+    if leaves == 0.0 and was_resting:
+        st.n_resting[a] -= 1
+    t_seen = push_response(st, t, s, c.RS_FILL, 0, qty, price)
+    k = st.clock[c.K_NFILL]
+    if k >= st.fills.shape[0]:
+        st.clock[c.K_ERROR] = c.E_FILL_BUFFER
+        return
+    f = st.fills[k]
+    f.ts = t
+    f.ts_seen = t_seen
+    f.asset = a
+    f.order_id = st.oi[s, c.O_ID]
+    f.side = side
+    f.maker = 1 if maker else 0
+    f.level = level
+    f.price = price
+    f.qty = qty
+    f.fee = fee
+    f.slip_touch_bps = slip_touch
+    f.slip_mid_bps = slip_mid
+    st.clock[c.K_NFILL] = k + 1
+    st.counters[c.C_FILLS] += 1
+    if maker:
+        st.counters[c.C_MAKER] += 1
+    else:
+        st.counters[c.C_TAKER] += 1
+    log_order(st, t, s, c.EV_FILL, 0, price, qty)
+
+
+@njit(cache=True)
+def maker_fill(st, t, s, qty):
+    """Fill resting slot ``s`` for ``qty`` at its own price, subject to ``fill_probability``."""
+    p = st.cfg_f[c.H_FILL_PROB]
+    if p < 1.0 and rng_uniform(st.rng) >= p:
+        st.counters[c.C_PROB_SKIP] += 1
+        return False
+    a = st.oi[s, c.O_ASSET]
+    price = st.oi[s, c.O_TICK] * st.books.tick[a]
+    mid = book_mid(st.books, a)
+    slip_mid = st.oi[s, c.O_SIDE] * (price - mid) / mid * 1e4 if mid == mid else 0.0
+    record_fill(st, t, s, price, qty, True, 0, 0.0, slip_mid)
+    return True
+
+
+# -- own takes remembered per level (taker_consumes_book) ----------------------------------------
+
+@njit(cache=True)
+def consumed_at(st, a, side, tick):
+    for i in range(st.clock[c.K_N_CONS]):
+        if st.cons[i, 0] == a and st.cons[i, 1] == side and st.cons[i, 2] == tick:
+            return st.cons[i, 3]
+    return 0.0
+
+
+@njit(cache=True)
+def add_consumed(st, a, side, tick, qty):
+    n = st.clock[c.K_N_CONS]
+    for i in range(n):
+        if st.cons[i, 0] == a and st.cons[i, 1] == side and st.cons[i, 2] == tick:
+            st.cons[i, 3] += qty
+            return
+    if n < st.cons.shape[0]:
+        st.cons[n, 0] = a
+        st.cons[n, 1] = side
+        st.cons[n, 2] = tick
+        st.cons[n, 3] = qty
+        st.clock[c.K_N_CONS] = n + 1
+
+
+@njit(cache=True)
+def reset_consumed(st, a, side, tick):
+    """Forget own takes on one level (``side`` 0: every level of the asset) once the feed updates it."""
+    n = st.clock[c.K_N_CONS]
+    i = 0
+    while i < n:
+        if st.cons[i, 0] == a and (side == 0 or (st.cons[i, 1] == side and st.cons[i, 2] == tick)):
+            n -= 1
+            st.cons[i, :] = st.cons[n, :]
+        else:
+            i += 1
+    st.clock[c.K_N_CONS] = n
+
+
+# -- takers --------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def taker_walk(st, t, s):
+    """Fill slot ``s`` against the opposite side, best level first, up to its limit price."""
+    b = st.books
+    a = st.oi[s, c.O_ASSET]
+    side = st.oi[s, c.O_SIDE]
+    market = st.oi[s, c.O_TYPE] == c.MARKET
+    limit = st.oi[s, c.O_TICK]
+    consume = st.cfg_i[c.G_CONSUME] != 0
+    max_levels = st.cfg_i[c.G_MAX_LEVELS]
+    L = b.bid_qty.shape[1]
+    base = b.base[a]
+    tick = b.tick[a]
+    mid = book_mid(b, a)
+    touch = (b.best_ask[a] if side > 0 else b.best_bid[a]) * tick
+    level = 0
+    if side > 0:
+        j = b.best_ask[a] - base
+        step = 1
+    else:
+        j = b.best_bid[a] - base
+        step = -1
+    while 0 <= j < L and st.of[s, c.F_LEAVES] > 0.0:
+        q = b.ask_qty[a, j] if side > 0 else b.bid_qty[a, j]
+        if q > 0.0:
+            tk = base + j
+            if not market and ((side > 0 and tk > limit) or (side < 0 and tk < limit)):
+                break
+            if consume:
+                q -= consumed_at(st, a, -side, tk)
+            if q > 0.0:
+                fq = min(q, st.of[s, c.F_LEAVES])
+                px = tk * tick
+                slip_t = side * (px - touch) / touch * 1e4
+                slip_m = side * (px - mid) / mid * 1e4 if mid == mid else slip_t
+                record_fill(st, t, s, px, fq, False, level, slip_t, slip_m)
+                if consume:
+                    add_consumed(st, a, -side, tk, fq)
+            level += 1
+            if max_levels > 0 and level >= max_levels:
+                break
+        j += step
+
+
+@njit(cache=True)
+def _crosses(b, a, side, tick, market):
+    if side > 0:
+        return b.best_ask[a] != NO_ASK and (market or tick >= b.best_ask[a])
+    return b.best_bid[a] != NO_BID and (market or tick <= b.best_bid[a])
+
+
+@njit(cache=True)
+def _reject(st, t, s, reason):
+    st.oi[s, c.O_STATUS] = c.ST_REJECTED
+    st.oi[s, c.O_REASON] = reason
+    st.of[s, c.F_LEAVES] = 0.0
+    st.counters[c.C_REJECTS] += 1
+    log_order(st, t, s, c.EV_REJECT, reason, st.oi[s, c.O_TICK] * st.books.tick[st.oi[s, c.O_ASSET]],
+              st.of[s, c.F_QTY])
+    push_response(st, t, s, c.RS_REJECTED, reason, 0.0, 0.0)
+
+
+@njit(cache=True)
+def _request_reject(st, t, s, reason):
+    st.counters[c.C_REQ_REJECTS] += 1
+    log_order(st, t, s, c.EV_REQ_REJECT, reason, 0.0, 0.0)
+    push_response(st, t, s, c.RS_REQUEST_REJECTED, reason, 0.0, 0.0)
+
+
+@njit(cache=True)
+def exchange_new(st, t, s):
+    b = st.books
+    a = st.oi[s, c.O_ASSET]
+    side = st.oi[s, c.O_SIDE]
+    typ = st.oi[s, c.O_TYPE]
+    tick = st.oi[s, c.O_TICK]
+    if not st.usable[a]:
+        _reject(st, t, s, c.R_BOOK_UNUSABLE)
+        return
+    crosses = _crosses(b, a, side, tick, typ == c.MARKET)
+    if typ == c.POST_ONLY and crosses:
+        _reject(st, t, s, c.R_POST_ONLY_WOULD_CROSS)
+        return
+    if typ == c.MARKET and not crosses:
+        _reject(st, t, s, c.R_NO_LIQUIDITY)
+        return
+    st.oi[s, c.O_STATUS] = c.ST_OPEN
+    log_order(st, t, s, c.EV_ACCEPT, 0, tick * b.tick[a], st.of[s, c.F_QTY])
+    if crosses:
+        taker_walk(st, t, s)
+    if st.of[s, c.F_LEAVES] == 0.0:
+        return
+    if typ == c.IOC or typ == c.MARKET:
+        st.oi[s, c.O_STATUS] = c.ST_CANCELLED
+        log_order(st, t, s, c.EV_CANCEL, 0, tick * b.tick[a], st.of[s, c.F_LEAVES])
+        push_response(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
+        return
+    st.of[s, c.F_QUEUE] = level_qty(b, a, side, tick)
+    st.of[s, c.F_TRADED] = 0.0
+    st.n_resting[a] += 1
+    push_response(st, t, s, c.RS_ACK, 0, 0.0, 0.0)
+
+
+@njit(cache=True)
+def exchange_cancel(st, t, s):
+    if not _is_resting(st, s):
+        _request_reject(st, t, s, c.R_UNKNOWN_ORDER)
+        return
+    a = st.oi[s, c.O_ASSET]
+    st.oi[s, c.O_STATUS] = c.ST_CANCELLED
+    st.n_resting[a] -= 1
+    log_order(st, t, s, c.EV_CANCEL, 0, st.oi[s, c.O_TICK] * st.books.tick[a], st.of[s, c.F_LEAVES])
+    push_response(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
+
+
+@njit(cache=True)
+def exchange_modify(st, t, s, tick, qty):
+    """Change price and/or total quantity; a new price or a larger size goes to the back of the queue."""
+    if not _is_resting(st, s):
+        _request_reject(st, t, s, c.R_UNKNOWN_ORDER)
+        return
+    b = st.books
+    a = st.oi[s, c.O_ASSET]
+    side = st.oi[s, c.O_SIDE]
+    new_leaves = qty - st.of[s, c.F_FILLED]
+    if not new_leaves > 1e-12 * qty:
+        _request_reject(st, t, s, c.R_INVALID_QTY)
+        return
+    if tick != st.oi[s, c.O_TICK] and _crosses(b, a, side, tick, False):
+        _request_reject(st, t, s, c.R_MODIFY_WOULD_CROSS)
+        return
+    lose = tick != st.oi[s, c.O_TICK] or new_leaves > st.of[s, c.F_LEAVES]
+    st.oi[s, c.O_TICK] = tick
+    st.of[s, c.F_QTY] = qty
+    st.of[s, c.F_LEAVES] = new_leaves
+    if lose:
+        st.of[s, c.F_QUEUE] = level_qty(b, a, side, tick)
+        st.of[s, c.F_TRADED] = 0.0
+    log_order(st, t, s, c.EV_MODIFY, 0, tick * b.tick[a], qty)
+    push_response(st, t, s, c.RS_MODIFIED, 0, qty, tick * b.tick[a])
+
+
+@njit(cache=True)
+def process_requests(st, t):
+    """Hand every request that has reached the exchange by ``t`` to the matching engine, in order."""
+    R = st.rq_i.shape[0]
+    while st.clock[c.K_RQ_N] > 0:
+        j = st.clock[c.K_RQ_HEAD]
+        ta = st.rq_i[j, c.Q_T]
+        if ta > t:
+            break
+        s = st.rq_i[j, c.Q_SLOT]
+        kind = st.rq_i[j, c.Q_KIND]
+        tick = st.rq_i[j, c.Q_TICK]
+        qty = st.rq_f[j, c.QF_QTY]
+        st.clock[c.K_RQ_HEAD] = (j + 1) % R
+        st.clock[c.K_RQ_N] -= 1
+        st.oi[s, c.O_INFLIGHT] -= 1
+        if kind == c.RQ_NEW:
+            exchange_new(st, ta, s)
+        elif kind == c.RQ_CANCEL:
+            exchange_cancel(st, ta, s)
+        else:
+            exchange_modify(st, ta, s, tick, qty)
+        maybe_release(st, s)
+
+
+# -- makers --------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def share_ahead(model, power, ahead, behind):
+    """Share of a cancelled quantity that was ahead of us: f(ahead) / (f(ahead) + f(behind))."""
+    if model == c.QUEUE_POWER:
+        fa = ahead ** power
+        fb = behind ** power
+    else:
+        fa = np.log1p(ahead)
+        fb = np.log1p(behind)
+    if fa + fb <= 0.0:
+        return 1.0
+    return fa / (fa + fb)
+
+
+@njit(cache=True)
+def maker_on_trade(st, t, a, aggressor, tick, qty):
+    """A public trade of ``qty`` at ``tick``: advance queues at that price, fill what it reaches or trades through."""
+    through_on = st.cfg_i[c.G_THROUGH] != 0
+    given = 0.0
+    k = 0
+    while k < st.clock[c.K_N_ACTIVE]:
+        s = st.active[k]
+        k += 1
+        if st.oi[s, c.O_ASSET] != a or not _is_resting(st, s):
+            continue
+        side = st.oi[s, c.O_SIDE]
+        if aggressor == side:
+            continue
+        otick = st.oi[s, c.O_TICK]
+        through = (tick > otick) if side < 0 else (tick < otick)
+        if through:
+            if through_on and maker_fill(st, t, s, st.of[s, c.F_LEAVES]):
+                st.counters[c.C_THROUGH] += 1
+            continue
+        if tick != otick:
+            continue
+        q = st.of[s, c.F_QUEUE] - qty
+        st.of[s, c.F_TRADED] += qty
+        if q < 0.0:
+            fq = min(-q, st.of[s, c.F_LEAVES], qty - given)
+            st.of[s, c.F_QUEUE] = 0.0
+            if fq > 0.0 and maker_fill(st, t, s, fq):
+                given += fq
+        else:
+            st.of[s, c.F_QUEUE] = q
+
+
+@njit(cache=True)
+def maker_on_cross(st, t, a):
+    """After a book message: the opposite best at or through our price means our level was taken."""
+    b = st.books
+    k = 0
+    while k < st.clock[c.K_N_ACTIVE]:
+        s = st.active[k]
+        k += 1
+        if st.oi[s, c.O_ASSET] != a or not _is_resting(st, s):
+            continue
+        otick = st.oi[s, c.O_TICK]
+        if st.oi[s, c.O_SIDE] < 0:
+            hit = b.best_bid[a] != NO_BID and b.best_bid[a] >= otick
+        else:
+            hit = b.best_ask[a] != NO_ASK and b.best_ask[a] <= otick
+        if hit and maker_fill(st, t, s, st.of[s, c.F_LEAVES]):
+            st.counters[c.C_CROSS] += 1
+
+
+@njit(cache=True)
+def requeue_after_image(st, a):
+    """After a CLEAR and a fresh image our queue cannot exceed what the level now shows."""
+    b = st.books
+    for k in range(st.clock[c.K_N_ACTIVE]):
+        s = st.active[k]
+        if st.oi[s, c.O_ASSET] == a and _is_resting(st, s):
+            st.of[s, c.F_QUEUE] = min(st.of[s, c.F_QUEUE], level_qty(b, a, st.oi[s, c.O_SIDE], st.oi[s, c.O_TICK]))
+            st.of[s, c.F_TRADED] = 0.0
+

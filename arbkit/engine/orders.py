@@ -1,0 +1,179 @@
+"""Order slots, the order log, and the two latency rings (requests out, responses back).
+
+Both rings are FIFO with non-decreasing times (a later message never overtakes an earlier
+one on the same connection), so the engine only ever looks at their heads.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from arbkit.engine import codes as c
+from arbkit.engine.latency import draw_latency
+
+
+@njit(cache=True)
+def find_slot(st, oid):
+    """Slot of live order ``oid``, or -1."""
+    n = st.clock[c.K_N_ACTIVE]
+    lo = 0
+    hi = n
+    while lo < hi:  # active slots are kept in order-id order
+        mid = (lo + hi) // 2
+        if st.oi[st.active[mid], c.O_ID] < oid:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < n and st.oi[st.active[lo], c.O_ID] == oid:
+        return st.active[lo]
+    return -1
+
+
+@njit(cache=True)
+def alloc_slot(st):
+    nf = st.clock[c.K_N_FREE]
+    if nf == 0:
+        return -1
+    s = st.free[nf - 1]
+    st.clock[c.K_N_FREE] = nf - 1
+    oid = st.clock[c.K_NEXT_ID]
+    st.clock[c.K_NEXT_ID] = oid + 1
+    st.oi[s, :] = 0
+    st.of[s, :] = 0.0
+    st.oi[s, c.O_ID] = oid
+    na = st.clock[c.K_N_ACTIVE]
+    st.active[na] = s
+    st.clock[c.K_N_ACTIVE] = na + 1
+    return s
+
+
+@njit(cache=True)
+def maybe_release(st, s):
+    """Free slot ``s`` once the order is done at the exchange, the strategy knows, and nothing is in flight."""
+    if st.oi[s, c.O_INFLIGHT] > 0:
+        return
+    ls = st.oi[s, c.O_LSTATUS]
+    if ls != c.ST_FILLED and ls != c.ST_CANCELLED and ls != c.ST_REJECTED:
+        return
+    oid = st.oi[s, c.O_ID]
+    n = st.clock[c.K_N_ACTIVE]
+    k = 0
+    while k < n and st.active[k] != s:
+        k += 1
+    while k < n - 1:
+        st.active[k] = st.active[k + 1]
+        k += 1
+    st.clock[c.K_N_ACTIVE] = n - 1
+    st.oi[s, c.O_ID] = -1
+    nf = st.clock[c.K_N_FREE]
+    st.free[nf] = s
+    st.clock[c.K_N_FREE] = nf + 1
+    _ = oid
+
+
+@njit(cache=True)
+def log_order(st, t, s, event, reason, price, qty):
+    k = st.clock[c.K_NLOG]
+    if k >= st.log.shape[0]:
+        st.clock[c.K_ERROR] = c.E_LOG_BUFFER
+        return
+    rec = st.log[k]
+    rec.ts = t
+    rec.order_id = st.oi[s, c.O_ID]
+    rec.asset = st.oi[s, c.O_ASSET]
+    rec.event = event
+    rec.status = st.oi[s, c.O_STATUS]
+    rec.reason = reason
+    rec.side = st.oi[s, c.O_SIDE]
+    rec.type = st.oi[s, c.O_TYPE]
+    rec.price = price
+    rec.qty = qty
+    rec.leaves = st.of[s, c.F_LEAVES]
+    st.clock[c.K_NLOG] = k + 1
+
+
+@njit(cache=True)
+def push_request(st, s, kind, tick, qty):
+    """Send a request for slot ``s`` now; it reaches the exchange after the entry latency. False if the ring is full."""
+    R = st.rq_i.shape[0]
+    n = st.clock[c.K_RQ_N]
+    if n >= R:
+        return False
+    now = st.clock[c.K_NOW]
+    a = st.oi[s, c.O_ASSET]
+    t = now + draw_latency(st.entry_lat, a, now, st.rng)
+    if t < st.clock[c.K_LAST_RQ_T]:
+        t = st.clock[c.K_LAST_RQ_T]
+    st.clock[c.K_LAST_RQ_T] = t
+    j = (st.clock[c.K_RQ_HEAD] + n) % R
+    st.rq_i[j, c.Q_T] = t
+    st.rq_i[j, c.Q_SLOT] = s
+    st.rq_i[j, c.Q_KIND] = kind
+    st.rq_i[j, c.Q_TICK] = tick
+    st.rq_f[j, c.QF_QTY] = qty
+    st.clock[c.K_RQ_N] = n + 1
+    st.oi[s, c.O_INFLIGHT] += 1
+    return True
+
+
+@njit(cache=True)
+def push_response(st, t_exch, s, kind, reason, qty, price):
+    """Tell the strategy about slot ``s`` after the response latency (status and leaves as of now)."""
+    R = st.rs_i.shape[0]
+    n = st.clock[c.K_RS_N]
+    if n >= R:
+        st.clock[c.K_ERROR] = c.E_LOG_BUFFER
+        return
+    a = st.oi[s, c.O_ASSET]
+    t = t_exch + draw_latency(st.resp_lat, a, t_exch, st.rng)
+    if t < st.clock[c.K_LAST_RS_T]:
+        t = st.clock[c.K_LAST_RS_T]
+    st.clock[c.K_LAST_RS_T] = t
+    j = (st.clock[c.K_RS_HEAD] + n) % R
+    st.rs_i[j, c.P_T] = t
+    st.rs_i[j, c.P_SLOT] = s
+    st.rs_i[j, c.P_KIND] = kind
+    st.rs_i[j, c.P_REASON] = reason
+    st.rs_i[j, c.P_STATUS] = st.oi[s, c.O_STATUS]
+    st.rs_i[j, c.P_TICK] = st.oi[s, c.O_TICK]
+    st.rs_f[j, c.PF_QTY] = qty
+    st.rs_f[j, c.PF_PRICE] = price
+    st.rs_f[j, c.PF_LEAVES] = st.of[s, c.F_LEAVES]
+    st.clock[c.K_RS_N] = n + 1
+    st.oi[s, c.O_INFLIGHT] += 1
+    return t
+
+
+@njit(cache=True)
+def deliver_responses(st, t):
+    """Apply every response due by ``t`` to the strategy's view (order status, leaves, position)."""
+    R = st.rs_i.shape[0]
+    delivered = 0
+    while st.clock[c.K_RS_N] > 0:
+        j = st.clock[c.K_RS_HEAD]
+        if st.rs_i[j, c.P_T] > t:
+            break
+        s = st.rs_i[j, c.P_SLOT]
+        kind = st.rs_i[j, c.P_KIND]
+        st.oi[s, c.O_LSTATUS] = st.rs_i[j, c.P_STATUS]
+        st.of[s, c.F_LLEAVES] = st.rs_f[j, c.PF_LEAVES]
+        if kind == c.RS_FILL:
+            q = st.rs_f[j, c.PF_QTY]
+            st.of[s, c.F_LFILLED] += q
+            a = st.oi[s, c.O_ASSET]
+            st.acct[a, c.A_LPOS] += st.oi[s, c.O_SIDE] * q
+        elif kind == c.RS_REQUEST_REJECTED or kind == c.RS_CANCELLED:
+            st.oi[s, c.O_CXL_SENT] = 0
+        elif kind == c.RS_MODIFIED:
+            st.oi[s, c.O_LTICK] = st.rs_i[j, c.P_TICK]
+            st.of[s, c.F_LQTY] = st.rs_f[j, c.PF_QTY]
+            st.of[s, c.F_LPRICE] = st.rs_f[j, c.PF_PRICE]
+        st.oi[s, c.O_INFLIGHT] -= 1
+        st.clock[c.K_RS_HEAD] = (j + 1) % R
+        st.clock[c.K_RS_N] -= 1
+        delivered += 1
+        maybe_release(st, s)
+    if delivered > 0:
+        st.clock[c.K_RESPONDED] = 1
+        st.counters[c.C_RESP] += delivered
+    return delivered

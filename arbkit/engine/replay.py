@@ -1,0 +1,254 @@
+"""Drive the engine over a recording chunk by chunk, draining its buffers; build the Result.
+
+:class:`Replayer` is the streaming interface (``feed(chunk)`` … ``finish()``) used for
+recordings and, later, live micro-batches. :func:`replay` is the one-call form.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from arbkit.engine import codes as c
+from arbkit.engine.book import DEFAULT_LADDER, K_BBO, K_DEPTH, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID
+from arbkit.engine.config import FillModel, LatencyModel, Schedule, engine_config, instrument_matrix
+from arbkit.engine.loop import finish_events, run_events
+from arbkit.engine.result import Result
+from arbkit.engine.state import EngineState, new_state
+from arbkit.engine.strategy import Strategy
+from arbkit.errors import ConfigError, DataError
+from arbkit.io.columns import EventColumns
+from arbkit.schema import KIND_NAMES, Instrument
+
+DEFAULT_CHUNK_ROWS = 1 << 16
+_INT64_MIN = np.iinfo(np.int64).min
+
+
+class Replayer:
+    """One run's engine state plus the drained outputs; feed chunks in ts_local order."""
+
+    def __init__(self, instruments: Sequence[Instrument], strategy: Strategy, params: Any = None, *,
+                 fill: FillModel | Mapping[str, Any] | None = None,
+                 latency: LatencyModel | Mapping[str, Any] | None = None, seed: int = 0,
+                 schedule: Schedule | Mapping[str, Any] | None = None, equity_interval_ms: float = 1000.0,
+                 ladder: int = DEFAULT_LADDER, source: str | None = None,
+                 trace_window: tuple[int, int] | None = None) -> None:
+        if not isinstance(strategy, Strategy):
+            raise ConfigError(f"strategy must be an arbkit Strategy, got {type(strategy).__name__}")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise ConfigError(f"seed must be an integer, got {seed!r}")
+        self.instruments = list(instruments)
+        self.strategy = strategy
+        self.params = strategy.param_vector(params)
+        self.fill = FillModel.from_dict(fill) if not isinstance(fill, FillModel) else fill
+        self.latency = LatencyModel.from_dict(latency) if not isinstance(latency, LatencyModel) else latency
+        self.schedule = strategy.schedule if schedule is None else (
+            schedule if isinstance(schedule, Schedule) else Schedule.from_dict(schedule))
+        self.seed = int(seed)
+        self.source = source
+        gi, gf = engine_config(self.fill, self.schedule, equity_interval_ms)
+        entry, resp = self.latency.tables(self.instruments)
+        self.state: EngineState = new_state(instrument_matrix(self.instruments),
+                                            np.array([i.tick_size for i in self.instruments]), gi, gf, entry, resp,
+                                            self.seed, ladder=ladder)
+        self.user = strategy.new_user_state(self.params, len(self.instruments))
+        self.equity_interval_ms = equity_interval_ms
+        self._fills: list[np.ndarray] = []
+        self._orders: list[np.ndarray] = []
+        self._eq: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._rows = 0
+        self._last_ts = _INT64_MIN
+        self._first_ts: int | None = None
+        self.trace_window = trace_window
+        self.trace: list[dict[str, Any]] = []
+        self._finished = False
+
+    # -- input checks ---------------------------------------------------------------------
+
+    def _check(self, cols: EventColumns) -> None:
+        n = len(cols)
+        where = self.source
+        ts = cols.ts_local
+        if ts[0] < self._last_ts:
+            raise DataError(f"ts_local goes back across chunks ({ts[0]} < {self._last_ts})", path=where,
+                            row=self._rows, field="ts_local")
+        if n > 1:
+            back = np.flatnonzero(ts[1:] < ts[:-1])
+            if len(back):
+                r = int(back[0]) + 1
+                raise DataError(f"ts_local not sorted ({ts[r]} after {ts[r - 1]})", path=where, row=self._rows + r,
+                                field="ts_local")
+        bad_asset = np.flatnonzero((cols.asset < 0) | (cols.asset >= len(self.instruments)))
+        if len(bad_asset):
+            r = int(bad_asset[0])
+            raise DataError(f"asset {cols.asset[r]} is not one of the {len(self.instruments)} instruments", path=where,
+                            row=self._rows + r, field="asset")
+        bad_kind = np.flatnonzero(~np.isin(cols.kind, np.array(sorted(KIND_NAMES), dtype=np.uint8)))
+        if len(bad_kind):
+            r = int(bad_kind[0])
+            raise DataError(f"unknown kind {cols.kind[r]}", path=where, row=self._rows + r, field="kind")
+        priced = (cols.kind == K_DEPTH) | (cols.kind == K_SNAPSHOT) | (cols.kind == K_TRADE) | (cols.kind == K_BBO)
+        for name, arr in (("price", cols.price), ("qty", cols.qty)):
+            bad = np.flatnonzero(priced & ~(np.isfinite(arr) & (arr >= 0)))
+            if len(bad):
+                r = int(bad[0])
+                raise DataError(f"{name} {arr[r]!r} is not a finite number >= 0", path=where, row=self._rows + r,
+                                field=name)
+        bad_price = np.flatnonzero(priced & (cols.price <= 0) & (cols.kind != K_BBO))
+        if len(bad_price):
+            r = int(bad_price[0])
+            raise DataError(f"price {cols.price[r]!r} must be positive", path=where, row=self._rows + r, field="price")
+
+    # -- running ---------------------------------------------------------------------------
+
+    def feed(self, cols: EventColumns) -> None:
+        """Process one chunk of events (the state carries over to the next chunk)."""
+        if self._finished:
+            raise RuntimeError("this Replayer has finished; make a new one")
+        n = len(cols)
+        if n == 0:
+            return
+        self._check(cols)
+        if self._first_ts is None:
+            self._first_ts = int(cols.ts_local[0])
+        arrays = tuple(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind, cols.side, cols.price,
+                                                         cols.qty, cols.seq))
+        if self.trace_window is not None:
+            self._feed_traced(arrays)
+        else:
+            self._run(arrays, 0, n)
+        self._rows += n
+        self._last_ts = int(cols.ts_local[-1])
+
+    def _run(self, arrays: tuple[np.ndarray, ...], start: int, stop: int) -> None:
+        st = self.state
+        view = arrays if stop == len(arrays[0]) else tuple(a[:stop] for a in arrays)
+        r = start
+        while r < stop:
+            r = run_events(st, self.strategy.kernel, self.params, self.user, *view, r)
+            self._raise_engine_error(r)
+            self._drain()
+
+    def _feed_traced(self, arrays: tuple[np.ndarray, ...]) -> None:
+        lo, hi = self.trace_window  # type: ignore[misc]
+        ts = arrays[0]
+        i0 = int(np.searchsorted(ts, lo, side="left"))
+        i1 = int(np.searchsorted(ts, hi, side="right"))
+        self._run(arrays, 0, i0)
+        for r in range(i0, i1):
+            nf = len(self._fills)
+            self._run(arrays, r, r + 1)
+            self._trace_row(arrays, r, nf)
+        self._run(arrays, i1, len(ts))
+
+    def _trace_row(self, arrays: tuple[np.ndarray, ...], r: int, nfill_chunks: int) -> None:
+        st = self.state
+        a = int(arrays[1][r])
+        b = st.books
+        bb, ba = int(b.best_bid[a]), int(b.best_ask[a])
+        tick = float(b.tick[a])
+        orders = []
+        for k in range(int(st.clock[c.K_N_ACTIVE])):
+            s = int(st.active[k])
+            if st.oi[s, c.O_STATUS] in (c.ST_OPEN, c.ST_PARTIAL):
+                orders.append({"id": int(st.oi[s, c.O_ID]), "asset": int(st.oi[s, c.O_ASSET]),
+                               "side": int(st.oi[s, c.O_SIDE]), "price": float(st.oi[s, c.O_TICK]) * float(
+                                   b.tick[st.oi[s, c.O_ASSET]]), "leaves": float(st.of[s, c.F_LEAVES]),
+                               "queue_ahead": float(st.of[s, c.F_QUEUE])})
+        new_fills = np.concatenate(self._fills[nfill_chunks:]) if len(self._fills) > nfill_chunks else np.zeros(0, c.FILL_DTYPE)
+        self.trace.append({
+            "row": self._rows + r, "ts_local": int(arrays[0][r]), "asset": a, "kind": KIND_NAMES[int(arrays[2][r])],
+            "side": int(arrays[3][r]), "price": float(arrays[4][r]), "qty": float(arrays[5][r]),
+            "best_bid": bb * tick if bb != NO_BID else None, "best_ask": ba * tick if ba != NO_ASK else None,
+            "open_orders": orders,
+            "fills": [{k: (v.item() if hasattr(v, "item") else v) for k, v in zip(c.FILL_DTYPE.names, f)} for f in new_fills],
+        })
+
+    def _raise_engine_error(self, r: int) -> None:
+        err = int(self.state.clock[c.K_ERROR])
+        if err:
+            what = {c.E_FILL_BUFFER: "fill buffer", c.E_LOG_BUFFER: "order log / response ring"}.get(err, "buffer")
+            raise RuntimeError(f"engine {what} overflowed near row {self._rows + r}: the strategy sends more orders per "
+                               f"message than the engine can hold ({self.state.log.shape[0]})")
+
+    def _drain(self) -> None:
+        st = self.state
+        k = int(st.clock[c.K_NFILL])
+        if k:
+            self._fills.append(st.fills[:k].copy())
+            st.clock[c.K_NFILL] = 0
+        k = int(st.clock[c.K_NLOG])
+        if k:
+            self._orders.append(st.log[:k].copy())
+            st.clock[c.K_NLOG] = 0
+        k = int(st.clock[c.K_NEQ])
+        if k:
+            self._eq.append((st.eq_ts[:k].copy(), st.eq_val[:k].copy(), st.eq_pos[:k].copy()))
+            st.clock[c.K_NEQ] = 0
+
+    def finish(self) -> Result:
+        """Close the last message and return the Result."""
+        if not self._finished:
+            finish_events(self.state, self.strategy.kernel, self.params, self.user)
+            self._raise_engine_error(self._rows)
+            self._drain()
+            self._finished = True
+        n = len(self.instruments)
+        fills = np.concatenate(self._fills) if self._fills else np.zeros(0, c.FILL_DTYPE)
+        orders = np.concatenate(self._orders) if self._orders else np.zeros(0, c.ORDER_LOG_DTYPE)
+        if self._eq:
+            eq_ts = np.concatenate([e[0] for e in self._eq])
+            eq_val = np.concatenate([e[1] for e in self._eq])
+            eq_pos = np.concatenate([e[2] for e in self._eq])
+        else:
+            eq_ts, eq_val, eq_pos = np.zeros(0, np.int64), np.zeros((0, n + 1)), np.zeros((0, n))
+        counters = {name: int(self.state.counters[i]) for i, name in enumerate(c.COUNTER_NAMES)}
+        counters["dropped_levels"] = int(self.state.books.dropped.sum())
+        return Result(
+            instruments=self.instruments, strategy=self.strategy.name,
+            params=self.strategy.param_dict(self.params), seed=self.seed,
+            config={"fill": self.fill.to_dict(), "latency": self.latency.to_dict(),
+                    "schedule": {"every_event": self.schedule.every_event, "interval_ms": self.schedule.interval_ms,
+                                 "on_top_change": self.schedule.on_top_change, "on_response": self.schedule.on_response},
+                    "equity_interval_ms": self.equity_interval_ms, "source": self.source},
+            fills=fills, orders=orders, equity_ts=eq_ts, equity_values=eq_val, equity_positions=eq_pos,
+            counters=counters, accounts=self.state.acct.copy(),
+            span_ns=(self._first_ts or 0, self._last_ts if self._last_ts != _INT64_MIN else 0), trace=self.trace,
+        )
+
+
+def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any = None, latency: Any = None,
+           seed: int = 0, schedule: Any = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0,
+           start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
+           instruments: Sequence[Instrument] | None = None) -> Result:
+    """Replay ``strategy`` over a recording (a path, a :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
+
+    The events stream through the engine ``chunk_rows`` at a time; fills, ``fills_hash`` and
+    accounts do not depend on the chunk size. ``start``/``end`` bound ts_local (ns).
+    """
+    from arbkit.io.recording import Recording, load
+
+    if not isinstance(chunk_rows, int) or chunk_rows <= 0:
+        raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    chunks: Iterable[EventColumns]
+    if isinstance(recording, EventColumns):
+        if instruments is None:
+            raise ConfigError("replaying bare EventColumns needs instruments=[...]")
+        cols = recording
+        if start is not None or end is not None:
+            lo = start if start is not None else _INT64_MIN
+            hi = end if end is not None else np.iinfo(np.int64).max
+            cols = cols.take((cols.ts_local >= lo) & (cols.ts_local <= hi))
+        chunks = (cols.take(slice(i, i + chunk_rows)) for i in range(0, len(cols), chunk_rows))
+        source = None
+    else:
+        rec = recording if isinstance(recording, Recording) else load(Path(recording))
+        instruments = rec.instruments
+        chunks = rec.iter_chunks(chunk_rows, start=start, end=end)
+        source = str(rec.path)
+    runner = Replayer(instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
+                      equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
+    for chunk in chunks:
+        runner.feed(chunk)
+    return runner.finish()

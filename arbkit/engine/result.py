@@ -1,0 +1,103 @@
+"""What a replay returns: fills, order log, equity samples, counters, positions and a fills hash."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from arbkit.engine import codes as c
+from arbkit.schema import Instrument
+
+
+def fills_hash(fills: np.ndarray) -> str:
+    """sha256 over the fills' bytes (fixed packed dtype), the run's fingerprint."""
+    arr = np.ascontiguousarray(fills, dtype=c.FILL_DTYPE)
+    return hashlib.sha256(arr.tobytes()).hexdigest()
+
+
+@dataclass
+class Result:
+    """One replay's output. ``fills`` and ``orders`` are structured arrays (see ``codes.FILL_DTYPE``)."""
+
+    instruments: list[Instrument]
+    strategy: str
+    params: dict[str, float]
+    seed: int
+    config: dict[str, Any]
+    fills: np.ndarray
+    orders: np.ndarray
+    equity_ts: np.ndarray
+    equity_values: np.ndarray  # [S, n+1] per-asset equity then total, quote currency
+    equity_positions: np.ndarray  # [S, n]
+    counters: dict[str, int]
+    accounts: np.ndarray  # [n, NA] final per-asset account (truth, exchange side)
+    span_ns: tuple[int, int]
+    trace: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def fills_hash(self) -> str:
+        return fills_hash(self.fills)
+
+    @property
+    def pnl(self) -> float:
+        """Final equity (cash + positions at the last mid), quote currency, all assets."""
+        from arbkit.engine.accounting import total_equity
+        from arbkit.engine.config import instrument_matrix
+        return float(total_equity(self.accounts, instrument_matrix(self.instruments)))
+
+    def positions(self) -> dict[str, float]:
+        return {inst.key: float(self.accounts[a, c.A_POS]) for a, inst in enumerate(self.instruments)}
+
+    def account_table(self) -> pl.DataFrame:
+        """Per instrument: position, cash, average entry, realised PnL, fees, volume, last mid."""
+        from arbkit.engine.accounting import asset_equity, unrealised
+        from arbkit.engine.config import instrument_matrix
+        im = instrument_matrix(self.instruments)
+        rows = []
+        for a, inst in enumerate(self.instruments):
+            acc = self.accounts[a]
+            rows.append({
+                "instrument": inst.key, "position": acc[c.A_POS], "cash": acc[c.A_CASH], "avg_entry": acc[c.A_AVG],
+                "realised": acc[c.A_REAL], "unrealised": float(unrealised(self.accounts, im, a)), "fees": acc[c.A_FEES],
+                "volume": acc[c.A_VOL], "mid": acc[c.A_MID], "equity_quote": float(asset_equity(self.accounts, im, a)),
+            })
+        return pl.DataFrame(rows)
+
+    def fills_frame(self) -> pl.DataFrame:
+        df = pl.from_numpy(self.fills)
+        keys = [i.key for i in self.instruments]
+        return df.with_columns(pl.col("asset").map_elements(lambda a: keys[a], return_dtype=pl.Utf8).alias("instrument")) \
+            if len(df) else df.with_columns(pl.lit(None, dtype=pl.Utf8).alias("instrument"))
+
+    def orders_frame(self) -> pl.DataFrame:
+        df = pl.from_numpy(self.orders)
+        return df.with_columns(
+            pl.col("event").map_elements(lambda e: c.ORDER_EVENT_NAMES[e], return_dtype=pl.Utf8).alias("event_name"),
+            pl.col("status").map_elements(lambda s: c.STATUS_NAMES[s], return_dtype=pl.Utf8).alias("status_name"),
+            pl.col("reason").map_elements(lambda r: c.REASON_NAMES[r], return_dtype=pl.Utf8).alias("reason_name"),
+        ) if len(df) else df
+
+    def equity_frame(self) -> pl.DataFrame:
+        cols: dict[str, Any] = {"ts": self.equity_ts}
+        for a, inst in enumerate(self.instruments):
+            cols[f"equity:{inst.key}"] = self.equity_values[:, a]
+            cols[f"position:{inst.key}"] = self.equity_positions[:, a]
+        cols["equity"] = self.equity_values[:, len(self.instruments)] if len(self.equity_ts) else np.zeros(0)
+        return pl.DataFrame(cols)
+
+    def summary(self) -> dict[str, Any]:
+        """One JSON-able dict: events, fills, fills_hash, pnl, fees, positions, counters."""
+        return {
+            "strategy": self.strategy, "params": self.params, "seed": self.seed,
+            "events": self.counters["events"], "fills": int(len(self.fills)), "fills_hash": self.fills_hash,
+            "pnl": self.pnl, "fees": {i.key: float(self.accounts[a, c.A_FEES]) for a, i in enumerate(self.instruments)},
+            "positions": self.positions(), "counters": self.counters,
+            "start_ns": self.span_ns[0], "end_ns": self.span_ns[1],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.summary(), sort_keys=True)

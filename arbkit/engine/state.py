@@ -1,0 +1,129 @@
+"""The engine's whole state as one NamedTuple of numpy arrays (carried between chunks).
+
+Everything a strategy may read lives here too; strategies use :mod:`arbkit.engine.api`
+rather than the raw arrays. The numba type of this tuple is fixed (array ranks, dtypes and
+C layout never vary), so the engine loop and every strategy kernel compile once and cache.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import typeof, types
+
+from arbkit.engine import codes as c
+from arbkit.engine.book import BookState, new_books
+from arbkit.engine.latency import LatencyTable, constant_table
+from arbkit.engine.rng import new_rng
+
+DEFAULT_ORDER_SLOTS = 4096
+DEFAULT_RING = 1 << 16
+DEFAULT_FILL_BUFFER = 1 << 16
+DEFAULT_EQ_BUFFER = 1 << 14
+CONSUMED_SLOTS = 256
+
+
+class EngineState(NamedTuple):
+    books: BookState
+    clock: np.ndarray  # int64[N_CLOCK]: now, id counter, schedule times, ring heads, buffer counts
+    counters: np.ndarray  # int64[N_COUNTERS]
+    cfg_i: np.ndarray  # int64[NG]
+    cfg_f: np.ndarray  # float64[NH]
+    inst: np.ndarray  # float64[n, NI]
+    acct: np.ndarray  # float64[n, NA]
+    oi: np.ndarray  # int64[slots, NOI]; O_ID == -1 marks a free slot
+    of: np.ndarray  # float64[slots, NOF]
+    active: np.ndarray  # int64[slots]: live slots in order-id order (count in clock[K_N_ACTIVE])
+    free: np.ndarray  # int64[slots]: free-slot stack (count in clock[K_N_FREE])
+    n_resting: np.ndarray  # int64[n]: orders resting at the exchange per asset
+    rq_i: np.ndarray  # int64[R, NQI]: request ring (strategy -> exchange)
+    rq_f: np.ndarray  # float64[R, NQF]
+    rs_i: np.ndarray  # int64[R, NPI]: response ring (exchange -> strategy)
+    rs_f: np.ndarray  # float64[R, NPF]
+    entry_lat: LatencyTable
+    resp_lat: LatencyTable
+    rng: np.ndarray  # uint64[1]
+    fills: np.ndarray  # FILL_DTYPE buffer (count in clock[K_NFILL])
+    log: np.ndarray  # ORDER_LOG_DTYPE buffer (count in clock[K_NLOG])
+    eq_ts: np.ndarray  # int64[S]
+    eq_val: np.ndarray  # float64[S, n + 1]: per-asset equity in quote currency, then the total
+    eq_pos: np.ndarray  # float64[S, n]
+    cons: np.ndarray  # float64[CONSUMED_SLOTS, 4]: (asset, side, tick, qty) taken by own taker fills
+    prev_top: np.ndarray  # int64[n, 2]: best bid/ask ticks at the last message end
+    requeue: np.ndarray  # bool[n]: clip queue positions to the book after a CLEAR
+    usable: np.ndarray  # bool[n]: both sides present and no GAP since the last image
+    gapped: np.ndarray  # bool[n]: a GAP arrived and no CLEAR since
+
+
+def new_state(
+    inst: np.ndarray,
+    tick_sizes: np.ndarray,
+    cfg_i: np.ndarray,
+    cfg_f: np.ndarray,
+    entry_lat: LatencyTable,
+    resp_lat: LatencyTable,
+    seed: int,
+    *,
+    ladder: int = 1 << 18,
+    order_slots: int = DEFAULT_ORDER_SLOTS,
+    ring: int = DEFAULT_RING,
+    fill_buffer: int = DEFAULT_FILL_BUFFER,
+    eq_buffer: int = DEFAULT_EQ_BUFFER,
+) -> EngineState:
+    """A fresh engine state for ``len(tick_sizes)`` assets."""
+    n = len(tick_sizes)
+    clock = np.zeros(c.N_CLOCK, np.int64)
+    clock[c.K_NEXT_ID] = 1
+    clock[c.K_PEND_ASSET] = -1
+    clock[c.K_N_FREE] = order_slots
+    clock[c.K_NEXT_CALL] = np.iinfo(np.int64).min
+    clock[c.K_NEXT_EQ] = np.iinfo(np.int64).min
+    clock[c.K_LAST_RQ_T] = np.iinfo(np.int64).min
+    clock[c.K_LAST_RS_T] = np.iinfo(np.int64).min
+    oi = np.zeros((order_slots, c.NOI), np.int64)
+    oi[:, c.O_ID] = -1
+    acct = np.zeros((n, c.NA))
+    acct[:, c.A_MID] = np.nan
+    return EngineState(
+        books=new_books(np.asarray(tick_sizes, np.float64), ladder),
+        clock=clock,
+        counters=np.zeros(c.N_COUNTERS, np.int64),
+        cfg_i=np.ascontiguousarray(cfg_i, np.int64),
+        cfg_f=np.ascontiguousarray(cfg_f, np.float64),
+        inst=np.ascontiguousarray(inst, np.float64),
+        acct=acct,
+        oi=oi,
+        of=np.zeros((order_slots, c.NOF)),
+        active=np.zeros(order_slots, np.int64),
+        free=np.arange(order_slots - 1, -1, -1, dtype=np.int64),
+        n_resting=np.zeros(n, np.int64),
+        rq_i=np.zeros((ring, c.NQI), np.int64),
+        rq_f=np.zeros((ring, c.NQF)),
+        rs_i=np.zeros((ring, c.NPI), np.int64),
+        rs_f=np.zeros((ring, c.NPF)),
+        entry_lat=entry_lat,
+        resp_lat=resp_lat,
+        rng=new_rng(seed),
+        fills=np.zeros(fill_buffer, c.FILL_DTYPE),
+        log=np.zeros(fill_buffer, c.ORDER_LOG_DTYPE),
+        eq_ts=np.zeros(eq_buffer, np.int64),
+        eq_val=np.zeros((eq_buffer, n + 1)),
+        eq_pos=np.zeros((eq_buffer, n)),
+        cons=np.zeros((CONSUMED_SLOTS, 4)),
+        prev_top=np.zeros((n, 2), np.int64),
+        requeue=np.zeros(n, np.bool_),
+        usable=np.zeros(n, np.bool_),
+        gapped=np.zeros(n, np.bool_),
+    )
+
+
+def _type_probe() -> EngineState:
+    one = np.ones(1)
+    return new_state(np.zeros((1, c.NI)), one, np.zeros(c.NG, np.int64), np.zeros(c.NH), constant_table(np.zeros(1)),
+                     constant_table(np.zeros(1)), 0, ladder=4, order_slots=2, ring=2, fill_buffer=2, eq_buffer=2)
+
+
+ENGINE_STATE_TYPE = typeof(_type_probe())
+#: The one signature every strategy kernel has: ``kernel(state, params, user_state) -> None``.
+STRATEGY_SIG = types.void(ENGINE_STATE_TYPE, types.float64[::1], types.float64[::1])
+STRATEGY_FN_TYPE = types.FunctionType(STRATEGY_SIG)

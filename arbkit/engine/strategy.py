@@ -1,0 +1,77 @@
+"""How a strategy is declared: a numba kernel with the one engine signature, plus its parameters.
+
+    from arbkit.engine import api
+    from arbkit.engine.strategy import Strategy, strategy_kernel
+
+    @strategy_kernel
+    def join_touch(st, params, user):
+        a = 0
+        if api.book_usable(st, a) and api.position(st, a) == 0.0 and user[0] == 0.0:
+            user[0] = api.submit(st, a, 1, api.best_bid(st, a), params[0], api.POST_ONLY)
+
+    JOIN = Strategy("join_touch", join_touch, params={"qty": 0.01}, schedule=Schedule(interval_ms=100))
+
+``params`` is the float64 vector of the parameters in declaration order; ``user`` is the
+strategy's own float64 state array (``state_size`` long, zeroed, or made by ``init_state``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from numba import njit
+
+from arbkit.engine.config import Schedule
+from arbkit.engine.state import STRATEGY_SIG
+from arbkit.errors import ConfigError
+
+
+def strategy_kernel(fn: Callable) -> Any:
+    """Compile ``fn(st, params, user)`` as a strategy kernel (cached; one signature for all strategies)."""
+    return njit(STRATEGY_SIG, cache=True)(fn)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A kernel, its named parameters with defaults (in vector order) and when to call it."""
+
+    name: str
+    kernel: Any
+    params: Mapping[str, float]
+    schedule: Schedule = field(default_factory=lambda: Schedule(every_event=True))
+    state_size: int = 16
+    init_state: Callable[[np.ndarray, int], np.ndarray] | None = None
+
+    def param_vector(self, values: Mapping[str, Any] | Sequence[float] | np.ndarray | None = None) -> np.ndarray:
+        """Defaults overridden by ``values`` (a mapping by name, or a full vector)."""
+        names = list(self.params)
+        vec = np.array([float(self.params[n]) for n in names], dtype=np.float64)
+        if values is None:
+            return vec
+        if isinstance(values, Mapping):
+            unknown = sorted(set(values) - set(names))
+            if unknown:
+                raise ConfigError(f"strategy {self.name}: unknown parameter(s) {unknown}; known: {names}")
+            for k, v in values.items():
+                try:
+                    vec[names.index(k)] = float(v)
+                except (TypeError, ValueError):
+                    raise ConfigError(f"strategy {self.name}: parameter {k} must be a number, got {v!r}") from None
+        else:
+            arr = np.asarray(values, dtype=np.float64)
+            if arr.shape != vec.shape:
+                raise ConfigError(f"strategy {self.name}: expected {len(names)} parameters {names}, got {arr.shape}")
+            vec = arr.copy()
+        bad = [names[i] for i in np.flatnonzero(~np.isfinite(vec))]
+        if bad:
+            raise ConfigError(f"strategy {self.name}: parameter(s) {bad} must be finite")
+        return np.ascontiguousarray(vec)
+
+    def new_user_state(self, params: np.ndarray, n_assets: int) -> np.ndarray:
+        if self.init_state is not None:
+            return np.ascontiguousarray(self.init_state(params, n_assets), dtype=np.float64)
+        return np.zeros(self.state_size, dtype=np.float64)
+
+    def param_dict(self, vec: np.ndarray) -> dict[str, float]:
+        return {n: float(v) for n, v in zip(self.params, vec)}

@@ -1,0 +1,1 @@
+"""Strategy kernels for the engine (each module one strategy)."""
