@@ -1,8 +1,28 @@
-"""The numba replay engine: books, orders, latency, fills, accounting, streaming replay."""
-from arbkit.engine.config import FillModel, LatencyModel, LatencySpec, Schedule
-from arbkit.engine.replay import Replayer, replay
-from arbkit.engine.result import Result, fills_hash
-from arbkit.engine.strategy import Strategy, strategy_kernel
+"""The numba replay engine: books, orders, latency, fills, accounting, streaming replay.
 
-__all__ = ["FillModel", "LatencyModel", "LatencySpec", "Replayer", "Result", "Schedule", "Strategy", "fills_hash",
-           "replay", "strategy_kernel"]
+Names are loaded on first use so that ``arbkit.engine.book`` (used by validate/info) does
+not compile the whole engine.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from arbkit.numba_cache import purge_stale_caches
+
+purge_stale_caches()
+
+_EXPORTS = {
+    "FillModel": "arbkit.engine.config", "LatencyModel": "arbkit.engine.config",
+    "LatencySpec": "arbkit.engine.config", "Schedule": "arbkit.engine.config",
+    "Replayer": "arbkit.engine.runner", "replay": "arbkit.engine.runner",
+    "Result": "arbkit.engine.result", "fills_hash": "arbkit.engine.result",
+    "Strategy": "arbkit.engine.strategy", "strategy_kernel": "arbkit.engine.strategy",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'arbkit.engine' has no attribute {name!r}")

@@ -55,9 +55,8 @@ def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
         leaves = 0.0
     st.of[s, c.F_LEAVES] = leaves
     st.of[s, c.F_FILLED] += qty
-    was_resting = _is_resting(st, s)
     st.oi[s, c.O_STATUS] = c.ST_FILLED if leaves == 0.0 else c.ST_PARTIAL
-    if leaves == 0.0 and was_resting:
+    if leaves == 0.0 and maker:  # maker fills only ever hit resting orders
         st.n_resting[a] -= 1
     t_seen = push_response(st, t, s, c.RS_FILL, 0, qty, price)
     k = st.clock[c.K_NFILL]

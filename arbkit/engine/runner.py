@@ -93,12 +93,12 @@ class Replayer:
             bad = np.flatnonzero(priced & ~(np.isfinite(arr) & (arr >= 0)))
             if len(bad):
                 r = int(bad[0])
-                raise DataError(f"{name} {arr[r]!r} is not a finite number >= 0", path=where, row=self._rows + r,
+                raise DataError(f"{name} {float(arr[r])!r} is not a finite number >= 0", path=where, row=self._rows + r,
                                 field=name)
         bad_price = np.flatnonzero(priced & (cols.price <= 0) & (cols.kind != K_BBO))
         if len(bad_price):
             r = int(bad_price[0])
-            raise DataError(f"price {cols.price[r]!r} must be positive", path=where, row=self._rows + r, field="price")
+            raise DataError(f"price {float(cols.price[r])!r} must be positive", path=where, row=self._rows + r, field="price")
 
     # -- running ---------------------------------------------------------------------------
 
