@@ -85,16 +85,14 @@ def _first_ids(paths):
     return out
 
 
-def test_engine_book_matches_every_bookticker_between_applied_diffs(converted):
-    """The engine's numba book, fed the recording's book rows with each bookTicker placed right after
-    the last diff k with u_k <= ticker.u < U_k+1 (the venue's own order), shows exactly the ticker's top.
+def _venue_order_stream(converted):
+    """Book rows plus each bookTicker right after the last diff k with u_k <= ticker.u < U_k+1 (the venue's order).
 
-    In arrival (ts_local) order no such exact check exists: spot bookTickers run ahead of the 100 ms
-    diff batches and futures 0 ms diffs overtake bookTickers, so the order is rebuilt from update ids.
+    In arrival (ts_local) order no exact check exists: spot bookTickers run ahead of the 100 ms diff
+    batches and futures 0 ms diffs overtake bookTickers, so the order is rebuilt from update ids.
     """
     name, paths, rec = converted
     cols = rec.to_numpy()
-    tick = rec.instruments[0].tick_size
     first_of = _first_ids(paths)
     book_rows = np.flatnonzero(np.isin(cols.kind, [Kind.CLEAR, Kind.SNAPSHOT, Kind.DEPTH]))
     depth_rows = np.flatnonzero(cols.kind == Kind.DEPTH)
@@ -111,7 +109,14 @@ def test_engine_book_matches_every_bookticker_between_applied_diffs(converted):
     keys = np.concatenate([book_rows.astype(np.float64), ends[k] + 0.25, ends[k] + 0.5])
     rows = np.concatenate([book_rows, bid_rows, bid_rows + 1])
     order = rows[np.argsort(keys, kind="stable")]
-    stream = cols.take(order)
+    return cols.take(order)
+
+
+def test_engine_book_matches_every_bookticker_between_applied_diffs(converted):
+    """The numba book, fed the rows in the venue's own order, shows exactly each bookTicker's top."""
+    name, paths, rec = converted
+    tick = rec.instruments[0].tick_size
+    stream = _venue_order_stream(converted)
     _, tops = scan_books(stream, [i.tick_size for i in rec.instruments], record_tops=True)
     at_ask = np.flatnonzero((stream.kind == Kind.BBO) & (stream.side == -1))
     at_bid = at_ask - 1
@@ -122,6 +127,27 @@ def test_engine_book_matches_every_bookticker_between_applied_diffs(converted):
     assert np.array_equal(book_top[:, 1], stream.qty[at_bid]) and np.array_equal(book_top[:, 3], stream.qty[at_ask])
     sym = next(iter(rec.manifest.conversion["symbols"].values()))
     assert len(at_ask) == sym["bbo_checked"] > 100, name
+
+
+def test_replay_engine_top_equals_every_bookticker(converted):
+    """The same check through ``arbkit.replay``: a probe strategy compares the engine's depth top with each
+    bookTicker at its message end. Rows get a running ts_local so that every venue message stays one message."""
+    from arbkit.engine import Replayer
+    from book_probe import bbo_checker
+
+    name, paths, rec = converted
+    stream = _venue_order_stream(converted)
+    cls = np.where(np.isin(stream.kind, [Kind.CLEAR, Kind.SNAPSHOT, Kind.DEPTH]), 0, stream.kind.astype(np.int64))
+    new_msg = np.concatenate(([True], (stream.seq[1:] != stream.seq[:-1]) | (cls[1:] != cls[:-1])))
+    ts = np.cumsum(new_msg).astype(np.int64)
+    runner = Replayer(rec.instruments, bbo_checker(len(rec.instruments)))
+    runner.feed(stream.replace(ts_local=ts, ts_exch=ts))
+    runner.finish()
+    checks, price_bad, qty_bad = (int(x) for x in runner.user[:3])
+    sym = next(iter(rec.manifest.conversion["symbols"].values()))
+    assert price_bad == 0 and qty_bad == 0, name
+    assert 100 < checks <= sym["bbo_checked"], name
+
 
 
 def test_event_counts_match_the_source(converted):
