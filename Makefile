@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_load.py --json benchmarks/results/load.json
+	$(PY) benchmarks/bench_engine.py --json benchmarks/results/engine.json --markdown benchmarks/results/engine.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -72,22 +72,6 @@ def call_strategy(st, strategy, params, user, t):
 
 
 @njit(cache=True)
-def strategy_due(clock, cfg_i, t):
-    """Cheap test whether :func:`call_strategy` has anything to do at ``t``."""
-    sched = cfg_i[c.G_SCHEDULE]
-    if sched & c.CALL_EVERY_EVENT:
-        return True
-    if sched & c.CALL_INTERVAL and t >= clock[c.K_NEXT_CALL]:
-        return True
-    if sched & c.CALL_TOP_CHANGE and clock[c.K_TOP_CHANGED] != 0:
-        return True
-    if sched & c.CALL_RESPONSE and clock[c.K_RESPONDED] != 0:
-        return True
-    iv = cfg_i[c.G_EQ_INTERVAL]
-    return iv > 0 and t >= clock[c.K_NEXT_EQ]
-
-
-@njit(cache=True)
 def book_message_end(st, a, t):
     """Re-queue after an image, then crossing fills, for asset ``a`` at the end of a book message."""
     b = st.books
@@ -155,26 +139,40 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
     queue_model = cfg_i[c.G_QUEUE]
     queue_power = st.cfg_f[c.H_QUEUE_POWER]
     cross_on = cfg_i[c.G_CROSS] != 0
+    sched = cfg_i[c.G_SCHEDULE]
+    call_iv = cfg_i[c.G_INTERVAL]
+    eq_iv = cfg_i[c.G_EQ_INTERVAL]
     L = bid_qty.shape[1]
     events = 0
+    messages = 0
+    # the pending message lives in locals (registers) and is written back on every exit
+    pa = clock[c.K_PEND_ASSET]
+    p_ts = clock[c.K_PEND_TS]
+    p_seq = clock[c.K_PEND_SEQ]
+    p_kind = clock[c.K_PEND_KIND]
+    check = True  # buffers can only fill up after a call out with the state
     for r in range(start, n):
-        if clock[c.K_NFILL] > fill_cap or clock[c.K_NLOG] > log_cap or clock[c.K_NEQ] >= eq_cap \
-                or clock[c.K_ERROR] != 0:
-            counters[c.C_EVENTS] += events
-            return r
+        if check:
+            check = False
+            if clock[c.K_NFILL] > fill_cap or clock[c.K_NLOG] > log_cap or clock[c.K_NEQ] >= eq_cap \
+                    or clock[c.K_ERROR] != 0:
+                counters[c.C_EVENTS] += events
+                counters[c.C_MESSAGES] += messages
+                clock[c.K_PEND_ASSET] = pa
+                clock[c.K_PEND_TS] = p_ts
+                clock[c.K_PEND_SEQ] = p_seq
+                clock[c.K_PEND_KIND] = p_kind
+                return r
         t = ts[r]
         a = asset[r]
         k = kind[r]
         mclass = 0 if (k == K_DEPTH or k == K_SNAPSHOT or k == K_CLEAR) else np.int64(k)
-        pa = clock[c.K_PEND_ASSET]
-        if pa >= 0 and not (pa == a and clock[c.K_PEND_TS] == t and clock[c.K_PEND_SEQ] == seq[r]
-                            and clock[c.K_PEND_KIND] == mclass):
+        if pa >= 0 and not (pa == a and p_ts == t and p_seq == seq[r] and p_kind == mclass):
             # ---- the previous message ended: bookkeeping, then maybe the strategy ----
-            tp = clock[c.K_PEND_TS]
-            clock[c.K_PEND_ASSET] = -1
+            tp = p_ts
             clock[c.K_NOW] = tp
-            counters[c.C_MESSAGES] += 1
-            if clock[c.K_PEND_KIND] == 0:
+            messages += 1
+            if p_kind == 0:
                 if requeue[pa]:
                     book_message_end(st, pa, tp)
                 bb = best_bid[pa]
@@ -188,6 +186,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                         if (oi[s, c.O_SIDE] < 0 and bb != NO_BID and bb >= ot) or \
                                 (oi[s, c.O_SIDE] > 0 and ba != NO_ASK and ba <= ot):
                             maker_on_cross(st, tp, pa)
+                            check = True
                             break
                 both = bb != NO_BID and ba != NO_ASK
                 usable[pa] = both and not gapped[pa]
@@ -197,15 +196,34 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                     prev_top[pa, 0] = bb
                     prev_top[pa, 1] = ba
                     clock[c.K_TOP_CHANGED] = 1
-            if strategy_due(clock, cfg_i, tp):
+            # equity sample and strategy call (written out here: one fewer call passing the whole state)
+            if eq_iv > 0 and tp >= clock[c.K_NEXT_EQ] and clock[c.K_NEQ] < st.eq_ts.shape[0]:
+                sample_equity(st, tp)
+                check = True
+                clock[c.K_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
+            reason = 0
+            if sched & c.CALL_EVERY_EVENT:
+                reason |= c.CALL_EVERY_EVENT
+            if sched & c.CALL_INTERVAL and tp >= clock[c.K_NEXT_CALL]:
+                reason |= c.CALL_INTERVAL
+                clock[c.K_NEXT_CALL] = (tp // call_iv + 1) * call_iv
+            if sched & c.CALL_TOP_CHANGE and clock[c.K_TOP_CHANGED] != 0:
+                reason |= c.CALL_TOP_CHANGE
+            if sched & c.CALL_RESPONSE and clock[c.K_RESPONDED] != 0:
+                reason |= c.CALL_RESPONSE
+            clock[c.K_TOP_CHANGED] = 0
+            clock[c.K_RESPONDED] = 0
+            if reason != 0:
+                clock[c.K_CALL_REASON] = reason
+                counters[c.C_CALLS] += 1
                 counters[c.C_EVENTS] += events
                 events = 0
-                call_strategy(st, strategy, params, user, tp)
-                if clock[c.K_NFILL] > fill_cap or clock[c.K_NLOG] > log_cap or clock[c.K_ERROR] != 0:
-                    return r
+                strategy(st, params, user)
+                check = True
         clock[c.K_NOW] = t
         if clock[c.K_RQ_N] > 0 and st.rq_i[clock[c.K_RQ_HEAD], c.Q_T] <= t:
             process_requests(st, t)
+            check = True
         if clock[c.K_RS_N] > 0 and st.rs_i[clock[c.K_RS_HEAD], c.P_T] <= t:
             deliver_responses(st, t)
         # ---- apply the row ----
@@ -315,6 +333,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                         break
                 if hit:
                     maker_on_trade(st, t, a, agg, tick, qty[r])
+                    check = True
         elif k == K_BBO:
             col = 0 if side[r] > 0 else 2
             if bbo[a, col] != price[r] or bbo[a, col + 1] != qty[r]:
@@ -333,12 +352,17 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             gapped[a] = True
             usable[a] = False
             counters[c.C_GAPS] += 1
-        clock[c.K_PEND_ASSET] = a
-        clock[c.K_PEND_TS] = t
-        clock[c.K_PEND_SEQ] = seq[r]
-        clock[c.K_PEND_KIND] = mclass
+        pa = a
+        p_ts = t
+        p_seq = seq[r]
+        p_kind = mclass
         events += 1
     counters[c.C_EVENTS] += events
+    counters[c.C_MESSAGES] += messages
+    clock[c.K_PEND_ASSET] = pa
+    clock[c.K_PEND_TS] = p_ts
+    clock[c.K_PEND_SEQ] = p_seq
+    clock[c.K_PEND_KIND] = p_kind
     return n
 
 

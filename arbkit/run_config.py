@@ -1,0 +1,79 @@
+"""A single run's settings (``run.yaml``): strategy, parameters, fill, latency, seed, window.
+
+The same keys as the hydra config groups, so a run found by a sweep can be written out
+and replayed with ``arbkit replay REC --config run.yaml``.
+
+    strategy: touch_mm          # registry name or "package.module:factory"
+    strategy_options: {interval_ms: 100}
+    params: {asset: 1, half_spread_bps: 0.5}
+    fill: {queue: power, queue_power: 2}
+    latency: {entry: 1000000, response: 1000000}
+    seed: 7
+    equity_interval_ms: 1000
+    start_ns: null
+    end_ns: null
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from arbkit.errors import ConfigError
+
+KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "seed", "equity_interval_ms",
+        "chunk_rows", "start_ns", "end_ns")
+
+
+@dataclass
+class RunConfig:
+    strategy: str
+    strategy_options: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    fill: dict[str, Any] = field(default_factory=dict)
+    latency: dict[str, Any] = field(default_factory=dict)
+    schedule: dict[str, Any] | None = None
+    seed: int = 0
+    equity_interval_ms: float = 1000.0
+    chunk_rows: int = 1 << 16
+    start_ns: int | None = None
+    end_ns: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], where: str = "config") -> "RunConfig":
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"{where}: expected a mapping of {', '.join(KEYS)}")
+        unknown = sorted(set(d) - set(KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(KEYS)}")
+        if "strategy" not in d:
+            raise ConfigError(f"{where}: 'strategy' is required")
+        for key in ("strategy_options", "params", "fill", "latency"):
+            if d.get(key) is not None and not isinstance(d[key], Mapping):
+                raise ConfigError(f"{where}: {key} must be a mapping, got {d[key]!r}")
+        seed = d.get("seed", 0)
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ConfigError(f"{where}: seed must be an integer, got {seed!r}")
+        return cls(**{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in d.items() if v is not None})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunConfig":
+        import yaml
+
+        p = Path(path)
+        try:
+            data = yaml.safe_load(p.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{p}: cannot read run config ({exc})") from None
+        return cls.from_dict(data or {}, where=str(p))
+
+    def replay(self, recording: Any, *, seed: int | None = None, trace: tuple[int, int] | None = None):
+        """Run this configuration on ``recording`` (path or Recording)."""
+        from arbkit.engine import replay
+        from arbkit.strategies import get_strategy
+
+        strat = get_strategy(self.strategy, **self.strategy_options)
+        return replay(recording, strat, self.params, fill=self.fill, latency=self.latency,
+                      seed=self.seed if seed is None else seed, schedule=self.schedule,
+                      chunk_rows=self.chunk_rows, equity_interval_ms=self.equity_interval_ms,
+                      start=self.start_ns, end=self.end_ns, trace=trace)
