@@ -95,7 +95,7 @@ def _run_sigs():
     return sigs
 
 
-@njit(_run_sigs(), cache=True)
+@njit(_run_sigs(), cache=True, nogil=True)
 def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, seq, start):
     """Process rows ``start..`` of one chunk. Returns the next row to process (``len`` when done).
 
@@ -366,7 +366,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
     return n
 
 
-@njit(types.void(ENGINE_STATE_TYPE, STRATEGY_FN_TYPE, types.float64[::1], types.float64[::1]), cache=True)
+@njit(types.void(ENGINE_STATE_TYPE, STRATEGY_FN_TYPE, types.float64[::1], types.float64[::1]), cache=True, nogil=True)
 def finish_events(st, strategy, params, user):
     """End of data: close the last message (its strategy call included)."""
     a = st.clock[c.K_PEND_ASSET]

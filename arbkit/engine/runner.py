@@ -5,8 +5,10 @@ recordings and, later, live micro-batches. :func:`replay` is the one-call form.
 """
 from __future__ import annotations
 
+import queue
+import threading
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -218,6 +220,42 @@ class Replayer:
         )
 
 
+def prefetch(chunks: Iterable[EventColumns], depth: int = 2) -> Iterator[EventColumns]:
+    """Decode the next chunks on a background thread while the engine (which releases the GIL) runs."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put(exc)
+            return
+        q.put(done)
+
+    worker = threading.Thread(target=produce, name="arbkit-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
 def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any = None, latency: Any = None,
            seed: int = 0, schedule: Any = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0,
            start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
@@ -245,7 +283,7 @@ def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any 
     else:
         rec = recording if isinstance(recording, Recording) else load(Path(recording))
         instruments = rec.instruments
-        chunks = rec.iter_chunks(chunk_rows, start=start, end=end)
+        chunks = prefetch(rec.iter_chunks(chunk_rows, start=start, end=end))
         source = str(rec.path)
     runner = Replayer(instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
                       equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
