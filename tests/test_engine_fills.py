@@ -240,3 +240,34 @@ def test_bad_config_and_bad_events_are_named():
         replay(make_events(IMAGE + [(200, 0, 2, 1, float("nan"), 1.0, 1)]), strat, params, instruments=INST)
     with pytest.raises(DataError, match="asset 3"):
         replay(make_events(IMAGE + [(200, 3, 2, 1, 99.5, 1.0, 1)]), strat, params, instruments=INST)
+
+
+def test_latency_series_is_interpolated_in_time():
+    from arbkit.engine.config import LatencySpec
+    rows = [(1_000, 0, 4, 1, 99.5, 1.0, 1), (5_000, 0, 4, 1, 99.5, 1.0, 2), (9_000, 0, 4, 1, 99.5, 1.0, 3)]
+    spec = {"series_ts": [0, 2_000], "series_ns": [1_000.0, 3_000.0]}
+    # sent at 100 (the image's message end): latency 1000 + 2000 * 100/2000 = 1100 -> reaches the exchange at 1200
+    res = run(rows, [(100, 0, 0, 1, 101.0, 0.25, IOC, 0)], latency={"entry": spec, "response": spec})
+    assert res.fills["ts"][0] == 1_200
+    assert res.fills["ts_seen"][0] == 1_200 + 2_200  # response at 1200: 1000 + 2000 * 1200/2000
+    # the same series built from a recording's feed delay
+    ev = make_events([(t, 0, 2, 1, 99.5, 1.0, i) for i, t in enumerate(range(0, 4_000_000, 100_000))])
+    ev = ev.replace(ts_exch=ev.ts_local - np.where(ev.ts_local < 2_000_000, 300, 700))
+    feed = LatencySpec.from_feed(ev, 0, bucket_ms=1.0)
+    assert feed.series_ns == [300.0, 300.0, 700.0, 700.0]
+    assert feed.series_ts == [500_000, 1_500_000, 2_500_000, 3_500_000]
+    with pytest.raises(ConfigError, match="no rows with an exchange timestamp"):
+        LatencySpec.from_feed(make_events([(1, 0, 2, 1, 99.5, 1.0, 1)]), 0)
+    with pytest.raises(ConfigError, match="strictly increasing"):
+        LatencyModel(entry={"series_ts": [5, 5], "series_ns": [1.0, 2.0]})
+
+
+def test_equity_is_sampled_on_the_interval_and_marks_to_mid():
+    rows = [(1_000_000 * k, 0, 2, -1, 100.5, 0.25 + k, k) for k in range(1, 6)]
+    res = run(rows, [(100, 0, 0, 1, 100.5, 0.25, IOC, 0)], equity_interval_ms=1.0)
+    eq = res.equity_frame()
+    assert eq["ts"].to_list() == [100, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000]
+    # bought 0.25 at 100.5 with a 5 bps taker fee; the mid stays 100.0
+    fee = 0.25 * 100.5 * 5e-4
+    assert eq["equity"][-1] == pytest.approx(0.25 * (100.0 - 100.5) - fee)
+    assert eq["position:sim:X"][-1] == 0.25

@@ -101,6 +101,28 @@ class LatencySpec:
         if self.samples_ns is not None and self.series_ts is not None:
             raise ConfigError(f"{where}: give samples_ns or a series, not both")
 
+    @classmethod
+    def from_feed(cls, cols: Any, asset: int, *, bucket_ms: float = 1000.0, quantile: float = 0.5,
+                  scale: float = 1.0) -> "LatencySpec":
+        """A latency series from the recording's own feed delay (``ts_local - ts_exch``) of one asset.
+
+        Rows where the venue gave no exchange time (``ts_exch == ts_local``) are skipped; each
+        ``bucket_ms`` window contributes its ``quantile`` delay (times ``scale``), clipped at 0.
+        Only meaningful when the recorder's clock was synchronised with the venue's.
+        """
+        mask = (cols.asset == asset) & (cols.ts_exch != cols.ts_local)
+        if not mask.any():
+            raise ConfigError(f"latency from feed: asset {asset} has no rows with an exchange timestamp")
+        ts = cols.ts_local[mask]
+        delay = (cols.ts_local[mask] - cols.ts_exch[mask]).astype(np.float64)
+        width = max(int(bucket_ms * 1e6), 1)
+        bucket = ts // width
+        starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+        ends = np.append(starts[1:], len(ts))
+        times = bucket[starts] * width + width // 2
+        values = np.array([np.quantile(delay[a:b], quantile) for a, b in zip(starts, ends)]) * scale
+        return cls(series_ts=times.tolist(), series_ns=np.maximum(values, 0.0).tolist())
+
     def table_entry(self) -> tuple[int, int, np.ndarray, np.ndarray]:
         if self.series_ts is not None:
             return MODE_SERIES, int(self.constant_ns), np.asarray(self.series_ns, np.float64), np.asarray(self.series_ts, np.int64)
