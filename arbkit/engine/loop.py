@@ -136,6 +136,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
     usable = st.usable
     gapped = st.gapped
     requeue = st.requeue
+    rest = st.rest
     queue_model = cfg_i[c.G_QUEUE]
     queue_power = st.cfg_f[c.H_QUEUE_POWER]
     cross_on = cfg_i[c.G_CROSS] != 0
@@ -177,17 +178,10 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                     book_message_end(st, pa, tp)
                 bb = best_bid[pa]
                 ba = best_ask[pa]
-                if cross_on and n_resting[pa] > 0:
-                    for kk in range(clock[c.K_N_ACTIVE]):
-                        s = active[kk]
-                        if oi[s, c.O_ASSET] != pa:
-                            continue
-                        ot = oi[s, c.O_TICK]
-                        if (oi[s, c.O_SIDE] < 0 and bb != NO_BID and bb >= ot) or \
-                                (oi[s, c.O_SIDE] > 0 and ba != NO_ASK and ba <= ot):
-                            maker_on_cross(st, tp, pa)
-                            check = True
-                            break
+                # our lowest ask at or below the best bid, or highest bid at or above the best ask
+                if cross_on and (bb >= rest[pa, 2] or ba <= rest[pa, 1]):
+                    maker_on_cross(st, tp, pa)
+                    check = True
                 both = bb != NO_BID and ba != NO_ASK
                 usable[pa] = both and not gapped[pa]
                 if both:
@@ -290,7 +284,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                         off = best_ask[a] - base[a]
                     if off < L // 4 or off > L - L // 4:
                         book_recenter(b, a, off + base[a])
-                if n_resting[a] > 0:
+                if (sd > 0 and rest[a, 0] <= tick <= rest[a, 1]) or (sd < 0 and rest[a, 2] <= tick <= rest[a, 3]):
                     # queue positions of our orders resting at this level
                     for kk in range(clock[c.K_N_ACTIVE]):
                         s = active[kk]
@@ -322,16 +316,8 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             if n_resting[a] > 0:
                 tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
                 agg = side[r]
-                hit = False
-                for kk in range(clock[c.K_N_ACTIVE]):
-                    s = active[kk]
-                    if oi[s, c.O_ASSET] != a or oi[s, c.O_SIDE] == agg:
-                        continue
-                    ot = oi[s, c.O_TICK]
-                    if (oi[s, c.O_SIDE] < 0 and tick >= ot) or (oi[s, c.O_SIDE] > 0 and tick <= ot):
-                        hit = True
-                        break
-                if hit:
+                # a buyer reaches our asks at or below its price, a seller our bids at or above it
+                if (agg >= 0 and tick >= rest[a, 2]) or (agg <= 0 and tick <= rest[a, 1]):
                     maker_on_trade(st, t, a, agg, tick, qty[r])
                     check = True
         elif k == K_BBO:

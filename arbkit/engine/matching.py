@@ -43,6 +43,30 @@ def _is_resting(st, s):
 
 
 @njit(cache=True)
+def refresh_resting(st, a):
+    """Recompute the tick range of our resting orders on asset ``a`` (the hot loop's cheap pre-check)."""
+    lo_b = np.iinfo(np.int64).max
+    hi_b = np.iinfo(np.int64).min
+    lo_a = lo_b
+    hi_a = hi_b
+    for k in range(st.clock[c.K_N_ACTIVE]):
+        s = st.active[k]
+        if st.oi[s, c.O_ASSET] != a or not _is_resting(st, s):
+            continue
+        t = st.oi[s, c.O_TICK]
+        if st.oi[s, c.O_SIDE] > 0:
+            lo_b = min(lo_b, t)
+            hi_b = max(hi_b, t)
+        else:
+            lo_a = min(lo_a, t)
+            hi_a = max(hi_a, t)
+    st.rest[a, 0] = lo_b
+    st.rest[a, 1] = hi_b
+    st.rest[a, 2] = lo_a
+    st.rest[a, 3] = hi_a
+
+
+@njit(cache=True)
 def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
     """Book a fill of ``qty`` at ``price`` on slot ``s`` at exchange time ``t`` (account, order, log, response)."""
     a = st.oi[s, c.O_ASSET]
@@ -58,6 +82,7 @@ def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
     st.oi[s, c.O_STATUS] = c.ST_FILLED if leaves == 0.0 else c.ST_PARTIAL
     if leaves == 0.0 and maker:  # maker fills only ever hit resting orders
         st.n_resting[a] -= 1
+        refresh_resting(st, a)
     t_seen = push_response(st, t, s, c.RS_FILL, 0, qty, price)
     k = st.clock[c.K_NFILL]
     if k >= st.fills.shape[0]:
@@ -241,6 +266,7 @@ def exchange_new(st, t, s):
     st.of[s, c.F_QUEUE] = level_qty(b, a, side, tick)
     st.of[s, c.F_TRADED] = 0.0
     st.n_resting[a] += 1
+    refresh_resting(st, a)
     push_response(st, t, s, c.RS_ACK, 0, 0.0, 0.0)
 
 
@@ -252,6 +278,7 @@ def exchange_cancel(st, t, s):
     a = st.oi[s, c.O_ASSET]
     st.oi[s, c.O_STATUS] = c.ST_CANCELLED
     st.n_resting[a] -= 1
+    refresh_resting(st, a)
     log_order(st, t, s, c.EV_CANCEL, 0, st.oi[s, c.O_TICK] * st.books.tick[a], st.of[s, c.F_LEAVES])
     push_response(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
 
@@ -279,6 +306,7 @@ def exchange_modify(st, t, s, tick, qty):
     if lose:
         st.of[s, c.F_QUEUE] = level_qty(b, a, side, tick)
         st.of[s, c.F_TRADED] = 0.0
+    refresh_resting(st, a)
     log_order(st, t, s, c.EV_MODIFY, 0, tick * b.tick[a], qty)
     push_response(st, t, s, c.RS_MODIFIED, 0, qty, tick * b.tick[a])
 

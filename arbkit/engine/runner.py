@@ -17,7 +17,7 @@ from arbkit.engine.book import DEFAULT_LADDER, K_BBO, K_DEPTH, K_SNAPSHOT, K_TRA
 from arbkit.engine.config import FillModel, LatencyModel, Schedule, engine_config, instrument_matrix
 from arbkit.engine.loop import finish_events, run_events
 from arbkit.engine.result import Result
-from arbkit.engine.state import EngineState, new_state
+from arbkit.engine.state import EngineState, as_struct, new_state
 from arbkit.engine.strategy import Strategy
 from arbkit.errors import ConfigError, DataError
 from arbkit.io.columns import EventColumns
@@ -54,6 +54,7 @@ class Replayer:
         self.state: EngineState = new_state(instrument_matrix(self.instruments),
                                             np.array([i.tick_size for i in self.instruments]), gi, gf, entry, resp,
                                             self.seed, ladder=ladder)
+        self._struct = as_struct(self.state)
         self.user = strategy.new_user_state(self.params, len(self.instruments))
         self.equity_interval_ms = equity_interval_ms
         self._fills: list[np.ndarray] = []
@@ -128,7 +129,7 @@ class Replayer:
         view = arrays if stop == len(arrays[0]) else tuple(a[:stop] for a in arrays)
         r = start
         while r < stop:
-            r = run_events(st, self.strategy.kernel, self.params, self.user, *view, r)
+            r = run_events(self._struct, self.strategy.kernel, self.params, self.user, *view, r)
             self._raise_engine_error(r)
             self._drain()
 
@@ -192,7 +193,7 @@ class Replayer:
     def finish(self) -> Result:
         """Close the last message and return the Result."""
         if not self._finished:
-            finish_events(self.state, self.strategy.kernel, self.params, self.user)
+            finish_events(self._struct, self.strategy.kernel, self.params, self.user)
             self._raise_engine_error(self._rows)
             self._drain()
             self._finished = True

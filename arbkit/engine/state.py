@@ -1,15 +1,19 @@
-"""The engine's whole state as one NamedTuple of numpy arrays (carried between chunks).
+"""The engine's whole state: numpy arrays carried between chunks, seen by numba as one struct.
 
-Everything a strategy may read lives here too; strategies use :mod:`arbkit.engine.api`
-rather than the raw arrays. The numba type of this tuple is fixed (array ranks, dtypes and
-C layout never vary), so the engine loop and every strategy kernel compile once and cache.
+Python code holds the arrays as an :class:`EngineState` NamedTuple; numba code gets an
+:class:`EngineStateType` structref built over the *same* arrays (:func:`as_struct`). The
+struct is passed by one pointer — a NamedTuple of 30 arrays is passed member by member with
+reference counting, which made every strategy API call cost more than the work it did.
+Its numba type is fixed (array ranks, dtypes and C layout never vary), so the engine loop
+and every strategy kernel compile once and cache.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
-from numba import typeof, types
+from numba import njit, typeof, types
+from numba.experimental import structref
 
 from arbkit.engine import codes as c
 from arbkit.engine.book import BookState, new_books
@@ -53,6 +57,7 @@ class EngineState(NamedTuple):
     requeue: np.ndarray  # bool[n]: clip queue positions to the book after a CLEAR
     usable: np.ndarray  # bool[n]: both sides present and no GAP since the last image
     gapped: np.ndarray  # bool[n]: a GAP arrived and no CLEAR since
+    rest: np.ndarray  # int64[n, 4]: lowest/highest tick of our resting bids, then asks (empty: max/min int)
 
 
 def new_state(
@@ -114,7 +119,15 @@ def new_state(
         requeue=np.zeros(n, np.bool_),
         usable=np.zeros(n, np.bool_),
         gapped=np.zeros(n, np.bool_),
+        rest=empty_rest(n),
     )
+
+
+def empty_rest(n: int) -> np.ndarray:
+    r = np.empty((n, 4), np.int64)
+    r[:, 0::2] = np.iinfo(np.int64).max
+    r[:, 1::2] = np.iinfo(np.int64).min
+    return r
 
 
 def _type_probe() -> EngineState:
@@ -123,7 +136,63 @@ def _type_probe() -> EngineState:
                      constant_table(np.zeros(1)), 0, ladder=4, order_slots=2, ring=2, fill_buffer=2, eq_buffer=2)
 
 
-ENGINE_STATE_TYPE = typeof(_type_probe())
+@structref.register
+class EngineStateType(types.StructRef):
+    """numba type of the engine state struct (fields = EngineState's, same types)."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class EngineStateRef(structref.StructRefProxy):
+    """Python handle on the struct; read the arrays through the EngineState NamedTuple instead."""
+
+
+structref.define_boxing(EngineStateType, EngineStateRef)
+
+_ARRAYS_TYPE = typeof(_type_probe())
+ENGINE_STATE_TYPE = EngineStateType(list(zip(EngineState._fields, _ARRAYS_TYPE.types)))
+
+
+@njit(cache=True)
+def _build_struct(arrays):
+    st = structref.new(ENGINE_STATE_TYPE)
+    st.books = arrays.books
+    st.clock = arrays.clock
+    st.counters = arrays.counters
+    st.cfg_i = arrays.cfg_i
+    st.cfg_f = arrays.cfg_f
+    st.inst = arrays.inst
+    st.acct = arrays.acct
+    st.oi = arrays.oi
+    st.of = arrays.of
+    st.active = arrays.active
+    st.free = arrays.free
+    st.n_resting = arrays.n_resting
+    st.rq_i = arrays.rq_i
+    st.rq_f = arrays.rq_f
+    st.rs_i = arrays.rs_i
+    st.rs_f = arrays.rs_f
+    st.entry_lat = arrays.entry_lat
+    st.resp_lat = arrays.resp_lat
+    st.rng = arrays.rng
+    st.fills = arrays.fills
+    st.log = arrays.log
+    st.eq_ts = arrays.eq_ts
+    st.eq_val = arrays.eq_val
+    st.eq_pos = arrays.eq_pos
+    st.cons = arrays.cons
+    st.prev_top = arrays.prev_top
+    st.requeue = arrays.requeue
+    st.usable = arrays.usable
+    st.gapped = arrays.gapped
+    st.rest = arrays.rest
+    return st
+
+
+def as_struct(arrays: EngineState) -> EngineStateRef:
+    """The numba struct over ``arrays`` (no copy: numba's writes show in the NamedTuple's arrays)."""
+    return _build_struct(arrays)
 #: The one signature every strategy kernel has: ``kernel(state, params, user_state) -> None``.
 STRATEGY_SIG = types.void(ENGINE_STATE_TYPE, types.float64[::1], types.float64[::1])
 STRATEGY_FN_TYPE = types.FunctionType(STRATEGY_SIG)
