@@ -1,8 +1,6 @@
 """``arbkit replay``: JSON summary, trace window, seeds, and clear errors for bad configs."""
 import json
 
-import pytest
-
 from arbkit.cli import main, parse_time_ns
 from conftest import BUNDLED, ROOT
 

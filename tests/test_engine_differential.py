@@ -4,11 +4,10 @@ Hypothesis builds valid event streams (images, depth updates, trades, gaps) and 
 order actions; both engines must produce the same fills (every field), positions and cash
 — exactly — for every fill model and latency model.
 """
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from arbkit.engine import FillModel, LatencyModel, replay
+from arbkit.engine import LatencyModel, replay
 from arbkit.schema import Instrument
 from conftest import make_events
 from reference_engine import Latency, RefInstrument, ReferenceEngine, scripted

@@ -5,7 +5,6 @@ one on the same connection), so the engine only ever looks at their heads.
 """
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from arbkit.engine import codes as c
@@ -55,7 +54,6 @@ def maybe_release(st, s):
     ls = st.oi[s, c.O_LSTATUS]
     if ls != c.ST_FILLED and ls != c.ST_CANCELLED and ls != c.ST_REJECTED:
         return
-    oid = st.oi[s, c.O_ID]
     n = st.clock[c.K_N_ACTIVE]
     k = 0
     while k < n and st.active[k] != s:
@@ -68,7 +66,6 @@ def maybe_release(st, s):
     nf = st.clock[c.K_N_FREE]
     st.free[nf] = s
     st.clock[c.K_N_FREE] = nf + 1
-    _ = oid
 
 
 @njit(cache=True)

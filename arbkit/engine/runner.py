@@ -125,7 +125,6 @@ class Replayer:
         self._last_ts = int(cols.ts_local[-1])
 
     def _run(self, arrays: tuple[np.ndarray, ...], start: int, stop: int) -> None:
-        st = self.state
         view = arrays if stop == len(arrays[0]) else tuple(a[:stop] for a in arrays)
         r = start
         while r < stop:
