@@ -1,0 +1,188 @@
+"""Compute the KPIs (see :mod:`arbkit.kpi.definitions`) from a replay Result, per instrument and total.
+
+Everything is derived from the Result's fills, order log, equity samples and final
+accounts, so a KPI can always be recomputed by hand from the same arrays.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from arbkit.engine import codes as c
+
+YEAR_S = 365 * 24 * 3600
+CHECKPOINTS_S = (300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 9 * 3600, 12 * 3600)
+
+
+def _fee_quote(result, fills: np.ndarray) -> np.ndarray:
+    """Fees in the quote currency (inverse fees are coin: converted at the fill price)."""
+    inverse = np.array([i.contract_type.startswith("inverse") for i in result.instruments])
+    if len(fills) == 0:
+        return np.zeros(0)
+    return np.where(inverse[fills["asset"]], fills["fee"] * fills["price"], fills["fee"])
+
+
+def round_trips_from_fills(fills: np.ndarray, contract_size: float = 1.0, inverse: bool = False) -> list[dict[str, Any]]:
+    """Flat -> position -> flat cycles of one instrument's fills, in fill order, with their net PnL.
+
+    A fill that crosses zero closes the cycle and opens the next with the remainder.
+    PnL is in the settlement currency (quote for linear, coin for inverse), fees included.
+    """
+    trips: list[dict[str, Any]] = []
+    pos = 0.0
+    cash = 0.0
+    fees = 0.0
+    start = None
+    n_fills = 0
+    for f in fills:
+        side, px, q, fee = int(f["side"]), float(f["price"]), float(f["qty"]), float(f["fee"])
+        dust = 1e-9 * q
+        while q > dust:  # float residue of closing a position is not a new position
+            if pos == 0.0:
+                start = int(f["ts"])
+                cash = 0.0
+                fees = 0.0
+                n_fills = 0
+            take = q if (pos == 0.0 or (pos > 0) == (side > 0)) else min(q, abs(pos))
+            if q - take <= dust:
+                take = q
+            share = take / float(f["qty"])
+            flow = take * contract_size / px if inverse else take * px * contract_size
+            cash += side * flow if inverse else -side * flow
+            fees += fee * share
+            pos += side * take
+            n_fills += 1
+            q -= take
+            if abs(pos) <= dust:
+                pos = 0.0
+                net = cash - fees
+                trips.append({"entry_ts": start, "exit_ts": int(f["ts"]), "pnl_net": net, "pnl_gross": cash,
+                              "fees": fees, "fills": n_fills, "exit_reason": "flat"})
+    return trips
+
+
+def _drawdown(values: np.ndarray) -> float:
+    if len(values) == 0:
+        return 0.0
+    peak = np.maximum.accumulate(values)
+    return float(np.max(peak - values))
+
+
+def _sharpe(ts: np.ndarray, equity: np.ndarray) -> float:
+    if len(equity) < 3:
+        return float("nan")
+    d = np.diff(equity)
+    sd = d.std(ddof=1)
+    if not sd > 0:
+        return float("nan")
+    step_s = float(np.median(np.diff(ts))) / 1e9
+    return float(d.mean() / sd * math.sqrt(YEAR_S / step_s)) if step_s > 0 else float("nan")
+
+
+def _profitable_hours(ts: np.ndarray, equity: np.ndarray) -> float:
+    if len(equity) < 2:
+        return float("nan")
+    hour = ts // (3600 * 10**9)
+    last_of_hour = np.flatnonzero(np.append(hour[1:] != hour[:-1], True))
+    ends = equity[last_of_hour]
+    starts = np.concatenate(([equity[0]], ends[:-1]))
+    return float(np.mean(ends - starts > 0) * 100.0)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den * 100.0) if den > 0 else float("nan")
+
+
+def _block(result, asset: int | None, fills: np.ndarray, orders: np.ndarray, eq_ts: np.ndarray, eq: np.ndarray,
+           pos: np.ndarray, final_pnl: float) -> dict[str, Any]:
+    sel = fills if asset is None else fills[fills["asset"] == asset]
+    osel = orders if asset is None else orders[orders["asset"] == asset]
+    trips: list[dict[str, Any]] = []
+    assets = range(len(result.instruments)) if asset is None else [asset]
+    for a in assets:
+        inst = result.instruments[a]
+        trips += round_trips_from_fills(fills[fills["asset"] == a], inst.contract_size, inst.contract_type.startswith("inverse"))
+    submits = osel[osel["event"] == c.EV_SUBMIT]
+    buy_sent = float(submits["qty"][submits["side"] > 0].sum())
+    sell_sent = float(submits["qty"][submits["side"] < 0].sum())
+    taker = sel[sel["maker"] == 0]
+    equity_path = np.append(eq, final_pnl)
+    wins = sum(1 for t in trips if t["pnl_net"] > 0)
+    reasons: dict[str, int] = {}
+    for t in trips:
+        reasons[t["exit_reason"]] = reasons.get(t["exit_reason"], 0) + 1
+    abs_pos = np.abs(pos) if pos.size else np.zeros(1)
+    quotes = int(np.sum((submits["type"] == c.LIMIT) | (submits["type"] == c.POST_ONLY))
+                 + np.sum(osel["event"] == c.EV_MODIFY))
+    return {
+        "round_trips": len(trips),
+        "win_rate_pct": _ratio(wins, len(trips)),
+        "exit_reasons": {k: {"count": v, "pct": _ratio(v, len(trips))} for k, v in sorted(reasons.items())},
+        "total_pnl": final_pnl,
+        "avg_pnl_per_rt": float(np.mean([t["pnl_net"] for t in trips])) if trips else float("nan"),
+        "fees_paid": float(_fee_quote(result, sel).sum()),
+        "buy_fill_ratio_pct": _ratio(float(sel["qty"][sel["side"] > 0].sum()), buy_sent),
+        "sell_fill_ratio_pct": _ratio(float(sel["qty"][sel["side"] < 0].sum()), sell_sent),
+        "maker_fill_ratio_pct": _ratio(float(sel["qty"][sel["maker"] == 1].sum()), float(sel["qty"].sum())),
+        "slippage_avg_bps": float(np.average(taker["slip_touch_bps"], weights=taker["qty"])) if len(taker) else float("nan"),
+        "max_drawdown": _drawdown(equity_path),
+        "sharpe": _sharpe(eq_ts, eq),
+        "profitable_hours_pct": _profitable_hours(eq_ts, eq),
+        "inventory_max_abs": float(abs_pos.max()),
+        "inventory_p95_abs": float(np.percentile(abs_pos, 95)),
+        "time_in_market_pct": float(np.mean(abs_pos > 0) * 100.0) if pos.size else 0.0,
+        "quote_count": quotes,
+        "orders": int(len(submits)),
+        "cancels": int(np.sum(osel["event"] == c.EV_CANCEL)),
+        "rejects": int(np.sum(osel["event"] == c.EV_REJECT)),
+        "fills": int(len(sel)),
+        "volume": float(sel["qty"].sum()),
+    }
+
+
+def compute_kpis(result, *, until_ns: int | None = None) -> dict[str, Any]:
+    """KPIs per instrument (by ``venue:symbol``) and ``total``, plus the engine counters.
+
+    ``until_ns`` restricts fills, orders and equity samples to ``ts <= until_ns`` (checkpoints);
+    PnL is then the last equity sample's.
+    """
+    from arbkit.engine.accounting import asset_equity
+    from arbkit.engine.config import instrument_matrix
+
+    fills, orders = result.fills, result.orders
+    eq_ts, eq_val, eq_pos = result.equity_ts, result.equity_values, result.equity_positions
+    n = len(result.instruments)
+    if until_ns is not None:
+        fills = fills[fills["ts"] <= until_ns]
+        orders = orders[orders["ts"] <= until_ns]
+        keep = eq_ts <= until_ns
+        eq_ts, eq_val, eq_pos = eq_ts[keep], eq_val[keep], eq_pos[keep]
+        finals = [float(eq_val[-1, a]) if len(eq_ts) else 0.0 for a in range(n + 1)]
+    else:
+        im = instrument_matrix(result.instruments)
+        finals = [float(np.nan_to_num(asset_equity(result.accounts, im, a))) for a in range(n)]
+        finals.append(float(sum(finals)))
+    out: dict[str, Any] = {"instruments": {}}
+    for a, inst in enumerate(result.instruments):
+        out["instruments"][inst.key] = _block(result, a, fills, orders, eq_ts, np.nan_to_num(eq_val[:, a]),
+                                              eq_pos[:, a], finals[a])
+    out["total"] = _block(result, None, fills, orders, eq_ts, eq_val[:, n] if len(eq_ts) else np.zeros(0),
+                          eq_pos.reshape(-1) if eq_pos.size else np.zeros(0), finals[n])
+    if eq_pos.size:
+        out["total"]["time_in_market_pct"] = float(np.mean(np.any(eq_pos != 0, axis=1)) * 100.0)
+    out["counters"] = dict(result.counters)
+    return out
+
+
+def checkpoints(result, elapsed_s: tuple[int, ...] = CHECKPOINTS_S) -> dict[str, dict[str, Any]]:
+    """The total KPIs at each elapsed time the recording reaches (``"5m"``, ``"1h"`` …)."""
+    start, end = result.span_ns
+    out: dict[str, dict[str, Any]] = {}
+    for s in elapsed_s:
+        if start + s * 10**9 > end:
+            break
+        label = f"{s // 3600}h" if s % 3600 == 0 else f"{s // 60}m"
+        out[label] = compute_kpis(result, until_ns=start + s * 10**9)["total"]
+    return out
