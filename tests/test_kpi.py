@@ -88,3 +88,34 @@ def test_kpis_of_an_empty_run():
     tot = compute_kpis(res)["total"]
     assert tot["round_trips"] == 0 and tot["fills"] == 0 and tot["total_pnl"] == 0.0
     assert math.isnan(tot["win_rate_pct"])
+
+
+def test_gates_pass_fail_with_reasons(tmp_path):
+    from arbkit.errors import ConfigError
+    from arbkit.kpi.gates import Gate
+
+    block = {"round_trips": 6, "win_rate_pct": 50.0, "total_pnl": -1.5, "fills": 30,
+             "exit_reasons": {"tp": {"count": 3, "pct": 50.0}, "stop_loss": {"count": 3, "pct": 50.0}}}
+    out = Gate.load("default").evaluate(block)
+    assert out["verdict"] == "FAIL" and not out["passed"]
+    assert [r["passed"] for r in out["thresholds"]] == [True, True, False, True]
+    assert "total_pnl = -1.5 fails >= 0" in out["reason"]
+    block["total_pnl"] = 0.0
+    assert Gate.load("default").evaluate(block)["verdict"] == "PASS"
+    assert Gate.from_dict({"thresholds": ["exit_reasons.stop_loss.count <= 2"]}).evaluate(block)["passed"] is False
+    missing = Gate.from_dict({"thresholds": ["sharpe > 1"]}).evaluate(block)
+    assert missing["verdict"] == "FAIL" and "not available" in missing["reason"]
+    with pytest.raises(ConfigError, match="is not '<kpi> <op> <number>'"):
+        Gate.from_dict({"thresholds": ["total_pnl => 0"]})
+    with pytest.raises(ConfigError, match="known gates"):
+        Gate.load("nope")
+
+
+def test_market_maker_gate_on_a_real_run(mm_run):
+    from arbkit.kpi.gates import Gate
+
+    tot = compute_kpis(mm_run)["total"]
+    out = Gate.load("market_maker").evaluate(tot)
+    assert out["thresholds"][0]["value"] == tot["fills"]
+    assert out["passed"] == (tot["fills"] >= 20 and tot["total_pnl"] >= 0 and tot["maker_fill_ratio_pct"] >= 90
+                             and tot["max_drawdown"] <= 100)
