@@ -242,6 +242,15 @@ def order_filled(st, oid):
 
 
 @njit(cache=True)
+def order_avg_price(st, oid):
+    """Average price of the fills heard of so far (NaN before the first)."""
+    s = find_slot(st, oid)
+    if s < 0 or st.of[s, c.F_LFILLED] <= 0.0:
+        return np.nan
+    return st.of[s, c.F_LVALUE] / st.of[s, c.F_LFILLED]
+
+
+@njit(cache=True)
 def order_price(st, oid):
     s = find_slot(st, oid)
     return st.oi[s, c.O_LTICK] * st.books.tick[st.oi[s, c.O_ASSET]] if s >= 0 else np.nan
@@ -284,3 +293,37 @@ def cancel_all(st, a):
             if cancel(st, st.oi[s, c.O_ID]):
                 sent += 1
     return sent
+
+
+@njit(cache=True)
+def taker_fee_bps(st, a):
+    return st.inst[a, c.I_TAKER_BPS]
+
+
+@njit(cache=True)
+def maker_fee_bps(st, a):
+    return st.inst[a, c.I_MAKER_BPS]
+
+
+@njit(cache=True)
+def annotate(st, code, v0, v1, v2, v3, v4, v5, v6, v7):
+    """Record a strategy event (``code`` and 8 numbers) at the current time; returned in ``Result.notes``.
+
+    Strategies use it for what fills alone do not say (a round trip opened or closed and why).
+    """
+    k = st.clock[c.K_NNOTE]
+    if k >= st.notes.shape[0]:
+        st.clock[c.K_ERROR] = c.E_NOTE_BUFFER
+        return
+    row = st.notes[k]
+    row[0] = st.clock[c.K_NOW]
+    row[1] = code
+    row[2] = v0
+    row[3] = v1
+    row[4] = v2
+    row[5] = v3
+    row[6] = v4
+    row[7] = v5
+    row[8] = v6
+    row[9] = v7
+    st.clock[c.K_NNOTE] = k + 1

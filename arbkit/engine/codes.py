@@ -62,8 +62,8 @@ NPF = 3
 O_ID, O_ASSET, O_SIDE, O_TYPE, O_STATUS, O_TICK, O_LSTATUS, O_LTICK, O_REASON, O_INFLIGHT, O_T_SUBMIT, \
     O_CXL_SENT = range(12)
 NOI = 12
-F_QTY, F_LEAVES, F_FILLED, F_QUEUE, F_TRADED, F_LQTY, F_LLEAVES, F_LFILLED, F_LPRICE = range(9)
-NOF = 9
+F_QTY, F_LEAVES, F_FILLED, F_QUEUE, F_TRADED, F_LQTY, F_LLEAVES, F_LFILLED, F_LPRICE, F_LVALUE = range(10)
+NOF = 10  # F_LVALUE: sum of price x qty of the fills the strategy has heard of
 
 # -- per-asset accounting columns (float64 [n, NA]) and instrument columns (float64 [n, NI]) ----
 A_POS, A_CASH, A_AVG, A_REAL, A_FEES, A_VOL, A_LPOS, A_MID, A_NOTIONAL = range(9)
@@ -106,13 +106,18 @@ N_COUNTERS = len(COUNTER_NAMES)
 # -- clock slots (int64 vector) ----------------------------------------------------------------
 K_NOW, K_NEXT_ID, K_NEXT_CALL, K_NEXT_EQ, K_PEND_ASSET, K_PEND_TS, K_PEND_SEQ, K_PEND_KIND, \
     K_TOP_CHANGED, K_RESPONDED, K_RQ_HEAD, K_RQ_N, K_RS_HEAD, K_RS_N, K_N_ACTIVE, K_NFILL, K_NLOG, \
-    K_NEQ, K_LAST_RQ_T, K_LAST_RS_T, K_CALL_REASON, K_N_CONS, K_N_FREE, K_ERROR = range(24)
-N_CLOCK = 24
+    K_NEQ, K_LAST_RQ_T, K_LAST_RS_T, K_CALL_REASON, K_N_CONS, K_N_FREE, K_ERROR, K_NNOTE, K_DONE_HEAD, \
+    K_DONE_N = range(27)
+N_CLOCK = 27
 
 # engine errors (K_ERROR): the driver turns them into exceptions
 E_NONE = 0
 E_FILL_BUFFER = 1
 E_LOG_BUFFER = 2
+E_NOTE_BUFFER = 3
+
+#: strategy annotations: (ts, code, then NOTE_VALUES numbers) rows, drained like fills
+NOTE_VALUES = 8
 
 # -- output records ----------------------------------------------------------------------------
 FILL_DTYPE = np.dtype([

@@ -125,6 +125,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
     n = ts.shape[0]
     fill_cap = st.fills.shape[0] - BUFFER_MARGIN
     log_cap = st.log.shape[0] - BUFFER_MARGIN
+    note_cap = st.notes.shape[0] - BUFFER_MARGIN
     eq_cap = st.eq_ts.shape[0] - 1
     clock = st.clock
     counters = st.counters
@@ -171,7 +172,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
         if check:
             check = False
             if clock[c.K_NFILL] > fill_cap or clock[c.K_NLOG] > log_cap or clock[c.K_NEQ] >= eq_cap \
-                    or clock[c.K_ERROR] != 0:
+                    or clock[c.K_NNOTE] > note_cap or clock[c.K_ERROR] != 0:
                 counters[c.C_EVENTS] += events
                 counters[c.C_MESSAGES] += messages
                 clock[c.K_PEND_ASSET] = pa

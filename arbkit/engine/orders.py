@@ -13,7 +13,7 @@ from arbkit.engine.latency import draw_latency
 
 @njit(cache=True)
 def find_slot(st, oid):
-    """Slot of live order ``oid``, or -1."""
+    """Slot of order ``oid`` (live, or finished and not yet reused), or -1."""
     n = st.clock[c.K_N_ACTIVE]
     lo = 0
     hi = n
@@ -25,16 +25,28 @@ def find_slot(st, oid):
             hi = mid
     if lo < n and st.oi[st.active[lo], c.O_ID] == oid:
         return st.active[lo]
+    R = st.done.shape[0]
+    head = st.clock[c.K_DONE_HEAD]
+    for k in range(st.clock[c.K_DONE_N] - 1, -1, -1):  # newest first
+        s = st.done[(head + k) % R]
+        if st.oi[s, c.O_ID] == oid:
+            return s
     return -1
 
 
 @njit(cache=True)
 def alloc_slot(st):
     nf = st.clock[c.K_N_FREE]
-    if nf == 0:
+    if nf > 0:
+        s = st.free[nf - 1]
+        st.clock[c.K_N_FREE] = nf - 1
+    elif st.clock[c.K_DONE_N] > 0:  # reuse the slot of the order that finished longest ago
+        head = st.clock[c.K_DONE_HEAD]
+        s = st.done[head]
+        st.clock[c.K_DONE_HEAD] = (head + 1) % st.done.shape[0]
+        st.clock[c.K_DONE_N] -= 1
+    else:
         return -1
-    s = st.free[nf - 1]
-    st.clock[c.K_N_FREE] = nf - 1
     oid = st.clock[c.K_NEXT_ID]
     st.clock[c.K_NEXT_ID] = oid + 1
     st.oi[s, :] = 0
@@ -48,7 +60,10 @@ def alloc_slot(st):
 
 @njit(cache=True)
 def maybe_release(st, s):
-    """Free slot ``s`` once the order is done at the exchange, the strategy knows, and nothing is in flight."""
+    """Retire slot ``s`` once the order is done at the exchange, the strategy knows, and nothing is in flight.
+
+    It leaves the active list; its record stays readable (``find_slot``) until the slot is reused.
+    """
     if st.oi[s, c.O_INFLIGHT] > 0:
         return
     ls = st.oi[s, c.O_LSTATUS]
@@ -58,14 +73,15 @@ def maybe_release(st, s):
     k = 0
     while k < n and st.active[k] != s:
         k += 1
+    if k == n:
+        return  # already retired
     while k < n - 1:
         st.active[k] = st.active[k + 1]
         k += 1
     st.clock[c.K_N_ACTIVE] = n - 1
-    st.oi[s, c.O_ID] = -1
-    nf = st.clock[c.K_N_FREE]
-    st.free[nf] = s
-    st.clock[c.K_N_FREE] = nf + 1
+    R = st.done.shape[0]
+    st.done[(st.clock[c.K_DONE_HEAD] + st.clock[c.K_DONE_N]) % R] = s
+    st.clock[c.K_DONE_N] += 1
 
 
 @njit(cache=True)
@@ -157,6 +173,7 @@ def deliver_responses(st, t):
         if kind == c.RS_FILL:
             q = st.rs_f[j, c.PF_QTY]
             st.of[s, c.F_LFILLED] += q
+            st.of[s, c.F_LVALUE] += q * st.rs_f[j, c.PF_PRICE]
             a = st.oi[s, c.O_ASSET]
             st.acct[a, c.A_LPOS] += st.oi[s, c.O_SIDE] * q
         elif kind == c.RS_REQUEST_REJECTED or kind == c.RS_CANCELLED:

@@ -36,6 +36,7 @@ class Result:
     counters: dict[str, int]
     accounts: np.ndarray  # [n, NA] final per-asset account (truth, exchange side)
     span_ns: tuple[int, int]
+    notes: np.ndarray = field(default_factory=lambda: np.zeros((0, 2 + c.NOTE_VALUES)))  # strategy annotations
     trace: list[dict[str, Any]] = field(default_factory=list)
 
     @property

@@ -60,6 +60,7 @@ class Replayer:
         self._fills: list[np.ndarray] = []
         self._orders: list[np.ndarray] = []
         self._eq: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._notes: list[np.ndarray] = []
         self._rows = 0
         self._last_ts = _INT64_MIN
         self._first_ts: int | None = None
@@ -170,7 +171,8 @@ class Replayer:
     def _raise_engine_error(self, r: int) -> None:
         err = int(self.state.clock[c.K_ERROR])
         if err:
-            what = {c.E_FILL_BUFFER: "fill buffer", c.E_LOG_BUFFER: "order log / response ring"}.get(err, "buffer")
+            what = {c.E_FILL_BUFFER: "fill buffer", c.E_LOG_BUFFER: "order log / response ring",
+                    c.E_NOTE_BUFFER: "annotation buffer"}.get(err, "buffer")
             raise RuntimeError(f"engine {what} overflowed near row {self._rows + r}: the strategy sends more orders per "
                                f"message than the engine can hold ({self.state.log.shape[0]})")
 
@@ -184,6 +186,10 @@ class Replayer:
         if k:
             self._orders.append(st.log[:k].copy())
             st.clock[c.K_NLOG] = 0
+        k = int(st.clock[c.K_NNOTE])
+        if k:
+            self._notes.append(st.notes[:k].copy())
+            st.clock[c.K_NNOTE] = 0
         k = int(st.clock[c.K_NEQ])
         if k:
             self._eq.append((st.eq_ts[:k].copy(), st.eq_val[:k].copy(), st.eq_pos[:k].copy()))
@@ -205,6 +211,7 @@ class Replayer:
             eq_pos = np.concatenate([e[2] for e in self._eq])
         else:
             eq_ts, eq_val, eq_pos = np.zeros(0, np.int64), np.zeros((0, n + 1)), np.zeros((0, n))
+        notes = np.concatenate(self._notes) if self._notes else np.zeros((0, 2 + c.NOTE_VALUES))
         counters = {name: int(self.state.counters[i]) for i, name in enumerate(c.COUNTER_NAMES)}
         counters["dropped_levels"] = int(self.state.books.dropped.sum())
         return Result(
@@ -215,7 +222,7 @@ class Replayer:
                                  "on_top_change": self.schedule.on_top_change, "on_response": self.schedule.on_response},
                     "equity_interval_ms": self.equity_interval_ms, "source": self.source},
             fills=fills, orders=orders, equity_ts=eq_ts, equity_values=eq_val, equity_positions=eq_pos,
-            counters=counters, accounts=self.state.acct.copy(),
+            counters=counters, accounts=self.state.acct.copy(), notes=notes,
             span_ns=(self._first_ts or 0, self._last_ts if self._last_ts != _INT64_MIN else 0), trace=self.trace,
         )
 

@@ -39,6 +39,7 @@ class EngineState(NamedTuple):
     of: np.ndarray  # float64[slots, NOF]
     active: np.ndarray  # int64[slots]: live slots in order-id order (count in clock[K_N_ACTIVE])
     free: np.ndarray  # int64[slots]: free-slot stack (count in clock[K_N_FREE])
+    done: np.ndarray  # int64[slots]: finished orders' slots, oldest first (ring; reused when no slot is free)
     n_resting: np.ndarray  # int64[n]: orders resting at the exchange per asset
     rq_i: np.ndarray  # int64[R, NQI]: request ring (strategy -> exchange)
     rq_f: np.ndarray  # float64[R, NQF]
@@ -58,6 +59,7 @@ class EngineState(NamedTuple):
     usable: np.ndarray  # bool[n]: both sides present and no GAP since the last image
     gapped: np.ndarray  # bool[n]: a GAP arrived and no CLEAR since
     rest: np.ndarray  # int64[n, 4]: lowest/highest tick of our resting bids, then asks (empty: max/min int)
+    notes: np.ndarray  # float64[N, 2 + NOTE_VALUES]: strategy annotations (count in clock[K_NNOTE])
 
 
 def new_state(
@@ -101,6 +103,7 @@ def new_state(
         of=np.zeros((order_slots, c.NOF)),
         active=np.zeros(order_slots, np.int64),
         free=np.arange(order_slots - 1, -1, -1, dtype=np.int64),
+        done=np.zeros(order_slots, np.int64),
         n_resting=np.zeros(n, np.int64),
         rq_i=np.zeros((ring, c.NQI), np.int64),
         rq_f=np.zeros((ring, c.NQF)),
@@ -120,6 +123,7 @@ def new_state(
         usable=np.zeros(n, np.bool_),
         gapped=np.zeros(n, np.bool_),
         rest=empty_rest(n),
+        notes=np.zeros((fill_buffer, 2 + c.NOTE_VALUES)),
     )
 
 
@@ -168,6 +172,7 @@ def _build_struct(arrays):
     st.of = arrays.of
     st.active = arrays.active
     st.free = arrays.free
+    st.done = arrays.done
     st.n_resting = arrays.n_resting
     st.rq_i = arrays.rq_i
     st.rq_f = arrays.rq_f
@@ -187,6 +192,7 @@ def _build_struct(arrays):
     st.usable = arrays.usable
     st.gapped = arrays.gapped
     st.rest = arrays.rest
+    st.notes = arrays.notes
     return st
 
 
