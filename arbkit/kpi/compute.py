@@ -142,11 +142,26 @@ def _block(result, asset: int | None, fills: np.ndarray, orders: np.ndarray, eq_
     }
 
 
-def compute_kpis(result, *, until_ns: int | None = None) -> dict[str, Any]:
+def _apply_trips(block: dict[str, Any], trips: list[dict[str, Any]]) -> None:
+    """Replace the flat-to-flat round trips with the strategy's own (which know their exit reasons)."""
+    n = len(trips)
+    wins = sum(1 for t in trips if t["pnl_net"] > 0)
+    reasons: dict[str, int] = {}
+    for t in trips:
+        reasons[t["exit_reason"]] = reasons.get(t["exit_reason"], 0) + 1
+    block["round_trips"] = n
+    block["win_rate_pct"] = _ratio(wins, n)
+    block["exit_reasons"] = {k: {"count": v, "pct": _ratio(v, n)} for k, v in sorted(reasons.items())}
+    block["avg_pnl_per_rt"] = float(np.mean([t["pnl_net"] for t in trips])) if trips else float("nan")
+
+
+def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[str, Any]] | None = None
+                 ) -> dict[str, Any]:
     """KPIs per instrument (by ``venue:symbol``) and ``total``, plus the engine counters.
 
     ``until_ns`` restricts fills, orders and equity samples to ``ts <= until_ns`` (checkpoints);
-    PnL is then the last equity sample's.
+    PnL is then the last equity sample's. ``round_trips`` (a strategy's own, e.g.
+    ``arbkit.strategies.arb.round_trips``) replace the total's flat-to-flat cycles.
     """
     from arbkit.engine.accounting import asset_equity
     from arbkit.engine.config import instrument_matrix
@@ -172,6 +187,9 @@ def compute_kpis(result, *, until_ns: int | None = None) -> dict[str, Any]:
                           eq_pos.reshape(-1) if eq_pos.size else np.zeros(0), finals[n])
     if eq_pos.size:
         out["total"]["time_in_market_pct"] = float(np.mean(np.any(eq_pos != 0, axis=1)) * 100.0)
+    if round_trips is not None:
+        done = [t for t in round_trips if until_ns is None or (t.get("exit_ts") or 0) <= until_ns]
+        _apply_trips(out["total"], done)
     out["counters"] = dict(result.counters)
     return out
 

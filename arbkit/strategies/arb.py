@@ -1,0 +1,299 @@
+"""Cross-venue spread arbitrage: take both legs when the spread is wide, close on profit, loss or time.
+
+Two instruments A and B. The entry spread in bps, both directions, at the touches:
+
+* ``up``   = (bid_B − ask_A) / mid_A · 1e4 — buy A, sell B  (direction +1)
+* ``down`` = (bid_A − ask_B) / mid_A · 1e4 — buy B, sell A  (direction −1)
+
+Enter when a spread ≥ ``entry_bps`` (minus both taker fees when ``net_of_fees``) with two
+IOC orders of ``order_size`` at the touches (they walk the book up to that price). While
+open, the round trip is marked at the prices that would close it (the touches on the
+other side): ``pnl_bps`` = closing PnL / entry notional of A · 1e4 (fees of the four fills
+taken off when ``net_of_fees``). Exit with two market orders when ``pnl_bps`` ≥ ``tp_bps``
+(``tp``), ≤ −``stop_loss_bps`` (``stop_loss``), or after ``time_limit_s`` (``time_limit``).
+If the legs fill unequally, the difference is hedged (a market order on the short leg,
+``imbalance_mode`` 0) or unwound (the long leg's excess sold back, mode 1); both counted.
+At most ``max_open_round_trips`` at a time; one entry at a time in flight.
+
+Round trips are written as annotations (``Result.notes``); :func:`round_trips` turns them
+and the fills into the round-trip table.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from arbkit.engine import api
+from arbkit.engine.config import Schedule
+from arbkit.engine.strategy import Strategy, strategy_kernel
+
+# params
+P_A, P_B, P_ENTRY, P_TP, P_SL, P_TIME, P_SIZE, P_MAX_OPEN, P_NET, P_IMB_MODE = range(10)
+PARAMS = {"asset_a": 0, "asset_b": 1, "entry_bps": 10.0, "tp_bps": 14.0, "stop_loss_bps": 50.0,
+          "time_limit_s": 300.0, "order_size": 0.01, "max_open_round_trips": 1, "net_of_fees": 1,
+          "imbalance_mode": 0}
+
+# user state: header then slots
+H_NEXT_RT, H_HEDGES, H_UNWINDS, H_ABORTED = range(4)
+HEADER = 8
+MAX_SLOTS = 16
+(S_STATUS, S_DIR, S_RT, S_T0, S_SPREAD, S_OA, S_OB, S_XA, S_XB, S_QA, S_QB, S_PA, S_PB, S_REASON, S_FIX,
+ S_QTY) = range(16)
+SLOT_W = 16
+FREE, ENTERING, BALANCING, OPEN, EXITING = 0, 1, 2, 3, 4
+
+# annotation codes and exit reasons
+N_OPEN, N_OPENED, N_EXIT, N_CLOSED, N_IMBALANCE, N_ABORT = 1, 2, 3, 4, 5, 6
+EXIT_REASONS = {1: "tp", 2: "stop_loss", 3: "time_limit", 4: "kill_switch", 5: "end_of_data"}
+R_TP, R_SL, R_TIME = 1, 2, 3
+
+
+@strategy_kernel
+def arb_kernel(st, params, user):
+    a = np.int64(params[P_A])
+    b = np.int64(params[P_B])
+    now = api.now(st)
+    ok = api.book_usable(st, a) and api.book_usable(st, b)
+    ask_a = api.best_ask(st, a)
+    bid_a = api.best_bid(st, a)
+    ask_b = api.best_ask(st, b)
+    bid_b = api.best_bid(st, b)
+    mid = 0.5 * (ask_a + bid_a)
+    net = params[P_NET] > 0.0
+    fee_bps = api.taker_fee_bps(st, a) + api.taker_fee_bps(st, b)
+    n_busy = 0
+    entering = False
+    for k in range(MAX_SLOTS):
+        o = HEADER + k * SLOT_W
+        status = user[o + S_STATUS]
+        if status == FREE:
+            continue
+        n_busy += 1
+        d = user[o + S_DIR]
+        long_leg = a if d > 0 else b  # the leg bought on entry
+        short_leg = b if d > 0 else a
+        oa = np.int64(user[o + S_OA])
+        ob = np.int64(user[o + S_OB])
+        if status == ENTERING:
+            entering = True
+            if api.is_live(st, oa) or api.is_live(st, ob):
+                continue
+            qa = api.order_filled(st, oa)
+            qb = api.order_filled(st, ob)
+            user[o + S_QA] = qa
+            user[o + S_QB] = qb
+            user[o + S_PA] = api.order_avg_price(st, oa)
+            user[o + S_PB] = api.order_avg_price(st, ob)
+            if qa == 0.0 and qb == 0.0:
+                api.annotate(st, N_ABORT, user[o + S_RT], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+                user[H_ABORTED] += 1.0
+                user[o + S_STATUS] = FREE
+                n_busy -= 1
+                continue
+            # oa is the long leg's order when d > 0; the quantities per leg:
+            q_long = qa if d > 0 else qb
+            q_short = qb if d > 0 else qa
+            diff = q_long - q_short
+            if abs(diff) > 1e-12:
+                if params[P_IMB_MODE] == 0.0:  # hedge: bring the smaller leg up
+                    if diff > 0:
+                        fix = api.submit(st, short_leg, -1, 0.0, diff, api.MARKET)
+                    else:
+                        fix = api.submit(st, long_leg, 1, 0.0, -diff, api.MARKET)
+                    user[H_HEDGES] += 1.0
+                    action = 1.0
+                else:  # unwind: take the larger leg down
+                    if diff > 0:
+                        fix = api.submit(st, long_leg, -1, 0.0, diff, api.MARKET)
+                    else:
+                        fix = api.submit(st, short_leg, 1, 0.0, -diff, api.MARKET)
+                    user[H_UNWINDS] += 1.0
+                    action = 2.0
+                user[o + S_FIX] = fix
+                api.annotate(st, N_IMBALANCE, user[o + S_RT], action, abs(diff), fix, 0.0, 0.0, 0.0, 0.0)
+                user[o + S_STATUS] = BALANCING
+                continue
+            user[o + S_QTY] = q_long
+            api.annotate(st, N_OPENED, user[o + S_RT], qa, qb, user[o + S_PA], user[o + S_PB], 0.0, 0.0, 0.0)
+            user[o + S_STATUS] = OPEN
+            status = OPEN  # and check the exits right away
+        if status == BALANCING:
+            entering = True
+            fix = np.int64(user[o + S_FIX])
+            if fix > 0 and api.is_live(st, fix):
+                continue
+            q_long = user[o + S_QA] if d > 0 else user[o + S_QB]
+            q_short = user[o + S_QB] if d > 0 else user[o + S_QA]
+            got = api.order_filled(st, fix) if fix > 0 else 0.0
+            if params[P_IMB_MODE] == 0.0:
+                q = max(q_long, q_short) if got > 0 else min(q_long, q_short)
+            else:
+                q = min(q_long, q_short)
+            user[o + S_QTY] = q
+            if q <= 1e-12:
+                user[o + S_STATUS] = EXITING  # nothing left to hold: close what remains
+                user[o + S_REASON] = R_TIME
+                user[o + S_XA] = 0.0
+                user[o + S_XB] = 0.0
+                continue
+            api.annotate(st, N_OPENED, user[o + S_RT], user[o + S_QA], user[o + S_QB], user[o + S_PA],
+                         user[o + S_PB], 0.0, 0.0, 0.0)
+            user[o + S_STATUS] = OPEN
+            status = OPEN
+        if status == OPEN:
+            if not ok:
+                continue
+            q = user[o + S_QTY]
+            p_long = user[o + S_PA] if d > 0 else user[o + S_PB]
+            p_short = user[o + S_PB] if d > 0 else user[o + S_PA]
+            close_long = bid_a if d > 0 else bid_b  # sell the long leg at its bid
+            close_short = ask_b if d > 0 else ask_a  # buy the short leg back at its ask
+            ref = user[o + S_PA] if user[o + S_PA] == user[o + S_PA] else mid
+            pnl_bps = ((close_long - p_long) + (p_short - close_short)) / ref * 1e4
+            if net:
+                pnl_bps -= 2.0 * fee_bps
+            reason = 0
+            if pnl_bps >= params[P_TP]:
+                reason = R_TP
+            elif pnl_bps <= -params[P_SL]:
+                reason = R_SL
+            elif now - user[o + S_T0] >= params[P_TIME] * 1e9:
+                reason = R_TIME
+            if reason == 0:
+                continue
+            user[o + S_REASON] = reason
+            user[o + S_XA] = api.submit(st, long_leg, -1, 0.0, q, api.MARKET)
+            user[o + S_XB] = api.submit(st, short_leg, 1, 0.0, q, api.MARKET)
+            api.annotate(st, N_EXIT, user[o + S_RT], reason, pnl_bps, user[o + S_XA], user[o + S_XB], 0.0, 0.0, 0.0)
+            user[o + S_STATUS] = EXITING
+            continue
+        if status == EXITING:
+            xa = np.int64(user[o + S_XA])
+            xb = np.int64(user[o + S_XB])
+            if (xa > 0 and api.is_live(st, xa)) or (xb > 0 and api.is_live(st, xb)):
+                continue
+            api.annotate(st, N_CLOSED, user[o + S_RT], user[o + S_REASON], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            user[o + S_STATUS] = FREE
+            n_busy -= 1
+    # new entry
+    if not ok or entering or n_busy >= min(params[P_MAX_OPEN], MAX_SLOTS):
+        return
+    size = params[P_SIZE]
+    up = (bid_b - ask_a) / mid * 1e4
+    down = (bid_a - ask_b) / mid * 1e4
+    need = params[P_ENTRY] + (fee_bps if net else 0.0)
+    d = 0
+    spread = 0.0
+    if up >= need and up >= down:
+        d = 1
+        spread = up
+    elif down >= need:
+        d = -1
+        spread = down
+    if d == 0:
+        return
+    for k in range(MAX_SLOTS):
+        o = HEADER + k * SLOT_W
+        if user[o + S_STATUS] != FREE:
+            continue
+        if d > 0:
+            oa = api.submit(st, a, 1, ask_a, size, api.IOC)
+            ob = api.submit(st, b, -1, bid_b, size, api.IOC)
+        else:
+            oa = api.submit(st, a, -1, bid_a, size, api.IOC)
+            ob = api.submit(st, b, 1, ask_b, size, api.IOC)
+        rt = user[H_NEXT_RT] + 1.0
+        user[H_NEXT_RT] = rt
+        for j in range(SLOT_W):
+            user[o + j] = 0.0
+        user[o + S_STATUS] = ENTERING
+        user[o + S_DIR] = d
+        user[o + S_RT] = rt
+        user[o + S_T0] = now
+        user[o + S_SPREAD] = spread
+        user[o + S_OA] = oa
+        user[o + S_OB] = ob
+        api.annotate(st, N_OPEN, rt, d, spread, oa, ob, 0.0, 0.0, 0.0)
+        return
+
+
+def arb(interval_ms: float = 100.0) -> Strategy:
+    """The arbitrage strategy, called on every top-of-book change and every ``interval_ms`` (for time limits)."""
+    return Strategy("arb", arb_kernel, params=dict(PARAMS),
+                    schedule=Schedule(on_top_change=True, interval_ms=interval_ms, on_response=True),
+                    state_size=HEADER + MAX_SLOTS * SLOT_W)
+
+
+def round_trips(result: Any) -> list[dict[str, Any]]:
+    """The round trips of an ``arb`` run: times, direction, legs' fills, exit reason, gross/net PnL, fees, slippage.
+
+    Leg PnL is in each instrument's settlement currency; inverse legs are converted to the
+    quote currency at their exit fill price. Round trips still open at the end of the data
+    are closed on paper at the last mid with reason ``end_of_data``.
+    """
+    notes = result.notes
+    fills = result.fills
+    insts = result.instruments
+    trips: dict[int, dict[str, Any]] = {}
+    for row in notes:
+        code, rt = int(row[1]), int(row[2])
+        if code == N_OPEN:
+            trips[rt] = {"round_trip": rt, "entry_ts": int(row[0]), "direction": int(row[3]),
+                         "entry_spread_bps": float(row[4]), "orders": [int(row[5]), int(row[6])],
+                         "exit_reason": None, "exit_ts": None}
+        elif rt in trips:
+            t = trips[rt]
+            if code == N_IMBALANCE:
+                t["orders"].append(int(row[5]))
+                t["imbalance"] = {1: "hedged", 2: "unwound"}[int(row[3])]
+            elif code == N_EXIT:
+                t["exit_reason"] = EXIT_REASONS[int(row[3])]
+                t["exit_signal_bps"] = float(row[4])
+                t["orders"] += [int(row[5]), int(row[6])]
+            elif code == N_CLOSED:
+                t["exit_ts"] = int(row[0])
+                if t["exit_reason"] is None:
+                    t["exit_reason"] = EXIT_REASONS.get(int(row[3]), "time_limit")
+            elif code == N_ABORT:
+                t["aborted"] = True
+    out = []
+    for rt, t in sorted(trips.items()):
+        if t.get("aborted"):
+            continue
+        mine = fills[np.isin(fills["order_id"], [o for o in t["orders"] if o > 0])]
+        gross = 0.0
+        fees = 0.0
+        for asset in np.unique(mine["asset"]):
+            inst = insts[int(asset)]
+            f = mine[mine["asset"] == asset]
+            inverse = inst.contract_type.startswith("inverse")
+            flow = f["qty"] * inst.contract_size / f["price"] if inverse else f["qty"] * f["price"] * inst.contract_size
+            leg = float(np.sum(np.where(f["side"] > 0, -flow, flow))) if not inverse else float(np.sum(np.where(f["side"] > 0, flow, -flow)))
+            leg_fee = float(f["fee"].sum())
+            pos = float(np.sum(f["side"] * f["qty"]))
+            mark = float(result.accounts[int(asset), 7])
+            if abs(pos) > 1e-12:  # still open at the end: marked at the last mid, whatever exit was signalled
+                leg += pos * mark * inst.contract_size if not inverse else -pos * inst.contract_size / mark
+                t["exit_reason"] = "end_of_data"
+            if inverse:
+                conv = float(f["price"][-1])
+                leg *= conv
+                leg_fee *= conv
+            gross += leg
+            fees += leg_fee
+        if t["exit_reason"] is None:
+            t["exit_reason"] = "end_of_data"
+        entry_fills = mine[np.isin(mine["order_id"], t["orders"][:2])]
+        exit_fills = mine[np.isin(mine["order_id"], t["orders"][2:])]
+        if len(entry_fills):
+            t["entry_ts"] = int(entry_fills["ts"].min())  # exact (annotation times are float64)
+        if len(exit_fills) and t["exit_reason"] != "end_of_data":
+            t["exit_ts"] = int(exit_fills["ts"].max())
+        taker = mine[mine["maker"] == 0]
+        t.update({
+            "fills": int(len(mine)), "pnl_gross": gross, "fees": fees, "pnl_net": gross - fees,
+            "slippage_avg_bps": float(np.average(taker["slip_touch_bps"], weights=taker["qty"])) if len(taker) else 0.0,
+        })
+        out.append(t)
+    return out
