@@ -112,10 +112,38 @@ def parse_time_ns(text: str) -> int:
     return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    from arbkit.run_config import RunConfig
+def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
+    """``key=value`` -> params[key]; ``fill.key=value`` / ``latency.key=value`` / ``seed=N`` into their section."""
+    import yaml
 
-    cfg = RunConfig.load(args.config)
+    for item in sets:
+        if "=" not in item:
+            raise ArbkitError(f"--set {item!r}: expected key=value")
+        key, raw = item.split("=", 1)
+        value = yaml.safe_load(raw)
+        section, _, name = key.partition(".")
+        if name and section in ("fill", "latency", "params", "strategy_options", "schedule"):
+            cfg_dict.setdefault(section, {})
+            cfg_dict[section][name] = value
+        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns"):
+            cfg_dict[key] = value
+        else:
+            cfg_dict.setdefault("params", {})[key] = value
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from arbkit.run_config import RunConfig, read_yaml
+
+    if args.config:
+        cfg_dict = read_yaml(args.config)
+    else:
+        if not args.strategy:
+            raise ArbkitError("give --config run.yaml or --strategy NAME")
+        cfg_dict = {}
+    if args.strategy:
+        cfg_dict["strategy"] = args.strategy
+    _apply_sets(cfg_dict, args.set or [])
+    cfg = RunConfig.from_dict(cfg_dict, where=args.config or "command line")
     trace = None
     if args.trace_from is not None or args.trace_to is not None:
         lo = parse_time_ns(args.trace_from) if args.trace_from is not None else -(1 << 63)
@@ -125,11 +153,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
         trace = (lo, hi)
     res = cfg.replay(args.recording, seed=args.seed, trace=trace)
     summary = res.summary()
+    from arbkit.kpi import compute_kpis
+
+    trips = None
+    if cfg.strategy == "arb":
+        from arbkit.strategies.arb import round_trips
+        trips = round_trips(res)
+    kpis = compute_kpis(res, round_trips=trips)
+    summary["kpis"] = {"total": kpis["total"], "instruments": kpis["instruments"]}
+    if args.gate:
+        from arbkit.kpi.gates import Gate
+        summary["gate"] = Gate.load(args.gate).evaluate(kpis["total"])
     if args.json:
         if trace is not None:
             summary["trace"] = res.trace
         print(json.dumps(summary, default=float))
-        return 0
+        return 0 if not args.gate or summary["gate"]["passed"] else 1
     from rich.console import Console
     from rich.table import Table
 
@@ -153,6 +192,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
                       f"{row['fees']:.6g}", f"{row['volume']:g}", f"{row['equity_quote']:.6g}")
     console.print(table)
     console.print("counters: " + ", ".join(f"{k}={v:,}" for k, v in summary["counters"].items() if v))
+    tot = summary["kpis"]["total"]
+    console.print("kpis: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                        for k, v in tot.items() if k != "exit_reasons"))
+    if tot["exit_reasons"]:
+        console.print("exit reasons: " + ", ".join(f"{k}={v['count']} ({v['pct']:.0f}%)" for k, v in tot["exit_reasons"].items()))
+    if args.gate:
+        g = summary["gate"]
+        console.print(f"gate {g['gate']}: [bold]{g['verdict']}[/] — {g['reason']}")
+        return 0 if g["passed"] else 1
     return 0
 
 
@@ -200,7 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("replay", help="replay a strategy over a recording (optionally tracing a time window)")
     r.add_argument("recording")
-    r.add_argument("--config", required=True, help="run.yaml: strategy, params, fill, latency, seed")
+    r.add_argument("--config", help="run.yaml: strategy, params, fill, latency, seed")
+    r.add_argument("--strategy", help="strategy name (arb, touch_mm, cross_taker, or package.module:factory)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a parameter (entry_bps=12), or fill.X / latency.X / seed (repeatable)")
+    r.add_argument("--gate", help="evaluate a gate from conf/gates (name or YAML path); exit 1 when it fails")
     r.add_argument("--seed", type=int, help="override the config's seed")
     r.add_argument("--trace-from", help="start of the trace window (ns or ISO-8601)")
     r.add_argument("--trace-to", help="end of the trace window (ns or ISO-8601)")

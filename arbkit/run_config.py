@@ -58,14 +58,7 @@ class RunConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> "RunConfig":
-        import yaml
-
-        p = Path(path)
-        try:
-            data = yaml.safe_load(p.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{p}: cannot read run config ({exc})") from None
-        return cls.from_dict(data or {}, where=str(p))
+        return cls.from_dict(read_yaml(path), where=str(path))
 
     def replay(self, recording: Any, *, seed: int | None = None, trace: tuple[int, int] | None = None):
         """Run this configuration on ``recording`` (path or Recording)."""
@@ -77,3 +70,19 @@ class RunConfig:
                       seed=self.seed if seed is None else seed, schedule=self.schedule,
                       chunk_rows=self.chunk_rows, equity_interval_ms=self.equity_interval_ms,
                       start=self.start_ns, end=self.end_ns, trace=trace)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A run config file as a plain mapping; a ConfigError naming the file when it cannot be read."""
+    import yaml
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{p}: cannot read run config ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a mapping of {', '.join(KEYS)}")
+    return data

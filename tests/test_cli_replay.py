@@ -56,3 +56,19 @@ def test_iso_times_and_bad_configs(tmp_path, capsys):
         bad.write_text(text)
         assert main(["replay", str(BUNDLED), "--config", str(bad)]) == 2
         assert needle in capsys.readouterr().err
+
+
+def test_strategy_set_and_gate_from_the_command_line(capsys):
+    argv = ["replay", str(BUNDLED), "--strategy", "arb", "--set", "asset_a=0", "--set", "asset_b=1",
+            "--set", "entry_bps=-4.5", "--set", "tp_bps=1", "--set", "stop_loss_bps=3", "--set", "time_limit_s=30",
+            "--set", "net_of_fees=0", "--set", "latency.entry=1000000", "--json"]
+    code = main(argv + ["--gate", "default"])
+    out = json.loads(capsys.readouterr().out)
+    tot = out["kpis"]["total"]
+    assert tot["round_trips"] > 20 and set(tot["exit_reasons"]) >= {"tp", "stop_loss"}
+    assert out["gate"]["verdict"] in ("PASS", "FAIL") and code == (0 if out["gate"]["passed"] else 1)
+    assert out["params"]["entry_bps"] == -4.5
+    assert main(["replay", str(BUNDLED), "--strategy", "arb", "--set", "entry_bpz=3"]) == 2
+    assert "unknown parameter" in capsys.readouterr().err
+    assert main(["replay", str(BUNDLED)]) == 2
+    assert "--config run.yaml or --strategy" in capsys.readouterr().err
