@@ -161,6 +161,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         trips = round_trips(res)
     kpis = compute_kpis(res, round_trips=trips)
     summary["kpis"] = {"total": kpis["total"], "instruments": kpis["instruments"]}
+    if cfg.strategy == "arb":
+        from arbkit.kpi.edge import edge_report
+        summary["edge"] = edge_report(args.recording, res.params, result=res)
     if args.gate:
         from arbkit.kpi.gates import Gate
         summary["gate"] = Gate.load(args.gate).evaluate(kpis["total"])
@@ -197,6 +200,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
                                         for k, v in tot.items() if k != "exit_reasons"))
     if tot["exit_reasons"]:
         console.print("exit reasons: " + ", ".join(f"{k}={v['count']} ({v['pct']:.0f}%)" for k, v in tot["exit_reasons"].items()))
+    if "edge" in summary:
+        e = summary["edge"]
+        console.print("edge (bps): " + ", ".join(f"{n}={e['edge_' + n]:.3g}" for n in ("optimistic", "realistic",
+                                                                                       "conservative"))
+                      + f", realised={e.get('realised_edge_bps', float('nan')):.3g}; structurally safe="
+                      f"{e['is_structurally_safe']}, recommended={e['is_recommended']}")
     if args.gate:
         g = summary["gate"]
         console.print(f"gate {g['gate']}: [bold]{g['verdict']}[/] — {g['reason']}")

@@ -68,6 +68,9 @@ def test_strategy_set_and_gate_from_the_command_line(capsys):
     assert tot["round_trips"] > 20 and set(tot["exit_reasons"]) >= {"tp", "stop_loss"}
     assert out["gate"]["verdict"] in ("PASS", "FAIL") and code == (0 if out["gate"]["passed"] else 1)
     assert out["params"]["entry_bps"] == -4.5
+    edge = out["edge"]
+    assert set(edge["profiles"]) == {"optimistic", "realistic", "conservative"}
+    assert isinstance(edge["is_structurally_safe"], bool) and isinstance(edge["is_recommended"], bool)
     assert main(["replay", str(BUNDLED), "--strategy", "arb", "--set", "entry_bpz=3"]) == 2
     assert "unknown parameter" in capsys.readouterr().err
     assert main(["replay", str(BUNDLED)]) == 2
