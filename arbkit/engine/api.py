@@ -327,3 +327,9 @@ def annotate(st, code, v0, v1, v2, v3, v4, v5, v6, v7):
     row[8] = v6
     row[9] = v7
     st.clock[c.K_NNOTE] = k + 1
+
+
+@njit(cache=True)
+def is_binary(st, a):
+    """True for binary-outcome books (prices inside (0, 1), payoff 1)."""
+    return st.inst[a, c.I_BINARY] > 0.0

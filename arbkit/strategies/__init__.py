@@ -9,6 +9,7 @@ from arbkit.errors import ConfigError
 #: name -> "module:factory"; a factory returns an arbkit Strategy
 REGISTRY: dict[str, str] = {
     "arb": "arbkit.strategies.arb:arb",
+    "mm": "arbkit.strategies.mm:mm",
     "touch_mm": "arbkit.strategies.touch_mm:touch_mm",
     "cross_taker": "arbkit.strategies.cross_taker:cross_taker",
 }
