@@ -76,3 +76,26 @@ def test_real_run_keeps_inventory_bounded(bundled):
     notes = res.notes[res.notes[:, 1] == N_QUOTE]
     assert np.all(notes[:, 3] > 0)  # positive spread at every decision
     assert notes[:, 4].max() > 0  # sigma^2 was estimated from the real mid
+
+
+def test_trade_log_has_one_line_per_fill_with_context(bundled, tmp_path):
+    import json
+    res = replay(bundled, mm(), {"asset": 1, "mode": 1, "half_spread_bps": 0.5, "order_size": 0.01,
+                                 "max_position": 0.05}, latency={"entry": 1_000_000, "response": 1_000_000})
+    path = res.trades_jsonl(tmp_path / "trades.jsonl")
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert len(lines) == len(res.fills) > 10
+    first = lines[0]
+    assert first["instrument"] == "binance-usdm:BTCUSDT" and first["liquidity"] == "maker"
+    assert first["best_bid"] < first["best_ask"] and first["spread_bps"] > 0
+    assert first["context"]["code"] == N_QUOTE and first["context"]["ts"] <= first["ts"]
+    assert first["params"]["half_spread_bps"] == 0.5 and first["strategy"] == "mm"
+    pos = 0.0
+    for x in lines:
+        assert x["inventory_before"] == pytest.approx(pos)
+        pos += x["qty"] if x["side"] == "buy" else -x["qty"]
+        assert x["inventory_after"] == pytest.approx(pos)
+    # the last line's PnL so far, marked at the last fill price, matches an independent sum
+    f = res.fills
+    cash = float(np.sum(-f["side"] * f["qty"] * f["price"]))
+    assert lines[-1]["pnl_so_far"] == pytest.approx(cash + pos * f["price"][-1] - float(f["fee"].sum()))

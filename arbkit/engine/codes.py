@@ -133,6 +133,8 @@ FILL_DTYPE = np.dtype([
     ("fee", "f8"),  # in the instrument's settlement currency; negative = rebate
     ("slip_touch_bps", "f8"),  # signed cost vs the touch on arrival (positive = worse)
     ("slip_mid_bps", "f8"),  # signed cost vs the mid on arrival
+    ("best_bid", "f8"),  # the book's top when the fill happened (NaN when a side is empty)
+    ("best_ask", "f8"),
 ])
 
 EV_SUBMIT, EV_ACCEPT, EV_FILL, EV_CANCEL, EV_REJECT, EV_MODIFY, EV_REQ_REJECT, EV_DONE = range(8)

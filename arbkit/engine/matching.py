@@ -101,6 +101,9 @@ def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
     f.fee = fee
     f.slip_touch_bps = slip_touch
     f.slip_mid_bps = slip_mid
+    b = st.books
+    f.best_bid = b.best_bid[a] * b.tick[a] if b.best_bid[a] != NO_BID else np.nan
+    f.best_ask = b.best_ask[a] * b.tick[a] if b.best_ask[a] != NO_ASK else np.nan
     st.clock[c.K_NFILL] = k + 1
     st.counters[c.C_FILLS] += 1
     if maker:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,5 +102,71 @@ class Result:
             "start_ns": self.span_ns[0], "end_ns": self.span_ns[1],
         }
 
+    def trades_jsonl(self, path: str | Path) -> Path:
+        """One JSON line per fill with its decision context; returns the path.
+
+        Each line: time, instrument, order, side, price, qty, maker/taker, level, fee, the
+        book top and its spread at the fill, inventory before and after, fees and PnL so far
+        (cash + positions marked at each instrument's last fill price, quote currency, linear
+        instruments; None on inverse ones), the
+        strategy and its parameters, and the strategy's last annotation before the fill (the
+        market maker's reservation price/spread/sigma^2/q, the arbitrage's round-trip events).
+        """
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        n = len(self.instruments)
+        pos = np.zeros(n)
+        cash = np.zeros(n)
+        last_px = np.full(n, np.nan)
+        fees = 0.0
+        note_ts = self.notes[:, 0] if len(self.notes) else np.zeros(0)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        with tmp.open("w") as out:
+            for f in self.fills:
+                a = int(f["asset"])
+                inst = self.instruments[a]
+                side, px, q = int(f["side"]), float(f["price"]), float(f["qty"])
+                inverse = inst.contract_type.startswith("inverse")
+                fee_q = float(f["fee"]) * (px if inverse else 1.0)
+                before = float(pos[a])
+                pos[a] += side * q
+                flow = q * inst.contract_size if inverse else q * px * inst.contract_size  # quote value
+                cash[a] -= side * flow
+                last_px[a] = px
+                fees += fee_q
+                marked = float(np.nansum(cash + pos * np.nan_to_num(last_px) * np.array(
+                    [i.contract_size if not i.contract_type.startswith("inverse") else 0.0 for i in self.instruments])))
+                bid, ask = float(f["best_bid"]), float(f["best_ask"])
+                mid = 0.5 * (bid + ask)
+                k = int(np.searchsorted(note_ts, float(f["ts"]), side="right")) - 1
+                context = None
+                if k >= 0:
+                    row = self.notes[k]
+                    context = {"code": int(row[1]), "values": [float(v) for v in row[2:]], "ts": int(row[0])}
+                line = {
+                    "ts": int(f["ts"]), "ts_seen": int(f["ts_seen"]), "instrument": inst.key,
+                    "order_id": int(f["order_id"]), "side": "buy" if side > 0 else "sell", "price": px, "qty": q,
+                    "liquidity": "maker" if f["maker"] else "taker", "level": int(f["level"]), "fee": float(f["fee"]),
+                    "best_bid": bid, "best_ask": ask,
+                    "spread_bps": (ask - bid) / mid * 1e4 if mid == mid and mid > 0 else None,
+                    "inventory_before": before, "inventory_after": float(pos[a]),
+                    "fees_so_far": fees, "pnl_so_far": marked - fees if not inverse else None,
+                    "strategy": self.strategy, "params": self.params, "context": context,
+                }
+                out.write(json.dumps(_finite(line), allow_nan=False) + "\n")
+        tmp.replace(p)
+        return p
+
     def to_json(self) -> str:
         return json.dumps(self.summary(), sort_keys=True)
+
+
+def _finite(x: Any) -> Any:
+    """NaN/inf -> None, recursively (JSON has no NaN)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    return x
