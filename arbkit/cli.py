@@ -122,7 +122,7 @@ def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
         key, raw = item.split("=", 1)
         value = yaml.safe_load(raw)
         section, _, name = key.partition(".")
-        if name and section in ("fill", "latency", "params", "strategy_options", "schedule"):
+        if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
             cfg_dict.setdefault(section, {})
             cfg_dict[section][name] = value
         elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns"):
@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", help="run.yaml: strategy, params, fill, latency, seed")
     r.add_argument("--strategy", help="strategy name (arb, touch_mm, cross_taker, or package.module:factory)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a parameter (entry_bps=12), or fill.X / latency.X / seed (repeatable)")
+                   help="override a parameter (entry_bps=12), or fill.X / latency.X / guards.X / seed (repeatable)")
     r.add_argument("--gate", help="evaluate a gate from conf/gates (name or YAML path); exit 1 when it fails")
     r.add_argument("--seed", type=int, help="override the config's seed")
     r.add_argument("--trace-from", help="start of the trace window (ns or ISO-8601)")

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from arbkit.errors import ConfigError
 
-KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "seed", "equity_interval_ms",
+KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
         "chunk_rows", "start_ns", "end_ns")
 
 
@@ -33,6 +33,7 @@ class RunConfig:
     fill: dict[str, Any] = field(default_factory=dict)
     latency: dict[str, Any] = field(default_factory=dict)
     schedule: dict[str, Any] | None = None
+    guards: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     equity_interval_ms: float = 1000.0
     chunk_rows: int = 1 << 16
@@ -48,7 +49,7 @@ class RunConfig:
             raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(KEYS)}")
         if "strategy" not in d:
             raise ConfigError(f"{where}: 'strategy' is required")
-        for key in ("strategy_options", "params", "fill", "latency"):
+        for key in ("strategy_options", "params", "fill", "latency", "guards"):
             if d.get(key) is not None and not isinstance(d[key], Mapping):
                 raise ConfigError(f"{where}: {key} must be a mapping, got {d[key]!r}")
         seed = d.get("seed", 0)
@@ -67,7 +68,7 @@ class RunConfig:
 
         strat = get_strategy(self.strategy, **self.strategy_options)
         return replay(recording, strat, self.params, fill=self.fill, latency=self.latency,
-                      seed=self.seed if seed is None else seed, schedule=self.schedule,
+                      seed=self.seed if seed is None else seed, schedule=self.schedule, guards=self.guards,
                       chunk_rows=self.chunk_rows, equity_interval_ms=self.equity_interval_ms,
                       start=self.start_ns, end=self.end_ns, trace=trace)
 

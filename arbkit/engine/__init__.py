@@ -13,7 +13,7 @@ purge_stale_caches()
 
 _EXPORTS = {
     "FillModel": "arbkit.engine.config", "LatencyModel": "arbkit.engine.config",
-    "LatencySpec": "arbkit.engine.config", "Schedule": "arbkit.engine.config",
+    "LatencySpec": "arbkit.engine.config", "Schedule": "arbkit.engine.config", "RiskGuards": "arbkit.engine.config",
     "Replayer": "arbkit.engine.runner", "replay": "arbkit.engine.runner",
     "Result": "arbkit.engine.result", "fills_hash": "arbkit.engine.result",
     "Strategy": "arbkit.engine.strategy", "strategy_kernel": "arbkit.engine.strategy",

@@ -17,6 +17,7 @@ from arbkit.engine import codes as c
 from arbkit.engine.codes import IOC, LIMIT, MARKET, POST_ONLY  # noqa: F401  (order types for strategies)
 from arbkit.engine.codes import ST_CANCELLED, ST_FILLED, ST_NEW, ST_OPEN, ST_PARTIAL, ST_REJECTED  # noqa: F401
 from arbkit.engine.book import NO_ASK, NO_BID, price_to_tick
+from arbkit.engine.guards import guard_order
 from arbkit.engine.orders import alloc_slot, find_slot, log_order, maybe_release, push_request
 
 # -- time and schedule -------------------------------------------------------------------------
@@ -130,7 +131,8 @@ def submit(st, a, side, price, qty, order_type):
     """Send a new order (``order_type``: LIMIT, POST_ONLY, IOC, MARKET). Returns its id (> 0), or -reason.
 
     Refused before sending (no id, counted as a reject) when qty is not positive, the price
-    is not a positive tick-grid price (inside (0, 1) for binary outcomes), or no slot is free.
+    is not a positive tick-grid price (inside (0, 1) for binary outcomes), or no slot is free;
+    refused with -R_GUARD_BLOCKED (counted per guard) or sent smaller when a risk guard says so.
     """
     b = st.books
     t = st.clock[c.K_NOW]
@@ -146,6 +148,10 @@ def submit(st, a, side, price, qty, order_type):
         if abs(tick * b.tick[a] - price) > 1e-9 * price or (st.inst[a, c.I_BINARY] > 0.0 and price >= 1.0):
             st.counters[c.C_REJECTS] += 1
             return -c.R_INVALID_PRICE
+    if st.guard_cfg[c.RG_ON] != 0.0:
+        qty = guard_order(st, a, side, price, qty)
+        if qty <= 0.0:
+            return -c.R_GUARD_BLOCKED
     s = alloc_slot(st)
     if s < 0:
         st.counters[c.C_REJECTS] += 1
@@ -216,6 +222,8 @@ def modify(st, oid, price, qty):
     tick = price_to_tick(price, b.inv_tick[a])
     if abs(tick * b.tick[a] - price) > 1e-9 * price:
         return False
+    if st.guard_st[c.RS_KILLED] != 0.0:
+        return False  # after the kill switch only cancels and reducing orders go out
     if not push_request(st, s, c.RQ_MODIFY, tick, qty):
         return False
     st.counters[c.C_MODIFIES] += 1
@@ -333,3 +341,9 @@ def annotate(st, code, v0, v1, v2, v3, v4, v5, v6, v7):
 def is_binary(st, a):
     """True for binary-outcome books (prices inside (0, 1), payoff 1)."""
     return st.inst[a, c.I_BINARY] > 0.0
+
+
+@njit(cache=True)
+def kill_switch_active(st):
+    """True once the kill switch has tripped (see :mod:`arbkit.engine.guards`)."""
+    return st.guard_st[c.RS_KILLED] != 0.0

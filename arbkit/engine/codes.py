@@ -31,8 +31,9 @@ R_UNKNOWN_ORDER = 5  #: cancel/modify of an order already done at the exchange (
 R_TOO_MANY_ORDERS = 6
 R_BOOK_UNUSABLE = 7  #: no book for the instrument (never snapshotted, or after a GAP)
 R_MODIFY_WOULD_CROSS = 8
+R_GUARD_BLOCKED = 9  #: a risk guard refused the order before it was sent (see the guard counters)
 REASON_NAMES = ("", "post_only_would_cross", "invalid_qty", "invalid_price", "no_liquidity",
-                "unknown_order", "too_many_orders", "book_unusable", "modify_would_cross")
+                "unknown_order", "too_many_orders", "book_unusable", "modify_would_cross", "guard_blocked")
 
 # -- requests (strategy -> exchange) and responses (exchange -> strategy) ---------------------
 RQ_NEW = 0
@@ -97,10 +98,25 @@ COUNTER_NAMES = (
     "events", "strategy_calls", "orders", "cancels", "modifies", "rejects", "request_rejects",
     "fills", "maker_fills", "taker_fills", "trade_through_fills", "cross_fills",
     "prob_skipped_fills", "gaps", "messages", "equity_samples", "responses",
+    "guard_budget_capped", "guard_budget_blocks", "guard_exposure_blocks", "guard_cooldown_blocks",
+    "guard_kill_blocks", "kill_switch_trips",
 )
 C = {name: i for i, name in enumerate(COUNTER_NAMES)}
 C_EVENTS, C_CALLS, C_ORDERS, C_CANCELS, C_MODIFIES, C_REJECTS, C_REQ_REJECTS = range(7)
 C_FILLS, C_MAKER, C_TAKER, C_THROUGH, C_CROSS, C_PROB_SKIP, C_GAPS, C_MESSAGES, C_EQ, C_RESP = range(7, 17)
+C_G_CAPPED, C_G_BUDGET, C_G_EXPOSURE, C_G_COOLDOWN, C_G_KILL, C_KILL_TRIPS = range(17, 23)
+
+# -- risk guards: configuration (float64 [NRG]) and state (float64 [NRS]) -------------------------
+(RG_ON, RG_BUDGET, RG_MAX_POS_NOTIONAL, RG_MAX_TOTAL_NOTIONAL, RG_COOLDOWN_FILL_MS, RG_COOLDOWN_LOSS_MS,
+ RG_MAX_DAILY_LOSS, RG_MAX_DRAWDOWN, RG_MAX_GAP_MS, RG_STALE_MS, RG_STUCK_MS) = range(11)
+NRG = 11
+GUARDS = ("budget", "exposure", "cooldown", "kill_switch")
+(RS_KILLED, RS_KILL_REASON, RS_KILL_TS, RS_LAST_FILL_TS, RS_LAST_LOSS_TS, RS_DAY, RS_DAY_START_EQ, RS_PEAK_EQ,
+ RS_LAST_REAL) = range(9)
+RS_STREAK = 9  # per guard: start of the current run of blocks (0 = none)
+RS_MAX_STREAK = RS_STREAK + len(GUARDS)  # per guard: longest run of blocks with no entry let through, ns
+NRS = RS_MAX_STREAK + len(GUARDS)
+KILL_REASONS = ("", "max_daily_loss", "max_drawdown", "data_gap", "stale_book")
 N_COUNTERS = len(COUNTER_NAMES)
 
 # -- clock slots (int64 vector) ----------------------------------------------------------------

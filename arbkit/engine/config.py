@@ -223,6 +223,52 @@ class Schedule:
         return _from_dict(cls, "schedule", d)
 
 
+@dataclass(frozen=True)
+class RiskGuards:
+    """Risk guards for any strategy (see :mod:`arbkit.engine.guards`); 0 switches a guard off."""
+
+    budget: float = 0.0  #: quote currency: gross exposure plus a new order may not exceed it (orders are cut)
+    max_position_notional: float = 0.0  #: quote currency, per instrument
+    max_total_notional: float = 0.0  #: quote currency, all instruments
+    cooldown_after_fill_ms: float = 0.0
+    cooldown_after_loss_ms: float = 0.0
+    max_daily_loss: float = 0.0  #: quote currency, since the start of the UTC day
+    max_drawdown: float = 0.0  #: quote currency, from the equity peak
+    max_gap_ms: float = 0.0  #: a GAP or a silent instrument this long trips the kill switch
+    stale_book_ms: float = 0.0  #: a book with no update this long trips the kill switch
+    stuck_window_ms: float = 60_000.0  #: a guard blocking every entry this long is reported stuck
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _check_number("guards", f.name, getattr(self, f.name), lo=0.0)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "RiskGuards":
+        return _from_dict(cls, "guards", d)
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) > 0 for f in fields(self) if f.name != "stuck_window_ms")
+
+    def vector(self) -> np.ndarray:
+        g = np.zeros(c.NRG)
+        g[c.RG_ON] = 1.0 if self.active else 0.0
+        g[c.RG_BUDGET] = self.budget
+        g[c.RG_MAX_POS_NOTIONAL] = self.max_position_notional
+        g[c.RG_MAX_TOTAL_NOTIONAL] = self.max_total_notional
+        g[c.RG_COOLDOWN_FILL_MS] = self.cooldown_after_fill_ms
+        g[c.RG_COOLDOWN_LOSS_MS] = self.cooldown_after_loss_ms
+        g[c.RG_MAX_DAILY_LOSS] = self.max_daily_loss
+        g[c.RG_MAX_DRAWDOWN] = self.max_drawdown
+        g[c.RG_MAX_GAP_MS] = self.max_gap_ms
+        g[c.RG_STALE_MS] = self.stale_book_ms
+        g[c.RG_STUCK_MS] = self.stuck_window_ms
+        return g
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def instrument_matrix(instruments: Sequence[Instrument]) -> np.ndarray:
     """Per-asset float columns the engine reads (fees, contract size, inverse/binary flags, lot)."""
     m = np.zeros((len(instruments), c.NI))

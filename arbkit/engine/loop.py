@@ -19,6 +19,7 @@ from arbkit.engine.book import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TR
                                 book_recenter)
 from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, requeue_after_image,
                                     reset_consumed, share_ahead)
+from arbkit.engine.guards import guard_on_call
 from arbkit.engine.orders import deliver_responses
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
 
@@ -56,6 +57,7 @@ def end_message(st, strategy, params, user, a, t, book_message):
     """
     st.clock[c.K_NOW] = t
     if book_message:
+        st.asset_ts[a, 1] = t
         b = st.books
         if st.requeue[a] and (b.n_bid[a] + b.n_ask[a]) > 0:
             requeue_after_image(st, a)
@@ -92,6 +94,8 @@ def end_message(st, strategy, params, user, a, t, book_message):
     st.clock[c.K_TOP_CHANGED] = 0
     st.clock[c.K_RESPONDED] = 0
     if reason != 0:
+        if st.guard_cfg[c.RG_ON] != 0.0:
+            guard_on_call(st, t)
         st.clock[c.K_CALL_REASON] = reason
         st.counters[c.C_CALLS] += 1
         strategy(st, params, user)
@@ -153,6 +157,8 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
     gapped = st.gapped
     requeue = st.requeue
     rest = st.rest
+    asset_ts = st.asset_ts
+    guards_on = st.guard_cfg[c.RG_ON] != 0.0
     queue_model = cfg_i[c.G_QUEUE]
     queue_power = st.cfg_f[c.H_QUEUE_POWER]
     cross_on = cfg_i[c.G_CROSS] != 0
@@ -190,6 +196,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             clock[c.K_NOW] = tp
             messages += 1
             if p_kind == 0:
+                asset_ts[pa, 1] = tp
                 if requeue[pa] and (n_bid[pa] + n_ask[pa]) > 0:
                     requeue_after_image(st, pa)
                     requeue[pa] = False
@@ -225,6 +232,8 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             clock[c.K_TOP_CHANGED] = 0
             clock[c.K_RESPONDED] = 0
             if reason != 0:
+                if guards_on:
+                    guard_on_call(st, tp)
                 clock[c.K_CALL_REASON] = reason
                 counters[c.C_CALLS] += 1
                 counters[c.C_EVENTS] += events
@@ -238,6 +247,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
         if clock[c.K_RS_N] > 0 and st.rs_i[clock[c.K_RS_HEAD], c.P_T] <= t:
             deliver_responses(st, t)
         # ---- apply the row ----
+        asset_ts[a, 0] = t
         if k == K_DEPTH or k == K_SNAPSHOT:
             sd = side[r]
             q = qty[r]
@@ -344,6 +354,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                 bbo[a, col + 1] = qty[r]
                 clock[c.K_TOP_CHANGED] = 1
         elif k == K_CLEAR:
+            asset_ts[a, 2] = 0
             book_clear(b, a)
             gapped[a] = False
             usable[a] = False
@@ -352,6 +363,8 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             if clock[c.K_N_CONS] > 0:
                 reset_consumed(st, a, 0, 0)
         elif k == K_GAP:
+            if asset_ts[a, 2] == 0:
+                asset_ts[a, 2] = t
             gapped[a] = True
             usable[a] = False
             counters[c.C_GAPS] += 1

@@ -158,6 +158,19 @@ def push_response(st, t_exch, s, kind, reason, qty, price):
 
 
 @njit(cache=True)
+def note_fill_for_guards(st, t):
+    """The strategy learned of a fill: start the fill cooldown, and the loss cooldown if realised PnL fell."""
+    gs = st.guard_st
+    gs[c.RS_LAST_FILL_TS] = t
+    real = 0.0
+    for a in range(st.acct.shape[0]):
+        real += st.acct[a, c.A_REAL] - st.acct[a, c.A_FEES]
+    if real < gs[c.RS_LAST_REAL] - 1e-12:
+        gs[c.RS_LAST_LOSS_TS] = t
+    gs[c.RS_LAST_REAL] = real
+
+
+@njit(cache=True)
 def deliver_responses(st, t):
     """Apply every response due by ``t`` to the strategy's view (order status, leaves, position)."""
     R = st.rs_i.shape[0]
@@ -176,6 +189,8 @@ def deliver_responses(st, t):
             st.of[s, c.F_LVALUE] += q * st.rs_f[j, c.PF_PRICE]
             a = st.oi[s, c.O_ASSET]
             st.acct[a, c.A_LPOS] += st.oi[s, c.O_SIDE] * q
+            if st.guard_cfg[c.RG_ON] != 0.0:
+                note_fill_for_guards(st, t)
         elif kind == c.RS_REQUEST_REJECTED or kind == c.RS_CANCELLED:
             st.oi[s, c.O_CXL_SENT] = 0
         elif kind == c.RS_MODIFIED:

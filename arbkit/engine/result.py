@@ -39,6 +39,7 @@ class Result:
     accounts: np.ndarray  # [n, NA] final per-asset account (truth, exchange side)
     span_ns: tuple[int, int]
     notes: np.ndarray = field(default_factory=lambda: np.zeros((0, 2 + c.NOTE_VALUES)))  # strategy annotations
+    guards: dict[str, Any] = field(default_factory=dict)  # per guard: blocks, longest run, stuck; kill switch
     trace: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -98,7 +99,7 @@ class Result:
             "strategy": self.strategy, "params": self.params, "seed": self.seed,
             "events": self.counters["events"], "fills": int(len(self.fills)), "fills_hash": self.fills_hash,
             "pnl": self.pnl, "fees": {i.key: float(self.accounts[a, c.A_FEES]) for a, i in enumerate(self.instruments)},
-            "positions": self.positions(), "counters": self.counters,
+            "positions": self.positions(), "counters": self.counters, "guards": self.guards,
             "start_ns": self.span_ns[0], "end_ns": self.span_ns[1],
         }
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from arbkit.engine import codes as c
 from arbkit.engine.book import DEFAULT_LADDER, K_BBO, K_DEPTH, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID
-from arbkit.engine.config import FillModel, LatencyModel, Schedule, engine_config, instrument_matrix
+from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, Schedule, engine_config, instrument_matrix
 from arbkit.engine.loop import finish_events, run_events
 from arbkit.engine.result import Result
 from arbkit.engine.state import EngineState, as_struct, new_state
@@ -34,6 +34,7 @@ class Replayer:
                  fill: FillModel | Mapping[str, Any] | None = None,
                  latency: LatencyModel | Mapping[str, Any] | None = None, seed: int = 0,
                  schedule: Schedule | Mapping[str, Any] | None = None, equity_interval_ms: float = 1000.0,
+                 guards: RiskGuards | Mapping[str, Any] | None = None,
                  ladder: int = DEFAULT_LADDER, source: str | None = None,
                  trace_window: tuple[int, int] | None = None) -> None:
         if not isinstance(strategy, Strategy):
@@ -48,12 +49,13 @@ class Replayer:
         self.schedule = strategy.schedule if schedule is None else (
             schedule if isinstance(schedule, Schedule) else Schedule.from_dict(schedule))
         self.seed = int(seed)
+        self.guards = guards if isinstance(guards, RiskGuards) else RiskGuards.from_dict(guards)
         self.source = source
         gi, gf = engine_config(self.fill, self.schedule, equity_interval_ms)
         entry, resp = self.latency.tables(self.instruments)
         self.state: EngineState = new_state(instrument_matrix(self.instruments),
                                             np.array([i.tick_size for i in self.instruments]), gi, gf, entry, resp,
-                                            self.seed, ladder=ladder)
+                                            self.seed, guard_cfg=self.guards.vector(), ladder=ladder)
         self._struct = as_struct(self.state)
         self.user = strategy.new_user_state(self.params, len(self.instruments))
         self.equity_interval_ms = equity_interval_ms
@@ -214,15 +216,28 @@ class Replayer:
         notes = np.concatenate(self._notes) if self._notes else np.zeros((0, 2 + c.NOTE_VALUES))
         counters = {name: int(self.state.counters[i]) for i, name in enumerate(c.COUNTER_NAMES)}
         counters["dropped_levels"] = int(self.state.books.dropped.sum())
+        gs = self.state.guard_st
+        guard_report = {"kill_switch": {"tripped": bool(gs[c.RS_KILLED]),
+                                        "reason": c.KILL_REASONS[int(gs[c.RS_KILL_REASON])],
+                                        "ts": int(gs[c.RS_KILL_TS]) if gs[c.RS_KILLED] else None}}
+        blocks = {"budget": counters["guard_budget_blocks"], "exposure": counters["guard_exposure_blocks"],
+                  "cooldown": counters["guard_cooldown_blocks"], "kill_switch": counters["guard_kill_blocks"]}
+        for k, name in enumerate(c.GUARDS):
+            longest = float(gs[c.RS_MAX_STREAK + k])
+            guard_report.setdefault(name, {}).update(
+                {"blocks": blocks[name], "longest_block_run_s": longest / 1e9,
+                 "stuck": bool(self.guards.active and longest >= self.guards.stuck_window_ms * 1e6)})
+        guard_report["budget"]["cap_applied"] = counters["guard_budget_capped"]
         return Result(
             instruments=self.instruments, strategy=self.strategy.name,
             params=self.strategy.param_dict(self.params), seed=self.seed,
             config={"fill": self.fill.to_dict(), "latency": self.latency.to_dict(),
                     "schedule": {"every_event": self.schedule.every_event, "interval_ms": self.schedule.interval_ms,
                                  "on_top_change": self.schedule.on_top_change, "on_response": self.schedule.on_response},
-                    "equity_interval_ms": self.equity_interval_ms, "source": self.source},
+                    "equity_interval_ms": self.equity_interval_ms, "guards": self.guards.to_dict(),
+                    "source": self.source},
             fills=fills, orders=orders, equity_ts=eq_ts, equity_values=eq_val, equity_positions=eq_pos,
-            counters=counters, accounts=self.state.acct.copy(), notes=notes,
+            counters=counters, accounts=self.state.acct.copy(), notes=notes, guards=guard_report,
             span_ns=(self._first_ts or 0, self._last_ts if self._last_ts != _INT64_MIN else 0), trace=self.trace,
         )
 
@@ -264,7 +279,7 @@ def prefetch(chunks: Iterable[EventColumns], depth: int = 2) -> Iterator[EventCo
 
 
 def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any = None, latency: Any = None,
-           seed: int = 0, schedule: Any = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0,
+           seed: int = 0, schedule: Any = None, guards: Any = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0,
            start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
            instruments: Sequence[Instrument] | None = None) -> Result:
     """Replay ``strategy`` over a recording (a path, a :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
@@ -293,6 +308,7 @@ def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any 
         chunks = prefetch(rec.iter_chunks(chunk_rows, start=start, end=end))
         source = str(rec.path)
     runner = Replayer(instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
+                      guards=guards,
                       equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
     for chunk in chunks:
         runner.feed(chunk)

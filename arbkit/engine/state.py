@@ -60,6 +60,9 @@ class EngineState(NamedTuple):
     gapped: np.ndarray  # bool[n]: a GAP arrived and no CLEAR since
     rest: np.ndarray  # int64[n, 4]: lowest/highest tick of our resting bids, then asks (empty: max/min int)
     notes: np.ndarray  # float64[N, 2 + NOTE_VALUES]: strategy annotations (count in clock[K_NNOTE])
+    guard_cfg: np.ndarray  # float64[NRG]: risk guard settings (RG_ON = 0: no guards)
+    guard_st: np.ndarray  # float64[NRS]: kill switch, cooldown clocks, equity marks, block streaks
+    asset_ts: np.ndarray  # int64[n, 3]: last event, last book message, start of an open GAP (0 = none)
 
 
 def new_state(
@@ -71,6 +74,7 @@ def new_state(
     resp_lat: LatencyTable,
     seed: int,
     *,
+    guard_cfg: np.ndarray | None = None,
     ladder: int = 1 << 18,
     order_slots: int = DEFAULT_ORDER_SLOTS,
     ring: int = DEFAULT_RING,
@@ -124,6 +128,9 @@ def new_state(
         gapped=np.zeros(n, np.bool_),
         rest=empty_rest(n),
         notes=np.zeros((fill_buffer, 2 + c.NOTE_VALUES)),
+        guard_cfg=np.zeros(c.NRG) if guard_cfg is None else np.ascontiguousarray(guard_cfg, np.float64),
+        guard_st=np.zeros(c.NRS),
+        asset_ts=np.zeros((n, 3), np.int64),
     )
 
 
@@ -193,6 +200,9 @@ def _build_struct(arrays):
     st.gapped = arrays.gapped
     st.rest = arrays.rest
     st.notes = arrays.notes
+    st.guard_cfg = arrays.guard_cfg
+    st.guard_st = arrays.guard_st
+    st.asset_ts = arrays.asset_ts
     return st
 
 

@@ -10,7 +10,8 @@ IOC orders of ``order_size`` at the touches (they walk the book up to that price
 open, the round trip is marked at the prices that would close it (the touches on the
 other side): ``pnl_bps`` = closing PnL / entry notional of A · 1e4 (fees of the four fills
 taken off when ``net_of_fees``). Exit with two market orders when ``pnl_bps`` ≥ ``tp_bps``
-(``tp``), ≤ −``stop_loss_bps`` (``stop_loss``), or after ``time_limit_s`` (``time_limit``).
+(``tp``), ≤ −``stop_loss_bps`` (``stop_loss``), after ``time_limit_s`` (``time_limit``), or
+as soon as the engine's kill switch has tripped (``kill_switch``; no new entries after it).
 If the legs fill unequally, the difference is hedged (a market order on the short leg,
 ``imbalance_mode`` 0) or unwound (the long leg's excess sold back, mode 1); both counted.
 At most ``max_open_round_trips`` at a time; one entry at a time in flight.
@@ -46,7 +47,7 @@ FREE, ENTERING, BALANCING, OPEN, EXITING = 0, 1, 2, 3, 4
 # annotation codes and exit reasons
 N_OPEN, N_OPENED, N_EXIT, N_CLOSED, N_IMBALANCE, N_ABORT = 1, 2, 3, 4, 5, 6
 EXIT_REASONS = {1: "tp", 2: "stop_loss", 3: "time_limit", 4: "kill_switch", 5: "end_of_data"}
-R_TP, R_SL, R_TIME = 1, 2, 3
+R_TP, R_SL, R_TIME, R_KILL = 1, 2, 3, 4
 
 
 @strategy_kernel
@@ -154,7 +155,9 @@ def arb_kernel(st, params, user):
             if net:
                 pnl_bps -= 2.0 * fee_bps
             reason = 0
-            if pnl_bps >= params[P_TP]:
+            if api.kill_switch_active(st):
+                reason = R_KILL
+            elif pnl_bps >= params[P_TP]:
                 reason = R_TP
             elif pnl_bps <= -params[P_SL]:
                 reason = R_SL
@@ -177,7 +180,7 @@ def arb_kernel(st, params, user):
             user[o + S_STATUS] = FREE
             n_busy -= 1
     # new entry
-    if not ok or entering or n_busy >= min(params[P_MAX_OPEN], MAX_SLOTS):
+    if not ok or entering or n_busy >= min(params[P_MAX_OPEN], MAX_SLOTS) or api.kill_switch_active(st):
         return
     size = params[P_SIZE]
     up = (bid_b - ask_a) / mid * 1e4
