@@ -99,3 +99,28 @@ def test_trade_log_has_one_line_per_fill_with_context(bundled, tmp_path):
     f = res.fills
     cash = float(np.sum(-f["side"] * f["qty"] * f["price"]))
     assert lines[-1]["pnl_so_far"] == pytest.approx(cash + pos * f["price"][-1] - float(f["fee"].sum()))
+
+
+def test_kappa_fitted_from_trade_distances():
+    # trades at 1, 2, 3, 4 ticks from the mid (mid 100, tick 0.5) with counts 400, 200, 100, 50:
+    # ln(count) falls by ln 2 per 0.5 of price -> kappa = 2 ln 2 = 1.386
+    rows = []
+    seq = 1
+    for k, n in ((1, 400), (2, 200), (3, 100), (4, 50)):
+        for i in range(n):
+            rows.append((seq * MS, 0, 3, 1, 100.0 + 0.5 * k, 0.01, seq))
+            seq += 1
+    rows.append((seq * MS + 200 * MS, 0, 4, 1, 99.5, 2.0, seq))
+    img = [(0, 0, 5, 0, 0.0, 0.0, 0), (0, 0, 1, 1, 99.5, 2.0, 0), (0, 0, 1, -1, 100.5, 2.0, 0)]
+    res = replay(make_events(img + rows), mm(), {"mode": 0, "kappa": 0.0, "order_size": 1.0, "max_position": 5.0,
+                                                 "half_spread_bps": 1e6}, instruments=INST)
+    notes = res.notes[res.notes[:, 1] == N_QUOTE]
+    # distance is measured in whole ticks from the mid: (2 * trade_tick - bid - ask) // 2 -> 1..4 -> buckets 1..4
+    assert notes[-1, 7] == pytest.approx(2 * math.log(2), rel=1e-9)
+    assert notes[0, 7] == pytest.approx(1.5)  # the fallback before 50 trades
+
+
+def test_kappa_fit_on_real_trades(bundled):
+    res = replay(bundled, mm(), {"asset": 1, "mode": 0, "kappa": 0.0, "order_size": 0.01, "max_position": 0.03})
+    kap = res.notes[res.notes[:, 1] == N_QUOTE][:, 7]
+    assert np.isfinite(kap).all() and kap[-1] > 0 and kap[-1] != 1.5

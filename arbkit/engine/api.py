@@ -347,3 +347,37 @@ def is_binary(st, a):
 def kill_switch_active(st):
     """True once the kill switch has tripped (see :mod:`arbkit.engine.guards`)."""
     return st.guard_st[c.RS_KILLED] != 0.0
+
+
+@njit(cache=True)
+def fitted_kappa(st, a, min_trades):
+    """κ of λ(δ) = A·exp(−κ·δ) fitted to the recording's trades so far (δ = distance from the mid, price units).
+
+    Least squares of ln(trades) on δ over the distance buckets (one tick wide) that hold
+    trades; NaN until ``min_trades`` trades and two buckets are there, or when the slope is not negative.
+    """
+    h = st.trade_hist[a]
+    tick = st.books.tick[a]
+    n = 0
+    tot = 0.0
+    sx = 0.0
+    sy = 0.0
+    sxx = 0.0
+    sxy = 0.0
+    for b in range(h.shape[0] - 1):  # the last bucket collects everything farther out
+        if h[b] > 0.0:
+            x = (b + 0.5) * tick
+            y = np.log(h[b])
+            n += 1
+            tot += h[b]
+            sx += x
+            sy += y
+            sxx += x * x
+            sxy += x * y
+    if n < 2 or tot < min_trades:
+        return np.nan
+    den = n * sxx - sx * sx
+    if den <= 0.0:
+        return np.nan
+    slope = (n * sxy - sx * sy) / den
+    return -slope if slope < 0.0 else np.nan

@@ -158,6 +158,8 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
     requeue = st.requeue
     rest = st.rest
     asset_ts = st.asset_ts
+    trade_hist = st.trade_hist
+    n_buckets = trade_hist.shape[1]
     guards_on = st.guard_cfg[c.RG_ON] != 0.0
     queue_model = cfg_i[c.G_QUEUE]
     queue_power = st.cfg_f[c.H_QUEUE_POWER]
@@ -340,6 +342,9 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             if clock[c.K_N_CONS] > 0:
                 reset_consumed(st, a, sd, tick)
         elif k == K_TRADE:
+            if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:  # arrival rate by distance (for kappa fits)
+                dist = abs(2 * np.int64(np.floor(price[r] * inv_tick[a] + 0.5)) - best_bid[a] - best_ask[a]) // 2
+                trade_hist[a, min(dist, n_buckets - 1)] += 1.0
             if n_resting[a] > 0:
                 tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
                 agg = side[r]

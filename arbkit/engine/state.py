@@ -25,6 +25,7 @@ DEFAULT_RING = 1 << 16
 DEFAULT_FILL_BUFFER = 1 << 16
 DEFAULT_EQ_BUFFER = 1 << 14
 CONSUMED_SLOTS = 256
+TRADE_BUCKETS = 64
 
 
 class EngineState(NamedTuple):
@@ -63,6 +64,7 @@ class EngineState(NamedTuple):
     guard_cfg: np.ndarray  # float64[NRG]: risk guard settings (RG_ON = 0: no guards)
     guard_st: np.ndarray  # float64[NRS]: kill switch, cooldown clocks, equity marks, block streaks
     asset_ts: np.ndarray  # int64[n, 3]: last event, last book message, start of an open GAP (0 = none)
+    trade_hist: np.ndarray  # float64[n, TRADE_BUCKETS]: public trades by distance from the mid, in ticks
 
 
 def new_state(
@@ -131,6 +133,7 @@ def new_state(
         guard_cfg=np.zeros(c.NRG) if guard_cfg is None else np.ascontiguousarray(guard_cfg, np.float64),
         guard_st=np.zeros(c.NRS),
         asset_ts=np.zeros((n, 3), np.int64),
+        trade_hist=np.zeros((n, TRADE_BUCKETS)),
     )
 
 
@@ -203,6 +206,7 @@ def _build_struct(arrays):
     st.guard_cfg = arrays.guard_cfg
     st.guard_st = arrays.guard_st
     st.asset_ts = arrays.asset_ts
+    st.trade_hist = arrays.trade_hist
     return st
 
 

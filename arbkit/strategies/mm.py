@@ -8,7 +8,8 @@ Avellaneda–Stoikov (``mode`` 0), with q = position / order_size (inventory in 
 σ² is the mid's variance rate (price² per second), estimated online as an exponentially
 weighted mean of squared mid changes per second with half-life ``sigma_halflife_s``; τ is
 ``horizon_s``; κ is ``kappa`` (order-arrival decay per unit of price distance). The textbook
-uses σ² (not σ) in both terms; so does this. Fixed mode (``mode`` 1): δ/2 =
+uses σ² (not σ) in both terms; so does this. ``kappa`` 0 fits κ online from the public
+trades' distance from the mid (``api.fitted_kappa``; ``kappa_fallback`` until 50 trades). Fixed mode (``mode`` 1): δ/2 =
 ``half_spread_bps`` of the mid and r = mid − q · ``inventory_skew_bps`` of the mid.
 
 Quotes: bid r − δ/2, ask r + δ/2, δ at least ``min_spread_bps``; ``num_levels`` per side
@@ -28,11 +29,11 @@ from arbkit.engine.config import Schedule
 from arbkit.engine.strategy import Strategy, strategy_kernel
 
 (P_ASSET, P_MODE, P_GAMMA, P_KAPPA, P_HORIZON, P_SIGMA_HL, P_HALF, P_SKEW, P_LEVELS, P_SPACING, P_SIZE, P_SHAPE,
- P_MAX_POS, P_MIN_SPREAD, P_TOL) = range(15)
+ P_MAX_POS, P_MIN_SPREAD, P_TOL, P_KAPPA_FALLBACK) = range(16)
 PARAMS = {"asset": 0, "mode": 0, "gamma": 0.1, "kappa": 1.5, "horizon_s": 60.0, "sigma_halflife_s": 30.0,
           "half_spread_bps": 1.0, "inventory_skew_bps": 0.5, "num_levels": 1, "level_spacing_bps": 1.0,
           "order_size": 0.01, "size_shape": 0.0, "max_position": 0.1, "min_spread_bps": 0.0,
-          "refresh_tolerance_bps": 0.0}
+          "refresh_tolerance_bps": 0.0, "kappa_fallback": 1.5}
 MAX_LEVELS = 5
 U_LAST_MID, U_LAST_T, U_VAR, U_QUOTES = range(4)
 U_IDS = 8  # then 2 * MAX_LEVELS order ids: bids first
@@ -59,9 +60,14 @@ def mm_kernel(st, params, user):
     size = params[P_SIZE]
     pos = api.position(st, a)
     q = pos / size if size > 0.0 else 0.0
+    k = 0.0
     if params[P_MODE] == 0.0:
         g = params[P_GAMMA]
         k = params[P_KAPPA]
+        if k <= 0.0:
+            k = api.fitted_kappa(st, a, 50.0)
+            if not k > 0.0:
+                k = params[P_KAPPA_FALLBACK]
         var_tau = user[U_VAR] * params[P_HORIZON]
         r = mid - q * g * var_tau
         delta = g * var_tau + (2.0 / g) * np.log(1.0 + g / k)
@@ -69,7 +75,8 @@ def mm_kernel(st, params, user):
         r = mid - q * params[P_SKEW] * 1e-4 * mid
         delta = 2.0 * params[P_HALF] * 1e-4 * mid
     delta = max(delta, params[P_MIN_SPREAD] * 1e-4 * mid)
-    api.annotate(st, N_QUOTE, r, delta, user[U_VAR], q, mid, 0.0, 0.0, 0.0)
+    kappa_used = k if params[P_MODE] == 0.0 else 0.0
+    api.annotate(st, N_QUOTE, r, delta, user[U_VAR], q, mid, kappa_used, 0.0, 0.0)
     tick = api.tick_size(st, a)
     best_bid = api.best_bid(st, a)
     best_ask = api.best_ask(st, a)
