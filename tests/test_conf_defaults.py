@@ -19,3 +19,10 @@ def test_gates_and_cost_profiles_load():
     for path in sorted((ROOT / "conf" / "gates").glob("*.yaml")):
         assert Gate.load(path).thresholds
     assert [CostProfile.load(p).name for p in PROFILES] == list(PROFILES)
+
+
+def test_guard_conf_matches_python_defaults():
+    from arbkit.engine.config import RiskGuards
+
+    conf = yaml.safe_load((ROOT / "conf" / "guards" / "default.yaml").read_text())
+    assert RiskGuards.from_dict(conf) == RiskGuards()

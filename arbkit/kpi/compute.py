@@ -190,6 +190,8 @@ def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[
     if round_trips is not None:
         done = [t for t in round_trips if until_ns is None or (t.get("exit_ts") or 0) <= until_ns]
         _apply_trips(out["total"], done)
+    if until_ns is None and result.guards:
+        out["total"]["blocks"] = {name: g.get("blocks", 0) for name, g in result.guards.items()}
     out["counters"] = dict(result.counters)
     return out
 

@@ -24,4 +24,5 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "rejects": ("count", "orders rejected (before sending or by the exchange)"),
     "fills": ("count", "fill rows"),
     "volume": ("contracts", "filled quantity"),
+    "blocks": ("count per guard", "orders each risk guard refused (total block only; see Result.guards)"),
 }
