@@ -242,11 +242,12 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                 events = 0
                 strategy(st, params, user)
                 check = True
-        clock[c.K_NOW] = t
         if clock[c.K_RQ_N] > 0 and st.rq_i[clock[c.K_RQ_HEAD], c.Q_T] <= t:
+            clock[c.K_NOW] = t
             process_requests(st, t)
             check = True
         if clock[c.K_RS_N] > 0 and st.rs_i[clock[c.K_RS_HEAD], c.P_T] <= t:
+            clock[c.K_NOW] = t
             deliver_responses(st, t)
         # ---- apply the row ----
         asset_ts[a, 0] = t
