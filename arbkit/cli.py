@@ -161,6 +161,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         trips = round_trips(res)
     kpis = compute_kpis(res, round_trips=trips)
     summary["kpis"] = {"total": kpis["total"], "instruments": kpis["instruments"]}
+    from arbkit.kpi import checkpoints
+    summary["checkpoints"] = checkpoints(res)
     if cfg.strategy == "arb":
         from arbkit.kpi.edge import edge_report
         summary["edge"] = edge_report(args.recording, res.params, result=res)

@@ -68,6 +68,7 @@ def test_strategy_set_and_gate_from_the_command_line(capsys):
     assert tot["round_trips"] > 20 and set(tot["exit_reasons"]) >= {"tp", "stop_loss"}
     assert out["gate"]["verdict"] in ("PASS", "FAIL") and code == (0 if out["gate"]["passed"] else 1)
     assert out["params"]["entry_bps"] == -4.5
+    assert list(out["checkpoints"]) == ["5m"] and out["checkpoints"]["5m"]["fills"] <= tot["fills"]
     edge = out["edge"]
     assert set(edge["profiles"]) == {"optimistic", "realistic", "conservative"}
     assert isinstance(edge["is_structurally_safe"], bool) and isinstance(edge["is_recommended"], bool)
