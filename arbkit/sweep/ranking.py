@@ -1,0 +1,68 @@
+"""Rank sweep results and write ``candidates.json`` (the sets worth running, with why)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import polars as pl
+
+#: default order: arbitrage by realistic then conservative edge; others by PnL then drawdown
+RANK_KEYS = {
+    "arb": [("edge_realistic", True), ("edge_conservative", True), ("total_pnl", True)],
+    "default": [("total_pnl", True), ("max_drawdown", False)],
+}
+
+
+def rank(table: pl.DataFrame, strategy: str, keys: Sequence[tuple[str, bool]] | None = None) -> pl.DataFrame:
+    """Rows sorted best first (NaN last) with a ``rank`` column (1 = best); gate failures after passes."""
+    order = list(keys or RANK_KEYS.get(strategy, RANK_KEYS["default"]))
+    order = [(k, desc) for k, desc in order if k in table.columns]
+    cols, desc = [], []
+    if "gate_passed" in table.columns:
+        cols.append("gate_passed")
+        desc.append(True)
+    for k, d in order:
+        cols.append(pl.col(k).fill_nan(None))
+        desc.append(d)
+    ranked = table.sort(cols, descending=desc, nulls_last=True) if cols else table
+    return ranked.with_row_index("rank", offset=1)
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def write_candidates(path: Path, ranked: pl.DataFrame, param_names: Sequence[str], meta: dict[str, Any],
+                     top: int = 10) -> Path:
+    """``candidates.json``: metadata and the ``top`` ranked sets with their edges, flags and a rationale."""
+    cands = []
+    for row in ranked.head(top).iter_rows(named=True):
+        why = [f"rank {row['rank']} by {', '.join(k for k, _ in meta.get('rank_keys', []))}"]
+        if row.get("edge_realistic") is not None:
+            why.append(f"realistic edge {row['edge_realistic']:.3g} bps, conservative {row.get('edge_conservative', float('nan')):.3g} bps")
+        why.append(f"total_pnl {row.get('total_pnl', float('nan')):.6g} over {row.get('fills', 0)} fills")
+        if row.get("gate_verdict"):
+            why.append(f"gate {row['gate_verdict']}")
+        cands.append({
+            "rank": row["rank"], "param_id": row["param_id"],
+            "params": {k: row[k] for k in param_names},
+            "edges": {k: _finite(row.get(f"edge_{k}")) for k in ("optimistic", "realistic", "conservative")},
+            "realised_edge_bps": _finite(row.get("realised_edge_bps")),
+            "is_structurally_safe": bool(row.get("is_structurally_safe") or False),
+            "is_recommended": bool(row.get("is_recommended") or False),
+            "kpis": {k: _finite(row.get(k)) for k in ("total_pnl", "round_trips", "win_rate_pct", "fills",
+                                                       "max_drawdown", "sharpe")},
+            "fills_hash": row.get("fills_hash"),
+            "rationale": "; ".join(why),
+        })
+    doc = {**meta, "created_at": datetime.now(timezone.utc).isoformat(), "candidates": cands}
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
