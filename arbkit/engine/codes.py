@@ -46,7 +46,6 @@ RS_CANCELLED = 2  #: cancel done, or IOC/market leftovers dropped
 RS_REJECTED = 3  #: order rejected
 RS_MODIFIED = 4
 RS_REQUEST_REJECTED = 5  #: a cancel/modify was refused; the order is unchanged
-RS_DONE_TAKER = 6  #: a taker order finished on arrival (filled completely); no ack beforehand
 
 # request ring columns (int64 / float64)
 Q_T, Q_SLOT, Q_KIND, Q_TICK = 0, 1, 2, 3
@@ -89,10 +88,6 @@ QUEUE_POWER = 1
 QUEUE_LOG = 2
 QUEUE_MODEL_CODES = {"risk_averse": QUEUE_RISK_AVERSE, "power": QUEUE_POWER, "log": QUEUE_LOG}
 
-# -- contract kinds (accounting) -------------------------------------------------------------
-LINEAR = 0
-INVERSE = 1
-
 # -- counters --------------------------------------------------------------------------------
 COUNTER_NAMES = (
     "events", "strategy_calls", "orders", "cancels", "modifies", "rejects", "request_rejects",
@@ -101,7 +96,6 @@ COUNTER_NAMES = (
     "guard_budget_capped", "guard_budget_blocks", "guard_exposure_blocks", "guard_cooldown_blocks",
     "guard_kill_blocks", "kill_switch_trips",
 )
-C = {name: i for i, name in enumerate(COUNTER_NAMES)}
 C_EVENTS, C_CALLS, C_ORDERS, C_CANCELS, C_MODIFIES, C_REJECTS, C_REQ_REJECTS = range(7)
 C_FILLS, C_MAKER, C_TAKER, C_THROUGH, C_CROSS, C_PROB_SKIP, C_GAPS, C_MESSAGES, C_EQ, C_RESP = range(7, 17)
 C_G_CAPPED, C_G_BUDGET, C_G_EXPOSURE, C_G_COOLDOWN, C_G_KILL, C_KILL_TRIPS = range(17, 23)
@@ -153,8 +147,8 @@ FILL_DTYPE = np.dtype([
     ("best_ask", "f8"),
 ])
 
-EV_SUBMIT, EV_ACCEPT, EV_FILL, EV_CANCEL, EV_REJECT, EV_MODIFY, EV_REQ_REJECT, EV_DONE = range(8)
-ORDER_EVENT_NAMES = ("submit", "accept", "fill", "cancel", "reject", "modify", "request_reject", "done")
+EV_SUBMIT, EV_ACCEPT, EV_FILL, EV_CANCEL, EV_REJECT, EV_MODIFY, EV_REQ_REJECT = range(7)
+ORDER_EVENT_NAMES = ("submit", "accept", "fill", "cancel", "reject", "modify", "request_reject")
 ORDER_LOG_DTYPE = np.dtype([
     ("ts", "i8"),
     ("order_id", "i8"),

@@ -101,6 +101,17 @@ def end_message(st, strategy, params, user, a, t, book_message):
         strategy(st, params, user)
 
 
+@njit(cache=True)
+def _save_pending(clock, counters, events, messages, pa, p_ts, p_seq, p_kind):
+    """On leaving the loop: counts and the still-open message go back into the state."""
+    counters[c.C_EVENTS] += events
+    counters[c.C_MESSAGES] += messages
+    clock[c.K_PEND_ASSET] = pa
+    clock[c.K_PEND_TS] = p_ts
+    clock[c.K_PEND_SEQ] = p_seq
+    clock[c.K_PEND_KIND] = p_kind
+
+
 def _event_array_types(readonly):
     dts = (types.int64, types.int32, types.uint8, types.int8, types.float64, types.float64, types.int64)
     return tuple(types.Array(d, 1, "C", readonly=readonly) for d in dts)
@@ -181,12 +192,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             check = False
             if clock[c.K_NFILL] > fill_cap or clock[c.K_NLOG] > log_cap or clock[c.K_NEQ] >= eq_cap \
                     or clock[c.K_NNOTE] > note_cap or clock[c.K_ERROR] != 0:
-                counters[c.C_EVENTS] += events
-                counters[c.C_MESSAGES] += messages
-                clock[c.K_PEND_ASSET] = pa
-                clock[c.K_PEND_TS] = p_ts
-                clock[c.K_PEND_SEQ] = p_seq
-                clock[c.K_PEND_KIND] = p_kind
+                _save_pending(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
                 return r
         t = ts[r]
         a = asset[r]
@@ -343,11 +349,11 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             if clock[c.K_N_CONS] > 0:
                 reset_consumed(st, a, sd, tick)
         elif k == K_TRADE:
+            tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
             if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:  # arrival rate by distance (for kappa fits)
-                dist = abs(2 * np.int64(np.floor(price[r] * inv_tick[a] + 0.5)) - best_bid[a] - best_ask[a]) // 2
+                dist = abs(2 * tick - best_bid[a] - best_ask[a]) // 2
                 trade_hist[a, min(dist, n_buckets - 1)] += 1.0
             if n_resting[a] > 0:
-                tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
                 agg = side[r]
                 # a buyer reaches our asks at or below its price, a seller our bids at or above it
                 if (agg >= 0 and tick >= rest[a, 2]) or (agg <= 0 and tick <= rest[a, 1]):
@@ -379,12 +385,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
         p_seq = seq[r]
         p_kind = mclass
         events += 1
-    counters[c.C_EVENTS] += events
-    counters[c.C_MESSAGES] += messages
-    clock[c.K_PEND_ASSET] = pa
-    clock[c.K_PEND_TS] = p_ts
-    clock[c.K_PEND_SEQ] = p_seq
-    clock[c.K_PEND_KIND] = p_kind
+    _save_pending(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
     return n
 
 

@@ -106,6 +106,15 @@ def log_order(st, t, s, event, reason, price, qty):
 
 
 @njit(cache=True)
+def _fifo_time(clock, t, k_last):
+    """Arrival time ``t``, held back so that no message overtakes the one sent before it on its connection."""
+    if t < clock[k_last]:
+        t = clock[k_last]
+    clock[k_last] = t
+    return t
+
+
+@njit(cache=True)
 def push_request(st, s, kind, tick, qty):
     """Send a request for slot ``s`` now; it reaches the exchange after the entry latency. False if the ring is full."""
     R = st.rq_i.shape[0]
@@ -114,10 +123,7 @@ def push_request(st, s, kind, tick, qty):
         return False
     now = st.clock[c.K_NOW]
     a = st.oi[s, c.O_ASSET]
-    t = now + draw_latency(st.entry_lat, a, now, st.rng)
-    if t < st.clock[c.K_LAST_RQ_T]:
-        t = st.clock[c.K_LAST_RQ_T]
-    st.clock[c.K_LAST_RQ_T] = t
+    t = _fifo_time(st.clock, now + draw_latency(st.entry_lat, a, now, st.rng), c.K_LAST_RQ_T)
     j = (st.clock[c.K_RQ_HEAD] + n) % R
     st.rq_i[j, c.Q_T] = t
     st.rq_i[j, c.Q_SLOT] = s
@@ -138,10 +144,7 @@ def push_response(st, t_exch, s, kind, reason, qty, price):
         st.clock[c.K_ERROR] = c.E_LOG_BUFFER
         return
     a = st.oi[s, c.O_ASSET]
-    t = t_exch + draw_latency(st.resp_lat, a, t_exch, st.rng)
-    if t < st.clock[c.K_LAST_RS_T]:
-        t = st.clock[c.K_LAST_RS_T]
-    st.clock[c.K_LAST_RS_T] = t
+    t = _fifo_time(st.clock, t_exch + draw_latency(st.resp_lat, a, t_exch, st.rng), c.K_LAST_RS_T)
     j = (st.clock[c.K_RS_HEAD] + n) % R
     st.rs_i[j, c.P_T] = t
     st.rs_i[j, c.P_SLOT] = s

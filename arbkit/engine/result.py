@@ -83,6 +83,7 @@ class Result:
             pl.col("event").map_elements(lambda e: c.ORDER_EVENT_NAMES[e], return_dtype=pl.Utf8).alias("event_name"),
             pl.col("status").map_elements(lambda s: c.STATUS_NAMES[s], return_dtype=pl.Utf8).alias("status_name"),
             pl.col("reason").map_elements(lambda r: c.REASON_NAMES[r], return_dtype=pl.Utf8).alias("reason_name"),
+            pl.col("type").map_elements(lambda t: c.ORDER_TYPE_NAMES[t], return_dtype=pl.Utf8).alias("type_name"),
         ) if len(df) else df
 
     def equity_frame(self) -> pl.DataFrame:

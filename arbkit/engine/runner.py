@@ -180,22 +180,14 @@ class Replayer:
 
     def _drain(self) -> None:
         st = self.state
-        k = int(st.clock[c.K_NFILL])
-        if k:
-            self._fills.append(st.fills[:k].copy())
-            st.clock[c.K_NFILL] = 0
-        k = int(st.clock[c.K_NLOG])
-        if k:
-            self._orders.append(st.log[:k].copy())
-            st.clock[c.K_NLOG] = 0
-        k = int(st.clock[c.K_NNOTE])
-        if k:
-            self._notes.append(st.notes[:k].copy())
-            st.clock[c.K_NNOTE] = 0
-        k = int(st.clock[c.K_NEQ])
-        if k:
-            self._eq.append((st.eq_ts[:k].copy(), st.eq_val[:k].copy(), st.eq_pos[:k].copy()))
-            st.clock[c.K_NEQ] = 0
+        for count, sink, buffers in ((c.K_NFILL, self._fills, (st.fills,)), (c.K_NLOG, self._orders, (st.log,)),
+                                     (c.K_NNOTE, self._notes, (st.notes,)),
+                                     (c.K_NEQ, self._eq, (st.eq_ts, st.eq_val, st.eq_pos))):
+            k = int(st.clock[count])
+            if k:
+                taken = tuple(b[:k].copy() for b in buffers)
+                sink.append(taken if len(taken) > 1 else taken[0])
+                st.clock[count] = 0
 
     def finish(self) -> Result:
         """Close the last message and return the Result."""

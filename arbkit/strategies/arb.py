@@ -97,20 +97,16 @@ def arb_kernel(st, params, user):
             q_short = qb if d > 0 else qa
             diff = q_long - q_short
             if abs(diff) > 1e-12:
-                if params[P_IMB_MODE] == 0.0:  # hedge: bring the smaller leg up
-                    if diff > 0:
-                        fix = api.submit(st, short_leg, -1, 0.0, diff, api.MARKET)
-                    else:
-                        fix = api.submit(st, long_leg, 1, 0.0, -diff, api.MARKET)
+                # diff > 0: too long -> sell (more of the short leg to hedge, the long leg back to unwind);
+                # diff < 0: too short -> buy (more of the long leg to hedge, the short leg back to unwind)
+                hedge = params[P_IMB_MODE] == 0.0
+                leg = short_leg if (diff > 0) == hedge else long_leg
+                fix = api.submit(st, leg, -1 if diff > 0 else 1, 0.0, abs(diff), api.MARKET)
+                if hedge:
                     user[H_HEDGES] += 1.0
-                    action = 1.0
-                else:  # unwind: take the larger leg down
-                    if diff > 0:
-                        fix = api.submit(st, long_leg, -1, 0.0, diff, api.MARKET)
-                    else:
-                        fix = api.submit(st, short_leg, 1, 0.0, -diff, api.MARKET)
+                else:
                     user[H_UNWINDS] += 1.0
-                    action = 2.0
+                action = 1.0 if hedge else 2.0
                 user[o + S_FIX] = fix
                 api.annotate(st, N_IMBALANCE, user[o + S_RT], action, abs(diff), fix, 0.0, 0.0, 0.0, 0.0)
                 user[o + S_STATUS] = BALANCING
