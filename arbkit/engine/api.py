@@ -50,48 +50,48 @@ def book_usable(st, a):
 @njit(cache=True)
 def best_bid(st, a):
     """Best bid price from the depth book, NaN when empty."""
-    bb = st.books.best_bid[a]
-    return bb * st.books.tick[a] if bb != NO_BID else np.nan
+    bb = st.best_bid[a]
+    return bb * st.tick[a] if bb != NO_BID else np.nan
 
 
 @njit(cache=True)
 def best_ask(st, a):
-    ba = st.books.best_ask[a]
-    return ba * st.books.tick[a] if ba != NO_ASK else np.nan
+    ba = st.best_ask[a]
+    return ba * st.tick[a] if ba != NO_ASK else np.nan
 
 
 @njit(cache=True)
 def best_bid_qty(st, a):
-    bb = st.books.best_bid[a]
-    return st.books.bid_qty[a, bb - st.books.base[a]] if bb != NO_BID else 0.0
+    bb = st.best_bid[a]
+    return st.bid_qty[a, bb - st.base[a]] if bb != NO_BID else 0.0
 
 
 @njit(cache=True)
 def best_ask_qty(st, a):
-    ba = st.books.best_ask[a]
-    return st.books.ask_qty[a, ba - st.books.base[a]] if ba != NO_ASK else 0.0
+    ba = st.best_ask[a]
+    return st.ask_qty[a, ba - st.base[a]] if ba != NO_ASK else 0.0
 
 
 @njit(cache=True)
 def mid_price(st, a):
     """Mid of the depth book, NaN unless both sides exist."""
-    bb = st.books.best_bid[a]
-    ba = st.books.best_ask[a]
+    bb = st.best_bid[a]
+    ba = st.best_ask[a]
     if bb == NO_BID or ba == NO_ASK:
         return np.nan
-    return 0.5 * (bb + ba) * st.books.tick[a]
+    return 0.5 * (bb + ba) * st.tick[a]
 
 
 @njit(cache=True)
 def bbo(st, a):
     """Last BBO message (bid px, bid qty, ask px, ask qty); NaN before the first. On spot venues it can lead depth."""
-    return st.books.bbo[a, 0], st.books.bbo[a, 1], st.books.bbo[a, 2], st.books.bbo[a, 3]
+    return st.bbo[a, 0], st.bbo[a, 1], st.bbo[a, 2], st.bbo[a, 3]
 
 
 @njit(cache=True)
 def depth_at(st, a, side, price):
     """Displayed quantity at ``price`` on ``side`` (0 when empty or off the ladder)."""
-    b = st.books
+    b = st  # the book arrays are direct fields of the state
     i = price_to_tick(price, b.inv_tick[a]) - b.base[a]
     if i < 0 or i >= b.bid_qty.shape[1]:
         return 0.0
@@ -100,19 +100,19 @@ def depth_at(st, a, side, price):
 
 @njit(cache=True)
 def tick_size(st, a):
-    return st.books.tick[a]
+    return st.tick[a]
 
 
 @njit(cache=True)
 def round_bid(st, a, price):
     """Highest tick price <= ``price`` (a passive bid never rounds towards the ask)."""
-    t = st.books.tick[a]
+    t = st.tick[a]
     return np.floor(price / t + 1e-9) * t
 
 
 @njit(cache=True)
 def round_ask(st, a, price):
-    t = st.books.tick[a]
+    t = st.tick[a]
     return np.ceil(price / t - 1e-9) * t
 
 
@@ -134,7 +134,7 @@ def submit(st, a, side, price, qty, order_type):
     is not a positive tick-grid price (inside (0, 1) for binary outcomes), or no slot is free;
     refused with -R_GUARD_BLOCKED (counted per guard) or sent smaller when a risk guard says so.
     """
-    b = st.books
+    b = st  # the book arrays are direct fields of the state
     t = st.clock[c.K_NOW]
     if not (qty > 0.0) or not np.isfinite(qty):
         st.counters[c.C_REJECTS] += 1
@@ -216,7 +216,7 @@ def modify(st, oid, price, qty):
     if ls == c.ST_FILLED or ls == c.ST_CANCELLED or ls == c.ST_REJECTED:
         return False
     a = st.oi[s, c.O_ASSET]
-    b = st.books
+    b = st  # the book arrays are direct fields of the state
     if not (price > 0.0) or not (qty > 0.0) or not np.isfinite(price) or not np.isfinite(qty):
         return False
     tick = price_to_tick(price, b.inv_tick[a])
@@ -261,7 +261,7 @@ def order_avg_price(st, oid):
 @njit(cache=True)
 def order_price(st, oid):
     s = find_slot(st, oid)
-    return st.oi[s, c.O_LTICK] * st.books.tick[st.oi[s, c.O_ASSET]] if s >= 0 else np.nan
+    return st.oi[s, c.O_LTICK] * st.tick[st.oi[s, c.O_ASSET]] if s >= 0 else np.nan
 
 
 @njit(cache=True)
@@ -357,7 +357,7 @@ def fitted_kappa(st, a, min_trades):
     trades; NaN until ``min_trades`` trades and two buckets are there, or when the slope is not negative.
     """
     h = st.trade_hist[a]
-    tick = st.books.tick[a]
+    tick = st.tick[a]
     n = 0
     tot = 0.0
     sx = 0.0

@@ -17,8 +17,8 @@ from arbkit.engine import codes as c
 from arbkit.engine.accounting import asset_equity
 from arbkit.engine.book import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_clear,
                                 book_recenter)
-from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, requeue_after_image,
-                                    reset_consumed, share_ahead)
+from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, queue_on_depth,
+                                    requeue_after_image, reset_consumed)
 from arbkit.engine.guards import guard_on_call
 from arbkit.engine.orders import deliver_responses
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
@@ -321,31 +321,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                     if off < L // 4 or off > L - L // 4:
                         book_recenter(b, a, off + base[a])
                 if (sd > 0 and rest[a, 0] <= tick <= rest[a, 1]) or (sd < 0 and rest[a, 2] <= tick <= rest[a, 3]):
-                    # queue positions of our orders resting at this level
-                    for kk in range(clock[c.K_N_ACTIVE]):
-                        s = active[kk]
-                        if oi[s, c.O_ASSET] != a or oi[s, c.O_SIDE] != sd or oi[s, c.O_TICK] != tick:
-                            continue
-                        stt = oi[s, c.O_STATUS]
-                        if stt != c.ST_OPEN and stt != c.ST_PARTIAL:
-                            continue
-                        qa = of[s, c.F_QUEUE]
-                        if q < old:
-                            if queue_model == c.QUEUE_RISK_AVERSE:
-                                qa = min(qa, q)
-                            else:
-                                traded = of[s, c.F_TRADED]
-                                cancelled = old - q - traded
-                                if cancelled > 0.0:
-                                    behind = old - traded - qa
-                                    if behind < 0.0:
-                                        behind = 0.0
-                                    qa -= cancelled * share_ahead(queue_model, queue_power, qa, behind)
-                                    if qa < 0.0:
-                                        qa = 0.0
-                                qa = min(qa, q)
-                        of[s, c.F_QUEUE] = qa
-                        of[s, c.F_TRADED] = 0.0
+                    queue_on_depth(oi, of, active, clock[c.K_N_ACTIVE], a, sd, tick, q, old, queue_model, queue_power)
             if clock[c.K_N_CONS] > 0:
                 reset_consumed(st, a, sd, tick)
         elif k == K_TRADE:

@@ -101,7 +101,7 @@ def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
     f.fee = fee
     f.slip_touch_bps = slip_touch
     f.slip_mid_bps = slip_mid
-    b = st.books
+    b = st  # the book arrays are direct fields of the state
     f.best_bid = b.best_bid[a] * b.tick[a] if b.best_bid[a] != NO_BID else np.nan
     f.best_ask = b.best_ask[a] * b.tick[a] if b.best_ask[a] != NO_ASK else np.nan
     st.clock[c.K_NFILL] = k + 1
@@ -121,8 +121,8 @@ def maker_fill(st, t, s, qty):
         st.counters[c.C_PROB_SKIP] += 1
         return False
     a = st.oi[s, c.O_ASSET]
-    price = st.oi[s, c.O_TICK] * st.books.tick[a]
-    mid = book_mid(st.books, a)
+    price = st.oi[s, c.O_TICK] * st.tick[a]
+    mid = book_mid(st, a)
     slip_mid = st.oi[s, c.O_SIDE] * (price - mid) / mid * 1e4 if mid == mid else 0.0
     record_fill(st, t, s, price, qty, True, 0, 0.0, slip_mid)
     return True
@@ -172,7 +172,7 @@ def reset_consumed(st, a, side, tick):
 @njit(cache=True)
 def taker_walk(st, t, s):
     """Fill slot ``s`` against the opposite side, best level first, up to its limit price."""
-    b = st.books
+    b = st  # the book arrays are direct fields of the state
     a = st.oi[s, c.O_ASSET]
     side = st.oi[s, c.O_SIDE]
     market = st.oi[s, c.O_TYPE] == c.MARKET
@@ -226,7 +226,7 @@ def _reject(st, t, s, reason):
     st.oi[s, c.O_REASON] = reason
     st.of[s, c.F_LEAVES] = 0.0
     st.counters[c.C_REJECTS] += 1
-    log_order(st, t, s, c.EV_REJECT, reason, st.oi[s, c.O_TICK] * st.books.tick[st.oi[s, c.O_ASSET]],
+    log_order(st, t, s, c.EV_REJECT, reason, st.oi[s, c.O_TICK] * st.tick[st.oi[s, c.O_ASSET]],
               st.of[s, c.F_QTY])
     push_response(st, t, s, c.RS_REJECTED, reason, 0.0, 0.0)
 
@@ -240,7 +240,7 @@ def _request_reject(st, t, s, reason):
 
 @njit(cache=True)
 def exchange_new(st, t, s):
-    b = st.books
+    b = st  # the book arrays are direct fields of the state
     a = st.oi[s, c.O_ASSET]
     side = st.oi[s, c.O_SIDE]
     typ = st.oi[s, c.O_TYPE]
@@ -282,7 +282,7 @@ def exchange_cancel(st, t, s):
     st.oi[s, c.O_STATUS] = c.ST_CANCELLED
     st.n_resting[a] -= 1
     refresh_resting(st, a)
-    log_order(st, t, s, c.EV_CANCEL, 0, st.oi[s, c.O_TICK] * st.books.tick[a], st.of[s, c.F_LEAVES])
+    log_order(st, t, s, c.EV_CANCEL, 0, st.oi[s, c.O_TICK] * st.tick[a], st.of[s, c.F_LEAVES])
     push_response(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
 
 
@@ -292,7 +292,7 @@ def exchange_modify(st, t, s, tick, qty):
     if not _is_resting(st, s):
         _request_reject(st, t, s, c.R_UNKNOWN_ORDER)
         return
-    b = st.books
+    b = st  # the book arrays are direct fields of the state
     a = st.oi[s, c.O_ASSET]
     side = st.oi[s, c.O_SIDE]
     new_leaves = qty - st.of[s, c.F_FILLED]
@@ -356,6 +356,39 @@ def share_ahead(model, power, ahead, behind):
 
 
 @njit(cache=True)
+def queue_on_depth(oi, of, active, n_active, a, side, tick, q, old, queue_model, queue_power):
+    """The level at ``tick`` on ``side`` went from ``old`` to ``q``: move up our orders resting there.
+
+    Shrinkage beyond what trades at the level explained is cancellations, shared between
+    ahead of and behind us by the queue model. Called only when one of our orders may rest there.
+    """
+    for kk in range(n_active):
+        s = active[kk]
+        if oi[s, c.O_ASSET] != a or oi[s, c.O_SIDE] != side or oi[s, c.O_TICK] != tick:
+            continue
+        stt = oi[s, c.O_STATUS]
+        if stt != c.ST_OPEN and stt != c.ST_PARTIAL:
+            continue
+        qa = of[s, c.F_QUEUE]
+        if q < old:
+            if queue_model == c.QUEUE_RISK_AVERSE:
+                qa = min(qa, q)
+            else:
+                traded = of[s, c.F_TRADED]
+                cancelled = old - q - traded
+                if cancelled > 0.0:
+                    behind = old - traded - qa
+                    if behind < 0.0:
+                        behind = 0.0
+                    qa -= cancelled * share_ahead(queue_model, queue_power, qa, behind)
+                    if qa < 0.0:
+                        qa = 0.0
+                qa = min(qa, q)
+        of[s, c.F_QUEUE] = qa
+        of[s, c.F_TRADED] = 0.0
+
+
+@njit(cache=True)
 def maker_on_trade(st, t, a, aggressor, tick, qty):
     """A public trade of ``qty`` at ``tick``: advance queues at that price, fill what it reaches or trades through."""
     through_on = st.cfg_i[c.G_THROUGH] != 0
@@ -391,7 +424,7 @@ def maker_on_trade(st, t, a, aggressor, tick, qty):
 @njit(cache=True)
 def maker_on_cross(st, t, a):
     """After a book message: the opposite best at or through our price means our level was taken."""
-    b = st.books
+    b = st  # the book arrays are direct fields of the state
     k = 0
     while k < st.clock[c.K_N_ACTIVE]:
         s = st.active[k]
@@ -410,7 +443,7 @@ def maker_on_cross(st, t, a):
 @njit(cache=True)
 def requeue_after_image(st, a):
     """After a CLEAR and a fresh image our queue cannot exceed what the level now shows."""
-    b = st.books
+    b = st  # the book arrays are direct fields of the state
     for k in range(st.clock[c.K_N_ACTIVE]):
         s = st.active[k]
         if st.oi[s, c.O_ASSET] == a and _is_resting(st, s):

@@ -14,6 +14,8 @@ from arbkit.engine.latency import draw_latency
 @njit(cache=True)
 def find_slot(st, oid):
     """Slot of order ``oid`` (live, or finished and not yet reused), or -1."""
+    if oid <= 0:  # ids start at 1; 0 is what strategies keep for "no order"
+        return -1
     n = st.clock[c.K_N_ACTIVE]
     lo = 0
     hi = n

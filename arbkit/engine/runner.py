@@ -36,7 +36,8 @@ class Replayer:
                  schedule: Schedule | Mapping[str, Any] | None = None, equity_interval_ms: float = 1000.0,
                  guards: RiskGuards | Mapping[str, Any] | None = None,
                  ladder: int = DEFAULT_LADDER, source: str | None = None,
-                 trace_window: tuple[int, int] | None = None) -> None:
+                 trace_window: tuple[int, int] | None = None, buffers: Mapping[str, int] | None = None,
+                 share_market_with: EngineState | None = None) -> None:
         if not isinstance(strategy, Strategy):
             raise ConfigError(f"strategy must be an arbkit Strategy, got {type(strategy).__name__}")
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -55,7 +56,8 @@ class Replayer:
         entry, resp = self.latency.tables(self.instruments)
         self.state: EngineState = new_state(instrument_matrix(self.instruments),
                                             np.array([i.tick_size for i in self.instruments]), gi, gf, entry, resp,
-                                            self.seed, guard_cfg=self.guards.vector(), ladder=ladder)
+                                            self.seed, guard_cfg=self.guards.vector(), ladder=ladder,
+                                            share_market_with=share_market_with, **(buffers or {}))
         self._struct = as_struct(self.state)
         self.user = strategy.new_user_state(self.params, len(self.instruments))
         self.equity_interval_ms = equity_interval_ms
@@ -279,9 +281,22 @@ def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any 
     The events stream through the engine ``chunk_rows`` at a time; fills, ``fills_hash`` and
     accounts do not depend on the chunk size. ``start``/``end`` bound ts_local (ns).
     """
+    chunks, instruments, source = event_source(recording, chunk_rows, start, end, instruments)
+    runner = Replayer(instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
+                      guards=guards,
+                      equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
+    for chunk in chunks:
+        runner.feed(chunk)
+    return runner.finish()
+
+
+def event_source(recording: Any, chunk_rows: int, start: int | None, end: int | None,
+                 instruments: Sequence[Instrument] | None) -> tuple[Iterable[EventColumns], Sequence[Instrument], str | None]:
+    """Chunks of ``recording`` (a path, a Recording, or EventColumns + instruments) within ``start..end``,
+    with its instruments and source path; files are decoded ahead on a thread."""
     from arbkit.io.recording import Recording, load
 
-    if not isinstance(chunk_rows, int) or chunk_rows <= 0:
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows <= 0:
         raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     chunks: Iterable[EventColumns]
     if isinstance(recording, EventColumns):
@@ -299,9 +314,4 @@ def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any 
         instruments = rec.instruments
         chunks = prefetch(rec.iter_chunks(chunk_rows, start=start, end=end))
         source = str(rec.path)
-    runner = Replayer(instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
-                      guards=guards,
-                      equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
-    for chunk in chunks:
-        runner.feed(chunk)
-    return runner.finish()
+    return chunks, instruments, source

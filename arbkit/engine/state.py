@@ -65,6 +65,16 @@ class EngineState(NamedTuple):
     guard_st: np.ndarray  # float64[NRS]: kill switch, cooldown clocks, equity marks, block streaks
     asset_ts: np.ndarray  # int64[n, 3]: last event, last book message, start of an open GAP (0 = none)
     trade_hist: np.ndarray  # float64[n, TRADE_BUCKETS]: public trades by distance from the mid, in ticks
+    # the book arrays the strategy API and the matcher read, also as direct fields (the same
+    # arrays as in ``books``): reading ``st.books.x`` unpacks the whole BookState tuple each time
+    tick: np.ndarray
+    inv_tick: np.ndarray
+    best_bid: np.ndarray
+    best_ask: np.ndarray
+    bid_qty: np.ndarray
+    ask_qty: np.ndarray
+    base: np.ndarray
+    bbo: np.ndarray
 
 
 def new_state(
@@ -82,8 +92,14 @@ def new_state(
     ring: int = DEFAULT_RING,
     fill_buffer: int = DEFAULT_FILL_BUFFER,
     eq_buffer: int = DEFAULT_EQ_BUFFER,
+    share_market_with: EngineState | None = None,
 ) -> EngineState:
-    """A fresh engine state for ``len(tick_sizes)`` assets."""
+    """A fresh engine state for ``len(tick_sizes)`` assets.
+
+    ``share_market_with``: take the arrays that only the recorded data writes (books, top,
+    usable/gap flags, per-asset times, trade histogram) from that state instead of new
+    ones, so a batched run keeps one copy of the market for all its parameter sets.
+    """
     n = len(tick_sizes)
     clock = np.zeros(c.N_CLOCK, np.int64)
     clock[c.K_NEXT_ID] = 1
@@ -97,8 +113,10 @@ def new_state(
     oi[:, c.O_ID] = -1
     acct = np.zeros((n, c.NA))
     acct[:, c.A_MID] = np.nan
+    market = share_market_with
+    books = new_books(np.asarray(tick_sizes, np.float64), ladder) if market is None else market.books
     return EngineState(
-        books=new_books(np.asarray(tick_sizes, np.float64), ladder),
+        books=books,
         clock=clock,
         counters=np.zeros(c.N_COUNTERS, np.int64),
         cfg_i=np.ascontiguousarray(cfg_i, np.int64),
@@ -124,16 +142,18 @@ def new_state(
         eq_val=np.zeros((eq_buffer, n + 1)),
         eq_pos=np.zeros((eq_buffer, n)),
         cons=np.zeros((CONSUMED_SLOTS, 4)),
-        prev_top=np.zeros((n, 2), np.int64),
+        prev_top=np.zeros((n, 2), np.int64) if market is None else market.prev_top,
         requeue=np.zeros(n, np.bool_),
-        usable=np.zeros(n, np.bool_),
-        gapped=np.zeros(n, np.bool_),
+        usable=np.zeros(n, np.bool_) if market is None else market.usable,
+        gapped=np.zeros(n, np.bool_) if market is None else market.gapped,
         rest=empty_rest(n),
         notes=np.zeros((fill_buffer, 2 + c.NOTE_VALUES)),
         guard_cfg=np.zeros(c.NRG) if guard_cfg is None else np.ascontiguousarray(guard_cfg, np.float64),
         guard_st=np.zeros(c.NRS),
-        asset_ts=np.zeros((n, 3), np.int64),
-        trade_hist=np.zeros((n, TRADE_BUCKETS)),
+        asset_ts=np.zeros((n, 3), np.int64) if market is None else market.asset_ts,
+        trade_hist=np.zeros((n, TRADE_BUCKETS)) if market is None else market.trade_hist,
+        tick=books.tick, inv_tick=books.inv_tick, best_bid=books.best_bid, best_ask=books.best_ask,
+        bid_qty=books.bid_qty, ask_qty=books.ask_qty, base=books.base, bbo=books.bbo,
     )
 
 
@@ -207,6 +227,14 @@ def _build_struct(arrays):
     st.guard_st = arrays.guard_st
     st.asset_ts = arrays.asset_ts
     st.trade_hist = arrays.trade_hist
+    st.tick = arrays.tick
+    st.inv_tick = arrays.inv_tick
+    st.best_bid = arrays.best_bid
+    st.best_ask = arrays.best_ask
+    st.bid_qty = arrays.bid_qty
+    st.ask_qty = arrays.ask_qty
+    st.base = arrays.base
+    st.bbo = arrays.bbo
     return st
 
 

@@ -111,6 +111,19 @@ def paper_round_trips(bid_a, ask_a, bid_b, ask_b, ts, entry_bps, tp_bps, stop_bp
     return out[:k], dirs[:k]
 
 
+_TOPS_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def _tops(rec: Any, a: int, b: int) -> np.ndarray:
+    """Aligned tops of a and b, kept for the last few recordings (a sweep asks once per parameter set)."""
+    key = (str(rec.path), tuple(p.sha256 for p in rec.manifest.parts), a, b)
+    if key not in _TOPS_CACHE:
+        if len(_TOPS_CACHE) >= 4:
+            _TOPS_CACHE.pop(next(iter(_TOPS_CACHE)))
+        _TOPS_CACHE[key] = aligned_tops(rec.to_numpy(), a, b, [i.tick_size for i in rec.instruments])
+    return _TOPS_CACHE[key]
+
+
 def edge_report(recording: Any, params: Mapping[str, float], *, result: Any = None, threshold_bps: float = 0.5,
                 profiles: tuple[str, ...] = PROFILES) -> dict[str, Any]:
     """Expected edge per cost profile, realised edge (when ``result`` is an arb replay), and the two flags."""
@@ -119,8 +132,7 @@ def edge_report(recording: Any, params: Mapping[str, float], *, result: Any = No
     rec = recording if isinstance(recording, Recording) else load(recording)
     a, b = int(params["asset_a"]), int(params["asset_b"])
     insts = rec.instruments
-    cols = rec.to_numpy()
-    tops = aligned_tops(cols, a, b, [i.tick_size for i in insts])
+    tops = _tops(rec, a, b)
     gross, dirs = paper_round_trips(tops[:, 0], tops[:, 1], tops[:, 2], tops[:, 3], tops[:, 4],
                                     float(params["entry_bps"]), float(params["tp_bps"]),
                                     float(params.get("stop_loss_bps", 1e9)), float(params.get("time_limit_s", 1e9)) * 1e9)

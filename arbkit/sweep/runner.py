@@ -1,6 +1,6 @@
-"""Run a sweep: one replay per parameter set (locally, in joblib worker processes), resumable.
+"""Run a sweep: parameter sets in blocks, each block one pass of the batched kernel, resumable.
 
-Each finished set is written to ``rows/<param_id>.json`` under a temporary name and renamed,
+Blocks run in joblib worker processes (or on a Dask cluster). Each finished set is written to ``rows/<param_id>.json`` under a temporary name and renamed,
 so an interrupted sweep leaves only whole rows; rerunning skips the sets whose row exists.
 At the end the rows become ``results.parquet`` (every set, every KPI), ranked into
 ``candidates.json``, and ``manifest.json`` records what is needed to reproduce the sweep
@@ -20,6 +20,7 @@ import polars as pl
 
 from arbkit.errors import ConfigError
 from arbkit.sweep.grid import as_list, param_id
+from arbkit.sweep.progress import Progress
 from arbkit.sweep.ranking import RANK_KEYS, rank, write_candidates
 
 ROW_DIR = "rows"
@@ -53,16 +54,11 @@ def _flat_kpis(kpis: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_one(recording: str, strategy: str, strategy_options: Mapping[str, Any], params: Mapping[str, float],
-            settings: Mapping[str, Any], gate: str | None) -> dict[str, Any]:
-    """Replay one parameter set; its result row (parameters, KPIs, edges, gate, fills_hash)."""
-    from arbkit.engine import replay
+def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, float],
+               gate: str | None) -> dict[str, Any]:
+    """One replay's result row: parameters, total KPIs, edges (arb), gate verdict, fills_hash."""
     from arbkit.kpi import compute_kpis
-    from arbkit.strategies import get_strategy
 
-    strat = get_strategy(strategy, **strategy_options)
-    res = replay(recording, strat, dict(params), fill=settings.get("fill"), latency=settings.get("latency"),
-                 guards=settings.get("guards"), seed=int(settings.get("seed", 0)))
     trips = None
     row: dict[str, Any] = dict(params)
     if strategy == "arb":
@@ -86,18 +82,44 @@ def run_one(recording: str, strategy: str, strategy_options: Mapping[str, Any], 
     return row
 
 
+def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, Any],
+                sets: Sequence[Mapping[str, float]], settings: Mapping[str, Any], batched: bool = True) -> list[Any]:
+    """Replay each parameter set; with ``batched`` all of them in one pass (same Results, see engine.batch)."""
+    from arbkit.engine import replay
+    from arbkit.engine.batch import replay_batch
+    from arbkit.strategies import get_strategy
+
+    strat = get_strategy(strategy, **strategy_options)
+    kw = {"fill": settings.get("fill"), "latency": settings.get("latency"), "guards": settings.get("guards"),
+          "start": settings.get("start"), "end": settings.get("end")}
+    seed = int(settings.get("seed", 0))
+    if batched and len(sets) > 1:
+        return replay_batch(recording, strat, [dict(p) for p in sets], seeds=seed, **kw)
+    return [replay(recording, strat, dict(p), seed=seed, **kw) for p in sets]
+
+
+def run_one(recording: str, strategy: str, strategy_options: Mapping[str, Any], params: Mapping[str, float],
+            settings: Mapping[str, Any], gate: str | None) -> dict[str, Any]:
+    """Replay one parameter set; its result row."""
+    res = replay_sets(recording, strategy, strategy_options, [params], settings, batched=False)[0]
+    return result_row(res, recording, strategy, params, gate)
+
+
 def _write_row(path: Path, row: Mapping[str, Any]) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(row, default=float, allow_nan=True))
     os.replace(tmp, path)
 
 
-def _worker(args: tuple) -> str:
-    recording, strategy, options, params, settings, gate, pid, row_path = args
-    row = run_one(recording, strategy, options, params, settings, gate)
-    row["param_id"] = pid
-    _write_row(Path(row_path), row)
-    return pid
+def run_block(job: tuple) -> list[str]:
+    """Replay one block of parameter sets (one pass when batched) and write each set's row atomically."""
+    recording, strategy, options, sets, settings, gate, pids, row_paths, batched = job
+    results = replay_sets(recording, strategy, options, sets, settings, batched=batched)
+    for params, res, pid, path in zip(sets, results, pids, row_paths):
+        row = result_row(res, recording, strategy, params, gate)
+        row["param_id"] = pid
+        _write_row(Path(path), row)
+    return list(pids)
 
 
 def _versions() -> dict[str, str]:
@@ -110,19 +132,64 @@ def _versions() -> dict[str, str]:
             "polars": pl.__version__, "pyarrow": pyarrow.__version__, "python": platform.python_version()}
 
 
+def _blocks(todo: list, block_size: int) -> list[list]:
+    return [todo[i:i + block_size] for i in range(0, len(todo), block_size)]
+
+
+def _run_blocks(jobs: list[tuple], n_jobs: int, backend: str, scheduler: Any, progress: Progress) -> None:
+    """Run the blocks on the chosen backend, advancing ``progress`` as each one lands."""
+    if backend == "dask":
+        from distributed import Client, as_completed
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        try:
+            futures = [client.submit(run_block, job, pure=False) for job in jobs]
+            for fut in as_completed(futures):
+                progress.advance(len(fut.result()))
+        finally:
+            if client is not scheduler:
+                client.close()
+    elif n_jobs == 1 or len(jobs) == 1:
+        for job in jobs:
+            progress.advance(len(run_block(job)))
+    else:
+        from joblib import Parallel, delayed, parallel_config
+
+        # one numba thread per worker: the workers already use the cores
+        with parallel_config(backend="loky", n_jobs=n_jobs, inner_max_num_threads=1):
+            for done in Parallel(return_as="generator_unordered")(delayed(run_block)(job) for job in jobs):
+                progress.advance(len(done))
+
+
 def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]] | Mapping[str, Any], *,
           out_dir: str | Path, strategy_options: Mapping[str, Any] | None = None, fill: Any = None,
           latency: Any = None, guards: Any = None, seed: int = 0, n_jobs: int = 1, gate: str | None = None,
-          resume: bool = True, top: int = 10, base_params: Mapping[str, Any] | None = None) -> SweepResult:
-    """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc."""
-    from joblib import Parallel, delayed, parallel_config
+          resume: bool = True, top: int = 10, base_params: Mapping[str, Any] | None = None,
+          batched: bool = True, batch_size: int = 64, backend: str = "local", scheduler: Any = None,
+          start: int | None = None, end: int | None = None, progress: bool | None = None) -> SweepResult:
+    """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc.
 
+    ``batched``: sets run ``batch_size`` at a time through one pass of the batched kernel
+    (identical results to separate replays, many times faster). ``backend``: ``"local"``
+    (joblib processes, ``n_jobs``) or ``"dask"`` (``scheduler``: an address or a
+    ``distributed.Client``; workers read the recording from the same path). ``start``/``end``
+    bound the replayed window (ns). ``progress``: a rich progress bar (default: on a terminal
+    outside CI).
+    """
     from arbkit.io.recording import load
 
+    if backend not in ("local", "dask"):
+        raise ConfigError(f"sweep.backend must be 'local' or 'dask', got {backend!r}")
+    if backend == "dask" and scheduler is None:
+        raise ConfigError("sweep.backend=dask needs a scheduler address (or a distributed.Client)")
+    if not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ConfigError(f"sweep.n_jobs must be a positive integer, got {n_jobs!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"sweep.batch_size must be a positive integer, got {batch_size!r}")
     rec = load(recording)  # fail early, with the recording's own error
     sets = [{**(base_params or {}), **p} for p in as_list(grid)]
     names = list(dict.fromkeys(k for p in sets for k in p))
-    settings = {"fill": fill, "latency": latency, "guards": guards, "seed": seed}
+    settings = {"fill": fill, "latency": latency, "guards": guards, "seed": seed, "start": start, "end": end}
     out = Path(out_dir)
     rows_dir = out / ROW_DIR
     rows_dir.mkdir(parents=True, exist_ok=True)
@@ -132,19 +199,24 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     ids = [param_id(p, extra) for p in sets]
     if len(set(ids)) != len(ids):
         raise ConfigError("grid: the same parameter set appears twice")
-    todo = [(str(rec.path), strategy, options, p, settings, gate, pid, str(rows_dir / f"{pid}.json"))
-            for p, pid in zip(sets, ids) if not (resume and (rows_dir / f"{pid}.json").is_file())]
+    todo = [(p, pid) for p, pid in zip(sets, ids) if not (resume and (rows_dir / f"{pid}.json").is_file())]
+    # blocks small enough to keep every worker busy, large enough to share each pass
+    size = max(1, min(batch_size, -(-len(todo) // max(n_jobs, 1)))) if batched else 1
+    jobs = [(str(rec.path), strategy, options, [p for p, _ in blk], settings, gate, [pid for _, pid in blk],
+             [str(rows_dir / f"{pid}.json") for _, pid in blk], batched) for blk in _blocks(todo, size)]
     t0 = time.perf_counter()
-    if todo:
-        if n_jobs == 1:
-            for job in todo:
-                _worker(job)
-        else:
-            # one numba thread per worker: the workers already use the cores
-            with parallel_config(backend="loky", n_jobs=n_jobs, inner_max_num_threads=1):
-                Parallel()(delayed(_worker)(job) for job in todo)
+    with Progress(len(sets), len(sets) - len(todo), rec.n_events, enabled=progress) as bar:
+        if jobs:
+            _run_blocks(jobs, n_jobs, backend, scheduler, bar)
     seconds = time.perf_counter() - t0
-    rows = [json.loads((rows_dir / f"{pid}.json").read_text()) for pid in ids]
+    return finish_sweep(out, rec, strategy, options, settings, gate, sets, ids, names, top, len(todo), seconds)
+
+
+def finish_sweep(out: Path, rec: Any, strategy: str, options: Mapping[str, Any], settings: Mapping[str, Any],
+                 gate: str | None, sets: Sequence[Mapping[str, Any]], ids: Sequence[str], names: Sequence[str],
+                 top: int, computed: int, seconds: float) -> SweepResult:
+    """Gather the rows into results.parquet, candidates.json and manifest.json (each written atomically)."""
+    rows = [json.loads((out / ROW_DIR / f"{pid}.json").read_text()) for pid in ids]
     table = pl.DataFrame(rows, infer_schema_length=None)
     ranked = rank(table, strategy)
     tmp = out / f"results.{os.getpid()}.tmp.parquet"
@@ -156,8 +228,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     write_candidates(out / "candidates.json", ranked, names, meta, top=top)
     manifest = {"recording": str(rec.path), "recording_parts_sha256": meta["recording_parts_sha256"],
                 "strategy": strategy, "strategy_options": options, "settings": settings, "gate": gate,
-                "grid": sets, "param_ids": ids, "seed": seed, "versions": _versions()}
+                "grid": list(sets), "param_ids": list(ids), "seed": settings.get("seed", 0), "versions": _versions()}
     tmpm = out / f"manifest.{os.getpid()}.tmp"
     tmpm.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
     os.replace(tmpm, out / "manifest.json")
-    return SweepResult(out, ranked, len(todo), seconds)
+    return SweepResult(out, ranked, computed, seconds)

@@ -1,0 +1,148 @@
+"""Many parameter sets in one pass over a recording (the sweep's fast path).
+
+:class:`BatchReplayer` holds K :class:`~arbkit.engine.runner.Replayer` states that share
+one copy of the market (books, top, flags), drives them with
+:func:`~arbkit.engine.batch_loop.run_batch_events`, drains each set's buffers and builds
+one :class:`~arbkit.engine.result.Result` per set — each equal to the set's own replay.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from numba.typed import List
+
+from arbkit.engine import batch_loop as bl
+from arbkit.engine import codes as c
+from arbkit.engine.book import DEFAULT_LADDER
+from arbkit.engine.result import Result
+from arbkit.engine.runner import DEFAULT_CHUNK_ROWS, Replayer, event_source
+from arbkit.engine.strategy import Strategy
+from arbkit.errors import ConfigError
+from arbkit.io.columns import EventColumns
+from arbkit.schema import Instrument
+
+#: Per-set output buffers in a batch: smaller than a single run's (drained more often), so
+#: 256 sets stay within a few hundred MB. Results do not depend on buffer sizes.
+BATCH_BUFFERS = {"order_slots": 2048, "ring": 8192, "fill_buffer": 16384, "eq_buffer": 4096}
+
+
+class BatchReplayer:
+    """K parameter sets of one strategy over the same events, one pass; feed chunks in ts_local order.
+
+    Everything but the strategy parameters (fill model, latency, schedule, guards, equity
+    interval) is shared by the sets; ``seeds`` may differ per set. ``buffers`` overrides
+    :data:`BATCH_BUFFERS` (tests use tiny ones to exercise draining).
+    """
+
+    def __init__(self, instruments: Sequence[Instrument], strategy: Strategy, param_sets: Sequence[Any], *,
+                 fill: Any = None, latency: Any = None, seeds: int | Sequence[int] = 0, schedule: Any = None,
+                 equity_interval_ms: float = 1000.0, guards: Any = None, ladder: int = DEFAULT_LADDER,
+                 source: str | None = None, buffers: dict[str, int] | None = None) -> None:
+        if len(param_sets) == 0:
+            raise ConfigError("a batch needs at least one parameter set")
+        seed_list = [seeds] * len(param_sets) if isinstance(seeds, (int, np.integer)) else list(seeds)
+        if len(seed_list) != len(param_sets):
+            raise ConfigError(f"{len(seed_list)} seeds for {len(param_sets)} parameter sets")
+        sizes = {**BATCH_BUFFERS, **(buffers or {})}
+        first = Replayer(instruments, strategy, param_sets[0], fill=fill, latency=latency, seed=seed_list[0],
+                         schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, ladder=ladder,
+                         source=source, buffers=sizes)
+        self.runs = [first] + [
+            Replayer(instruments, strategy, p, fill=fill, latency=latency, seed=s, schedule=schedule,
+                     equity_interval_ms=equity_interval_ms, guards=guards, source=source, buffers=sizes,
+                     share_market_with=first.state)
+            for p, s in zip(param_sets[1:], seed_list[1:])]
+        self.strategy = strategy
+        K, n = len(self.runs), len(instruments)
+        self._states = List.empty_list(bl.ENGINE_STATE_TYPE)
+        widths = {len(run.user) for run in self.runs}
+        if len(widths) > 1:
+            raise ConfigError(f"strategy {strategy.name}: parameter sets need user states of different sizes "
+                              f"{sorted(widths)}; batch sets of equal size together")
+        # parameter and user-state vectors as rows of two matrices (the runs keep views of their rows)
+        self._params = np.ascontiguousarray(np.stack([run.params for run in self.runs]))
+        self._users = np.ascontiguousarray(np.stack([run.user for run in self.runs]))
+        for k, run in enumerate(self.runs):
+            self._states.append(run._struct)
+            run.params = self._params[k]
+            run.user = self._users[k]
+        self.mid = np.full(n, np.nan)
+        self.sh_rest = np.empty((n, 4, K), np.int64)
+        self.sh_rest[:, 0::2, :] = bl.I64_MAX
+        self.sh_rest[:, 1::2, :] = bl.I64_MIN
+        self.ubound = np.ascontiguousarray(self.sh_rest[:, :, 0])
+        self.sh_nrest = np.zeros((n, K), np.int64)
+        self.sh_requeue = np.zeros((n, K), np.bool_)
+        self.due_row = np.full(K, bl.I64_MAX, np.int64)
+        self.due_end = np.full(K, bl.I64_MIN, np.int64)  # every set is looked at on the first message end
+        self.has_cons = np.zeros(K, np.bool_)
+        self.bclock = np.zeros(bl.N_BCLOCK, np.int64)
+        self.bclock[bl.B_PEND_ASSET] = -1
+        self.bclock[bl.B_GMIN_ROW] = bl.I64_MAX
+        self.bclock[bl.B_GMIN_END] = bl.I64_MIN
+        self.bclock[bl.B_TOP_SETS] = sum(1 for r in self.runs if r.state.cfg_i[c.G_SCHEDULE] & c.CALL_TOP_CHANGE)
+        self._finished = False
+
+    def _shared(self) -> tuple:
+        return (self._states, self.strategy.kernel, self._params, self._users, self.mid, self.sh_rest, self.sh_nrest,
+                self.sh_requeue, self.due_row, self.due_end, self.has_cons, self.ubound, self.bclock)
+
+    def feed(self, cols: EventColumns) -> None:
+        """Process one chunk of events for every set."""
+        if self._finished:
+            raise RuntimeError("this BatchReplayer has finished; make a new one")
+        n = len(cols)
+        if n == 0:
+            return
+        lead = self.runs[0]
+        lead._check(cols)
+        arrays = tuple(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind, cols.side, cols.price,
+                                                         cols.qty, cols.seq))
+        r = 0
+        while r < n:
+            r = bl.run_batch_events(*self._shared(), *arrays, r)
+            if r < n:  # a set's buffers are nearly full (or it failed): empty every set's
+                self._drain(r)
+        first = int(cols.ts_local[0]) if lead._first_ts is None else lead._first_ts
+        for run in self.runs:
+            run._first_ts = first
+            run._rows += n
+            run._last_ts = int(cols.ts_local[-1])
+
+    def _drain(self, r: int) -> None:
+        for run in self.runs:
+            run._raise_engine_error(r)
+            run._drain()
+
+    def finish(self) -> list[Result]:
+        """Close the last message and return one Result per parameter set, in order."""
+        if not self._finished:
+            bl.finish_batch_events(*self._shared())
+            self._drain(self.runs[0]._rows)
+            for run in self.runs:
+                cnt = run.state.counters
+                cnt[c.C_EVENTS] = self.bclock[bl.B_EVENTS]
+                cnt[c.C_MESSAGES] = self.bclock[bl.B_MESSAGES]
+                cnt[c.C_GAPS] = self.bclock[bl.B_GAPS]
+            self._finished = True
+        return [run.finish() for run in self.runs]
+
+
+def replay_batch(recording: Any, strategy: Strategy, param_sets: Sequence[Any], *, fill: Any = None,
+                 latency: Any = None, seeds: int | Sequence[int] = 0, schedule: Any = None, guards: Any = None,
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0, start: int | None = None,
+                 end: int | None = None, instruments: Sequence[Instrument] | None = None,
+                 buffers: dict[str, int] | None = None) -> list[Result]:
+    """Replay ``strategy`` once per parameter set in one pass; ``[replay(recording, strategy, p, ...) for p in param_sets]``.
+
+    The recording is read once; each Result (fills, ``fills_hash``, accounts, counters)
+    equals that set's own :func:`~arbkit.engine.runner.replay`.
+    """
+    chunks, instruments, source = event_source(recording, chunk_rows, start, end, instruments)
+    batch = BatchReplayer(instruments, strategy, param_sets, fill=fill, latency=latency, seeds=seeds,
+                          schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, source=source,
+                          buffers=buffers)
+    for chunk in chunks:
+        batch.feed(chunk)
+    return batch.finish()

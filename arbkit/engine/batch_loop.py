@@ -1,0 +1,445 @@
+"""The batched hot loop: one pass over events drives K independent engine states.
+
+Our orders never change the recorded book (own takes are remembered per state, in its
+``cons`` table), so the book rebuild, the top of book, the usable flags and the trade
+histogram are the same for every parameter set. Here they are done once per row on
+arrays all K states share; each state keeps its own orders, latency rings, accounts,
+fills, guards and random stream, and is touched only when something concerns it:
+
+* a depth row at a tick inside one of its resting ranges, a trade or a book cross that
+  can reach its orders (per asset, a union of the K ranges is checked first);
+* a request or response due (``due_row``), an equity sample or strategy call due
+  (``due_end``), a top-of-book change when its schedule asks for it.
+
+Each state sees exactly the sequence of calls :func:`arbkit.engine.loop.run_events` makes
+for it alone, so a batched run gives every set the fills (and ``fills_hash``) of its own
+replay; ``tests/test_batch.py`` checks that.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+
+from arbkit.engine import codes as c
+from arbkit.engine.book import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_clear,
+                                book_recenter)
+from arbkit.engine.guards import guard_on_call
+from arbkit.engine.loop import BUFFER_MARGIN, sample_equity
+from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, queue_on_depth,
+                                    requeue_after_image, reset_consumed)
+from arbkit.engine.orders import deliver_responses
+from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
+
+I64_MAX = np.iinfo(np.int64).max
+I64_MIN = np.iinfo(np.int64).min
+
+# -- the batch clock (int64 vector shared by the K states) ------------------------------------
+(B_PEND_ASSET, B_PEND_TS, B_PEND_SEQ, B_PEND_KIND, B_EVENTS, B_MESSAGES, B_GAPS, B_GMIN_ROW, B_GMIN_END,
+ B_N_CONS, B_N_REQUEUE, B_DRAIN, B_TOP_SETS, B_TOP_CHANGED) = range(14)
+N_BCLOCK = 14
+
+STATES_TYPE = types.ListType(ENGINE_STATE_TYPE)
+
+
+@njit(cache=True)
+def _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock):
+    """After the exchange side of state ``k`` ran (requests, fills): copy out its resting ranges and own takes."""
+    n = st.rest.shape[0]
+    for a in range(n):
+        sh_nrest[a, k] = st.n_resting[a]
+        for j in range(4):
+            v = st.rest[a, j]
+            sh_rest[a, j, k] = v
+            if j % 2 == 0:
+                if v < ubound[a, j]:
+                    ubound[a, j] = v
+            elif v > ubound[a, j]:
+                ubound[a, j] = v
+    cons = st.clock[c.K_N_CONS] > 0
+    if cons != has_cons[k]:
+        has_cons[k] = cons
+        bclock[B_N_CONS] += 1 if cons else -1
+
+
+@njit(cache=True)
+def _settle_times(st, k, due_row, due_end, bclock):
+    """After anything ran for state ``k``: when it next needs a row (requests, responses) and a message end."""
+    clock = st.clock
+    d = I64_MAX
+    if clock[c.K_RQ_N] > 0:
+        d = min(d, st.rq_i[clock[c.K_RQ_HEAD], c.Q_T])
+    if clock[c.K_RS_N] > 0:
+        d = min(d, st.rs_i[clock[c.K_RS_HEAD], c.P_T])
+    due_row[k] = d
+    if d < bclock[B_GMIN_ROW]:
+        bclock[B_GMIN_ROW] = d
+    sched = st.cfg_i[c.G_SCHEDULE]
+    e = I64_MAX
+    if sched & c.CALL_EVERY_EVENT or (sched & c.CALL_RESPONSE and clock[c.K_RESPONDED] != 0):
+        e = I64_MIN
+    if sched & c.CALL_INTERVAL:
+        e = min(e, clock[c.K_NEXT_CALL])
+    if st.cfg_i[c.G_EQ_INTERVAL] > 0 and clock[c.K_NEQ] < st.eq_ts.shape[0]:
+        e = min(e, clock[c.K_NEXT_EQ])
+    due_end[k] = e
+    if e < bclock[B_GMIN_END]:
+        bclock[B_GMIN_END] = e
+    if clock[c.K_NFILL] > st.fills.shape[0] - BUFFER_MARGIN or clock[c.K_NLOG] > st.log.shape[0] - BUFFER_MARGIN \
+            or clock[c.K_NEQ] >= st.eq_ts.shape[0] - 1 or clock[c.K_NNOTE] > st.notes.shape[0] - BUFFER_MARGIN \
+            or clock[c.K_ERROR] != 0:
+        bclock[B_DRAIN] = 1
+
+
+@njit(cache=True)
+def _sync_mid(st, mid):
+    for a in range(mid.shape[0]):
+        st.acct[a, c.A_MID] = mid[a]
+
+
+@njit(cache=True)
+def _tighten(ubound, sh_rest, a):
+    """Recompute asset ``a``'s union of resting ranges exactly (it only ever widens in :func:`_settle_orders`)."""
+    K = sh_rest.shape[2]
+    for j in range(4):
+        v = I64_MAX if j % 2 == 0 else I64_MIN
+        for k in range(K):
+            x = sh_rest[a, j, k]
+            if j % 2 == 0:
+                if x < v:
+                    v = x
+            elif x > v:
+                v = x
+        ubound[a, j] = v
+
+
+@njit(cache=True, inline="always")
+def _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
+                 ubound, bclock, best_bid, best_ask, n_bid, n_ask, tick_size, usable, gapped, prev_top, asset_ts,
+                 cross_on, pa, tp, book_message):
+    """A message of asset ``pa`` at ``tp`` is complete: shared book bookkeeping once, then each state that is due.
+
+    Inlined (into the loop and the end of data) and given the shared arrays one by one: a
+    call per message, or reading the book out of a state, would cost more than the work.
+    """
+    K = len(states)
+    if book_message:
+        asset_ts[pa, 1] = tp
+        if bclock[B_N_REQUEUE] > 0 and (n_bid[pa] + n_ask[pa]) > 0:
+            for k in range(K):
+                if sh_requeue[pa, k]:
+                    sh_requeue[pa, k] = False
+                    bclock[B_N_REQUEUE] -= 1
+                    requeue_after_image(states.getitem_unchecked(k), pa)
+        bb = best_bid[pa]
+        ba = best_ask[pa]
+        if cross_on and (bb >= ubound[pa, 2] or ba <= ubound[pa, 1]):
+            hits = 0
+            for k in range(K):
+                if bb >= sh_rest[pa, 2, k] or ba <= sh_rest[pa, 1, k]:
+                    hits += 1
+                    st = states.getitem_unchecked(k)
+                    _sync_mid(st, mid)
+                    st.clock[c.K_NOW] = tp
+                    maker_on_cross(st, tp, pa)
+                    _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
+                    _settle_times(st, k, due_row, due_end, bclock)
+            if hits == 0:
+                _tighten(ubound, sh_rest, pa)
+        both = bb != NO_BID and ba != NO_ASK
+        usable[pa] = both and not gapped[pa]
+        if both:
+            mid[pa] = 0.5 * (bb + ba) * tick_size[pa]
+        if bb != prev_top[pa, 0] or ba != prev_top[pa, 1]:
+            prev_top[pa, 0] = bb
+            prev_top[pa, 1] = ba
+            bclock[B_TOP_CHANGED] = 1
+    top = bclock[B_TOP_CHANGED] != 0
+    bclock[B_TOP_CHANGED] = 0
+    if tp >= bclock[B_GMIN_END] or (top and bclock[B_TOP_SETS] > 0):
+        _ends_due(states, strategy, params, users, mid, due_end, due_row, bclock, tp, top)
+
+
+@njit(cache=True)
+def _ends_due(states, strategy, params, users, mid, due_end, due_row, bclock, tp, top):
+    """The per-state half of a message end: equity samples and strategy calls that are due."""
+    K = len(states)
+    gmin = I64_MAX
+    for k in range(K):
+        if tp < due_end[k] and not top:
+            if due_end[k] < gmin:
+                gmin = due_end[k]
+            continue
+        st = states.getitem_unchecked(k)
+        clock = st.clock
+        sched = st.cfg_i[c.G_SCHEDULE]
+        eq_iv = st.cfg_i[c.G_EQ_INTERVAL]
+        reason = 0
+        if sched & c.CALL_EVERY_EVENT:
+            reason |= c.CALL_EVERY_EVENT
+        if sched & c.CALL_INTERVAL and tp >= clock[c.K_NEXT_CALL]:
+            reason |= c.CALL_INTERVAL
+        if sched & c.CALL_TOP_CHANGE and top:
+            reason |= c.CALL_TOP_CHANGE
+        if sched & c.CALL_RESPONSE and clock[c.K_RESPONDED] != 0:
+            reason |= c.CALL_RESPONSE
+        sample = eq_iv > 0 and tp >= clock[c.K_NEXT_EQ] and clock[c.K_NEQ] < st.eq_ts.shape[0]
+        clock[c.K_RESPONDED] = 0
+        if reason != 0 or sample:
+            clock[c.K_NOW] = tp
+            _sync_mid(st, mid)
+            if sample:
+                sample_equity(st, tp)
+                clock[c.K_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
+            if reason & c.CALL_INTERVAL:
+                civ = st.cfg_i[c.G_INTERVAL]
+                clock[c.K_NEXT_CALL] = (tp // civ + 1) * civ
+            if reason != 0:
+                if st.guard_cfg[c.RG_ON] != 0.0:
+                    guard_on_call(st, tp)
+                clock[c.K_CALL_REASON] = reason
+                st.counters[c.C_CALLS] += 1
+                strategy(st, params[k], users[k])
+        _settle_times(st, k, due_row, due_end, bclock)  # a strategy only sends requests; resting ranges wait
+        if due_end[k] < gmin:
+            gmin = due_end[k]
+    bclock[B_GMIN_END] = gmin
+
+
+def _batch_sigs():
+    from arbkit.engine.loop import _event_array_types
+    sigs = []
+    for ro in (False, True):
+        sigs.append(types.int64(STATES_TYPE, STRATEGY_FN_TYPE, types.float64[:, ::1], types.float64[:, ::1], types.float64[::1],
+                                types.int64[:, :, ::1], types.int64[:, ::1], types.boolean[:, ::1], types.int64[::1],
+                                types.int64[::1], types.boolean[::1], types.int64[:, ::1], types.int64[::1],
+                                *_event_array_types(ro), types.int64))
+    return sigs
+
+
+@njit(_batch_sigs(), cache=True, nogil=True)
+def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
+                     ubound, bclock, ts, asset, kind, side, price, qty, seq, start):
+    """Process rows ``start..`` of one chunk for all K states. Returns the next row (``len`` when done).
+
+    Returns early, before a row, when some state's output buffers need draining or it hit
+    an error; calling again with the returned row continues exactly.
+    """
+    n = ts.shape[0]
+    K = len(states)
+    st0 = states.getitem_unchecked(0)
+    b = st0.books
+    bid_qty = b.bid_qty
+    ask_qty = b.ask_qty
+    base = b.base
+    best_bid = b.best_bid
+    best_ask = b.best_ask
+    n_bid = b.n_bid
+    n_ask = b.n_ask
+    centred = b.centred
+    dropped = b.dropped
+    tick_size = b.tick
+    bbo = b.bbo
+    inv_tick = b.inv_tick
+    L = bid_qty.shape[1]
+    asset_ts = st0.asset_ts
+    gapped = st0.gapped
+    usable = st0.usable
+    prev_top = st0.prev_top
+    trade_hist = st0.trade_hist
+    n_buckets = trade_hist.shape[1]
+    queue_model = st0.cfg_i[c.G_QUEUE]
+    queue_power = st0.cfg_f[c.H_QUEUE_POWER]
+    cross_on = st0.cfg_i[c.G_CROSS] != 0
+    for r in range(start, n):
+        if bclock[B_DRAIN] != 0:
+            bclock[B_DRAIN] = 0
+            return r
+        t = ts[r]
+        a = asset[r]
+        k_ = kind[r]
+        mclass = 0 if (k_ == K_DEPTH or k_ == K_SNAPSHOT or k_ == K_CLEAR) else np.int64(k_)
+        pa = bclock[B_PEND_ASSET]
+        if pa >= 0 and not (pa == a and bclock[B_PEND_TS] == t and bclock[B_PEND_SEQ] == seq[r]
+                            and bclock[B_PEND_KIND] == mclass):
+            bclock[B_MESSAGES] += 1
+            _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end,
+                         has_cons, ubound, bclock, best_bid, best_ask, n_bid, n_ask, tick_size, usable, gapped,
+                         prev_top, asset_ts, cross_on, pa, bclock[B_PEND_TS], bclock[B_PEND_KIND] == 0)
+        if t >= bclock[B_GMIN_ROW]:
+            gmin = I64_MAX
+            for k in range(K):
+                if due_row[k] <= t:
+                    st = states.getitem_unchecked(k)
+                    clock = st.clock
+                    _sync_mid(st, mid)
+                    if clock[c.K_RQ_N] > 0 and st.rq_i[clock[c.K_RQ_HEAD], c.Q_T] <= t:
+                        clock[c.K_NOW] = t
+                        process_requests(st, t)
+                    if clock[c.K_RS_N] > 0 and st.rs_i[clock[c.K_RS_HEAD], c.P_T] <= t:
+                        clock[c.K_NOW] = t
+                        deliver_responses(st, t)
+                    _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
+                    _settle_times(st, k, due_row, due_end, bclock)
+                if due_row[k] < gmin:
+                    gmin = due_row[k]
+            bclock[B_GMIN_ROW] = gmin
+        # ---- apply the row: the shared book once, then the states it concerns ----
+        asset_ts[a, 0] = t
+        if k_ == K_DEPTH or k_ == K_SNAPSHOT:
+            sd = side[r]
+            q = qty[r]
+            tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
+            # the ladder update, written out as in loop.run_events (a call passing the arrays costs more)
+            if not centred[a]:
+                base[a] = tick - L // 2
+                centred[a] = True
+            i = tick - base[a]
+            if (i < 0 or i >= L) and n_bid[a] + n_ask[a] == 0 and q > 0.0:
+                base[a] = tick - L // 2
+                i = L // 2
+            old = -1.0
+            if i < 0 or i >= L:
+                dropped[a] += 1
+            else:
+                if sd > 0:
+                    old = bid_qty[a, i]
+                    bid_qty[a, i] = q
+                    if q > 0.0:
+                        if old == 0.0:
+                            n_bid[a] += 1
+                        if tick > best_bid[a]:
+                            best_bid[a] = tick
+                    elif old > 0.0:
+                        n_bid[a] -= 1
+                        if tick == best_bid[a]:
+                            nb = NO_BID
+                            if n_bid[a] > 0:
+                                j = i - 1
+                                while j >= 0:
+                                    if bid_qty[a, j] > 0.0:
+                                        nb = base[a] + j
+                                        break
+                                    j -= 1
+                            best_bid[a] = nb
+                else:
+                    old = ask_qty[a, i]
+                    ask_qty[a, i] = q
+                    if q > 0.0:
+                        if old == 0.0:
+                            n_ask[a] += 1
+                        if tick < best_ask[a]:
+                            best_ask[a] = tick
+                    elif old > 0.0:
+                        n_ask[a] -= 1
+                        if tick == best_ask[a]:
+                            na = NO_ASK
+                            if n_ask[a] > 0:
+                                j = i + 1
+                                while j < L:
+                                    if ask_qty[a, j] > 0.0:
+                                        na = base[a] + j
+                                        break
+                                    j += 1
+                            best_ask[a] = na
+                if best_bid[a] != NO_BID or best_ask[a] != NO_ASK:
+                    if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:
+                        off = (best_bid[a] + best_ask[a]) // 2 - base[a]
+                    elif best_bid[a] != NO_BID:
+                        off = best_bid[a] - base[a]
+                    else:
+                        off = best_ask[a] - base[a]
+                    if off < L // 4 or off > L - L // 4:
+                        book_recenter(b, a, off + base[a])
+                j0 = 0 if sd > 0 else 2
+                if ubound[a, j0] <= tick <= ubound[a, j0 + 1]:  # some state may rest at this level
+                    hits = 0
+                    for k in range(K):
+                        if sh_rest[a, j0, k] <= tick <= sh_rest[a, j0 + 1, k]:
+                            hits += 1
+                            st = states.getitem_unchecked(k)
+                            queue_on_depth(st.oi, st.of, st.active, st.clock[c.K_N_ACTIVE], a, sd, tick, q, old,
+                                           queue_model, queue_power)
+                    if hits == 0:
+                        _tighten(ubound, sh_rest, a)
+            if bclock[B_N_CONS] > 0:
+                for k in range(K):
+                    if has_cons[k]:
+                        st = states.getitem_unchecked(k)
+                        reset_consumed(st, a, sd, tick)
+                        if st.clock[c.K_N_CONS] == 0:
+                            has_cons[k] = False
+                            bclock[B_N_CONS] -= 1
+        elif k_ == K_TRADE:
+            tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
+            if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:
+                dist = abs(2 * tick - best_bid[a] - best_ask[a]) // 2
+                trade_hist[a, min(dist, n_buckets - 1)] += 1.0
+            agg = side[r]
+            if (agg >= 0 and tick >= ubound[a, 2]) or (agg <= 0 and tick <= ubound[a, 1]):
+                hits = 0
+                for k in range(K):
+                    if sh_nrest[a, k] > 0 and ((agg >= 0 and tick >= sh_rest[a, 2, k])
+                                               or (agg <= 0 and tick <= sh_rest[a, 1, k])):
+                        hits += 1
+                        st = states.getitem_unchecked(k)
+                        _sync_mid(st, mid)
+                        maker_on_trade(st, t, a, agg, tick, qty[r])
+                        _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
+                        _settle_times(st, k, due_row, due_end, bclock)
+                if hits == 0:
+                    _tighten(ubound, sh_rest, a)
+        elif k_ == K_BBO:
+            col = 0 if side[r] > 0 else 2
+            if bbo[a, col] != price[r] or bbo[a, col + 1] != qty[r]:
+                bbo[a, col] = price[r]
+                bbo[a, col + 1] = qty[r]
+                bclock[B_TOP_CHANGED] = 1
+        elif k_ == K_CLEAR:
+            asset_ts[a, 2] = 0
+            book_clear(b, a)
+            gapped[a] = False
+            usable[a] = False
+            for k in range(K):
+                if sh_nrest[a, k] > 0 and not sh_requeue[a, k]:
+                    sh_requeue[a, k] = True
+                    bclock[B_N_REQUEUE] += 1
+            if bclock[B_N_CONS] > 0:
+                for k in range(K):
+                    if has_cons[k]:
+                        st = states.getitem_unchecked(k)
+                        reset_consumed(st, a, 0, 0)
+                        if st.clock[c.K_N_CONS] == 0:
+                            has_cons[k] = False
+                            bclock[B_N_CONS] -= 1
+        elif k_ == K_GAP:
+            if asset_ts[a, 2] == 0:
+                asset_ts[a, 2] = t
+            gapped[a] = True
+            usable[a] = False
+            bclock[B_GAPS] += 1
+        bclock[B_PEND_ASSET] = a
+        bclock[B_PEND_TS] = t
+        bclock[B_PEND_SEQ] = seq[r]
+        bclock[B_PEND_KIND] = mclass
+        bclock[B_EVENTS] += 1
+    return n
+
+
+@njit(types.void(STATES_TYPE, STRATEGY_FN_TYPE, types.float64[:, ::1], types.float64[:, ::1], types.float64[::1],
+                 types.int64[:, :, ::1], types.int64[:, ::1], types.boolean[:, ::1], types.int64[::1],
+                 types.int64[::1], types.boolean[::1], types.int64[:, ::1], types.int64[::1]), cache=True, nogil=True)
+def finish_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end,
+                        has_cons, ubound, bclock):
+    """End of data: close the last message for every state, then give each its final mids."""
+    pa = bclock[B_PEND_ASSET]
+    if pa >= 0:
+        st0 = states.getitem_unchecked(0)
+        b = st0.books
+        bclock[B_PEND_ASSET] = -1
+        bclock[B_MESSAGES] += 1
+        _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
+                     ubound, bclock, b.best_bid, b.best_ask, b.n_bid, b.n_ask, b.tick, st0.usable, st0.gapped,
+                     st0.prev_top, st0.asset_ts, st0.cfg_i[c.G_CROSS] != 0, pa, bclock[B_PEND_TS],
+                     bclock[B_PEND_KIND] == 0)
+    for k in range(len(states)):
+        _sync_mid(states.getitem_unchecked(k), mid)
