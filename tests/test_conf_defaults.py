@@ -9,7 +9,8 @@ def test_strategy_conf_matches_python_defaults():
     for path in sorted((ROOT / "conf" / "strategy").glob("*.yaml")):
         conf = yaml.safe_load(path.read_text())
         strat = get_strategy(conf["name"], **conf.get("options", {}))
-        assert dict(strat.params) == conf["params"], path.name
+        params = {k: v for k, v in conf.items() if k not in ("name", "options")}
+        assert dict(strat.params) == params, path.name
 
 
 def test_gates_and_cost_profiles_load():
@@ -26,3 +27,16 @@ def test_guard_conf_matches_python_defaults():
 
     conf = yaml.safe_load((ROOT / "conf" / "guards" / "default.yaml").read_text())
     assert RiskGuards.from_dict(conf) == RiskGuards()
+
+
+def test_fill_and_latency_conf_defaults_match_python():
+    from arbkit.engine.config import FillModel, LatencyModel
+
+    fill = yaml.safe_load((ROOT / "conf" / "fill" / "default.yaml").read_text())
+    assert FillModel.from_dict(fill) == FillModel()
+    lat = yaml.safe_load((ROOT / "conf" / "latency" / "default.yaml").read_text())
+    assert LatencyModel.from_dict(lat).to_dict() == LatencyModel().to_dict()
+    for path in sorted((ROOT / "conf" / "fill").glob("*.yaml")):
+        FillModel.from_dict(yaml.safe_load(path.read_text()))  # every profile is valid
+    for path in sorted((ROOT / "conf" / "latency").glob("*.yaml")):
+        LatencyModel.from_dict(yaml.safe_load(path.read_text()))

@@ -55,7 +55,7 @@ def _flat_kpis(kpis: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, float],
-               gate: str | None) -> dict[str, Any]:
+               gate: str | Mapping[str, Any] | None) -> dict[str, Any]:
     """One replay's result row: parameters, total KPIs, edges (arb), gate verdict, fills_hash."""
     from arbkit.kpi import compute_kpis
 
@@ -75,7 +75,7 @@ def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, flo
     row["fills_hash"] = res.fills_hash
     if gate:
         from arbkit.kpi.gates import Gate
-        verdict = Gate.load(gate).evaluate(kpis["total"])
+        verdict = (Gate.from_dict(gate) if isinstance(gate, Mapping) else Gate.load(gate)).evaluate(kpis["total"])
         row["gate_passed"] = verdict["passed"]
         row["gate_verdict"] = verdict["verdict"]
         row["gate_reason"] = verdict["reason"]

@@ -1,0 +1,216 @@
+"""``arbkit-sweep``: the hydra app over ``conf/`` (single runs, ``-m`` multiruns, Optuna studies).
+
+A job is one parameter set: the ``strategy`` group's values (``strategy.<param>=…``) with
+the ``data``, ``fill``, ``latency``, ``guards``, ``gates`` groups and ``seed``. It writes
+its result row (parameters, KPIs, edges, gate, fills_hash) to ``rows/<param_id>.json`` in
+the sweep directory (a row already there is reused: resume) and returns the objective KPI(s)
+so ``hydra/sweeper=arbkit_optuna`` can optimise them. The default launcher (``arbkit``)
+replays all the jobs it is given that differ only in strategy parameters in one pass of the
+batched kernel. At the end of a multirun :class:`ConsolidateResults` writes
+``results.parquet``, ``candidates.json`` and ``manifest.json`` into the sweep directory.
+
+With a non-empty ``sweep.grid`` a single job runs that whole grid through
+:func:`arbkit.sweep.sweep` (batched, ``sweep.n_jobs`` processes or a Dask cluster).
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from arbkit.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CONF_DIR = PROJECT_ROOT / "conf"
+STRATEGY_KEYS = ("name", "options")  # everything else in the strategy group is a parameter
+ROW_DIR = "rows"
+
+
+def _plain(node: Any) -> Any:
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+
+
+def resolve_recording(path: str) -> Path:
+    """``data.path`` as given, else relative to the project root (so jobs run from anywhere)."""
+    p = Path(path).expanduser()
+    if p.exists() or p.is_absolute():
+        return p.resolve()
+    alt = PROJECT_ROOT / p
+    return alt.resolve() if alt.exists() else p.resolve()
+
+
+def default_objective(strategy: str) -> list[str]:
+    return ["edge_realistic"] if strategy == "arb" else ["total_pnl"]
+
+
+def job_spec(cfg: DictConfig) -> dict[str, Any]:
+    """What a job replays, as plain data: recording, strategy, parameters, run settings, gate, objective."""
+    from arbkit.io.recording import load
+
+    strat = _plain(cfg.strategy)
+    if not isinstance(strat, Mapping) or "name" not in strat:
+        raise ConfigError("strategy: the group needs a 'name' (arb, mm, …)")
+    params = {k: v for k, v in strat.items() if k not in STRATEGY_KEYS}
+    for k, v in params.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(f"strategy.{k} must be a number, got {v!r}")
+    rec = load(resolve_recording(str(cfg.data.path)))
+    start = end = None
+    if cfg.data.get("start_s") is not None:
+        start = rec.manifest.start_ns + int(float(cfg.data.start_s) * 1e9)
+    if cfg.data.get("end_s") is not None:
+        end = rec.manifest.start_ns + int(float(cfg.data.end_s) * 1e9)
+    seed = cfg.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    objective = _plain(cfg.get("objective")) or default_objective(strat["name"])
+    if isinstance(objective, str):
+        objective = [objective]
+    return {"recording": str(rec.path), "strategy": strat["name"], "options": dict(strat.get("options") or {}),
+            "params": {k: float(v) for k, v in params.items()},
+            "settings": {"fill": _plain(cfg.get("fill")), "latency": _plain(cfg.get("latency")),
+                         "guards": _plain(cfg.get("guards")), "seed": seed, "start": start, "end": end},
+            "gate": _plain(cfg.get("gates")), "objective": list(objective)}
+
+
+def spec_id(spec: Mapping[str, Any]) -> str:
+    from arbkit.sweep.grid import param_id
+    return param_id(spec["params"], {k: spec[k] for k in ("strategy", "options", "settings", "gate", "recording")})
+
+
+def batch_key(spec: Mapping[str, Any]) -> str:
+    """Jobs with equal keys differ only in strategy parameters and can share one batched pass."""
+    return json.dumps({k: spec[k] for k in ("recording", "strategy", "options", "settings", "gate")}, sort_keys=True,
+                      default=str)
+
+
+def objective_values(row: Mapping[str, Any], objective: Sequence[str]) -> float | list[float]:
+    """The KPI(s) hydra's sweeper sees (NaN when a KPI has no value, e.g. no round trips: a failed trial)."""
+    out = []
+    for name in objective:
+        if name not in row:
+            raise ConfigError(f"objective: {name!r} is not a KPI of this run; known: {sorted(row)}")
+        v = row[name]
+        out.append(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan)
+    return out[0] if len(out) == 1 else out
+
+
+def _sweep_dir() -> Path:
+    hc = HydraConfig.get()
+    if str(hc.mode) == "RunMode.MULTIRUN":
+        return Path(hc.sweep.dir)
+    return Path(hc.runtime.output_dir)
+
+
+def precompute_rows(specs: Sequence[Mapping[str, Any]], rows_dir: Path, batch_size: int = 64,
+                    n_jobs: int = 1) -> int:
+    """Replay, batched, every spec whose row is missing; returns how many sets were replayed."""
+    from arbkit.sweep.progress import Progress
+    from arbkit.sweep.runner import _run_blocks
+
+    rows_dir.mkdir(parents=True, exist_ok=True)
+    groups: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
+    for spec in specs:
+        pid = spec_id(spec)
+        if not (rows_dir / f"{pid}.json").is_file() and pid not in {p for _, p in groups.get(batch_key(spec), [])}:
+            groups.setdefault(batch_key(spec), []).append((spec, pid))
+    jobs = []
+    for members in groups.values():
+        first = members[0][0]
+        size = max(1, min(batch_size, -(-len(members) // max(n_jobs, 1))))
+        for i in range(0, len(members), size):
+            blk = members[i:i + size]
+            jobs.append((first["recording"], first["strategy"], first["options"], [s["params"] for s, _ in blk],
+                         first["settings"], first["gate"], [p for _, p in blk],
+                         [str(rows_dir / f"{p}.json") for _, p in blk], True))
+    n = sum(len(j[3]) for j in jobs)
+    if jobs:
+        with Progress(n, 0, 0, enabled=False) as bar:
+            _run_blocks(jobs, n_jobs, "local", None, bar)
+    return n
+
+
+def run_job(cfg: DictConfig) -> float | list[float]:
+    """One hydra job (see the module doc)."""
+    spec = job_spec(cfg)
+    if cfg.sweep.get("grid"):
+        return run_grid(cfg, spec)
+    from arbkit.sweep.runner import _write_row, run_one
+
+    pid = spec_id(spec)
+    rows_dir = _sweep_dir() / ROW_DIR
+    rows_dir.mkdir(parents=True, exist_ok=True)
+    path = rows_dir / f"{pid}.json"
+    if path.is_file():
+        row = json.loads(path.read_text())
+    else:
+        row = run_one(spec["recording"], spec["strategy"], spec["options"], spec["params"], spec["settings"],
+                      spec["gate"])
+        row["param_id"] = pid
+        _write_row(path, row)
+    _write_row(rows_dir / f"{pid}.job.json", spec)
+    out = Path(HydraConfig.get().runtime.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "row.json").write_text(json.dumps(row, indent=1, default=float) + "\n")
+    return objective_values(row, spec["objective"])
+
+
+def run_grid(cfg: DictConfig, spec: Mapping[str, Any]) -> float | list[float]:
+    """``sweep.grid`` set: the whole grid in this job through :func:`arbkit.sweep.sweep`; returns the best objective."""
+    from arbkit.sweep import expand_grid, random_grid, sweep
+
+    sw = _plain(cfg.sweep)
+    grid = sw["grid"]
+    sets = random_grid(grid, int(sw["random_samples"]), seed=spec["settings"]["seed"]) \
+        if sw.get("random_samples") else expand_grid(grid)
+    st = spec["settings"]
+    res = sweep(spec["recording"], spec["strategy"], sets, out_dir=HydraConfig.get().runtime.output_dir,
+                strategy_options=spec["options"], base_params=spec["params"], fill=st["fill"], latency=st["latency"],
+                guards=st["guards"], seed=st["seed"], start=st["start"], end=st["end"], gate=spec["gate"],
+                n_jobs=int(sw["n_jobs"]), batched=bool(sw["batched"]), batch_size=int(sw["batch_size"]),
+                backend=sw["backend"], scheduler=sw.get("scheduler"), resume=bool(sw["resume"]),
+                top=int(sw["top"]), progress=sw.get("progress"))
+    return objective_values(res.best(), spec["objective"])
+
+
+class ConsolidateResults(Callback):
+    """After a multirun: one results.parquet / candidates.json / manifest.json over every job's row."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        consolidate(Path(str(config.hydra.sweep.dir)))
+
+
+def consolidate(sweep_dir: Path, top: int = 10) -> Any:
+    """Rank the rows of a multirun's jobs (by the first job's strategy) into the three result files."""
+    from arbkit.io.recording import load
+    from arbkit.sweep.runner import finish_sweep
+
+    specs = [json.loads(p.read_text()) for p in sorted((sweep_dir / ROW_DIR).glob("*.job.json"))]
+    if not specs:
+        return None
+    first = specs[0]
+    same = [s for s in specs if s["strategy"] == first["strategy"]]
+    ids = [spec_id(s) for s in same]
+    names = list(dict.fromkeys(k for s in same for k in s["params"]))
+    return finish_sweep(sweep_dir, load(first["recording"]), first["strategy"], first["options"], first["settings"],
+                        first["gate"], [s["params"] for s in same], ids, names, top, 0, 0.0)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def _app(cfg: DictConfig) -> Any:
+    return run_job(cfg)
+
+
+def main() -> None:
+    """Console entry point ``arbkit-sweep`` (all of hydra's command line: -m, --cfg job, hydra/sweeper=…)."""
+    _app()
+
+
+if __name__ == "__main__":
+    main()
