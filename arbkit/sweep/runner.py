@@ -193,6 +193,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     out = Path(out_dir)
     rows_dir = out / ROW_DIR
     rows_dir.mkdir(parents=True, exist_ok=True)
+    for stale in rows_dir.glob("*.tmp"):  # left by a writer killed mid-row; never read as a row
+        stale.unlink(missing_ok=True)
     options = dict(strategy_options or {})
     extra = {"strategy": strategy, "options": options, "settings": settings, "gate": gate,
              "recording": str(Path(recording).resolve())}
