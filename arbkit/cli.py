@@ -223,6 +223,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate_candidates(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from arbkit.sweep.validate import validate_candidates
+
+    stages = [float(x) for x in args.stages.split(",")] if args.stages else None
+    report = validate_candidates(args.sweep_dir, recording=args.recording, top=args.top, stages_s=stages,
+                                 gate=args.gate, settings_file=args.settings)
+    if args.json:
+        print(json.dumps(report, indent=1, default=float))
+    else:
+        console = Console()
+        table = Table(title=f"staged validation ({report['gate']} gate)")
+        table.add_column("candidate")
+        for st in report["stages"]:
+            table.add_column(f"stage {st['stage']}: next {st['window_s']:g} s")
+        for cand in report["candidates"]:
+            cells = [f"{s['verdict']} (pnl {s['total_pnl']:.4g}, {s['fills']} fills)" for s in cand["stages"]]
+            table.add_row(cand["param_id"], *(cells + ["-"] * (len(report["stages"]) - len(cells))))
+        console.print(table)
+        console.print(f"[bold]{report['verdict']}[/]: " + "; ".join(report["reasons"]))
+    return 0 if report["verdict"] == "GO" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from arbkit.io.convert import FORMATS
 
@@ -269,6 +294,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--trace-to", help="end of the trace window (ns or ISO-8601)")
     r.add_argument("--json", action="store_true", help="print one JSON object (events, fills, fills_hash, pnl, ...)")
     r.set_defaults(func=cmd_replay)
+
+    vc = sub.add_parser("validate-candidates",
+                        help="replay a sweep's top candidates on growing out-of-sample windows; GO / NO-GO (exit 1)")
+    vc.add_argument("sweep_dir")
+    vc.add_argument("--recording", help="out-of-sample data (default: the sweep's recording after its window)")
+    vc.add_argument("--top", type=int, help="candidates to validate (default from conf/validation/default.yaml)")
+    vc.add_argument("--stages", help="stage lengths in seconds, e.g. 600,1200,3600")
+    vc.add_argument("--gate", help="gate name or YAML path (default: the sweep's gate)")
+    vc.add_argument("--settings", help="validation settings YAML (default conf/validation/default.yaml)")
+    vc.add_argument("--json", action="store_true", help="print the report as JSON")
+    vc.set_defaults(func=cmd_validate_candidates)
 
     b = sub.add_parser("bench", help="measure replay events/s and peak RSS against a bare numba loop")
     b.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")

@@ -102,3 +102,37 @@ def test_engine_books_equal_the_book_scanner_at_every_message(bundled, events):
         np.testing.assert_array_equal(have[:, 1], want[:, 2])
         np.testing.assert_array_equal(have[:, 2], np.nan_to_num(want[:, 1]))
         np.testing.assert_array_equal(have[:, 3], np.nan_to_num(want[:, 3]))
+
+
+def test_window_starts_on_the_recorded_book_not_an_empty_one(bundled):
+    """A replay of [w0, w1) sees at every message end the tops a replay from the start sees there."""
+    import numpy as np
+    from book_probe import top_recorder
+
+    from arbkit.engine.runner import Replayer
+
+    n = len(bundled.instruments)
+    w0 = bundled.manifest.start_ns + 120 * 10**9
+    w1 = w0 + 2 * 10**9
+
+    def recorded_tops(start, warm):
+        run = Replayer(bundled.instruments, top_recorder(n, 200_000))
+        if warm:
+            for chunk in bundled.iter_chunks(50_000, end=start):
+                run.warm(chunk)
+        for chunk in bundled.iter_chunks(50_000, start=start, end=w1):
+            run.feed(chunk)
+        res = run.finish()
+        k = int(run.user[0])
+        return res, run.user[1:1 + 4 * n * k].reshape(k, n, 4)
+
+    whole, all_tops = recorded_tops(None, False)
+    win, win_tops = recorded_tops(w0, True)
+    cold, cold_tops = recorded_tops(w0, False)
+    m = len(win_tops)
+    assert m > 100 and len(cold_tops) == m and whole.counters["messages"] > m
+    assert np.array_equal(win_tops, all_tops[-m:], equal_nan=True)
+    assert not np.array_equal(cold_tops, all_tops[-m:], equal_nan=True)  # an empty book at the start differs
+    # replay() does the same warm-up
+    res = replay(bundled, top_recorder(n, 10), start=w0, end=w1)
+    assert res.counters["messages"] == m and res.span_ns[0] >= w0 and res.span_ns[1] < w1

@@ -88,6 +88,15 @@ class BatchReplayer:
         return (self._states, self.strategy.kernel, self._params, self._users, self.mid, self.sh_rest, self.sh_nrest,
                 self.sh_requeue, self.due_row, self.due_end, self.has_cons, self.ubound, self.bclock)
 
+    def warm(self, cols: EventColumns) -> None:
+        """Apply events from before the window to the shared books (see :meth:`Replayer.warm`)."""
+        lead = self.runs[0]
+        lead.warm(cols)
+        self.mid[:] = lead.state.acct[:, c.A_MID]
+        for run in self.runs[1:]:
+            run.state.acct[:, c.A_MID] = self.mid
+            run._last_ts = lead._last_ts
+
     def feed(self, cols: EventColumns) -> None:
         """Process one chunk of events for every set."""
         if self._finished:
@@ -133,16 +142,18 @@ def replay_batch(recording: Any, strategy: Strategy, param_sets: Sequence[Any], 
                  latency: Any = None, seeds: int | Sequence[int] = 0, schedule: Any = None, guards: Any = None,
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0, start: int | None = None,
                  end: int | None = None, instruments: Sequence[Instrument] | None = None,
-                 buffers: dict[str, int] | None = None) -> list[Result]:
+                 buffers: dict[str, int] | None = None, warmup: bool = True) -> list[Result]:
     """Replay ``strategy`` once per parameter set in one pass; ``[replay(recording, strategy, p, ...) for p in param_sets]``.
 
     The recording is read once; each Result (fills, ``fills_hash``, accounts, counters)
     equals that set's own :func:`~arbkit.engine.runner.replay`.
     """
-    chunks, instruments, source = event_source(recording, chunk_rows, start, end, instruments)
+    chunks, instruments, source, warm = event_source(recording, chunk_rows, start, end, instruments, warmup)
     batch = BatchReplayer(instruments, strategy, param_sets, fill=fill, latency=latency, seeds=seeds,
                           schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, source=source,
                           buffers=buffers)
+    for chunk in warm:
+        batch.warm(chunk)
     for chunk in chunks:
         batch.feed(chunk)
     return batch.finish()

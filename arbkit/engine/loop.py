@@ -15,8 +15,8 @@ from numba import njit, types
 
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import asset_equity
-from arbkit.engine.book import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_clear,
-                                book_recenter)
+from arbkit.engine.book import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_apply,
+                                book_clear, book_recenter)
 from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, queue_on_depth,
                                     requeue_after_image, reset_consumed)
 from arbkit.engine.guards import guard_on_call
@@ -374,3 +374,41 @@ def finish_events(st, strategy, params, user):
     st.clock[c.K_PEND_ASSET] = -1
     st.counters[c.C_MESSAGES] += 1
     end_message(st, strategy, params, user, a, st.clock[c.K_PEND_TS], st.clock[c.K_PEND_KIND] == 0)
+
+
+@njit(types.void(ENGINE_STATE_TYPE, *_event_array_types(True)[:6]), cache=True, nogil=True)
+def warm_market(st, ts, asset, kind, side, price, qty):
+    """Apply rows before a replay window to the market only (books, flags, trade histogram).
+
+    No strategy calls, orders, equity samples or counters: a window that starts mid-recording
+    opens on the book as recorded up to its start, not on an empty one.
+    """
+    b = st.books
+    for r in range(ts.shape[0]):
+        a = asset[r]
+        k = kind[r]
+        t = ts[r]
+        st.asset_ts[a, 0] = t
+        if k == K_TRADE:
+            if b.best_bid[a] != NO_BID and b.best_ask[a] != NO_ASK:
+                tick = np.int64(np.floor(price[r] * b.inv_tick[a] + 0.5))
+                dist = abs(2 * tick - b.best_bid[a] - b.best_ask[a]) // 2
+                st.trade_hist[a, min(dist, st.trade_hist.shape[1] - 1)] += 1.0
+        elif k == K_GAP:
+            if st.asset_ts[a, 2] == 0:
+                st.asset_ts[a, 2] = t
+            st.gapped[a] = True
+        else:
+            book_apply(b, a, k, side[r], price[r], qty[r])
+            if k != K_BBO:
+                st.asset_ts[a, 1] = t
+            if k == K_CLEAR:
+                st.gapped[a] = False
+                st.asset_ts[a, 2] = 0
+    for a in range(st.usable.shape[0]):
+        both = b.best_bid[a] != NO_BID and b.best_ask[a] != NO_ASK
+        st.usable[a] = both and not st.gapped[a]
+        st.prev_top[a, 0] = b.best_bid[a]
+        st.prev_top[a, 1] = b.best_ask[a]
+        if both:
+            st.acct[a, c.A_MID] = 0.5 * (b.best_bid[a] + b.best_ask[a]) * b.tick[a]

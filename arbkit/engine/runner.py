@@ -15,7 +15,7 @@ import numpy as np
 from arbkit.engine import codes as c
 from arbkit.engine.book import DEFAULT_LADDER, K_BBO, K_DEPTH, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID
 from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, Schedule, engine_config, instrument_matrix
-from arbkit.engine.loop import finish_events, run_events
+from arbkit.engine.loop import finish_events, run_events, warm_market
 from arbkit.engine.result import Result
 from arbkit.engine.state import EngineState, as_struct, new_state
 from arbkit.engine.strategy import Strategy
@@ -128,6 +128,16 @@ class Replayer:
             self._run(arrays, 0, n)
         self._rows += n
         self._last_ts = int(cols.ts_local[-1])
+
+    def warm(self, cols: EventColumns) -> None:
+        """Apply events from before the replay window to the books only (no strategy, orders or counts)."""
+        if self._first_ts is not None:
+            raise RuntimeError("warm() takes the events before the first feed()")
+        if len(cols):
+            self._check(cols)
+            warm_market(self._struct, *(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind,
+                                                                           cols.side, cols.price, cols.qty)))
+            self._last_ts = int(cols.ts_local[-1])
 
     def _run(self, arrays: tuple[np.ndarray, ...], start: int, stop: int) -> None:
         view = arrays if stop == len(arrays[0]) else tuple(a[:stop] for a in arrays)
@@ -275,43 +285,53 @@ def prefetch(chunks: Iterable[EventColumns], depth: int = 2) -> Iterator[EventCo
 def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any = None, latency: Any = None,
            seed: int = 0, schedule: Any = None, guards: Any = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0,
            start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
-           instruments: Sequence[Instrument] | None = None) -> Result:
+           instruments: Sequence[Instrument] | None = None, warmup: bool = True) -> Result:
     """Replay ``strategy`` over a recording (a path, a :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
 
     The events stream through the engine ``chunk_rows`` at a time; fills, ``fills_hash`` and
-    accounts do not depend on the chunk size. ``start``/``end`` bound ts_local (ns).
+    accounts do not depend on the chunk size. ``start``/``end`` bound the window [start, end)
+    of ts_local (ns); with ``warmup`` the events before ``start`` build the books first, so
+    the strategy starts on the book as recorded, not on an empty one.
     """
-    chunks, instruments, source = event_source(recording, chunk_rows, start, end, instruments)
+    chunks, instruments, source, warm = event_source(recording, chunk_rows, start, end, instruments, warmup)
     runner = Replayer(instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
-                      guards=guards,
-                      equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
+                      guards=guards, equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
+    for chunk in warm:
+        runner.warm(chunk)
     for chunk in chunks:
         runner.feed(chunk)
     return runner.finish()
 
 
 def event_source(recording: Any, chunk_rows: int, start: int | None, end: int | None,
-                 instruments: Sequence[Instrument] | None) -> tuple[Iterable[EventColumns], Sequence[Instrument], str | None]:
-    """Chunks of ``recording`` (a path, a Recording, or EventColumns + instruments) within ``start..end``,
-    with its instruments and source path; files are decoded ahead on a thread."""
+                 instruments: Sequence[Instrument] | None, warmup: bool = False
+                 ) -> tuple[Iterable[EventColumns], Sequence[Instrument], str | None, Iterable[EventColumns]]:
+    """Chunks of ``recording`` (a path, a Recording, or EventColumns + instruments) in [start, end), its
+    instruments and source path, and (``warmup`` with a ``start``) the chunks before ``start``."""
     from arbkit.io.recording import Recording, load
 
     if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows <= 0:
         raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     chunks: Iterable[EventColumns]
+    warm: Iterable[EventColumns] = ()
     if isinstance(recording, EventColumns):
         if instruments is None:
             raise ConfigError("replaying bare EventColumns needs instruments=[...]")
         cols = recording
+        if start is not None and warmup:
+            before = cols.take(cols.ts_local < start)
+            warm = (before.take(slice(i, i + chunk_rows)) for i in range(0, len(before), chunk_rows))
         if start is not None or end is not None:
             lo = start if start is not None else _INT64_MIN
             hi = end if end is not None else np.iinfo(np.int64).max
-            cols = cols.take((cols.ts_local >= lo) & (cols.ts_local <= hi))
+            cols = cols.take((cols.ts_local >= lo) & (cols.ts_local < hi))
         chunks = (cols.take(slice(i, i + chunk_rows)) for i in range(0, len(cols), chunk_rows))
         source = None
     else:
         rec = recording if isinstance(recording, Recording) else load(Path(recording))
         instruments = rec.instruments
+        if start is not None and warmup:
+            warm = rec.iter_chunks(chunk_rows, end=start)
         chunks = prefetch(rec.iter_chunks(chunk_rows, start=start, end=end))
         source = str(rec.path)
-    return chunks, instruments, source
+    return chunks, instruments, source, warm
