@@ -24,6 +24,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_load.py --json benchmarks/results/load.json
 	$(PY) benchmarks/bench_engine.py --json benchmarks/results/engine.json --markdown benchmarks/results/engine.md
+	$(PY) benchmarks/bench_sweep.py --json benchmarks/results/sweep.json --markdown benchmarks/results/sweep.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

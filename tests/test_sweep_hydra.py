@@ -109,3 +109,28 @@ def test_in_job_grid_runs_batched_and_rejects_bad_values(tmp_path, bundled):
                           "sweep.backend=cloud", f"hydra.run.dir={tmp_path / 'bad2'}"], cwd=tmp_path, env=env,
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "sweep.backend must be 'local' or 'dask'" in bad.stderr
+
+
+def test_arb_multirun_ranks_by_edge_and_costs_picks_the_objective(tmp_path):
+    out = tmp_path / "arb"
+    arbkit_sweep("-m", "strategy=arb", "strategy.asset_a=1", "strategy.asset_b=2", "strategy.net_of_fees=0",
+                 "strategy.entry_bps=0.5,1.0", "strategy.tp_bps=1.0,2.0", "costs=conservative",
+                 f"hydra.sweep.dir={out}", cwd=tmp_path)
+    table = pl.read_parquet(out / "results.parquet")
+    assert table.height == 4
+    edges = table["edge_realistic"].to_list()
+    assert edges == sorted(edges, reverse=True)  # the documented arbitrage order
+    job = json.loads((out / "0" / "row.json").read_text())
+    assert {"edge_optimistic", "edge_realistic", "edge_conservative"} <= set(job)
+    spec = json.loads(next((out / "rows").glob("*.job.json")).read_text())
+    assert spec["objective"] == ["edge_conservative"]
+
+
+def test_progress_bar_counts_sets_and_is_quiet_in_ci(monkeypatch):
+    from arbkit.sweep.progress import Progress, progress_wanted
+
+    monkeypatch.setenv("CI", "true")
+    assert progress_wanted(None) is False and progress_wanted(True) is True
+    with Progress(10, 4, 1_000_000, enabled=True) as bar:
+        bar.advance(3)
+        assert bar.done == 7 and bar.events_per_second() > 0

@@ -22,9 +22,10 @@ from arbkit.errors import ConfigError
 from arbkit.io.columns import EventColumns
 from arbkit.schema import Instrument
 
-#: Per-set output buffers in a batch: smaller than a single run's (drained more often), so
-#: 256 sets stay within a few hundred MB. Results do not depend on buffer sizes.
-BATCH_BUFFERS = {"order_slots": 2048, "ring": 8192, "fill_buffer": 16384, "eq_buffer": 4096}
+#: Per-set output buffers in a batch: smaller than a single run's (drained more often).
+#: Results do not depend on them. Order slots and latency rings keep the single run's sizes:
+#: they decide when an order is refused or a finished order forgotten, so they must match.
+BATCH_BUFFERS = {"fill_buffer": 16384, "eq_buffer": 4096}
 
 
 class BatchReplayer:
@@ -44,6 +45,9 @@ class BatchReplayer:
         seed_list = [seeds] * len(param_sets) if isinstance(seeds, (int, np.integer)) else list(seeds)
         if len(seed_list) != len(param_sets):
             raise ConfigError(f"{len(seed_list)} seeds for {len(param_sets)} parameter sets")
+        if set(buffers or {}) - set(BATCH_BUFFERS):
+            raise ConfigError(f"batch buffers: only {sorted(BATCH_BUFFERS)} can be set (order slots and rings "
+                              "must match a single run's)")
         sizes = {**BATCH_BUFFERS, **(buffers or {})}
         first = Replayer(instruments, strategy, param_sets[0], fill=fill, latency=latency, seed=seed_list[0],
                          schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, ladder=ladder,

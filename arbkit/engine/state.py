@@ -21,7 +21,7 @@ from arbkit.engine.latency import LatencyTable, constant_table
 from arbkit.engine.rng import new_rng
 
 DEFAULT_ORDER_SLOTS = 4096
-DEFAULT_RING = 1 << 16
+DEFAULT_RING = 1 << 13  # requests (and responses) in flight at once; more is a reject / an engine error
 DEFAULT_FILL_BUFFER = 1 << 16
 DEFAULT_EQ_BUFFER = 1 << 14
 CONSUMED_SLOTS = 256

@@ -1,7 +1,8 @@
 """``arbkit-sweep``: the hydra app over ``conf/`` (single runs, ``-m`` multiruns, Optuna studies).
 
 A job is one parameter set: the ``strategy`` group's values (``strategy.<param>=…``) with
-the ``data``, ``fill``, ``latency``, ``guards``, ``gates`` groups and ``seed``. It writes
+the ``data``, ``fill``, ``latency``, ``guards``, ``gates``, ``costs`` groups and ``seed``
+(``costs`` picks the edge an arbitrage job returns: ``edge_<name>``). It writes
 its result row (parameters, KPIs, edges, gate, fills_hash) to ``rows/<param_id>.json`` in
 the sweep directory (a row already there is reused: resume) and returns the objective KPI(s)
 so ``hydra/sweeper=arbkit_optuna`` can optimise them. The default launcher (``arbkit``)
@@ -45,8 +46,8 @@ def resolve_recording(path: str) -> Path:
     return alt.resolve() if alt.exists() else p.resolve()
 
 
-def default_objective(strategy: str) -> list[str]:
-    return ["edge_realistic"] if strategy == "arb" else ["total_pnl"]
+def default_objective(strategy: str, costs: str = "realistic") -> list[str]:
+    return [f"edge_{costs}"] if strategy == "arb" else ["total_pnl"]
 
 
 def job_spec(cfg: DictConfig) -> dict[str, Any]:
@@ -69,13 +70,15 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
     seed = cfg.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
-    objective = _plain(cfg.get("objective")) or default_objective(strat["name"])
+    costs = str(cfg.costs.name) if cfg.get("costs") else "realistic"
+    objective = _plain(cfg.get("objective")) or default_objective(strat["name"], costs)
     if isinstance(objective, str):
         objective = [objective]
     return {"recording": str(rec.path), "strategy": strat["name"], "options": dict(strat.get("options") or {}),
             "params": {k: float(v) for k, v in params.items()},
             "settings": {"fill": _plain(cfg.get("fill")), "latency": _plain(cfg.get("latency")),
-                         "guards": _plain(cfg.get("guards")), "seed": seed, "start": start, "end": end},
+                         "guards": _plain(cfg.get("guards")), "seed": seed, "start": start, "end": end,
+                         "cost_profile": costs},
             "gate": _plain(cfg.get("gates")), "objective": list(objective)}
 
 

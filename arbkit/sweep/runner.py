@@ -55,18 +55,20 @@ def _flat_kpis(kpis: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, float],
-               gate: str | Mapping[str, Any] | None) -> dict[str, Any]:
-    """One replay's result row: parameters, total KPIs, edges (arb), gate verdict, fills_hash."""
+               gate: str | Mapping[str, Any] | None, cost_profile: str | None = None) -> dict[str, Any]:
+    """One replay's result row: parameters, total KPIs, edges (arb; the three standard cost profiles
+    plus ``cost_profile`` from conf/costs), gate verdict, fills_hash."""
     from arbkit.kpi import compute_kpis
 
     trips = None
     row: dict[str, Any] = dict(params)
     if strategy == "arb":
-        from arbkit.kpi.edge import edge_report
+        from arbkit.kpi.edge import PROFILES, edge_report
         from arbkit.strategies.arb import round_trips
         trips = round_trips(res)
-        edge = edge_report(recording, res.params, result=res)
-        row.update({f"edge_{n}": edge[f"edge_{n}"] for n in ("optimistic", "realistic", "conservative")})
+        profiles = tuple(PROFILES) + ((cost_profile,) if cost_profile and cost_profile not in PROFILES else ())
+        edge = edge_report(recording, res.params, result=res, profiles=profiles)
+        row.update({f"edge_{n}": edge[f"edge_{n}"] for n in profiles})
         row.update({"realised_edge_bps": edge["realised_edge_bps"], "is_structurally_safe": edge["is_structurally_safe"],
                     "is_recommended": edge["is_recommended"], "paper_round_trips": edge["paper_round_trips"]})
     kpis = compute_kpis(res, round_trips=trips)
@@ -102,7 +104,7 @@ def run_one(recording: str, strategy: str, strategy_options: Mapping[str, Any], 
             settings: Mapping[str, Any], gate: str | None) -> dict[str, Any]:
     """Replay one parameter set; its result row."""
     res = replay_sets(recording, strategy, strategy_options, [params], settings, batched=False)[0]
-    return result_row(res, recording, strategy, params, gate)
+    return result_row(res, recording, strategy, params, gate, settings.get("cost_profile"))
 
 
 def _write_row(path: Path, row: Mapping[str, Any]) -> None:
@@ -116,7 +118,7 @@ def run_block(job: tuple) -> list[str]:
     recording, strategy, options, sets, settings, gate, pids, row_paths, batched = job
     results = replay_sets(recording, strategy, options, sets, settings, batched=batched)
     for params, res, pid, path in zip(sets, results, pids, row_paths):
-        row = result_row(res, recording, strategy, params, gate)
+        row = result_row(res, recording, strategy, params, gate, settings.get("cost_profile"))
         row["param_id"] = pid
         _write_row(Path(path), row)
     return list(pids)
