@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from arbkit.errors import ArbkitError
+from arbkit.errors import ArbkitError, ConfigError
 
 
 def _load_instruments_arg(path: str | None) -> dict[str, dict[str, Any]] | None:
@@ -248,6 +248,45 @@ def cmd_validate_candidates(args: argparse.Namespace) -> int:
     return 0 if report["verdict"] == "GO" else 1
 
 
+def _venue_specs(args: argparse.Namespace) -> list:
+    from arbkit.record import VenueSpec
+    from arbkit.run_config import read_yaml
+
+    if args.config:
+        conf = read_yaml(args.config)
+        venues = conf.get("venues")
+        if not isinstance(venues, list) or not venues:
+            raise ConfigError(f"{args.config}: 'venues' must be a list of {{venue, symbols, channels?, endpoint?, rest?}}")
+        out = []
+        for i, v in enumerate(venues):
+            if not isinstance(v, dict) or "venue" not in v or "symbols" not in v:
+                raise ConfigError(f"{args.config}: venues[{i}] needs 'venue' and 'symbols'")
+            syms = v["symbols"].split(",") if isinstance(v["symbols"], str) else list(v["symbols"])
+            out.append(VenueSpec(v["venue"], syms, tuple(v.get("channels", ("depth", "trades", "bbo"))),
+                                 v.get("endpoint"), v.get("rest")))
+        return out
+    if not args.venue or not args.symbols:
+        raise ConfigError("record: give --venue and --symbols (or --config with a venues list)")
+    return [VenueSpec(args.venue, [s for s in args.symbols.split(",") if s], tuple(args.channels.split(",")),
+                      args.endpoint, args.rest)]
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    import logging
+
+    from arbkit.record import RecorderError, record
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        stats = record(args.output, _venue_specs(args), duration_s=args.duration, flush_s=args.flush_s,
+                       silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None)
+    except RecorderError as exc:
+        print(f"arbkit record: error: {exc}", file=sys.stderr)
+        return 3
+    print(json.dumps(stats))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from arbkit.io.convert import FORMATS
 
@@ -294,6 +333,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--trace-to", help="end of the trace window (ns or ISO-8601)")
     r.add_argument("--json", action="store_true", help="print one JSON object (events, fills, fills_hash, pnl, ...)")
     r.set_defaults(func=cmd_replay)
+
+    rc = sub.add_parser("record", help="record live order books (websockets) into a recording that survives a kill")
+    rc.add_argument("--venue", help="binance-spot, binance-usdm, binance-coinm, bybit-linear, bybit-inverse, bybit-spot, okx")
+    rc.add_argument("--symbols", help="comma-separated symbols (BTCUSDT / BTC-USDT)")
+    rc.add_argument("--channels", default="depth,trades,bbo", help="any of depth,trades,bbo")
+    rc.add_argument("--config", help="YAML with a 'venues' list (several venues in one recorder, one clock)")
+    rc.add_argument("-o", "--output", required=True)
+    rc.add_argument("--duration", type=float, help="seconds to record (default: until SIGINT/SIGTERM)")
+    rc.add_argument("--endpoint", help="websocket base URL (default: the venue's)")
+    rc.add_argument("--rest", help="REST base URL for depth snapshots (Binance)")
+    rc.add_argument("--flush-s", type=float, default=2.0, help="seconds between Parquet parts (default 2)")
+    rc.add_argument("--silence-s", type=float, default=15.0, help="reconnect after this long without a message")
+    rc.add_argument("--force", action="store_true", help="overwrite an existing recording")
+    rc.add_argument("--quiet", action="store_true", help="no status line")
+    rc.set_defaults(func=cmd_record)
 
     vc = sub.add_parser("validate-candidates",
                         help="replay a sweep's top candidates on growing out-of-sample windows; GO / NO-GO (exit 1)")

@@ -210,6 +210,13 @@ class EventSink:
                    where: str) -> None:
         self.emit_levels(ts_exch, ts_local, asset, Kind.TRADE, side, [(price, qty)], seq, where=where)
 
+    def take(self) -> EventColumns:
+        """The rows collected so far (sorted by ts_local), leaving the sink empty: the live recorder's drain."""
+        cols = self.columns()
+        for name in ("_ts_exch", "_ts_local", "_asset", "_kind", "_side", "_price", "_qty", "_seq"):
+            setattr(self, name, array(getattr(self, name).typecode))
+        return cols
+
     def columns(self) -> EventColumns:
         cols = EventColumns(
             np.frombuffer(self._ts_exch, dtype=np.int64).copy(),

@@ -151,7 +151,9 @@ class _ChecksummedBooks:
         self.sink.warn(f"{where}: {self.venue} {key}: checksum mismatch; GAP until the next snapshot")
 
 
-class _Okx(_ChecksummedBooks):
+class OkxBooks(_ChecksummedBooks):
+    """OKX `books` (with CRC32 checksum), `trades` and `tickers` messages to schema rows; also used live."""
+
     venue = "OKX"
 
     def recv(self, ts: int, msg: Any, where: str) -> None:
@@ -159,7 +161,7 @@ class _Okx(_ChecksummedBooks):
             self.sink.count("cryptofeed_messages_ignored")
             return
         channel, inst = msg["arg"].get("channel"), msg["arg"].get("instId")
-        asset = self.table.asset("okx", inst, **_okx_meta(inst))
+        asset = self.table.asset("okx", inst, **okx_meta(inst))
         st = self._stats(inst)
         if channel == "books":
             for d in msg["data"]:
@@ -197,7 +199,7 @@ class _Okx(_ChecksummedBooks):
             self.sink.count("cryptofeed_messages_ignored")
 
 
-def _okx_meta(inst: str) -> dict[str, Any]:
+def okx_meta(inst: str) -> dict[str, Any]:
     parts = inst.split("-")
     if inst.endswith("-SWAP"):
         inverse = parts[1] == "USD"
@@ -379,7 +381,7 @@ def _num(v: Any) -> str:
 def _adapter(exchange: str, sink: EventSink, table: InstrumentTable, check_bbo: bool):
     if exchange in _BINANCE:
         return _Binance(sink, table, exchange, check_bbo)
-    makers: dict[str, Callable[[], Any]] = {"OKX": lambda: _Okx(sink, table),
+    makers: dict[str, Callable[[], Any]] = {"OKX": lambda: OkxBooks(sink, table),
                                             "COINBASE": lambda: _Coinbase(sink, table),
                                             "UPBIT": lambda: _Upbit(sink, table),
                                             "KRAKEN": lambda: _Kraken(sink, table)}

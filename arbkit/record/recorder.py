@@ -1,0 +1,362 @@
+"""The live recorder: several venues in one process on one clock, written so nothing is lost.
+
+* Every frame is appended to the raw log (gzip NDJSON, sync-flushed per line) with its local
+  receive time before anything else happens to it.
+* Frames are normalised by the venue adapters into an :class:`~arbkit.venues.common.EventSink`;
+  every ``flush_s`` seconds (or ``part_rows`` rows) the new rows become a Parquet part,
+  written under a temporary name, fsynced, renamed, and the manifest rewritten atomically.
+  A SIGKILL at any moment leaves a recording that validates and holds every completed
+  flush; SIGINT / SIGTERM flush the rest and mark the manifest complete.
+* Faults: reconnect with exponential backoff and jitter; a connection silent for
+  ``silence_s`` is dropped (watchdog); a disconnect, a sequence break or a checksum mismatch
+  writes a GAP and re-syncs from a fresh snapshot (REST for Binance, a new connection for
+  venues that send one on subscribe); malformed or unknown frames are counted and logged.
+* An output directory that cannot be written fails at once, before connecting.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from arbkit.errors import ConfigError, DataError
+from arbkit.io.columns import EventColumns
+from arbkit.record.raw_log import RawLog
+from arbkit.record.venues import CHANNELS, Adapter, MalformedMessage, make_adapter
+from arbkit.venues.common import EventSink, InstrumentTable
+
+log = logging.getLogger("arbkit.record")
+
+
+class RecorderError(Exception):
+    """The recorder cannot go on (unwritable output, disk full)."""
+
+
+@dataclass
+class VenueSpec:
+    """One venue connection to record: ``venue`` (see ``arbkit.record.venues.VENUES``) and symbols."""
+
+    venue: str
+    symbols: Sequence[str]
+    channels: Sequence[str] = CHANNELS
+    endpoint: str | None = None  # websocket base URL (tests: ws://127.0.0.1:PORT)
+    rest: str | None = None  # REST base URL for snapshots (Binance)
+
+
+@dataclass
+class Stats:
+    messages: int = 0
+    events: int = 0
+    malformed: int = 0
+    gaps: int = 0
+    reconnects: int = 0
+    silent_drops: int = 0
+    snapshots_fetched: int = 0
+    parts: int = 0
+    raw_bytes: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "started"}
+        d["uptime_s"] = time.monotonic() - self.started
+        return d
+
+
+def check_writable(directory: Path) -> None:
+    """Fail now, not at the first flush, when the output directory cannot be written."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-probe-{os.getpid()}"
+        with open(probe, "wb") as fh:
+            fh.write(b"0" * 4096)
+            fh.flush()
+            os.fsync(fh.fileno())
+        probe.unlink()
+    except OSError as exc:
+        raise RecorderError(f"{directory}: output directory is not writable ({exc})") from None
+
+
+class Recorder:
+    """Record ``venues`` into ``out_dir``; ``await run()`` until ``duration_s`` or :meth:`stop`.
+
+    ``on_events(cols)`` is called with every flushed batch (paper trading drives its engine
+    with it); ``freeze_instruments`` keeps the instruments as they were at the first flush.
+    """
+
+    def __init__(self, out_dir: str | Path, venues: Sequence[VenueSpec], *, flush_s: float = 2.0,
+                 part_rows: int = 1_000_000, silence_s: float = 15.0, backoff_s: tuple[float, float] = (0.25, 30.0),
+                 duration_s: float | None = None, on_events: Callable[[EventColumns], None] | None = None,
+                 freeze_instruments: bool = False, overwrite: bool = False, status: bool | None = None,
+                 instrument_overrides: dict[str, dict[str, Any]] | None = None,
+                 provenance: dict[str, Any] | None = None) -> None:
+        if not venues:
+            raise ConfigError("record: give at least one venue")
+        for name, v in (("flush_s", flush_s), ("silence_s", silence_s)):
+            if not isinstance(v, (int, float)) or v <= 0:
+                raise ConfigError(f"record: {name} must be a positive number of seconds, got {v!r}")
+        self.out_dir = Path(out_dir)
+        if self.out_dir.exists() and any(self.out_dir.iterdir()) and not overwrite:
+            raise RecorderError(f"{self.out_dir}: output directory exists and is not empty (use --force)")
+        check_writable(self.out_dir)
+        self.table = InstrumentTable(overrides=instrument_overrides)
+        self.sink = EventSink(self.table)
+        self.specs = list(venues)
+        self.adapters: list[Adapter] = [make_adapter(v.venue, self.sink, self.table, v.symbols, v.channels, v.endpoint,
+                                                     v.rest) for v in venues]
+        self.flush_s = float(flush_s)
+        self.part_rows = int(part_rows)
+        self.silence_s = float(silence_s)
+        self.backoff_s = backoff_s
+        self.duration_s = duration_s
+        self.on_events = on_events
+        self.freeze_instruments = freeze_instruments
+        self.status = status
+        self.stats = Stats()
+        self._provenance = {"recorder": "arbkit record", "venues": [
+            {"venue": v.venue, "symbols": list(v.symbols), "channels": list(v.channels), "endpoint": a.url()}
+            for v, a in zip(venues, self.adapters)], **(provenance or {})}
+        self._overwrite = overwrite
+        self._writer: Any = None
+        self._raw: RawLog | None = None
+        self._last_ts = 0
+        self._stop: asyncio.Event | None = None  # made inside the running loop
+        self._frozen: list | None = None
+        self.failure: BaseException | None = None
+
+    # -- clock -----------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """Local receive time, ns; never goes back (one clock for every venue)."""
+        t = time.time_ns()
+        if t < self._last_ts:
+            t = self._last_ts
+        self._last_ts = t
+        return t
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    async def run(self) -> dict[str, Any]:
+        """Connect, record, flush on the rotation; returns the final stats (also in the manifest)."""
+        from arbkit.io.writer import RecordingWriter
+
+        self._stop = asyncio.Event()
+        self._writer = RecordingWriter(self.out_dir, self.table.instruments(), provenance=self._provenance,
+                                       part_rows=self.part_rows, overwrite=self._overwrite)
+        (self.out_dir / "raw").mkdir(exist_ok=True)
+        self._raw = RawLog(self.out_dir / "raw" / "messages-00000.ndjson.gz")
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.stop)
+        tasks = [asyncio.create_task(self._connection(i, a)) for i, a in enumerate(self.adapters)]
+        tasks.append(asyncio.create_task(self._flusher()))
+        status = self._status_task()
+        if status is not None:
+            tasks.append(status)
+        try:
+            if self.duration_s is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=self.duration_s)
+            else:
+                await self._stop.wait()
+        finally:
+            self._stop.set()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+            self._close()
+        if self.failure is not None:
+            raise RecorderError(str(self.failure)) from self.failure
+        return self.stats.as_dict()
+
+    def _close(self) -> None:
+        try:
+            self._flush_now()
+            self._writer.close(conversion={"recorder": self.stats.as_dict(), "counters": dict(self.sink.counters)})
+        except OSError as exc:
+            self.failure = self.failure or exc
+        finally:
+            if self._raw is not None:
+                self._raw.close()
+
+    # -- connections -----------------------------------------------------------------------
+
+    async def _connection(self, index: int, adapter: Adapter) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, WebSocketException
+
+        attempt = 0
+        conn_no = 0
+        name = self.specs[index].venue
+        while not self._stop.is_set():
+            conn_no += 1
+            fetches: set[asyncio.Task] = set()
+            connected = False
+            try:
+                async with connect(adapter.url(), open_timeout=10, ping_interval=20, max_size=1 << 24,
+                                   close_timeout=2) as ws:
+                    connected = True
+                    attempt = 0
+                    adapter.on_connect(self.now())
+                    for frame in adapter.subscriptions():
+                        await ws.send(frame)
+                    while not self._stop.is_set():
+                        self._fetch_snapshots(adapter, name, conn_no, fetches)
+                        try:
+                            text = await asyncio.wait_for(ws.recv(), timeout=self.silence_s)
+                        except asyncio.TimeoutError:
+                            self.stats.silent_drops += 1
+                            log.warning("%s: silent for %.1f s; reconnecting", name, self.silence_s)
+                            break
+                        ts = self.now()
+                        if isinstance(text, bytes):
+                            text = text.decode("utf-8", "replace")
+                        self._raw_write(ts, name, conn_no, text)
+                        self.stats.messages += 1
+                        try:
+                            adapter.on_message(ts, text, f"{name} conn {conn_no}")
+                        except MalformedMessage as exc:
+                            self.stats.malformed += 1
+                            log.warning("%s: malformed frame skipped (%s): %.200s", name, exc, text)
+                        if adapter.needs_resync():
+                            log.warning("%s: book out of sequence; reconnecting for a fresh snapshot", name)
+                            break
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncio.TimeoutError, InvalidHandshake, WebSocketException) as exc:
+                log.warning("%s: connection %d: %s", name, conn_no, exc)
+            finally:
+                for f in fetches:
+                    f.cancel()
+                if connected and not self._stop.is_set():  # a clean stop just ends the recording
+                    adapter.on_disconnect(self.now())
+            if self._stop.is_set():
+                return
+            self.stats.reconnects += 1
+            lo, hi = self.backoff_s
+            delay = min(hi, lo * (2 ** attempt)) * random.uniform(0.5, 1.0)
+            attempt += 1
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+    def _fetch_snapshots(self, adapter: Adapter, name: str, conn_no: int, fetches: set) -> None:
+        if not adapter.uses_rest_snapshots:
+            return
+        busy = {getattr(f, "symbol", None) for f in fetches if not f.done()}
+        for sym, url in adapter.snapshot_urls().items():
+            if sym in busy:
+                continue
+            task = asyncio.create_task(self._snapshot(adapter, name, conn_no, sym, url))
+            task.symbol = sym  # type: ignore[attr-defined]
+            fetches.add(task)
+            task.add_done_callback(fetches.discard)
+
+    async def _snapshot(self, adapter: Adapter, name: str, conn_no: int, sym: str, url: str) -> None:
+        def get() -> str:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return resp.read().decode()
+
+        try:
+            body = await asyncio.to_thread(get)
+        except OSError as exc:
+            log.warning("%s: snapshot %s failed (%s); retrying", name, url, exc)
+            await asyncio.sleep(self.backoff_s[0])
+            return
+        ts = self.now()
+        self._raw_write(ts, name, conn_no, body, rest=url)
+        self.stats.snapshots_fetched += 1
+        try:
+            adapter.on_snapshot(ts, sym, body, f"{name} {url}")
+        except MalformedMessage as exc:
+            self.stats.malformed += 1
+            log.warning("%s: bad snapshot from %s (%s)", name, url, exc)
+            await asyncio.sleep(self.backoff_s[0])
+
+    def _raw_write(self, ts: int, venue: str, conn: int, text: str, **extra: Any) -> None:
+        try:
+            self._raw.write(ts, venue, conn, text, **extra)  # type: ignore[union-attr]
+        except OSError as exc:
+            self._fail(exc)
+
+    # -- flushing ----------------------------------------------------------------------------
+
+    async def _flusher(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self.flush_s)
+            if self._stop.is_set():
+                return
+            self._flush_now()
+
+    def _flush_now(self) -> None:
+        cols = self.sink.take()
+        if len(cols) == 0:
+            return
+        w = self._writer
+        if self._frozen is None:
+            self._frozen = self.table.instruments()
+        w.instruments = self._frozen if self.freeze_instruments else self.table.instruments()
+        w.manifest.instruments = w.instruments  # tick/lot sizes inferred from the prices seen so far
+        try:
+            w.append(cols)
+            w.flush()
+        except (OSError, DataError) as exc:
+            self._fail(exc)
+            return
+        self.stats.events += len(cols)
+        self.stats.parts = len(w.manifest.parts)
+        self.stats.gaps = int(self.sink.counters.get("gaps", 0))
+        if self._raw is not None:
+            self.stats.raw_bytes = self._raw.bytes_in
+        if self.on_events is not None:
+            self.on_events(cols)
+
+    def _fail(self, exc: BaseException) -> None:
+        log.error("recorder stops: %s", exc)
+        self.failure = self.failure or exc
+        self.stop()
+
+    # -- status line ---------------------------------------------------------------------------
+
+    def _status_task(self) -> asyncio.Task | None:
+        from arbkit.sweep.progress import progress_wanted
+
+        if not progress_wanted(self.status):
+            return None
+
+        async def show() -> None:
+            from rich.live import Live
+
+            last = (time.monotonic(), 0, 0)
+            with Live(refresh_per_second=2, transient=False) as live:
+                while not self._stop.is_set():
+                    await asyncio.sleep(1.0)
+                    now, m, e = time.monotonic(), self.stats.messages, self.stats.events
+                    dt = max(now - last[0], 1e-9)
+                    live.update(f"msgs/s {(m - last[1]) / dt:,.0f}  events/s {(e - last[2]) / dt:,.0f}  "
+                                f"gaps {self.stats.gaps}  reconnects {self.stats.reconnects}  "
+                                f"malformed {self.stats.malformed}  raw {self.stats.raw_bytes / 1e6:,.1f} MB  "
+                                f"parts {self.stats.parts}")
+                    last = (now, m, e)
+
+        return asyncio.create_task(show())
+
+
+def record(out_dir: str | Path, venues: Sequence[VenueSpec], **kw: Any) -> dict[str, Any]:
+    """Run a :class:`Recorder` to completion (``duration_s`` or a signal); returns its stats."""
+    return asyncio.run(Recorder(out_dir, venues, **kw).run())
