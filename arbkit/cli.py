@@ -252,15 +252,16 @@ def _venue_specs(args: argparse.Namespace) -> list:
     from arbkit.record import VenueSpec
     from arbkit.run_config import read_yaml
 
-    if args.config:
-        conf = read_yaml(args.config)
+    venues_file = getattr(args, "venues_file", None) if args.command == "paper" else args.config
+    if venues_file:
+        conf = read_yaml(venues_file)
         venues = conf.get("venues")
         if not isinstance(venues, list) or not venues:
-            raise ConfigError(f"{args.config}: 'venues' must be a list of {{venue, symbols, channels?, endpoint?, rest?}}")
+            raise ConfigError(f"{venues_file}: 'venues' must be a list of {{venue, symbols, channels?, endpoint?, rest?}}")
         out = []
         for i, v in enumerate(venues):
             if not isinstance(v, dict) or "venue" not in v or "symbols" not in v:
-                raise ConfigError(f"{args.config}: venues[{i}] needs 'venue' and 'symbols'")
+                raise ConfigError(f"{venues_file}: venues[{i}] needs 'venue' and 'symbols'")
             syms = v["symbols"].split(",") if isinstance(v["symbols"], str) else list(v["symbols"])
             out.append(VenueSpec(v["venue"], syms, tuple(v.get("channels", ("depth", "trades", "bbo"))),
                                  v.get("endpoint"), v.get("rest")))
@@ -285,6 +286,31 @@ def cmd_record(args: argparse.Namespace) -> int:
         return 3
     print(json.dumps(stats))
     return 0
+
+
+def cmd_paper(args: argparse.Namespace) -> int:
+    import logging
+
+    from arbkit.paper import PaperRun
+    from arbkit.record import RecorderError
+    from arbkit.run_config import RunConfig
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    cfg = RunConfig.load(args.config)
+    if args.seed is not None:
+        cfg.seed = args.seed
+    try:
+        run = PaperRun(cfg, _venue_specs(args), args.output, duration_s=args.duration, flush_s=args.flush_s,
+                       silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None)
+        result = run.run()
+    except RecorderError as exc:
+        print(f"arbkit paper: error: {exc}", file=sys.stderr)
+        return 3
+    out = {"fills": 0 if result is None else len(result.fills),
+           "fills_hash": None if result is None else result.fills_hash,
+           "pnl": None if result is None else result.pnl, "errors": run.errors, "run_dir": str(run.out)}
+    print(json.dumps(out))
+    return 0 if not run.errors else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -348,6 +374,23 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--force", action="store_true", help="overwrite an existing recording")
     rc.add_argument("--quiet", action="store_true", help="no status line")
     rc.set_defaults(func=cmd_record)
+
+    pp = sub.add_parser("paper", help="paper-trade a run config on live data (recorded as it goes)")
+    pp.add_argument("--config", required=True, help="run.yaml: strategy, params, fill, latency, guards, seed")
+    pp.add_argument("--venue")
+    pp.add_argument("--symbols")
+    pp.add_argument("--channels", default="depth,trades,bbo")
+    pp.add_argument("--venues", dest="venues_file", help="YAML with a 'venues' list (instead of --venue/--symbols)")
+    pp.add_argument("-o", "--output", required=True, help="run directory (recording/, trades.jsonl, live_state.json)")
+    pp.add_argument("--duration", type=float, help="seconds to run (default: until SIGINT/SIGTERM)")
+    pp.add_argument("--endpoint")
+    pp.add_argument("--rest")
+    pp.add_argument("--seed", type=int)
+    pp.add_argument("--flush-s", type=float, default=0.5, help="seconds between batches fed to the engine")
+    pp.add_argument("--silence-s", type=float, default=15.0)
+    pp.add_argument("--force", action="store_true")
+    pp.add_argument("--quiet", action="store_true")
+    pp.set_defaults(func=cmd_paper)
 
     vc = sub.add_parser("validate-candidates",
                         help="replay a sweep's top candidates on growing out-of-sample windows; GO / NO-GO (exit 1)")

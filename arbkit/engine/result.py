@@ -116,51 +116,67 @@ class Result:
         """
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        n = len(self.instruments)
-        pos = np.zeros(n)
-        cash = np.zeros(n)
-        last_px = np.full(n, np.nan)
-        fees = 0.0
-        note_ts = self.notes[:, 0] if len(self.notes) else np.zeros(0)
+        log = TradeLog(self.instruments, self.strategy, self.params)
         tmp = p.with_suffix(p.suffix + ".tmp")
         with tmp.open("w") as out:
             for f in self.fills:
-                a = int(f["asset"])
-                inst = self.instruments[a]
-                side, px, q = int(f["side"]), float(f["price"]), float(f["qty"])
-                inverse = inst.contract_type.startswith("inverse")
-                fee_q = float(f["fee"]) * (px if inverse else 1.0)
-                before = float(pos[a])
-                pos[a] += side * q
-                flow = q * inst.contract_size if inverse else q * px * inst.contract_size  # quote value
-                cash[a] -= side * flow
-                last_px[a] = px
-                fees += fee_q
-                marked = float(np.nansum(cash + pos * np.nan_to_num(last_px) * np.array(
-                    [i.contract_size if not i.contract_type.startswith("inverse") else 0.0 for i in self.instruments])))
-                bid, ask = float(f["best_bid"]), float(f["best_ask"])
-                mid = 0.5 * (bid + ask)
-                k = int(np.searchsorted(note_ts, float(f["ts"]), side="right")) - 1
-                context = None
-                if k >= 0:
-                    row = self.notes[k]
-                    context = {"code": int(row[1]), "values": [float(v) for v in row[2:]], "ts": int(row[0])}
-                line = {
-                    "ts": int(f["ts"]), "ts_seen": int(f["ts_seen"]), "instrument": inst.key,
-                    "order_id": int(f["order_id"]), "side": "buy" if side > 0 else "sell", "price": px, "qty": q,
-                    "liquidity": "maker" if f["maker"] else "taker", "level": int(f["level"]), "fee": float(f["fee"]),
-                    "best_bid": bid, "best_ask": ask,
-                    "spread_bps": (ask - bid) / mid * 1e4 if mid == mid and mid > 0 else None,
-                    "inventory_before": before, "inventory_after": float(pos[a]),
-                    "fees_so_far": fees, "pnl_so_far": marked - fees if not inverse else None,
-                    "strategy": self.strategy, "params": self.params, "context": context,
-                }
-                out.write(json.dumps(_finite(line), allow_nan=False) + "\n")
+                out.write(json.dumps(log.line(f, self.notes)) + "\n")
         tmp.replace(p)
         return p
 
     def to_json(self) -> str:
         return json.dumps(self.summary(), sort_keys=True)
+
+
+class TradeLog:
+    """Trade-log lines built fill by fill (it keeps inventory, cash and fees): for a finished
+    Result (:meth:`Result.trades_jsonl`) and for a live paper run appending as fills happen."""
+
+    def __init__(self, instruments: list[Instrument], strategy: str, params: dict[str, float]) -> None:
+        self.instruments = instruments
+        self.strategy = strategy
+        self.params = params
+        n = len(instruments)
+        self.pos = np.zeros(n)
+        self.cash = np.zeros(n)
+        self.last_px = np.full(n, np.nan)
+        self.fees = 0.0
+        self._linear_size = np.array([i.contract_size if not i.contract_type.startswith("inverse") else 0.0
+                                      for i in instruments])
+
+    def line(self, f: Any, notes: np.ndarray) -> dict[str, Any]:
+        """The JSON-ready line of fill ``f`` (``notes``: the strategy's annotations so far)."""
+        a = int(f["asset"])
+        inst = self.instruments[a]
+        side, px, q = int(f["side"]), float(f["price"]), float(f["qty"])
+        inverse = inst.contract_type.startswith("inverse")
+        fee_q = float(f["fee"]) * (px if inverse else 1.0)
+        before = float(self.pos[a])
+        self.pos[a] += side * q
+        flow = q * inst.contract_size if inverse else q * px * inst.contract_size  # quote value
+        self.cash[a] -= side * flow
+        self.last_px[a] = px
+        self.fees += fee_q
+        marked = float(np.nansum(self.cash + self.pos * np.nan_to_num(self.last_px) * self._linear_size))
+        bid, ask = float(f["best_bid"]), float(f["best_ask"])
+        mid = 0.5 * (bid + ask)
+        note_ts = notes[:, 0] if len(notes) else np.zeros(0)
+        k = int(np.searchsorted(note_ts, float(f["ts"]), side="right")) - 1
+        context = None
+        if k >= 0:
+            row = notes[k]
+            context = {"code": int(row[1]), "values": [float(v) for v in row[2:]], "ts": int(row[0])}
+        line = {
+            "ts": int(f["ts"]), "ts_seen": int(f["ts_seen"]), "instrument": inst.key,
+            "order_id": int(f["order_id"]), "side": "buy" if side > 0 else "sell", "price": px, "qty": q,
+            "liquidity": "maker" if f["maker"] else "taker", "level": int(f["level"]), "fee": float(f["fee"]),
+            "best_bid": bid, "best_ask": ask,
+            "spread_bps": (ask - bid) / mid * 1e4 if mid == mid and mid > 0 else None,
+            "inventory_before": before, "inventory_after": float(self.pos[a]),
+            "fees_so_far": self.fees, "pnl_so_far": marked - self.fees if not inverse else None,
+            "strategy": self.strategy, "params": self.params, "context": context,
+        }
+        return _finite(line)
 
 
 def _finite(x: Any) -> Any:
