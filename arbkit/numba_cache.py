@@ -2,7 +2,7 @@
 
 Numba checks a cached function against its own file only; the engine loop inlines code
 from other modules (matching, orders, book …), so an edit there would otherwise replay
-with stale machine code. A stamp over every arbkit source file is kept beside the caches;
+with stale machine code. A stamp over every arbkit source file that holds compiled code is kept beside the caches;
 when it differs, arbkit's ``*.nbi`` / ``*.nbc`` files are removed before anything compiles.
 """
 from __future__ import annotations
@@ -16,10 +16,14 @@ STAMP_NAME = "arbkit-source.stamp"
 
 
 def source_stamp() -> str:
+    """Hash of every arbkit source file that holds compiled code (the others cannot make a cache stale)."""
     h = hashlib.sha256()
     for p in sorted(PACKAGE.rglob("*.py")):
+        text = p.read_bytes()
+        if b"numba" not in text and b"strategy_kernel" not in text:
+            continue
         h.update(str(p.relative_to(PACKAGE)).encode())
-        h.update(p.read_bytes())
+        h.update(text)
     return h.hexdigest()
 
 

@@ -9,7 +9,10 @@ import yaml
 import arbkit
 from arbkit.engine import replay
 from arbkit.run_config import RunConfig
-from ws_replay_server import ReplayServer, binance_frames
+from arbkit.record.replay_server import ReplayServer, binance_frames
+from conftest import ROOT
+
+BINANCE_USDM = ROOT / "tests" / "data" / "raw" / "binance_usdm_btcusdt_20240808_head4000.txt.gz"
 
 RUN = {"strategy": "touch_mm", "strategy_options": {"interval_ms": 50.0},
        "params": {"asset": 0, "half_spread_bps": 0.2, "order_size": 0.01, "max_position": 0.05},
@@ -19,7 +22,7 @@ RUN = {"strategy": "touch_mm", "strategy_options": {"interval_ms": 50.0},
 def test_paper_run_then_replay_of_its_recording_gives_the_same_fills(tmp_path):
     cfg_path = tmp_path / "run.yaml"
     cfg_path.write_text(yaml.safe_dump(RUN))
-    frames, snap = binance_frames()
+    frames, snap = binance_frames(BINANCE_USDM)
     out = tmp_path / "paper"
     with ReplayServer(frames, snapshot=snap, delay_s=0.001, batch=2) as srv:
         proc = subprocess.run([sys.executable, "-m", "arbkit.cli", "paper", "--config", str(cfg_path), "--venue",

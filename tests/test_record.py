@@ -21,7 +21,11 @@ from arbkit.io.convert.cryptofeed import convert_cryptofeed
 from arbkit.record import Recorder, RecorderError, VenueSpec, read_raw_log
 from arbkit.schema import Kind
 from arbkit.validate import validate as validate_recording
-from ws_replay_server import BINANCE_USDM, OKX, ReplayServer, binance_frames, okx_frames
+from arbkit.record.replay_server import ReplayServer, binance_frames, okx_frames
+from conftest import ROOT
+
+BINANCE_USDM = ROOT / "tests" / "data" / "raw" / "binance_usdm_btcusdt_20240808_head4000.txt.gz"
+OKX = ROOT / "tests" / "data" / "raw" / "cryptofeed_OKX.jsonl.gz"
 
 OKX_SYMBOLS = ["BTC-USD-220527", "UNI-USD-SWAP", "BTC-USDT"]
 
@@ -73,7 +77,7 @@ def rows(cols, asset, kinds):
 
 
 def test_binance_recording_equals_the_converted_capture(tmp_path):
-    frames, snap = binance_frames()
+    frames, snap = binance_frames(BINANCE_USDM)
     with ReplayServer(frames, snapshot=snap) as srv:
         rec, stats = run_recorder(srv, tmp_path / "rec", [VenueSpec("binance-usdm", ["BTCUSDT"], endpoint=srv.url,
                                                                      rest=srv.http)])
@@ -96,7 +100,7 @@ def test_binance_recording_equals_the_converted_capture(tmp_path):
 
 
 def test_okx_recording_equals_the_converted_capture(tmp_path):
-    frames = okx_frames()
+    frames = okx_frames(OKX)
     with ReplayServer(frames, wait_subscribe=True) as srv:
         rec, stats = run_recorder(srv, tmp_path / "okx", [VenueSpec("okx", OKX_SYMBOLS, endpoint=srv.url)])
     assert stats["malformed"] == 0 and stats["messages"] == len(frames)
@@ -116,7 +120,7 @@ def test_okx_recording_equals_the_converted_capture(tmp_path):
 
 
 def test_faults_reconnect_mark_gaps_resync_and_lose_nothing_sent(tmp_path):
-    frames, snap = binance_frames()
+    frames, snap = binance_frames(BINANCE_USDM)
     skip = ReplayServer(frames).depth_index(2100)
     with ReplayServer(frames, snapshot=snap, drop_at=[900], malformed_at=[1500], skip_at=[skip],
                       silent_at=[3000], silence_s=1.5) as srv:
@@ -160,7 +164,7 @@ def test_unwritable_or_occupied_output_fails_at_once(tmp_path):
 
 
 def test_sigkill_at_random_moments_leaves_valid_recordings(tmp_path):
-    frames, snap = binance_frames()
+    frames, snap = binance_frames(BINANCE_USDM)
     rng = random.Random(7)
     env = {**os.environ, "CI": "true"}
     kills = 0
@@ -185,3 +189,64 @@ def test_sigkill_at_random_moments_leaves_valid_recordings(tmp_path):
             listed = {p.path.split("/")[-1] for p in rec.manifest.parts}
             assert listed == {p.name for p in (out / "parts").glob("part-*.parquet")}  # a torn temp part is not listed
     assert kills == 4
+
+
+POLY = ROOT.parent / "shared" / "data" / "real" / "polymarket_l2_2025-12-11"
+
+
+def _poly_frames(as_changes):
+    """Real Polymarket snapshots and trades (SOL 15-minute Up/Down) as CLOB market-channel frames;
+    with ``as_changes`` every snapshot after the first becomes a ``price_change`` of the levels that moved."""
+    import gzip
+    import json
+
+    events = []
+    names = {}
+    for token in ("up", "down"):
+        name = f"SOL-UPDOWN-15m-1765450800-{token.upper()}"
+        tok = f"tok-{token}"
+        names[tok] = name
+        books = json.load(gzip.open(POLY / f"polymarket_15m_sol_updown_1765450800_{token}_orderbooks.json.gz"))
+        trades = json.load(gzip.open(POLY / f"polymarket_15m_sol_updown_1765450800_{token}_trades.json.gz"))
+        prev = None
+        for b in books:
+            cur = {("BUY", x["price"]): x["size"] for x in b["bids"]} | {("SELL", x["price"]): x["size"] for x in b["asks"]}
+            if as_changes and prev is not None:
+                ch = [{"asset_id": tok, "price": p, "side": s, "size": cur.get((s, p), "0")}
+                      for (s, p) in sorted(set(prev) | set(cur)) if prev.get((s, p)) != cur.get((s, p))]
+                frame = {"event_type": "price_change", "market": "m", "price_changes": ch, "timestamp": b["timestamp"]}
+            else:
+                frame = {"event_type": "book", "asset_id": tok, "market": "m", "bids": b["bids"], "asks": b["asks"],
+                         "timestamp": b["timestamp"]}
+            events.append((int(b["local_timestamp"]), json.dumps(frame)))
+            prev = cur
+        for t in trades:
+            frame = {"event_type": "last_trade_price", "asset_id": tok, "market": "m", "price": t["price"],
+                     "size": t["size"], "side": t["side"].upper(), "timestamp": t["timestamp"]}
+            events.append((int(t["local_timestamp"]), json.dumps(frame)))
+    events.sort(key=lambda e: e[0])
+    files = sorted(POLY.glob("polymarket_15m_sol_updown_1765450800_*.json.gz"))
+    return [f for _, f in events], [f"{n}={t}" for t, n in names.items()], files
+
+
+@pytest.mark.parametrize("as_changes", [False, True])
+def test_polymarket_recording_equals_the_converted_files(tmp_path, as_changes):
+    if not POLY.is_dir():
+        pytest.skip("the Polymarket files are read from ../shared (no licence to bundle them)")
+    from arbkit.io.convert.polymarket import convert_polymarket
+
+    frames, symbols, files = _poly_frames(as_changes)
+    with ReplayServer(frames + ["PONG"], wait_subscribe=True, delay_s=0.0) as srv:
+        rec, stats = run_recorder(srv, tmp_path / "pm", [VenueSpec("polymarket", symbols, endpoint=srv.url)])
+    assert stats["malformed"] == 0
+    got = arbkit.load(tmp_path / "pm")
+    want = convert_polymarket(files)
+    gk = {i.key: a for a, i in enumerate(got.instruments)}
+    wk = {i.key: a for a, i in enumerate(want.instruments)}
+    assert set(gk) == set(wk) and all(i.contract_type == "binary_outcome" for i in got.instruments)
+    g = got.to_numpy()
+    for key in gk:
+        assert books(g, gk[key]) == books(want.events, wk[key]), key
+        assert rows(g, gk[key], [Kind.TRADE]) == rows(want.events, wk[key], [Kind.TRADE])
+    if as_changes:
+        assert Counter(g.kind.tolist())[Kind.DEPTH] > 0

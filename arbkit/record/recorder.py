@@ -215,6 +215,8 @@ class Recorder:
                     adapter.on_connect(self.now())
                     for frame in adapter.subscriptions():
                         await ws.send(frame)
+                    if adapter.heartbeat is not None:
+                        fetches.add(asyncio.create_task(self._heartbeat(ws, *adapter.heartbeat)))
                     while not self._stop.is_set():
                         self._fetch_snapshots(adapter, name, conn_no, fetches)
                         try:
@@ -253,6 +255,13 @@ class Recorder:
             attempt += 1
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+    @staticmethod
+    async def _heartbeat(ws: Any, every_s: float, text: str) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(every_s)
+                await ws.send(text)
 
     def _fetch_snapshots(self, adapter: Adapter, name: str, conn_no: int, fetches: set) -> None:
         if not adapter.uses_rest_snapshots:

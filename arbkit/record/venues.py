@@ -13,7 +13,7 @@ import json
 from typing import Any, Sequence
 
 from arbkit.errors import ConfigError, DataError
-from arbkit.schema import BUY, SELL
+from arbkit.schema import ASK, BID, BUY, SELL, Kind
 from arbkit.venues.binance import VENUE_NAMES, BinanceBookSync, instrument_meta
 from arbkit.venues.common import NS_PER_MS, EventSink, InstrumentTable
 
@@ -36,6 +36,7 @@ class Adapter:
 
     venue = ""
     uses_rest_snapshots = False
+    heartbeat: tuple[float, str] | None = None  # (every seconds, text frame) some venues require
 
     def __init__(self, sink: EventSink, table: InstrumentTable, symbols: Sequence[str],
                  channels: Sequence[str] = CHANNELS, endpoint: str | None = None, rest: str | None = None) -> None:
@@ -282,7 +283,93 @@ class OkxAdapter(Adapter):
                 self.sink.emit_gap(ts, ts, self.assets[inst])
 
 
-VENUES = ("binance-spot", "binance-usdm", "binance-coinm", "bybit-linear", "bybit-inverse", "bybit-spot", "okx")
+class PolymarketAdapter(Adapter):
+    """Polymarket CLOB market channel: ``book`` (full image), ``price_change`` (level updates),
+    ``last_trade_price``; each token (Up / Down) a ``binary_outcome`` instrument.
+
+    Symbols are token ids, optionally named: ``SOL-UP=<token id>``. Polymarket sends no
+    sequence numbers; a disconnect is a GAP until the next ``book`` message.
+    """
+
+    venue = "polymarket"
+    STREAMS = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+    heartbeat = (10.0, "PING")
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        self.tokens: dict[str, str] = {}
+        super().__init__(*args, **kw)
+        self.has_book: dict[str, bool] = {t: False for t in self.tokens}
+
+    def register(self, symbol: str) -> int:
+        name, _, token = symbol.partition("=")
+        token = token or name
+        self.tokens[token] = name
+        return self.table.asset("polymarket", name, contract_type="binary_outcome", quote_currency="USDC",
+                                maker_fee_bps=0.0, taker_fee_bps=0.0, extra={"token_id": token})
+
+    def _asset(self, token: Any) -> int:
+        name = self.tokens.get(str(token))
+        if name is None:
+            raise MalformedMessage(f"message for an unsubscribed token {token!r}")
+        return self.table.asset("polymarket", name)
+
+    def url(self) -> str:
+        return self.endpoint or self.STREAMS
+
+    def subscriptions(self) -> list[str]:
+        return [json.dumps({"assets_ids": list(self.tokens), "type": "market"})]
+
+    def on_connect(self, ts: int) -> None:
+        self.has_book = {t: False for t in self.tokens}
+
+    def on_message(self, ts: int, text: str, where: str) -> None:
+        if text.strip() in ("PONG", "PING"):
+            return
+        msg = _json(text)
+        for ev in msg if isinstance(msg, list) else [msg]:
+            if not isinstance(ev, dict):
+                raise MalformedMessage("event is not a JSON object")
+            try:
+                self._event(ts, ev, where)
+            except (KeyError, TypeError, ValueError, DataError) as exc:
+                raise MalformedMessage(f"polymarket {ev.get('event_type')}: {exc}") from None
+
+    def _event(self, ts: int, ev: dict[str, Any], where: str) -> None:
+        kind = ev.get("event_type")
+        ts_exch = int(ev.get("timestamp", 0)) * NS_PER_MS or ts
+        if kind == "book":
+            token = str(ev["asset_id"])
+            a = self._asset(token)
+            self.sink.emit_snapshot(ts_exch, ts, a, [(x["price"], x["size"]) for x in ev.get("bids", ())],
+                                    [(x["price"], x["size"]) for x in ev.get("asks", ())], -1, where=where)
+            self.has_book[token] = True
+        elif kind == "price_change":
+            changes = ev.get("price_changes")
+            if changes is None:  # the older shape: one asset_id, "changes"
+                changes = [{**c, "asset_id": ev["asset_id"]} for c in ev.get("changes", ())]
+            for ch in changes:
+                token = str(ch["asset_id"])
+                a = self._asset(token)
+                if not self.has_book.get(token):
+                    self.sink.count("polymarket_changes_before_book")
+                    continue
+                side = BID if str(ch["side"]).upper() == "BUY" else ASK
+                self.sink.emit_levels(ts_exch, ts, a, Kind.DEPTH, side, [(ch["price"], ch["size"])], -1, where=where)
+        elif kind == "last_trade_price":
+            a = self._asset(ev["asset_id"])
+            side = BUY if str(ev["side"]).upper() == "BUY" else SELL
+            self.sink.emit_trade(ts_exch, ts, a, side, ev["price"], ev["size"], -1, where=where)
+        else:
+            self.sink.count("messages_ignored")  # tick_size_change, best_bid_ask, ...
+
+    def on_disconnect(self, ts: int) -> None:
+        for token, ok in self.has_book.items():
+            if ok:
+                self.sink.emit_gap(ts, ts, self._asset(token))
+
+
+VENUES = ("binance-spot", "binance-usdm", "binance-coinm", "bybit-linear", "bybit-inverse", "bybit-spot", "okx",
+          "polymarket")
 
 
 def make_adapter(venue: str, sink: EventSink, table: InstrumentTable, symbols: Sequence[str],
@@ -295,4 +382,6 @@ def make_adapter(venue: str, sink: EventSink, table: InstrumentTable, symbols: S
         return BybitAdapter(venue.split("-", 1)[1], sink, table, symbols, **kw)
     if venue == "okx":
         return OkxAdapter(sink, table, symbols, **kw)
+    if venue == "polymarket":
+        return PolymarketAdapter(sink, table, symbols, **kw)
     raise ConfigError(f"unknown venue {venue!r}; known: {list(VENUES)}")

@@ -1,4 +1,4 @@
-"""A local websocket "exchange" for recorder tests: replays real captured frames on 127.0.0.1.
+"""A local websocket "exchange": replays captured frames on 127.0.0.1 (recorder tests, benchmarks, dry runs).
 
 The frames are the captures' raw websocket texts in order, sent with compressed timing
 (``delay_s`` every ``batch`` frames). One cursor is shared by all connections, so after a
@@ -19,12 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-DATA = Path(__file__).resolve().parent / "data" / "raw"
-BINANCE_USDM = DATA / "binance_usdm_btcusdt_20240808_head4000.txt.gz"
-OKX = DATA / "cryptofeed_OKX.jsonl.gz"
-
-
-def binance_frames(path: Path = BINANCE_USDM) -> tuple[list[str], dict[str, Any]]:
+def binance_frames(path: Path) -> tuple[list[str], dict[str, Any]]:
     """(websocket frames, the REST snapshot) of a Binance ``<ts> <json>`` capture."""
     frames, snapshot = [], None
     with gzip.open(path, "rt") as fh:
@@ -39,7 +34,7 @@ def binance_frames(path: Path = BINANCE_USDM) -> tuple[list[str], dict[str, Any]
     return [f for f in frames if f is not None], {"snapshot": snapshot, "position": pos}
 
 
-def okx_frames(path: Path = OKX) -> list[str]:
+def okx_frames(path: Path) -> list[str]:
     """The websocket frames of cryptofeed's OKX capture (subscribe acks included)."""
     out = []
     with gzip.open(path, "rt") as fh:
@@ -195,3 +190,38 @@ class ReplayServer:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(10)
+
+
+def repeated_binance(frames: list[str], times: int) -> list[str]:
+    """``frames`` played ``times`` over with update ids shifted so the diff chain continues (benchmarks)."""
+    diffs = [json.loads(f)["data"] for f in frames if '"depthUpdate"' in f[:80]]
+    off = int(diffs[-1]["u"]) - int(diffs[0]["pu"])
+    out = list(frames)
+    for k in range(1, times):
+        for f in frames:
+            msg = json.loads(f)
+            d = msg["data"]
+            for key in ("U", "u", "pu"):
+                if key in d:
+                    d[key] = int(d[key]) + k * off
+            out.append(json.dumps(msg, separators=(",", ":")))
+    return out
+
+
+def main() -> None:
+    """``python -m arbkit.record.replay_server CAPTURE [--times N] [--delay-s S]``: serve until killed."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("capture", help="Binance '<ts> <json>' capture (.gz)")
+    ap.add_argument("--times", type=int, default=1)
+    ap.add_argument("--delay-s", type=float, default=0.0)
+    args = ap.parse_args()
+    frames, snap = binance_frames(Path(args.capture))
+    with ReplayServer(repeated_binance(frames, args.times), snapshot=snap, delay_s=args.delay_s) as srv:
+        print(json.dumps({"url": srv.url, "rest": srv.http, "frames": len(srv.frames)}), flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
