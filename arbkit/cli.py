@@ -296,12 +296,15 @@ def cmd_paper(args: argparse.Namespace) -> int:
     from arbkit.run_config import RunConfig
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.supervise:
+        return _supervise_paper(args)
     cfg = RunConfig.load(args.config)
     if args.seed is not None:
         cfg.seed = args.seed
     try:
         run = PaperRun(cfg, _venue_specs(args), args.output, duration_s=args.duration, flush_s=args.flush_s,
-                       silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None)
+                       silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None,
+                       checkpoint_s=args.checkpoint_s, resume=args.resume)
         result = run.run()
     except RecorderError as exc:
         print(f"arbkit paper: error: {exc}", file=sys.stderr)
@@ -311,6 +314,48 @@ def cmd_paper(args: argparse.Namespace) -> int:
            "pnl": None if result is None else result.pnl, "errors": run.errors, "run_dir": str(run.out)}
     print(json.dumps(out))
     return 0 if not run.errors else 1
+
+
+def _supervise_paper(args: argparse.Namespace) -> int:
+    """Run ``arbkit paper`` in a child process; restart it (resuming from its checkpoint) when it dies."""
+    import subprocess
+    import time
+
+    argv = list(sys.argv[1:]) if sys.argv[1:2] == ["paper"] else ["paper"]
+    clean: list[str] = []
+    skip = False
+    for i, a in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if a in ("--supervise", "--duration"):
+            skip = True
+            continue
+        if a.startswith(("--supervise=", "--duration=")) or a == "--resume":
+            continue
+        clean.append(a)
+    t_end = time.monotonic() + args.duration if args.duration else None
+    restarts = 0
+    log_path = Path(args.output) / "supervisor.jsonl"
+    Path(args.output).mkdir(parents=True, exist_ok=True)
+    while True:
+        cmd = [sys.executable, "-m", "arbkit.cli", *clean, "--resume"]
+        if t_end is not None:
+            left = t_end - time.monotonic()
+            if left <= 0:
+                return 0
+            cmd += ["--duration", f"{left:.3f}"]
+        proc = subprocess.run(cmd)
+        with open(log_path, "a") as fh:
+            fh.write(json.dumps({"ts_ns": time.time_ns(), "exit_code": proc.returncode, "restarts": restarts}) + "\n")
+        if proc.returncode == 0:
+            return 0
+        if proc.returncode in (1, 2, 3) or restarts >= args.supervise:
+            return proc.returncode or 1  # a refused config or too many crashes: stop for good
+        restarts += 1
+        print(f"arbkit paper: run exited with {proc.returncode}; restart {restarts}/{args.supervise} from the "
+              f"last checkpoint", file=sys.stderr)
+        time.sleep(min(30.0, 0.5 * 2 ** (restarts - 1)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -390,6 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--silence-s", type=float, default=15.0)
     pp.add_argument("--force", action="store_true")
     pp.add_argument("--quiet", action="store_true")
+    pp.add_argument("--checkpoint-s", type=float, default=5.0, help="seconds between engine checkpoints")
+    pp.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
+    pp.add_argument("--supervise", type=int, default=0, metavar="N",
+                    help="run in a child process and restart it up to N times when it crashes")
     pp.set_defaults(func=cmd_paper)
 
     vc = sub.add_parser("validate-candidates",

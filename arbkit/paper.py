@@ -11,7 +11,13 @@ instruments frozen at the first flush and written to the recording's manifest �
 * ``live_state.json`` — rewritten atomically every ``state_every_s``: status, uptime, events,
   PnL realised / unrealised, drawdown, per-instrument book top, own quotes and position,
   fills and fill rate, feed errors and reconnects, memory and CPU;
-* ``run.yaml`` (the config and seed used) and, at the end, ``paper_result.json`` (summary and ``fills_hash``).
+* ``run.yaml`` (the config and seed used) and, at the end, ``paper_result.json`` (summary and ``fills_hash``);
+* ``checkpoint.npz`` — the engine's whole state and outputs after a batch, every ``checkpoint_s``.
+
+A restarted run (``resume=True``; ``arbkit paper --supervise N`` restarts a crashed one)
+restores the last checkpoint, replays the recording's parts written after it (the batches
+the crashed process had already fed), then records on into the same recording behind a GAP
+for every book — so the result still equals ``arbkit replay`` of the whole recording.
 """
 from __future__ import annotations
 
@@ -54,22 +60,32 @@ class PaperRun:
 
     def __init__(self, config: RunConfig, venues: Sequence[VenueSpec], out_dir: str | Path, *,
                  duration_s: float | None = None, flush_s: float = 0.5, state_every_s: float = 2.0,
-                 silence_s: float = 15.0, overwrite: bool = False, status: bool | None = False) -> None:
+                 silence_s: float = 15.0, overwrite: bool = False, status: bool | None = False,
+                 checkpoint_s: float = 5.0, resume: bool = False) -> None:
         from arbkit.strategies import get_strategy
 
         self.config = config
         self.strategy = get_strategy(config.strategy, **config.strategy_options)
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
+        self.resume = resume and (self.out / "recording" / "manifest.json").is_file()
         self.recorder = Recorder(self.out / "recording", venues, flush_s=flush_s, silence_s=silence_s,
                                  duration_s=duration_s, on_events=self._on_events, freeze_instruments=True,
-                                 overwrite=overwrite, status=status,
+                                 overwrite=overwrite and not self.resume, status=status, resume=self.resume,
                                  provenance={"paper_run": {"strategy": config.strategy, "seed": config.seed}})
         self.state_every_s = state_every_s
+        self.checkpoint_s = checkpoint_s
         self.replayer: Any = None
         self.trade_log: TradeLog | None = None
-        self._trades = open(self.out / "trades.jsonl", "w")
         self._fills_written = 0
+        self._parts_fed = 0
+        self._next_checkpoint = time.monotonic() + checkpoint_s
+        if self.resume:
+            self._restore()
+        else:
+            (self.out / "trades.jsonl").write_text("")
+        self._trades = open(self.out / "trades.jsonl", "a")
+        (self.out / "paper.pid").write_text(str(os.getpid()))
         self._next_state = 0.0
         self._t0 = time.monotonic()
         self._cpu0 = time.process_time()
@@ -90,30 +106,118 @@ class PaperRun:
 
     # -- live batches ------------------------------------------------------------------------
 
-    def _on_events(self, cols: EventColumns) -> None:
+    def _new_replayer(self, instruments: list) -> None:
         from arbkit.engine.runner import Replayer
 
         cfg = self.config
+        self.replayer = Replayer(instruments, self.strategy, cfg.params, fill=cfg.fill, latency=cfg.latency,
+                                 seed=cfg.seed, schedule=cfg.schedule, guards=cfg.guards,
+                                 equity_interval_ms=cfg.equity_interval_ms, source=str(self.recorder.out_dir))
+        self.trade_log = TradeLog(instruments, self.strategy.name, self.strategy.param_dict(self.replayer.params))
+
+    def _on_events(self, cols: EventColumns) -> None:
         if self.replayer is None:
-            instruments = self.recorder._writer.instruments
-            self.replayer = Replayer(instruments, self.strategy, cfg.params, fill=cfg.fill, latency=cfg.latency,
-                                     seed=cfg.seed, schedule=cfg.schedule, guards=cfg.guards,
-                                     equity_interval_ms=cfg.equity_interval_ms,
-                                     source=str(self.recorder.out_dir))
-            self.trade_log = TradeLog(instruments, self.strategy.name, self.strategy.param_dict(self.replayer.params))
+            self._new_replayer(self.recorder._writer.instruments)
         try:
             self.replayer.feed(cols)
         except Exception as exc:  # the engine refused the batch: stop the run, keep what was recorded
             self.errors.append(f"engine: {exc}")
             self.recorder.stop()
             return
+        self._parts_fed = len(self.recorder._writer.manifest.parts)
         self._write_trades()
-        if time.monotonic() >= self._next_state:
+        now = time.monotonic()
+        if now >= self._next_state:
             self.write_state("running")
-            self._next_state = time.monotonic() + self.state_every_s
+            self._next_state = now + self.state_every_s
+        if now >= self._next_checkpoint:
+            self.save_checkpoint()
+            self._next_checkpoint = now + self.checkpoint_s
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def save_checkpoint(self) -> None:
+        """The engine's arrays, the drained outputs and the run's bookkeeping, written atomically."""
+        rep = self.replayer
+        if rep is None:
+            return
+        arrays: dict[str, np.ndarray] = {}
+        for name, value in rep.state._asdict().items():
+            if name in ("entry_lat", "resp_lat"):
+                continue  # rebuilt from the config
+            if name == "books":
+                for bname, arr in value._asdict().items():
+                    arrays[f"books.{bname}"] = arr
+            elif name not in arrays and not any(value is a for a in arrays.values()):
+                arrays[f"state.{name}"] = value
+        rep._drain()
+        for key, chunks, empty in (("fills", rep._fills, np.zeros(0, c.FILL_DTYPE)),
+                                   ("orders", rep._orders, np.zeros(0, c.ORDER_LOG_DTYPE)),
+                                   ("notes", rep._notes, np.zeros((0, 2 + c.NOTE_VALUES)))):
+            arrays[f"out.{key}"] = np.concatenate(chunks) if chunks else empty
+        eq = rep._eq
+        n = len(rep.instruments)
+        arrays["out.eq_ts"] = np.concatenate([e[0] for e in eq]) if eq else np.zeros(0, np.int64)
+        arrays["out.eq_val"] = np.concatenate([e[1] for e in eq]) if eq else np.zeros((0, n + 1))
+        arrays["out.eq_pos"] = np.concatenate([e[2] for e in eq]) if eq else np.zeros((0, n))
+        arrays["user"] = rep.user
+        arrays["meta"] = np.array([rep._rows, rep._last_ts, rep._first_ts or 0, self._parts_fed, self._fills_written],
+                                  np.int64)
+        tmp = self.out / f".checkpoint.{os.getpid()}.npz"
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.out / "checkpoint.npz")
+
+    def _restore(self) -> None:
+        """Resume: the last checkpoint, then the recording's parts after it, fed as the crashed run fed them."""
+        from arbkit.io.recording import load
+
+        rec = load(self.out / "recording")
+        self._new_replayer(list(rec.instruments))
+        rep = self.replayer
+        ck = self.out / "checkpoint.npz"
+        done_parts = 0
+        if ck.is_file():
+            with np.load(ck) as z:
+                for key in z.files:
+                    group, _, name = key.partition(".")
+                    if group == "books":
+                        np.copyto(getattr(rep.state.books, name), z[key])
+                    elif group == "state":
+                        np.copyto(getattr(rep.state, name), z[key])
+                rep.user[:] = z["user"]
+                rep._fills = [z["out.fills"]]
+                rep._orders = [z["out.orders"]]
+                rep._notes = [z["out.notes"]]
+                rep._eq = [(z["out.eq_ts"], z["out.eq_val"], z["out.eq_pos"])] if len(z["out.eq_ts"]) else []
+                rows, last_ts, first_ts, done_parts, fills_written = (int(x) for x in z["meta"])
+                rep._rows, rep._last_ts, rep._first_ts = rows, last_ts, (first_ts or None)
+        else:
+            fills_written = 0
+        # trades.jsonl back to the checkpoint, then the parts the crashed run fed after it
+        lines = (self.out / "trades.jsonl").read_text().splitlines(keepends=True) if (self.out / "trades.jsonl").is_file() else []
+        (self.out / "trades.jsonl").write_text("".join(lines[:fills_written]))
+        self._fills_written = fills_written
+        notes = np.concatenate(rep._notes) if rep._notes else np.zeros((0, 2 + c.NOTE_VALUES))
+        fills = np.concatenate(rep._fills) if rep._fills else np.zeros(0, c.FILL_DTYPE)
+        for f in fills[:fills_written]:
+            self.trade_log.line(f, notes)  # type: ignore[union-attr]  (inventory and fees so far)
+        self._trades = open(self.out / "trades.jsonl", "a")
+        for path in rec.part_paths[done_parts:]:
+            import pyarrow.parquet as pq
+
+            from arbkit.io.columns import EventColumns as Cols
+            rep.feed(Cols.from_arrow(pq.read_table(path)))
+        self._parts_fed = len(rec.part_paths)
+        self._write_trades()
+        self._trades.close()
 
     def _write_trades(self) -> None:
         rep = self.replayer
+        if rep is None:
+            return
         fills = np.concatenate(rep._fills) if rep._fills else np.zeros(0, c.FILL_DTYPE)
         notes = np.concatenate(rep._notes) if rep._notes else np.zeros((0, 2 + c.NOTE_VALUES))
         for f in fills[self._fills_written:]:

@@ -99,6 +99,36 @@ class RecordingWriter:
                                  conversion=conversion or {}, complete=False)
         write_manifest(self.directory, self.manifest)
 
+    @classmethod
+    def reopen(cls, directory: str | Path, *, part_rows: int = DEFAULT_PART_ROWS,
+               row_group_rows: int = DEFAULT_ROW_GROUP_ROWS) -> "RecordingWriter":
+        """Continue an existing recording (a resumed live run): new parts follow the listed ones.
+
+        Only the parts the manifest lists count (a temporary part left by a kill is removed);
+        the manifest stays incomplete until :meth:`close`.
+        """
+        from arbkit.io.manifest import read_manifest
+        from arbkit.io.recording import load
+
+        directory = Path(directory)
+        manifest = read_manifest(directory)
+        self = cls.__new__(cls)
+        self.directory = directory
+        self.instruments = list(manifest.instruments)
+        self.part_rows, self.row_group_rows = int(part_rows), int(row_group_rows)
+        self._buffer, self._buffered, self._rows_in = [], 0, manifest.events
+        self._stats = _InstrumentStats(len(self.instruments))
+        rec = load(directory)
+        for chunk in rec.iter_chunks():
+            self._stats.update(chunk)
+        self._last_ts = int(manifest.end_ns) if manifest.end_ns is not None else np.iinfo(np.int64).min
+        for stray in (directory / PARTS_DIR).glob(".*.tmp"):
+            stray.unlink(missing_ok=True)
+        manifest.complete = False
+        self.manifest = manifest
+        write_manifest(directory, manifest)
+        return self
+
     def __enter__(self) -> "RecordingWriter":
         return self
 

@@ -96,14 +96,15 @@ class Recorder:
                  duration_s: float | None = None, on_events: Callable[[EventColumns], None] | None = None,
                  freeze_instruments: bool = False, overwrite: bool = False, status: bool | None = None,
                  instrument_overrides: dict[str, dict[str, Any]] | None = None,
-                 provenance: dict[str, Any] | None = None) -> None:
+                 provenance: dict[str, Any] | None = None, resume: bool = False) -> None:
         if not venues:
             raise ConfigError("record: give at least one venue")
         for name, v in (("flush_s", flush_s), ("silence_s", silence_s)):
             if not isinstance(v, (int, float)) or v <= 0:
                 raise ConfigError(f"record: {name} must be a positive number of seconds, got {v!r}")
         self.out_dir = Path(out_dir)
-        if self.out_dir.exists() and any(self.out_dir.iterdir()) and not overwrite:
+        self.resume = resume and (self.out_dir / "manifest.json").is_file()
+        if self.out_dir.exists() and any(self.out_dir.iterdir()) and not overwrite and not self.resume:
             raise RecorderError(f"{self.out_dir}: output directory exists and is not empty (use --force)")
         check_writable(self.out_dir)
         self.table = InstrumentTable(overrides=instrument_overrides)
@@ -152,10 +153,21 @@ class Recorder:
         from arbkit.io.writer import RecordingWriter
 
         self._stop = asyncio.Event()
-        self._writer = RecordingWriter(self.out_dir, self.table.instruments(), provenance=self._provenance,
-                                       part_rows=self.part_rows, overwrite=self._overwrite)
-        (self.out_dir / "raw").mkdir(exist_ok=True)
-        self._raw = RawLog(self.out_dir / "raw" / "messages-00000.ndjson.gz")
+        if self.resume:
+            # a restarted run: continue the recording; the feed was down, so every book is a GAP
+            self._writer = RecordingWriter.reopen(self.out_dir, part_rows=self.part_rows)
+            self._frozen = list(self._writer.instruments)
+            t = self.now()
+            if self._writer.manifest.end_ns is not None and t < self._writer.manifest.end_ns:
+                t = self._last_ts = int(self._writer.manifest.end_ns)
+            for a in range(len(self.table)):
+                self.sink.emit_gap(t, t, a)
+        else:
+            self._writer = RecordingWriter(self.out_dir, self.table.instruments(), provenance=self._provenance,
+                                           part_rows=self.part_rows, overwrite=self._overwrite)
+        (self.out_dir / "raw").mkdir(parents=True, exist_ok=True)
+        n_raw = len(list((self.out_dir / "raw").glob("messages-*.ndjson.gz")))
+        self._raw = RawLog(self.out_dir / "raw" / f"messages-{n_raw:05d}.ndjson.gz")
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
