@@ -175,7 +175,7 @@ class BybitAdapter(Adapter):
         if category not in ("linear", "inverse", "spot"):
             raise ConfigError(f"bybit category must be linear, inverse or spot, got {category!r}")
         self.category = category
-        self.venue = "bybit" if category == "linear" else f"bybit-{category}"
+        self.venue = f"bybit-{category}"  # as the file converter names it
         self.depth = depth
         super().__init__(*args, **kw)
         self.on_connect(0)
