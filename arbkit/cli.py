@@ -358,6 +358,27 @@ def _supervise_paper(args: argparse.Namespace) -> int:
         time.sleep(min(30.0, 0.5 * 2 ** (restarts - 1)))
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from arbkit.report import run_report, sweep_report
+    from arbkit.run_config import RunConfig
+
+    target = Path(args.target)
+    if (target / "results.parquet").is_file():
+        path = sweep_report(target, args.output, kpi=args.kpi)
+    else:
+        config = args.config or (target / "run.yaml" if (target / "run.yaml").is_file() else None)
+        rec_dir = target / "recording" if (target / "recording" / "manifest.json").is_file() else target
+        if config is None or not (rec_dir / "manifest.json").is_file():
+            raise ConfigError(f"{target}: not a sweep directory (results.parquet), a paper run (run.yaml + "
+                              "recording/), or a recording given with --config run.yaml")
+        import arbkit
+        rec = arbkit.load(rec_dir)
+        result = RunConfig.load(config).replay(rec)
+        path = run_report(result, args.output, recording=rec, gates=tuple(args.gate or ()))
+    print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from arbkit.io.convert import FORMATS
 
@@ -440,6 +461,14 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--supervise", type=int, default=0, metavar="N",
                     help="run in a child process and restart it up to N times when it crashes")
     pp.set_defaults(func=cmd_paper)
+
+    rp = sub.add_parser("report", help="markdown report with PNG figures of a run (replayed) or a sweep")
+    rp.add_argument("target", help="sweep dir, paper run dir, or a recording (with --config)")
+    rp.add_argument("-o", "--output", required=True, help="report.md (figures go beside it)")
+    rp.add_argument("--config", help="run.yaml to replay the recording with")
+    rp.add_argument("--gate", action="append", help="gate(s) to evaluate (conf/gates name or file); repeatable")
+    rp.add_argument("--kpi", help="sweep reports: the KPI of the heatmaps (default: the ranking's)")
+    rp.set_defaults(func=cmd_report)
 
     vc = sub.add_parser("validate-candidates",
                         help="replay a sweep's top candidates on growing out-of-sample windows; GO / NO-GO (exit 1)")

@@ -61,7 +61,7 @@ def test_arb_sweep_ranks_by_edge(tmp_path):
     base = {"asset_a": 1, "asset_b": 2, "stop_loss_bps": 3.0, "time_limit_s": 30.0, "order_size": 0.01,
             "net_of_fees": 0}
     res = sweep(BUNDLED, "arb", grid, out_dir=tmp_path / "arb", base_params=base, latency=LAT)
-    t = res.table
+    t = res.table()
     assert t.height == 4 and {"edge_realistic", "edge_conservative", "is_recommended"} <= set(t.columns)
     er = t["edge_realistic"].to_list()
     assert er == sorted(er, reverse=True)

@@ -68,5 +68,5 @@ def test_dask_local_cluster_gives_the_local_results(tmp_path):
             workers = client.run(os.getpid)
     assert len(set(workers.values())) == 2 and os.getpid() not in workers.values()
     assert remote.computed == 8
-    assert local.table.drop("rank").equals(remote.table.drop("rank"))
-    assert local.table["fills_hash"].to_list() == remote.table["fills_hash"].to_list()
+    assert local.table().drop("rank").equals(remote.table().drop("rank"))
+    assert local.table()["fills_hash"].to_list() == remote.table()["fills_hash"].to_list()

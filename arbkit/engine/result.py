@@ -127,6 +127,51 @@ class Result:
     def to_json(self) -> str:
         return json.dumps(self.summary(), sort_keys=True)
 
+    # -- notebook API: tables and figures ---------------------------------------------------------
+
+    def kpis(self) -> pl.DataFrame:
+        """The KPIs as a table: one row per KPI, a ``total`` column and one per instrument."""
+        from arbkit.kpi import compute_kpis
+        trips = None
+        if self.strategy == "arb":
+            from arbkit.strategies.arb import round_trips
+            trips = round_trips(self)
+        k = compute_kpis(self, round_trips=trips)
+        blocks = {"total": k["total"], **k.get("instruments", {})}
+        names = [n for n, v in k["total"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        return pl.DataFrame({"kpi": names, **{col: [float(b[n]) if isinstance(b.get(n), (int, float)) else None
+                                                    for n in names] for col, b in blocks.items()}})
+
+    def plot_equity(self):
+        """Equity and drawdown over the run (a matplotlib Figure)."""
+        from arbkit.report.figures import equity_figure
+        return equity_figure(self)
+
+    def plot_inventory(self):
+        """Position per instrument over the run."""
+        from arbkit.report.figures import inventory_figure
+        return inventory_figure(self)
+
+    def plot_fills(self):
+        """Fills on price with the book top at each fill."""
+        from arbkit.report.figures import fills_figure
+        return fills_figure(self)
+
+    def plot_spread(self, recording: Any):
+        """Arbitrage: the legs' cross-spread distribution with the entry and take-profit lines."""
+        from arbkit.report.figures import spread_figure
+        return spread_figure(self, recording)
+
+    def plot_quotes(self, recording: Any, window_s: tuple[float, float] | None = None):
+        """Market making: own quotes against the book's best bid/ask in a window (seconds into the run)."""
+        from arbkit.report.figures import quotes_figure
+        return quotes_figure(self, recording, window_s=window_s)
+
+    def report(self, path: str | Path, *, recording: Any = None, gates: tuple[str, ...] = ()) -> Path:
+        """Write a markdown report with PNG figures (see :func:`arbkit.report.run_report`)."""
+        from arbkit.report import run_report
+        return run_report(self, path, recording=recording, gates=gates)
+
 
 class TradeLog:
     """Trade-log lines built fill by fill (it keeps inventory, cash and fees): for a finished

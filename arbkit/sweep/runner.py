@@ -31,12 +31,29 @@ class SweepResult:
     """The sweep's ranked table and where its files are."""
 
     out_dir: Path
-    table: pl.DataFrame
+    frame: pl.DataFrame  # the ranked table; also table()
     computed: int  # sets replayed in this call (the rest came from earlier rows)
     seconds: float
 
     def best(self) -> dict[str, Any]:
-        return self.table.row(0, named=True)
+        return self.frame.row(0, named=True)
+
+    def table(self) -> pl.DataFrame:
+        """Every parameter set with every KPI, ranked (the contents of results.parquet)."""
+        return self.frame
+
+    def plot_heatmap(self, x: str, y: str, kpi: str):
+        """A KPI over two parameters (mean over the others), as a matplotlib Figure."""
+        from arbkit.report.figures import heatmap_figure
+        for name in (x, y, kpi):
+            if name not in self.frame.columns:
+                raise ConfigError(f"plot_heatmap: {name!r} is not a column of the sweep table")
+        return heatmap_figure(self.frame, x, y, kpi)
+
+    def report(self, path: str | Path, kpi: str | None = None) -> Path:
+        """Write the sweep's markdown report (see :func:`arbkit.report.sweep_report`)."""
+        from arbkit.report import sweep_report
+        return sweep_report(self.out_dir, path, kpi=kpi)
 
 
 def _flat_kpis(kpis: Mapping[str, Any]) -> dict[str, Any]:
