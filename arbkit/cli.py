@@ -379,6 +379,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from arbkit.dashboard import serve
+
+    print(f"arbkit dashboard: http://{args.host}:{args.port}/ (run {args.run}); Ctrl-C to stop", file=sys.stderr)
+    serve(args.run, args.port, args.host)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from arbkit.io.convert import FORMATS
 
@@ -469,6 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--gate", action="append", help="gate(s) to evaluate (conf/gates name or file); repeatable")
     rp.add_argument("--kpi", help="sweep reports: the KPI of the heatmaps (default: the ranking's)")
     rp.set_defaults(func=cmd_report)
+
+    db = sub.add_parser("dashboard", help="serve a live web page for a paper run (live_state.json, trades.jsonl)")
+    db.add_argument("--run", required=True, help="the paper run directory")
+    db.add_argument("--port", type=int, default=8501)
+    db.add_argument("--host", default="127.0.0.1")
+    db.set_defaults(func=cmd_dashboard)
 
     vc = sub.add_parser("validate-candidates",
                         help="replay a sweep's top candidates on growing out-of-sample windows; GO / NO-GO (exit 1)")

@@ -277,7 +277,12 @@ class PaperRun:
         return out
 
     def write_state(self, status: str) -> None:
-        _atomic_json(self.out / "live_state.json", self.state(status))
+        state = self.state(status)
+        _atomic_json(self.out / "live_state.json", state)
+        if "pnl" in state:  # the dashboard's PnL history
+            with open(self.out / "pnl.jsonl", "a") as fh:
+                fh.write(json.dumps({"ts_ns": state["updated_ns"], "uptime_s": state["uptime_s"],
+                                     "pnl": state["pnl"]["total"], "drawdown": state["drawdown"]}) + "\n")
 
     # -- run -----------------------------------------------------------------------------------
 
