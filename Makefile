@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_sweep.py --json benchmarks/results/sweep.json --markdown benchmarks/results/sweep.md
 	$(PY) benchmarks/bench_recorder.py --times 100 --json benchmarks/results/recorder.json --markdown benchmarks/results/recorder.md
 	$(PY) benchmarks/bench_peer.py --json benchmarks/results/peer.json --markdown benchmarks/results/peer.md
+	$(PY) benchmarks/bench_reference.py --json benchmarks/results/reference.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
