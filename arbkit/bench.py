@@ -137,12 +137,14 @@ def _child(path: str, name: str) -> None:
 
 
 def measure_rss(path: Path, name: str) -> dict[str, Any]:
+    """Stream ``path`` through the engine in a fresh process; its events/s and peak RSS."""
     out = subprocess.run([sys.executable, "-m", "arbkit.bench", "child", str(path), name], check=True,
                          capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def machine() -> dict[str, Any]:
+    """CPU model, cores, Python, numba and platform, for benchmark reports."""
     cpu = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

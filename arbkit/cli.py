@@ -24,6 +24,7 @@ def _load_instruments_arg(path: str | None) -> dict[str, dict[str, Any]] | None:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    """``arbkit convert``: vendor/venue files to a recording."""
     from arbkit.io.convert import convert
     from arbkit.info import info
 
@@ -46,6 +47,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    """``arbkit info``: a recording's summary."""
     from arbkit.info import info
 
     data = info(args.recording, books=not args.no_books)
@@ -70,6 +72,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """``arbkit validate``: check a recording; 1 on errors."""
     from arbkit.validate import validate
 
     report = validate(args.recording, check_books=not args.no_books)
@@ -88,6 +91,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
+    """``arbkit merge``: recordings onto one clock."""
     from arbkit.io.merge import merge_recordings
 
     rec = merge_recordings(args.recordings, args.output, overwrite=args.force)
@@ -132,6 +136,7 @@ def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """``arbkit replay``: run a strategy over a recording."""
     from arbkit.run_config import RunConfig, read_yaml
 
     if args.config:
@@ -216,6 +221,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    """``arbkit bench``: replay throughput and memory."""
     from arbkit.bench import run_benchmarks
 
     report = run_benchmarks(n_events=args.events, quick=args.quick, out=args.json)
@@ -224,6 +230,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_validate_candidates(args: argparse.Namespace) -> int:
+    """``arbkit validate-candidates``: staged out-of-sample validation."""
     from rich.console import Console
     from rich.table import Table
 
@@ -273,6 +280,7 @@ def _venue_specs(args: argparse.Namespace) -> list:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    """``arbkit record``: the live recorder."""
     import logging
 
     from arbkit.record import RecorderError, record
@@ -289,6 +297,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_paper(args: argparse.Namespace) -> int:
+    """``arbkit paper``: paper trading on live data."""
     import logging
 
     from arbkit.paper import PaperRun
@@ -359,6 +368,7 @@ def _supervise_paper(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """``arbkit report``: markdown report of a run or a sweep."""
     from arbkit.report import run_report, sweep_report
     from arbkit.run_config import RunConfig
 
@@ -380,6 +390,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    """``arbkit dashboard``: the live page of a paper run."""
     from arbkit.dashboard import serve
 
     print(f"arbkit dashboard: http://{args.host}:{args.port}/ (run {args.run}); Ctrl-C to stop", file=sys.stderr)
@@ -388,6 +399,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``arbkit`` argument parser (one sub-command per job)."""
     from arbkit.io.convert import FORMATS
 
     p = argparse.ArgumentParser(prog="arbkit", description="Record/replay backtesting for order-book trading.")
@@ -504,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit code (2 on a clear user error)."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

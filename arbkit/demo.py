@@ -47,6 +47,7 @@ def basis_bps(path: Path, leg_a: str, leg_b: str) -> dict[str, float]:
 
 
 def main(path: Path = BUNDLED, out: Path = Path("outputs") / "demo") -> int:
+    """``make demo``: replay the bundled recording and print the summary."""
     from rich.console import Console
     from rich.table import Table
 

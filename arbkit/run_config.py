@@ -27,6 +27,7 @@ KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule",
 
 @dataclass
 class RunConfig:
+    """One run's settings, the keys of ``run.yaml``."""
     strategy: str
     strategy_options: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
@@ -42,6 +43,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "config") -> "RunConfig":
+        """A RunConfig from a mapping; a ConfigError naming ``where``."""
         if not isinstance(d, Mapping):
             raise ConfigError(f"{where}: expected a mapping of {', '.join(KEYS)}")
         unknown = sorted(set(d) - set(KEYS))
@@ -59,6 +61,7 @@ class RunConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> "RunConfig":
+        """A RunConfig from a YAML file."""
         return cls.from_dict(read_yaml(path), where=str(path))
 
     def replay(self, recording: Any, *, seed: int | None = None, trace: tuple[int, int] | None = None):

@@ -101,10 +101,12 @@ class Instrument:
         return f"{self.venue}:{self.symbol}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The instrument as plain data (the manifest's form)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Instrument":
+        """An instrument from the manifest's form."""
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(d) - known
         if unknown:

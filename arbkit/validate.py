@@ -31,6 +31,7 @@ _PRICED = np.array([Kind.SNAPSHOT, Kind.DEPTH, Kind.TRADE, Kind.BBO], dtype=np.u
 
 @dataclass
 class Issue:
+    """One problem found: severity, file, row, field, message."""
     severity: str  # "error" | "warning"
     check: str
     message: str
@@ -44,11 +45,13 @@ class Issue:
         return f"{self.severity}: {where}: {self.message}" if where else f"{self.severity}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The issue as plain data."""
         return dict(self.__dict__)
 
 
 @dataclass
 class ValidationReport:
+    """Everything ``validate`` found."""
     path: str
     issues: list[Issue] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -56,18 +59,22 @@ class ValidationReport:
 
     @property
     def errors(self) -> list[Issue]:
+        """The errors."""
         return [i for i in self.issues if i.severity == "error"]
 
     @property
     def warnings(self) -> list[Issue]:
+        """The warnings."""
         return [i for i in self.issues if i.severity == "warning"]
 
     @property
     def ok(self) -> bool:
+        """True when there are no errors."""
         return not self.errors
 
     def add(self, severity: str, check: str, message: str, *, path: str | Path | None = None, row: int | None = None,
             field: str | None = None, count: int = 1) -> None:
+        """Record one issue."""
         key = f"{severity}:{check}"
         seen = self.counts.get(key, 0)
         self.counts[key] = seen + count
@@ -75,6 +82,7 @@ class ValidationReport:
             self.issues.append(Issue(severity, check, message, str(path) if path is not None else None, row, field))
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (``--json``)."""
         return {"path": self.path, "ok": self.ok, "rows_checked": self.rows_checked, "counts": self.counts,
                 "issues": [i.to_dict() for i in self.issues]}
 

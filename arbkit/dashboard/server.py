@@ -38,6 +38,7 @@ def _tail_jsonl(path: Path, n: int) -> list[Any]:
 
 
 def make_handler(run_dir: Path) -> type[BaseHTTPRequestHandler]:
+    """The request handler class serving one run directory."""
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, fmt: str, *args: Any) -> None:  # quiet
             return

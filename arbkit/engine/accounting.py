@@ -92,6 +92,7 @@ def unrealised(acct, inst, a):
 
 @njit(cache=True)
 def total_equity(acct, inst):
+    """Cash plus every position at its last mid, quote currency, all assets."""
     tot = 0.0
     for a in range(acct.shape[0]):
         e = asset_equity(acct, inst, a)

@@ -36,6 +36,7 @@ def call_reason(st):
 
 @njit(cache=True)
 def n_assets(st):
+    """Number of instruments in the run."""
     return st.acct.shape[0]
 
 
@@ -56,18 +57,21 @@ def best_bid(st, a):
 
 @njit(cache=True)
 def best_ask(st, a):
+    """Best ask price from the depth book, NaN when empty."""
     ba = st.best_ask[a]
     return ba * st.tick[a] if ba != NO_ASK else np.nan
 
 
 @njit(cache=True)
 def best_bid_qty(st, a):
+    """Quantity at the best bid (0 when empty)."""
     bb = st.best_bid[a]
     return st.bid_qty[a, bb - st.base[a]] if bb != NO_BID else 0.0
 
 
 @njit(cache=True)
 def best_ask_qty(st, a):
+    """Quantity at the best ask (0 when empty)."""
     ba = st.best_ask[a]
     return st.ask_qty[a, ba - st.base[a]] if ba != NO_ASK else 0.0
 
@@ -100,6 +104,7 @@ def depth_at(st, a, side, price):
 
 @njit(cache=True)
 def tick_size(st, a):
+    """The instrument's tick size."""
     return st.tick[a]
 
 
@@ -112,6 +117,7 @@ def round_bid(st, a, price):
 
 @njit(cache=True)
 def round_ask(st, a, price):
+    """Lowest tick price >= ``price`` (a passive ask never rounds towards the bid)."""
     t = st.tick[a]
     return np.ceil(price / t - 1e-9) * t
 
@@ -239,12 +245,14 @@ def order_status(st, oid):
 
 @njit(cache=True)
 def order_leaves(st, oid):
+    """Quantity still open as last reported (0 once forgotten)."""
     s = find_slot(st, oid)
     return st.of[s, c.F_LLEAVES] if s >= 0 else 0.0
 
 
 @njit(cache=True)
 def order_filled(st, oid):
+    """Quantity filled as reported so far."""
     s = find_slot(st, oid)
     return st.of[s, c.F_LFILLED] if s >= 0 else 0.0
 
@@ -260,6 +268,7 @@ def order_avg_price(st, oid):
 
 @njit(cache=True)
 def order_price(st, oid):
+    """Limit price as last reported (NaN once forgotten)."""
     s = find_slot(st, oid)
     return st.oi[s, c.O_LTICK] * st.tick[st.oi[s, c.O_ASSET]] if s >= 0 else np.nan
 
@@ -305,11 +314,13 @@ def cancel_all(st, a):
 
 @njit(cache=True)
 def taker_fee_bps(st, a):
+    """The instrument's taker fee, bps of notional."""
     return st.inst[a, c.I_TAKER_BPS]
 
 
 @njit(cache=True)
 def maker_fee_bps(st, a):
+    """The instrument's maker fee, bps of notional (negative = rebate)."""
     return st.inst[a, c.I_MAKER_BPS]
 
 

@@ -62,11 +62,13 @@ def new_books(tick_sizes: np.ndarray, ladder: int = DEFAULT_LADDER) -> BookState
 
 @njit(cache=True)
 def price_to_tick(price, inv_tick):
+    """Nearest integer tick of ``price``."""
     return np.int64(np.floor(price * inv_tick + 0.5))
 
 
 @njit(cache=True)
 def book_clear(b, a):
+    """Empty asset ``a``'s book (a CLEAR event)."""
     b.bid_qty[a, :] = 0.0
     b.ask_qty[a, :] = 0.0
     b.best_bid[a] = NO_BID
@@ -244,6 +246,7 @@ def book_apply(b, a, kind, side, price, qty):
 
 @njit(cache=True)
 def level_qty(b, a, side, tick):
+    """Displayed quantity at ``tick`` on ``side`` (0 off the ladder)."""
     i = tick - b.base[a]
     if i < 0 or i >= b.bid_qty.shape[1]:
         return 0.0

@@ -66,9 +66,11 @@ class FillModel:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> "FillModel":
+        """A FillModel from a mapping (unknown keys and bad values are a ConfigError)."""
         return _from_dict(cls, "fill", d)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fill model as plain data (for configs and reports)."""
         return asdict(self)
 
 
@@ -82,6 +84,7 @@ class LatencySpec:
     series_ns: Sequence[float] | None = None  #: … and latencies, interpolated linearly in time
 
     def check(self, where: str) -> None:
+        """Validate the spec; a ConfigError naming ``where``."""
         _check_number(where, "constant_ns", self.constant_ns, lo=0)
         if self.samples_ns is not None:
             arr = np.asarray(self.samples_ns, np.float64)
@@ -124,6 +127,7 @@ class LatencySpec:
         return cls(series_ts=times.tolist(), series_ns=np.maximum(values, 0.0).tolist())
 
     def table_entry(self) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """This spec's entry in the engine's latency table."""
         if self.series_ts is not None:
             return MODE_SERIES, int(self.constant_ns), np.asarray(self.series_ns, np.float64), np.asarray(self.series_ts, np.int64)
         if self.samples_ns is not None:
@@ -168,13 +172,16 @@ class LatencyModel:
 
     @classmethod
     def constant(cls, entry_ns: int = 0, response_ns: int = 0) -> "LatencyModel":
+        """The same constant entry and response latency everywhere."""
         return cls(entry=int(entry_ns), response=int(response_ns))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> "LatencyModel":
+        """A LatencyModel from a mapping (``entry``, ``response``, ``venues``)."""
         return _from_dict(cls, "latency", d)
 
     def tables(self, instruments: Sequence[Instrument]) -> tuple[LatencyTable, LatencyTable]:
+        """The engine's entry and response latency tables for ``instruments``."""
         out = []
         for direction in ("entry", "response"):
             entries = []
@@ -185,6 +192,7 @@ class LatencyModel:
         return out[0], out[1]
 
     def to_dict(self) -> dict[str, Any]:
+        """The model as plain data."""
         def plain(x: Any) -> Any:
             if isinstance(x, LatencySpec):
                 return {k: (list(v) if isinstance(v, (list, tuple, np.ndarray)) else v) for k, v in asdict(x).items()
@@ -211,15 +219,18 @@ class Schedule:
 
     @property
     def bits(self) -> int:
+        """The schedule as the engine's call-reason bit set."""
         return ((c.CALL_EVERY_EVENT if self.every_event else 0) | (c.CALL_INTERVAL if self.interval_ms > 0 else 0)
                 | (c.CALL_TOP_CHANGE if self.on_top_change else 0) | (c.CALL_RESPONSE if self.on_response else 0))
 
     @property
     def interval_ns(self) -> int:
+        """The call interval in ns (0 = none)."""
         return int(round(self.interval_ms * 1e6))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> "Schedule":
+        """A Schedule from a mapping."""
         return _from_dict(cls, "schedule", d)
 
 
@@ -244,13 +255,16 @@ class RiskGuards:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> "RiskGuards":
+        """RiskGuards from a mapping (0 switches a guard off)."""
         return _from_dict(cls, "guards", d)
 
     @property
     def active(self) -> bool:
+        """True when any guard is on."""
         return any(getattr(self, f.name) > 0 for f in fields(self) if f.name != "stuck_window_ms")
 
     def vector(self) -> np.ndarray:
+        """The guard settings as the engine's float vector."""
         g = np.zeros(c.NRG)
         g[c.RG_ON] = 1.0 if self.active else 0.0
         g[c.RG_BUDGET] = self.budget
@@ -266,6 +280,7 @@ class RiskGuards:
         return g
 
     def to_dict(self) -> dict[str, Any]:
+        """The guards as plain data."""
         return asdict(self)
 
 

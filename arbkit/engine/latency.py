@@ -19,6 +19,7 @@ MODE_SERIES = 2
 
 
 class LatencyTable(NamedTuple):
+    """Per-asset latency for the engine: constant, empirical samples or a time series."""
     mode: np.ndarray  # int64[n]
     const: np.ndarray  # int64[n] ns
     off: np.ndarray  # int64[n+1]
@@ -27,6 +28,7 @@ class LatencyTable(NamedTuple):
 
 
 def constant_table(ns_per_asset: np.ndarray) -> LatencyTable:
+    """A table with one constant latency per asset."""
     n = len(ns_per_asset)
     return LatencyTable(np.zeros(n, np.int64), np.asarray(ns_per_asset, np.int64).copy(),
                         np.zeros(n + 1, np.int64), np.zeros(0), np.zeros(0, np.int64))

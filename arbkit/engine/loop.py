@@ -30,6 +30,7 @@ BUFFER_MARGIN = 8192
 
 @njit(cache=True)
 def sample_equity(st, t):
+    """Record every asset's equity and position at ``t``."""
     k = st.clock[c.K_NEQ]
     n = st.acct.shape[0]
     tot = 0.0

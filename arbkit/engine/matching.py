@@ -31,6 +31,7 @@ from arbkit.engine.rng import rng_uniform
 
 @njit(cache=True)
 def book_mid(b, a):
+    """Mid price of asset ``a`` (NaN unless both sides exist)."""
     if b.best_bid[a] != NO_BID and b.best_ask[a] != NO_ASK:
         return 0.5 * (b.best_bid[a] + b.best_ask[a]) * b.tick[a]
     return np.nan
@@ -132,6 +133,7 @@ def maker_fill(st, t, s, qty):
 
 @njit(cache=True)
 def consumed_at(st, a, side, tick):
+    """Quantity our own takes removed from a level (``taker_consumes_book``)."""
     for i in range(st.clock[c.K_N_CONS]):
         if st.cons[i, 0] == a and st.cons[i, 1] == side and st.cons[i, 2] == tick:
             return st.cons[i, 3]
@@ -140,6 +142,7 @@ def consumed_at(st, a, side, tick):
 
 @njit(cache=True)
 def add_consumed(st, a, side, tick, qty):
+    """Remember ``qty`` taken from a level by our taker fill."""
     n = st.clock[c.K_N_CONS]
     for i in range(n):
         if st.cons[i, 0] == a and st.cons[i, 1] == side and st.cons[i, 2] == tick:
@@ -240,6 +243,7 @@ def _request_reject(st, t, s, reason):
 
 @njit(cache=True)
 def exchange_new(st, t, s):
+    """A new order reaches the exchange: reject, take, or rest at the back of its level."""
     b = st  # the book arrays are direct fields of the state
     a = st.oi[s, c.O_ASSET]
     side = st.oi[s, c.O_SIDE]
@@ -275,6 +279,7 @@ def exchange_new(st, t, s):
 
 @njit(cache=True)
 def exchange_cancel(st, t, s):
+    """A cancel reaches the exchange: the order leaves the book if it is still there."""
     if not _is_resting(st, s):
         _request_reject(st, t, s, c.R_UNKNOWN_ORDER)
         return

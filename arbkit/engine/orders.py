@@ -38,6 +38,7 @@ def find_slot(st, oid):
 
 @njit(cache=True)
 def alloc_slot(st):
+    """A free order slot (or the slot of the order finished longest ago); -1 when none."""
     nf = st.clock[c.K_N_FREE]
     if nf > 0:
         s = st.free[nf - 1]
@@ -88,6 +89,7 @@ def maybe_release(st, s):
 
 @njit(cache=True)
 def log_order(st, t, s, event, reason, price, qty):
+    """Append one order event to the order log."""
     k = st.clock[c.K_NLOG]
     if k >= st.log.shape[0]:
         st.clock[c.K_ERROR] = c.E_LOG_BUFFER

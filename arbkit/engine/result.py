@@ -44,6 +44,7 @@ class Result:
 
     @property
     def fills_hash(self) -> str:
+        """sha256 of the fills: the run's fingerprint."""
         return fills_hash(self.fills)
 
     @property
@@ -54,6 +55,7 @@ class Result:
         return float(total_equity(self.accounts, instrument_matrix(self.instruments)))
 
     def positions(self) -> dict[str, float]:
+        """Final position per instrument."""
         return {inst.key: float(self.accounts[a, c.A_POS]) for a, inst in enumerate(self.instruments)}
 
     def account_table(self) -> pl.DataFrame:
@@ -72,12 +74,14 @@ class Result:
         return pl.DataFrame(rows)
 
     def fills_frame(self) -> pl.DataFrame:
+        """The fills as a polars DataFrame (with the instrument key)."""
         df = pl.from_numpy(self.fills)
         keys = [i.key for i in self.instruments]
         return df.with_columns(pl.col("asset").map_elements(lambda a: keys[a], return_dtype=pl.Utf8).alias("instrument")) \
             if len(df) else df.with_columns(pl.lit(None, dtype=pl.Utf8).alias("instrument"))
 
     def orders_frame(self) -> pl.DataFrame:
+        """The order log as a polars DataFrame with names."""
         df = pl.from_numpy(self.orders)
         return df.with_columns(
             pl.col("event").map_elements(lambda e: c.ORDER_EVENT_NAMES[e], return_dtype=pl.Utf8).alias("event_name"),
@@ -87,6 +91,7 @@ class Result:
         ) if len(df) else df
 
     def equity_frame(self) -> pl.DataFrame:
+        """Equity and positions per sample as a polars DataFrame."""
         cols: dict[str, Any] = {"ts": self.equity_ts}
         for a, inst in enumerate(self.instruments):
             cols[f"equity:{inst.key}"] = self.equity_values[:, a]
@@ -125,6 +130,7 @@ class Result:
         return p
 
     def to_json(self) -> str:
+        """The summary as JSON."""
         return json.dumps(self.summary(), sort_keys=True)
 
     # -- notebook API: tables and figures ---------------------------------------------------------

@@ -29,6 +29,7 @@ TRADE_BUCKETS = 64
 
 
 class EngineState(NamedTuple):
+    """The engine's arrays (Python side); numba sees them as one struct (:func:`as_struct`)."""
     books: BookState
     clock: np.ndarray  # int64[N_CLOCK]: now, id counter, schedule times, ring heads, buffer counts
     counters: np.ndarray  # int64[N_COUNTERS]
@@ -158,6 +159,7 @@ def new_state(
 
 
 def empty_rest(n: int) -> np.ndarray:
+    """Resting-range table with no orders (max/min sentinels)."""
     r = np.empty((n, 4), np.int64)
     r[:, 0::2] = np.iinfo(np.int64).max
     r[:, 1::2] = np.iinfo(np.int64).min

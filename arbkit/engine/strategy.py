@@ -69,9 +69,11 @@ class Strategy:
         return np.ascontiguousarray(vec)
 
     def new_user_state(self, params: np.ndarray, n_assets: int) -> np.ndarray:
+        """The strategy's own float64 state for a run (zeros or ``init_state``)."""
         if self.init_state is not None:
             return np.ascontiguousarray(self.init_state(params, n_assets), dtype=np.float64)
         return np.zeros(self.state_size, dtype=np.float64)
 
     def param_dict(self, vec: np.ndarray) -> dict[str, float]:
+        """The parameter vector as a name -> value dict."""
         return {n: float(v) for n, v in zip(self.params, vec)}

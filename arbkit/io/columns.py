@@ -26,10 +26,12 @@ class EventColumns(NamedTuple):
 
     @property
     def nrows(self) -> int:
+        """Number of rows."""
         return int(self.ts_local.shape[0])
 
     @classmethod
     def empty(cls, n: int = 0) -> "EventColumns":
+        """An empty table."""
         return cls(*(np.zeros(n, dtype=c.numpy) for c in COLUMNS))
 
     @classmethod
@@ -42,6 +44,7 @@ class EventColumns(NamedTuple):
 
     @classmethod
     def from_structured(cls, events: np.ndarray) -> "EventColumns":
+        """Columns from a structured array of the schema."""
         return cls(*(np.ascontiguousarray(events[c.name]) for c in COLUMNS))
 
     @classmethod
@@ -63,12 +66,14 @@ class EventColumns(NamedTuple):
         return cls(*out)
 
     def to_structured(self) -> np.ndarray:
+        """The rows as a structured array."""
         out = np.empty(len(self), dtype=EVENT_DTYPE)
         for c in COLUMNS:
             out[c.name] = getattr(self, c.name)
         return out
 
     def to_arrow(self) -> pa.Table:
+        """The columns as an Arrow table (the Parquet schema)."""
         return pa.Table.from_arrays([pa.array(getattr(self, c.name)) for c in COLUMNS], schema=ARROW_SCHEMA)
 
     def replace(self, **columns: np.ndarray) -> "EventColumns":
@@ -76,10 +81,12 @@ class EventColumns(NamedTuple):
         return EventColumns(*(columns.get(c.name, getattr(self, c.name)) for c in COLUMNS))
 
     def take(self, index: np.ndarray | slice) -> "EventColumns":
+        """Rows selected by a mask, indices or a slice."""
         return EventColumns(*(np.ascontiguousarray(a[index]) for a in self))
 
     @classmethod
     def concat(cls, parts: list["EventColumns"]) -> "EventColumns":
+        """Tables one after another."""
         if not parts:
             return cls.empty()
         return cls(*(np.concatenate([getattr(p, c.name) for p in parts]) for c in COLUMNS))

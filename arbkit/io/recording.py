@@ -57,14 +57,17 @@ class Recording:
 
     @property
     def instruments(self) -> list[Instrument]:
+        """The recording's instruments (index = asset)."""
         return self.manifest.instruments
 
     @property
     def part_paths(self) -> list[Path]:
+        """The Parquet parts, in order."""
         return [self.path / p.path for p in self.manifest.parts]
 
     @property
     def n_events(self) -> int:
+        """Number of events in the recording."""
         return self.manifest.events
 
     def asset_index(self, key: str | int) -> int:

@@ -136,6 +136,7 @@ class RecordingWriter:
         self.close()
 
     def append(self, cols: EventColumns) -> None:
+        """Add a sorted batch; full parts are written as they fill."""
         n = len(cols)
         if n == 0:
             return
@@ -153,6 +154,7 @@ class RecordingWriter:
             self._flush(self._buffered)
 
     def close(self, conversion: dict[str, Any] | None = None) -> Manifest:
+        """Write the rest and mark the manifest complete."""
         self.flush()
         if conversion:
             self.manifest.conversion.update(conversion)

@@ -31,12 +31,14 @@ PROFILES = ("optimistic", "realistic", "conservative")
 
 @dataclass(frozen=True)
 class CostProfile:
+    """A cost profile: taker fees scaled by ``fee_scale`` plus ``slippage_bps`` per leg."""
     name: str
     fee_scale: float = 1.0
     slippage_bps: float = 0.0
 
     @classmethod
     def load(cls, name: str) -> "CostProfile":
+        """A profile from conf/costs by name, or a YAML path."""
         import yaml
 
         p = COSTS_DIR / f"{name}.yaml"

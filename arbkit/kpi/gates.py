@@ -22,12 +22,14 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "gates"
 
 @dataclass(frozen=True)
 class Threshold:
+    """One gate condition: ``kpi op value``."""
     kpi: str
     op: str
     value: float
 
     @classmethod
     def parse(cls, text: str, where: str) -> "Threshold":
+        """A threshold from text such as ``win_rate_pct > 0``."""
         m = _RULE.match(text) if isinstance(text, str) else None
         if not m:
             raise ConfigError(f"{where}: {text!r} is not '<kpi> <op> <number>' (op: {' '.join(OPS)})")
@@ -55,11 +57,13 @@ def kpi_value(block: Mapping[str, Any], name: str) -> float | None:
 
 @dataclass(frozen=True)
 class Gate:
+    """A named list of thresholds a run must meet."""
     name: str
     thresholds: tuple[Threshold, ...]
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "gate") -> "Gate":
+        """A gate from ``{name, thresholds}``."""
         if not isinstance(d, Mapping) or set(d) - {"name", "thresholds"} or "thresholds" not in d:
             raise ConfigError(f"{where}: expected {{name, thresholds: [...]}}")
         rules = d["thresholds"]

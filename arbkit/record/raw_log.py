@@ -24,6 +24,7 @@ class RawLog:
         self.lines = 0
 
     def write(self, ts: int, venue: str, conn: int, text: str, **extra: Any) -> None:
+        """Append one frame (or REST body) with its receive time; flushed at once."""
         rec = {"ts": ts, "venue": venue, "conn": conn, "msg": text, **extra}
         data = (json.dumps(rec, separators=(",", ":")) + "\n").encode()
         self._fh.write(data)
@@ -32,6 +33,7 @@ class RawLog:
         self.lines += 1
 
     def close(self) -> None:
+        """Close the file (the gzip trailer)."""
         if not self._fh.closed:
             self._fh.close()
 

@@ -53,6 +53,7 @@ class VenueSpec:
 
 @dataclass
 class Stats:
+    """What the recorder counted (messages, events, gaps, reconnects, …)."""
     messages: int = 0
     events: int = 0
     malformed: int = 0
@@ -65,6 +66,7 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
 
     def as_dict(self) -> dict[str, Any]:
+        """The counts as a dict with the uptime."""
         d = {k: v for k, v in self.__dict__.items() if k != "started"}
         d["uptime_s"] = time.monotonic() - self.started
         return d
@@ -145,6 +147,7 @@ class Recorder:
     # -- lifecycle -------------------------------------------------------------------------
 
     def stop(self) -> None:
+        """Ask the recorder to flush and stop (what SIGINT/SIGTERM do)."""
         if self._stop is not None:
             self._stop.set()
 

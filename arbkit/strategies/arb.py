@@ -52,6 +52,7 @@ R_TP, R_SL, R_TIME, R_KILL = 1, 2, 3, 4
 
 @strategy_kernel
 def arb_kernel(st, params, user):
+    """The arbitrage kernel: entries, exits and leg management at each call."""
     a = np.int64(params[P_A])
     b = np.int64(params[P_B])
     now = api.now(st)

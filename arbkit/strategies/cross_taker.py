@@ -20,6 +20,7 @@ ENTRIES = 1
 
 @strategy_kernel
 def cross_taker_kernel(st, params, user):
+    """Take both legs when the cross spread passes ``entry_bps``; flatten below ``exit_bps``."""
     a = np.int64(params[0])
     b = np.int64(params[1])
     if not (api.book_usable(st, a) and api.book_usable(st, b)):
@@ -65,6 +66,7 @@ def cross_taker_kernel(st, params, user):
 
 
 def cross_taker() -> Strategy:
+    """The cross-venue taker used by the benchmarks."""
     return Strategy("cross_taker", cross_taker_kernel,
                     params={"asset_a": 0, "asset_b": 1, "entry_bps": 5.0, "exit_bps": 1.0, "order_size": 0.01},
                     schedule=Schedule(on_top_change=True), state_size=2)

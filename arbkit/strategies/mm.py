@@ -43,6 +43,7 @@ N_QUOTE = 10  # annotation code: a quote decision (r, delta, sigma2, q)
 
 @strategy_kernel
 def mm_kernel(st, params, user):
+    """The market-making kernel: reservation price, spread, levels, at each call."""
     a = np.int64(params[P_ASSET])
     if not api.book_usable(st, a):
         return

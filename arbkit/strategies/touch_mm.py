@@ -20,6 +20,7 @@ ASK_ID = 1
 
 @strategy_kernel
 def touch_mm_kernel(st, params, user):
+    """Re-quote one bid and one ask around the mid."""
     a = np.int64(params[0])
     if not api.book_usable(st, a):
         return

@@ -47,6 +47,7 @@ def resolve_recording(path: str) -> Path:
 
 
 def default_objective(strategy: str, costs: str = "realistic") -> list[str]:
+    """The KPI a job returns when ``objective`` is not set."""
     return [f"edge_{costs}"] if strategy == "arb" else ["total_pnl"]
 
 
@@ -83,6 +84,7 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
 
 
 def spec_id(spec: Mapping[str, Any]) -> str:
+    """The stable id of a job's parameter set and settings."""
     from arbkit.sweep.grid import param_id
     return param_id(spec["params"], {k: spec[k] for k in ("strategy", "options", "settings", "gate", "recording")})
 
@@ -186,6 +188,7 @@ class ConsolidateResults(Callback):
     """After a multirun: one results.parquet / candidates.json / manifest.json over every job's row."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Write the multirun's consolidated results."""
         consolidate(Path(str(config.hydra.sweep.dir)))
 
 

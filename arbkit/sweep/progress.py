@@ -13,6 +13,7 @@ from types import TracebackType
 
 
 def progress_wanted(enabled: bool | None) -> bool:
+    """Whether to draw the bar: asked for, or on a terminal outside CI."""
     if enabled is not None:
         return bool(enabled)
     return sys.stderr.isatty() and not os.environ.get("CI")
@@ -44,10 +45,12 @@ class Progress:
         return self
 
     def events_per_second(self) -> float:
+        """Replayed events per second since the start."""
         dt = time.perf_counter() - self._t0
         return (self.done - self.start_done) * self.events_per_set / dt if dt > 0 else 0.0
 
     def advance(self, n: int) -> None:
+        """``n`` more sets finished."""
         self.done += n
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, rate=f"{self.events_per_second() / 1e6:,.1f} M events/s")

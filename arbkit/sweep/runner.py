@@ -36,6 +36,7 @@ class SweepResult:
     seconds: float
 
     def best(self) -> dict[str, Any]:
+        """The first-ranked row."""
         return self.frame.row(0, named=True)
 
     def table(self) -> pl.DataFrame:

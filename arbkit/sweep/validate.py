@@ -24,6 +24,7 @@ DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "conf" / "validation" / "d
 
 
 def load_settings(path: str | Path | None = None) -> dict[str, Any]:
+    """Validation settings from YAML (default conf/validation/default.yaml)."""
     import yaml
 
     p = Path(path) if path else DEFAULTS_FILE

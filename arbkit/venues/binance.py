@@ -111,6 +111,7 @@ class BinanceBookSync:
     # -- messages ---------------------------------------------------------------------------
 
     def on_snapshot(self, ts_local: int, snap: dict[str, Any], where: str) -> None:
+        """A REST depth snapshot: image the book, then apply the buffered diffs that follow it."""
         try:
             last_id = int(snap["lastUpdateId"])
             bids, asks = snap["bids"], snap["asks"]
@@ -137,6 +138,7 @@ class BinanceBookSync:
             self._on_synced_diff(ts_local, diff, w)
 
     def on_diff(self, ts_local: int, diff: dict[str, Any], where: str) -> None:
+        """A depth diff: buffered before a snapshot, else applied or a GAP on a break."""
         if not self.synced:
             if len(self.buffer) >= MAX_BUFFERED_DIFFS:
                 self.buffer.pop(0)
@@ -146,6 +148,7 @@ class BinanceBookSync:
         self._on_synced_diff(ts_local, diff, where)
 
     def on_book_ticker(self, ts_local: int, bt: dict[str, Any], where: str) -> None:
+        """A bookTicker: a BBO row."""
         ts_exch = int(bt["E"]) * NS_PER_MS if "E" in bt else ts_local
         u = int(bt.get("u", -1))
         self.sink.emit_bbo(ts_exch, ts_local, self.asset, bt["b"], bt["B"], bt["a"], bt["A"], u, where=where)
@@ -153,6 +156,7 @@ class BinanceBookSync:
             self.tickers.append((u, float(bt["b"]), float(bt["B"]), float(bt["a"]), float(bt["A"])))
 
     def on_trade(self, ts_local: int, tr: dict[str, Any], where: str) -> None:
+        """A trade: a TRADE row with the aggressor side."""
         ts_exch = int(tr.get("T", tr.get("E"))) * NS_PER_MS
         side = SELL if tr.get("m") else BUY  # m: buyer is the maker, so the seller took liquidity
         trade_id = int(tr["t"] if "t" in tr else tr.get("a", -1))

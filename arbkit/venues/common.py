@@ -36,6 +36,7 @@ def detect_ts_unit(value: float, *, where: str) -> str:
 
 
 def to_ns(value: float | int, unit: str) -> int:
+    """A timestamp in ``unit`` as ns."""
     if unit == "ns":
         return int(value)
     if isinstance(value, int):
@@ -90,6 +91,7 @@ class InstrumentTable:
         self.overrides = overrides or {}
 
     def asset(self, venue: str, symbol: str, **meta: Any) -> int:
+        """The asset index of (venue, symbol), registering it on first use."""
         key = (venue, symbol)
         idx = self._index.get(key)
         if idx is None:
@@ -101,9 +103,11 @@ class InstrumentTable:
         return idx
 
     def set_meta(self, asset: int, **meta: Any) -> None:
+        """Update an instrument's metadata."""
         self._entries[asset].meta.update(meta)
 
     def observe(self, asset: int, price_text: str | None, qty_text: str | None) -> None:
+        """Note the decimals of a price/quantity string (tick and lot inference)."""
         e = self._entries[asset]
         if price_text is not None:
             d = decimals(price_text)
@@ -119,9 +123,11 @@ class InstrumentTable:
         return len(self._entries)
 
     def keys(self) -> list[str]:
+        """The instruments' ``venue:symbol`` keys."""
         return [f"{e.venue}:{e.symbol}" for e in self._entries]
 
     def instruments(self) -> list[Instrument]:
+        """The instruments with inferred tick/lot sizes and overrides."""
         out = []
         for e in self._entries:
             meta = dict(e.meta)
@@ -153,14 +159,17 @@ class EventSink:
         return len(self._ts_local)
 
     def count(self, name: str, n: int = 1) -> None:
+        """Add to a named counter."""
         self.counters[name] = self.counters.get(name, 0) + n
 
     def warn(self, message: str) -> None:
+        """Record and emit a warning."""
         self.warnings.append(message)
         warnings.warn(message, stacklevel=3)
 
     def emit(self, ts_exch: int, ts_local: int, asset: int, kind: int, side: int, price: float, qty: float,
              seq: int = -1) -> None:
+        """Append one schema row."""
         self._ts_exch.append(ts_exch)
         self._ts_local.append(ts_local)
         self._asset.append(asset)

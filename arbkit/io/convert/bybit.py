@@ -28,6 +28,7 @@ class BybitBookSync:
         self.snapshots = self.deltas = self.gaps = 0
 
     def on_message(self, ts_local: int, msg: dict[str, Any], where: str) -> None:
+        """One ``orderbook`` message: snapshot, delta, or a GAP on a broken ``u`` chain."""
         data = msg["data"]
         ts_exch = int(msg.get("ts", 0)) * NS_PER_MS or ts_local
         u = int(data.get("u", -1))
@@ -55,6 +56,7 @@ class BybitBookSync:
 
 def convert_bybit(sources: Sequence[str | Path], *, category: str = "linear",
                   instruments: dict[str, dict[str, Any]] | None = None) -> ConversionResult:
+    """Convert Bybit v5 order-book captures into one event table."""
     table = InstrumentTable(overrides=instruments)
     sink = EventSink(table)
     syncs: dict[str, BybitBookSync] = {}

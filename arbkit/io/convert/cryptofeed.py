@@ -157,6 +157,7 @@ class OkxBooks(_ChecksummedBooks):
     venue = "OKX"
 
     def recv(self, ts: int, msg: Any, where: str) -> None:
+        """One OKX websocket message (books, trades, tickers) to schema rows."""
         if not isinstance(msg, dict) or "data" not in msg or "arg" not in msg:
             self.sink.count("cryptofeed_messages_ignored")
             return
@@ -200,6 +201,7 @@ class OkxBooks(_ChecksummedBooks):
 
 
 def okx_meta(inst: str) -> dict[str, Any]:
+    """Contract type, quote currency and size of an OKX instrument id."""
     parts = inst.split("-")
     if inst.endswith("-SWAP"):
         inverse = parts[1] == "USD"
@@ -393,6 +395,7 @@ def _adapter(exchange: str, sink: EventSink, table: InstrumentTable, check_bbo: 
 
 def convert_cryptofeed(sources: Sequence[str | Path], *, check_bbo: bool = True,
                        instruments: dict[str, dict[str, Any]] | None = None) -> ConversionResult:
+    """Convert cryptofeed raw captures into one event table."""
     table = InstrumentTable(overrides=instruments)
     sink = EventSink(table)
     report: dict[str, Any] = {"format": "cryptofeed", "files": {}}

@@ -47,6 +47,7 @@ def _pairs(sources: Sequence[Path]) -> list[tuple[Path, Path, dict[str, str]]]:
 
 def convert_lobster(sources: Sequence[str | Path], *,
                     instruments: dict[str, dict[str, Any]] | None = None) -> ConversionResult:
+    """Convert a LOBSTER message + orderbook file pair."""
     table = InstrumentTable(overrides=instruments)
     sink = EventSink(table)
     report: dict[str, Any] = {"format": "lobster", "files": {}}

@@ -22,6 +22,7 @@ _NAME = re.compile(r"polymarket_(?P<interval>[^_]+)_(?P<asset>[^_]+)_updown_(?P<
 
 
 def parse_name(path: Path) -> dict[str, str]:
+    """Market, token and kind from a collector file name."""
     m = _NAME.match(path.name)
     if not m:
         raise DataError("file name does not follow polymarket_<interval>_<asset>_updown_<slug>_<up|down>_"
@@ -38,6 +39,7 @@ def _ms(v: Any, path: Path, row: int, field: str) -> int:
 
 def convert_polymarket(sources: Sequence[str | Path], *,
                        instruments: dict[str, dict[str, Any]] | None = None) -> ConversionResult:
+    """Convert the Polymarket collector's files."""
     table = InstrumentTable(overrides=instruments)
     sink = EventSink(table)
     counts: dict[str, dict[str, int]] = {}

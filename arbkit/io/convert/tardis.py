@@ -35,6 +35,7 @@ def _kind_of(header: list[str], path: Path) -> str:
 
 def convert_tardis(sources: Sequence[str | Path], *,
                    instruments: dict[str, dict[str, Any]] | None = None) -> ConversionResult:
+    """Convert tardis.dev CSV files."""
     table = InstrumentTable(overrides=instruments)
     sink = EventSink(table)
     report: dict[str, Any] = {"format": "tardis", "files": {}}
