@@ -58,7 +58,7 @@ def test_multirun_grid_of_100_sets_matches_separate_replays(tmp_path, bundled):
 
 def test_optuna_tpe_through_the_cli(tmp_path):
     out = tmp_path / "tpe"
-    arbkit_sweep("-m", "hydra/sweeper=arbkit_optuna", "hydra.sweeper.n_trials=8", "hydra.sweeper.n_jobs=4",
+    arbkit_sweep("-m", "hydra/sweeper=optuna", "hydra.sweeper.n_trials=8", "hydra.sweeper.n_jobs=4",
                  *MM_FIXED, "strategy.half_spread_bps=interval(0.1, 3.0)", "strategy.inventory_skew_bps=choice(0, 0.5)",
                  f"hydra.sweep.dir={out}", cwd=tmp_path)
     res = yaml.safe_load((out / "optimization_results.yaml").read_text())
@@ -72,8 +72,7 @@ def test_optuna_tpe_through_the_cli(tmp_path):
 
 def test_optuna_nsga2_two_objectives_through_the_cli(tmp_path):
     out = tmp_path / "nsga"
-    arbkit_sweep("-m", "hydra/sweeper=arbkit_optuna", "hydra.sweeper.sampler=nsga2", "hydra.sweeper.n_trials=8",
-                 "hydra.sweeper.n_jobs=4", "hydra.sweeper.direction=[maximize,minimize]",
+    arbkit_sweep("-m", "hydra/sweeper=nsga2", "hydra.sweeper.n_trials=8", "hydra.sweeper.n_jobs=4",
                  "objective=[total_pnl,max_drawdown]", *MM_FIXED, "strategy.half_spread_bps=interval(0.1, 3.0)",
                  f"hydra.sweeper.storage=journal:{tmp_path / 'study.log'}", "hydra.sweeper.study_name=mm2",
                  f"hydra.sweep.dir={out}", cwd=tmp_path)

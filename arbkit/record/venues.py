@@ -374,8 +374,9 @@ VENUES = ("binance-spot", "binance-usdm", "binance-coinm", "bybit-linear", "bybi
 
 def make_adapter(venue: str, sink: EventSink, table: InstrumentTable, symbols: Sequence[str],
                  channels: Sequence[str] = CHANNELS, endpoint: str | None = None, rest: str | None = None) -> Adapter:
-    """The adapter for ``venue`` (one of :data:`VENUES`)."""
+    """The adapter for ``venue`` (one of :data:`VENUES`; ``binance`` means spot, ``bybit`` linear)."""
     kw = {"channels": channels, "endpoint": endpoint, "rest": rest}
+    venue = {"binance": "binance-spot", "bybit": "bybit-linear"}.get(venue, venue)
     if venue.startswith("binance-"):
         return BinanceAdapter(venue.split("-", 1)[1], sink, table, symbols, **kw)
     if venue.startswith("bybit-"):

@@ -50,8 +50,8 @@ class ArbkitOptunaSweeperConf:
     params: Dict[str, str] = field(default_factory=dict)
 
 
-ConfigStore.instance().store(group="hydra/sweeper", name="arbkit_optuna", node=ArbkitOptunaSweeperConf,
-                             provider="arbkit")
+for _name in ("arbkit_optuna", "optuna"):  # ``hydra/sweeper=optuna`` as DESIGN.md writes it
+    ConfigStore.instance().store(group="hydra/sweeper", name=_name, node=ArbkitOptunaSweeperConf, provider="arbkit")
 
 
 def distribution(override: Override) -> Any:
