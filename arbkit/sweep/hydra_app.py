@@ -16,6 +16,7 @@ With a non-empty ``sweep.grid`` a single job runs that whole grid through
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -27,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from arbkit.errors import ConfigError
 
+log = logging.getLogger("arbkit.sweep")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONF_DIR = PROJECT_ROOT / "conf"
 STRATEGY_KEYS = ("name", "options")  # everything else in the strategy group is a parameter
@@ -163,7 +165,10 @@ def run_job(cfg: DictConfig) -> float | list[float]:
     out = Path(HydraConfig.get().runtime.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "row.json").write_text(json.dumps(row, indent=1, default=float) + "\n")
-    return objective_values(row, spec["objective"])
+    value = objective_values(row, spec["objective"])
+    log.info("%s %s: %s = %s, fills %s, total_pnl %s, fills_hash %s", spec["strategy"], pid, spec["objective"], value,
+             row.get("fills"), row.get("total_pnl"), str(row.get("fills_hash", ""))[:16])
+    return value
 
 
 def run_grid(cfg: DictConfig, spec: Mapping[str, Any]) -> float | list[float]:
