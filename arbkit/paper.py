@@ -277,6 +277,7 @@ class PaperRun:
         return out
 
     def write_state(self, status: str) -> None:
+        """Rewrite live_state.json atomically and append the PnL point to pnl.jsonl."""
         state = self.state(status)
         _atomic_json(self.out / "live_state.json", state)
         if "pnl" in state:  # the dashboard's PnL history

@@ -177,6 +177,7 @@ class EngineStateType(types.StructRef):
     """numba type of the engine state struct (fields = EngineState's, same types)."""
 
     def preprocess_fields(self, fields):
+        """Literal types widened (fields hold any value of their type)."""
         return tuple((name, types.unliteral(t)) for name, t in fields)
 
 

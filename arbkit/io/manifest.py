@@ -29,6 +29,7 @@ class PartInfo:
     row_groups: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The part entry as plain data."""
         return dict(self.__dict__)
 
 
@@ -50,6 +51,7 @@ class Manifest:
     complete: bool = True
 
     def to_dict(self) -> dict[str, Any]:
+        """The manifest as plain data (manifest.json)."""
         return {
             "format": FORMAT_NAME,
             "schema_version": self.schema_version,
@@ -68,6 +70,7 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], path: Path) -> "Manifest":
+        """A manifest from manifest.json's data."""
         if d.get("format") != FORMAT_NAME:
             raise DataError(f"not an arbkit recording manifest (format={d.get('format')!r})", path=path, field="format")
         version = d.get("schema_version")
@@ -133,10 +136,12 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def write_manifest(directory: str | Path, manifest: Manifest) -> None:
+    """Write manifest.json atomically (temporary file, then rename)."""
     atomic_write_text(Path(directory) / MANIFEST_NAME, json.dumps(manifest.to_dict(), indent=1, sort_keys=False) + "\n")
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes, hex."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while True:

@@ -36,6 +36,7 @@ class _InstrumentStats:
         self.last_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
 
     def update(self, cols: EventColumns) -> None:
+        """Count a batch's rows per instrument and kind, price range and times."""
         n = self.events.shape[0]
         a = cols.asset.astype(np.int64)
         self.events += np.bincount(a, minlength=n)[:n]
@@ -48,6 +49,7 @@ class _InstrumentStats:
         np.maximum.at(self.last_ns, a, cols.ts_local)
 
     def to_list(self, instruments: list[Instrument]) -> list[dict[str, Any]]:
+        """The manifest's per-instrument entries."""
         out = []
         for i, inst in enumerate(instruments):
             kinds = {KIND_NAMES[k]: int(self.by_kind[i, k]) for k in KIND_NAMES if self.by_kind[i, k]}

@@ -56,6 +56,7 @@ class _BinanceBook:
         self.asks = {p: q for p, q in snap["asks"]}
 
     def apply(self, frame: str) -> None:
+        """Apply one depth frame the server passed (sent or skipped)."""
         d = json.loads(frame).get("data", {})
         if d.get("e") != "depthUpdate" or int(d["u"]) < self.last_u:
             return
@@ -109,14 +110,17 @@ class ReplayServer:
 
     @property
     def url(self) -> str:
+        """The websocket URL."""
         return f"ws://127.0.0.1:{self.port}"
 
     @property
     def http(self) -> str:
+        """The REST base URL (same port)."""
         return f"http://127.0.0.1:{self.port}"
 
     @property
     def done(self) -> bool:
+        """True once every frame has been passed."""
         return self.cursor >= len(self.frames)
 
     def depth_index(self, near: int) -> int:

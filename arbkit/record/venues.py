@@ -54,18 +54,22 @@ class Adapter:
 
     # to implement per venue
     def register(self, symbol: str) -> int:
+        """Register ``symbol`` as an instrument; its asset index."""
         raise NotImplementedError
 
     def url(self) -> str:
+        """The websocket URL to connect to."""
         raise NotImplementedError
 
     def subscriptions(self) -> list[str]:
+        """Frames to send right after connecting (subscribe requests)."""
         return []
 
     def on_connect(self, ts: int) -> None:
         """A new connection: book state starts over (the venue sends or we fetch a fresh image)."""
 
     def on_message(self, ts: int, text: str, where: str) -> None:
+        """Normalise one frame into schema rows; MalformedMessage when it cannot be read."""
         raise NotImplementedError
 
     def needs_resync(self) -> bool:
@@ -73,9 +77,11 @@ class Adapter:
         return False
 
     def snapshot_urls(self) -> dict[str, str]:
+        """REST snapshots needed now, by symbol (venues that sync books from REST)."""
         return {}
 
     def on_snapshot(self, ts: int, symbol: str, text: str, where: str) -> None:
+        """Apply a REST snapshot body for ``symbol``."""
         raise NotImplementedError
 
     def on_disconnect(self, ts: int) -> None:
@@ -104,9 +110,11 @@ class BinanceAdapter(Adapter):
         self.on_connect(0)
 
     def register(self, symbol: str) -> int:
+        """Register ``symbol`` as this venue's instrument; its asset index."""
         return self.table.asset(self.venue, symbol.upper(), **instrument_meta(self.market, symbol.upper()))
 
     def url(self) -> str:
+        """This venue's websocket URL (the configured endpoint, else the public one)."""
         streams = []
         for s in self.symbols:
             low = s.lower()
@@ -119,9 +127,11 @@ class BinanceAdapter(Adapter):
         return f"{self.endpoint or self.STREAMS[self.market]}/stream?streams={'/'.join(streams)}"
 
     def on_connect(self, ts: int) -> None:
+        """A new connection: fresh book syncs (each waits for its next image)."""
         self.syncs = {s.upper(): BinanceBookSync(self.sink, self.assets[s], self.market, s.upper()) for s in self.symbols}
 
     def snapshot_urls(self) -> dict[str, str]:
+        """REST depth snapshot URLs of the books not synced yet."""
         if "depth" not in self.channels:
             return {}
         host, path = self.REST[self.market]
@@ -129,6 +139,7 @@ class BinanceAdapter(Adapter):
         return {sym: f"{base}{path}?symbol={sym}&limit=1000" for sym, sync in self.syncs.items() if not sync.synced}
 
     def on_snapshot(self, ts: int, symbol: str, text: str, where: str) -> None:
+        """Apply a REST depth snapshot to ``symbol``'s book sync."""
         snap = _json(text)
         if not isinstance(snap, dict):
             raise MalformedMessage("REST snapshot is not a JSON object")
@@ -138,6 +149,7 @@ class BinanceAdapter(Adapter):
             raise MalformedMessage(str(exc)) from None
 
     def on_message(self, ts: int, text: str, where: str) -> None:
+        """Normalise one frame of this venue (see the class doc)."""
         msg = _json(text)
         data = msg.get("data") if isinstance(msg, dict) and "stream" in msg else msg
         if not isinstance(data, dict):
@@ -161,6 +173,7 @@ class BinanceAdapter(Adapter):
             raise MalformedMessage(f"{e}: {exc}") from None
 
     def on_disconnect(self, ts: int) -> None:
+        """The connection dropped: a GAP for every book that was synced."""
         for sym, sync in self.syncs.items():
             if sync.synced:
                 self.sink.emit_gap(ts, ts, sync.asset)
@@ -181,13 +194,16 @@ class BybitAdapter(Adapter):
         self.on_connect(0)
 
     def register(self, symbol: str) -> int:
+        """Register ``symbol`` as this venue's instrument; its asset index."""
         ctype = {"linear": "linear_perp", "inverse": "inverse_perp", "spot": "spot"}[self.category]
         return self.table.asset(self.venue, symbol.upper(), contract_type=ctype)
 
     def url(self) -> str:
+        """This venue's websocket URL (the configured endpoint, else the public one)."""
         return self.endpoint or self.STREAMS.format(category=self.category)
 
     def subscriptions(self) -> list[str]:
+        """This venue's subscribe frames for the symbols and channels."""
         args = []
         for s in self.symbols:
             if "depth" in self.channels:
@@ -197,14 +213,17 @@ class BybitAdapter(Adapter):
         return [json.dumps({"op": "subscribe", "args": args})]
 
     def on_connect(self, ts: int) -> None:
+        """A new connection: fresh book syncs (each waits for its next image)."""
         from arbkit.io.convert.bybit import BybitBookSync
         self.syncs = {s.upper(): BybitBookSync(self.sink, self.assets[s], s.upper()) for s in self.symbols}
         self._had_book = {s: False for s in self.syncs}
 
     def needs_resync(self) -> bool:
+        """True when a book broke its sequence: reconnect for a fresh snapshot."""
         return any(self._had_book[s] and not sync.synced for s, sync in self.syncs.items())
 
     def on_message(self, ts: int, text: str, where: str) -> None:
+        """Normalise one frame of this venue (see the class doc)."""
         msg = _json(text)
         if not isinstance(msg, dict):
             raise MalformedMessage("frame is not a JSON object")
@@ -229,6 +248,7 @@ class BybitAdapter(Adapter):
             raise MalformedMessage(f"{topic}: {exc}") from None
 
     def on_disconnect(self, ts: int) -> None:
+        """The connection dropped: a GAP for every book that was synced."""
         for sync in self.syncs.values():
             if sync.synced:
                 self.sink.emit_gap(ts, ts, sync.asset)
@@ -245,25 +265,31 @@ class OkxAdapter(Adapter):
         self.on_connect(0)
 
     def register(self, symbol: str) -> int:
+        """Register ``symbol`` as this venue's instrument; its asset index."""
         from arbkit.io.convert.cryptofeed import okx_meta
         return self.table.asset("okx", symbol, **okx_meta(symbol))
 
     def url(self) -> str:
+        """This venue's websocket URL (the configured endpoint, else the public one)."""
         return self.endpoint or self.STREAMS
 
     def subscriptions(self) -> list[str]:
+        """This venue's subscribe frames for the symbols and channels."""
         names = {"depth": "books", "trades": "trades", "bbo": "tickers"}
         args = [{"channel": names[c], "instId": s} for s in self.symbols for c in self.channels]
         return [json.dumps({"op": "subscribe", "args": args})]
 
     def on_connect(self, ts: int) -> None:
+        """A new connection: fresh book syncs (each waits for its next image)."""
         from arbkit.io.convert.cryptofeed import OkxBooks
         self.books = OkxBooks(self.sink, self.table)
 
     def needs_resync(self) -> bool:
+        """True when a book broke its sequence: reconnect for a fresh snapshot."""
         return any(self.books.books.get(s) is not None and not ok for s, ok in self.books.synced.items())
 
     def on_message(self, ts: int, text: str, where: str) -> None:
+        """Normalise one frame of this venue (see the class doc)."""
         msg = _json(text)
         if not isinstance(msg, dict):
             raise MalformedMessage("frame is not a JSON object")
@@ -278,6 +304,7 @@ class OkxAdapter(Adapter):
             raise MalformedMessage(f"okx: {exc}") from None
 
     def on_disconnect(self, ts: int) -> None:
+        """The connection dropped: a GAP for every book that was synced."""
         for inst, ok in self.books.synced.items():
             if ok:
                 self.sink.emit_gap(ts, ts, self.assets[inst])
@@ -301,6 +328,7 @@ class PolymarketAdapter(Adapter):
         self.has_book: dict[str, bool] = {t: False for t in self.tokens}
 
     def register(self, symbol: str) -> int:
+        """Register ``symbol`` as this venue's instrument; its asset index."""
         name, _, token = symbol.partition("=")
         token = token or name
         self.tokens[token] = name
@@ -314,15 +342,19 @@ class PolymarketAdapter(Adapter):
         return self.table.asset("polymarket", name)
 
     def url(self) -> str:
+        """This venue's websocket URL (the configured endpoint, else the public one)."""
         return self.endpoint or self.STREAMS
 
     def subscriptions(self) -> list[str]:
+        """This venue's subscribe frames for the symbols and channels."""
         return [json.dumps({"assets_ids": list(self.tokens), "type": "market"})]
 
     def on_connect(self, ts: int) -> None:
+        """A new connection: fresh book syncs (each waits for its next image)."""
         self.has_book = {t: False for t in self.tokens}
 
     def on_message(self, ts: int, text: str, where: str) -> None:
+        """Normalise one frame of this venue (see the class doc)."""
         if text.strip() in ("PONG", "PING"):
             return
         msg = _json(text)
@@ -363,6 +395,7 @@ class PolymarketAdapter(Adapter):
             self.sink.count("messages_ignored")  # tick_size_change, best_bid_ask, ...
 
     def on_disconnect(self, ts: int) -> None:
+        """The connection dropped: a GAP for every book that was synced."""
         for token, ok in self.has_book.items():
             if ok:
                 self.sink.emit_gap(ts, ts, self._asset(token))

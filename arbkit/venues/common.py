@@ -198,25 +198,30 @@ class EventSink:
         return n
 
     def emit_clear(self, ts_exch: int, ts_local: int, asset: int, seq: int = -1) -> None:
+        """A CLEAR row (a full image follows)."""
         self.emit(ts_exch, ts_local, asset, Kind.CLEAR, 0, 0.0, 0.0, seq)
 
     def emit_gap(self, ts_exch: int, ts_local: int, asset: int, seq: int = -1) -> None:
+        """A GAP row (the book is unknown until the next image), counted."""
         self.emit(ts_exch, ts_local, asset, Kind.GAP, 0, 0.0, 0.0, seq)
         self.count("gaps")
 
     def emit_snapshot(self, ts_exch: int, ts_local: int, asset: int, bids: Iterable[Any], asks: Iterable[Any],
                       seq: int, *, where: str) -> None:
+        """CLEAR then one SNAPSHOT row per level of both sides."""
         self.emit_clear(ts_exch, ts_local, asset, seq)
         self.emit_levels(ts_exch, ts_local, asset, Kind.SNAPSHOT, BID, bids, seq, where=where)
         self.emit_levels(ts_exch, ts_local, asset, Kind.SNAPSHOT, ASK, asks, seq, where=where)
 
     def emit_bbo(self, ts_exch: int, ts_local: int, asset: int, bid: Any, bid_qty: Any, ask: Any, ask_qty: Any,
                  seq: int, *, where: str) -> None:
+        """Two BBO rows (bid, ask)."""
         self.emit_levels(ts_exch, ts_local, asset, Kind.BBO, BID, [(bid, bid_qty)], seq, where=where)
         self.emit_levels(ts_exch, ts_local, asset, Kind.BBO, ASK, [(ask, ask_qty)], seq, where=where)
 
     def emit_trade(self, ts_exch: int, ts_local: int, asset: int, side: int, price: Any, qty: Any, seq: int, *,
                    where: str) -> None:
+        """One TRADE row (``side`` = the aggressor's)."""
         self.emit_levels(ts_exch, ts_local, asset, Kind.TRADE, side, [(price, qty)], seq, where=where)
 
     def take(self) -> EventColumns:
@@ -227,6 +232,7 @@ class EventSink:
         return cols
 
     def columns(self) -> EventColumns:
+        """All rows so far as EventColumns, sorted by ts_local (stable)."""
         cols = EventColumns(
             np.frombuffer(self._ts_exch, dtype=np.int64).copy(),
             np.frombuffer(self._ts_local, dtype=np.int64).copy(),

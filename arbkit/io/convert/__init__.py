@@ -31,6 +31,7 @@ FORMATS: dict[str, str] = {
 
 
 def converter(fmt: str) -> Callable[..., ConversionResult]:
+    """The converter function of a format name (a DataError listing the known ones)."""
     if fmt not in FORMATS:
         raise DataError(f"unknown format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}")
     module, func = FORMATS[fmt].split(":")

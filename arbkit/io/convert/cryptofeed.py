@@ -53,12 +53,14 @@ class _Binance:
         self.syncs: dict[str, BinanceBookSync] = {}
 
     def sync(self, symbol: str) -> BinanceBookSync:
+        """The book sync of ``symbol`` (created on first use)."""
         if symbol not in self.syncs:
             asset = self.table.asset(self.venue, symbol, **instrument_meta(self.market, symbol))
             self.syncs[symbol] = BinanceBookSync(self.sink, asset, self.market, symbol, check_bbo=self.check_bbo)
         return self.syncs[symbol]
 
     def http(self, ts: int, url: str, body: str, where: str) -> None:
+        """A captured REST response (depth snapshots)."""
         u = urlparse(url)
         if not u.path.endswith("/depth"):
             return
@@ -67,6 +69,7 @@ class _Binance:
             self.sync(symbol).on_snapshot(ts, json.loads(body), where)
 
     def recv(self, ts: int, msg: Any, where: str) -> None:
+        """A captured websocket frame."""
         data = msg.get("data", msg) if isinstance(msg, dict) else None
         if not isinstance(data, dict):
             self.sink.count("cryptofeed_messages_ignored")
@@ -82,6 +85,7 @@ class _Binance:
             self.sink.count("cryptofeed_messages_ignored")
 
     def report(self) -> dict[str, Any]:
+        """Per-symbol sync statistics for the manifest."""
         out = {}
         for sym, s in self.syncs.items():
             s.finish(sym)
@@ -119,9 +123,11 @@ class _ChecksummedBooks:
         self.stats: dict[str, dict[str, int]] = {}
 
     def http(self, ts: int, url: str, body: str, where: str) -> None:
+        """REST responses carry nothing these venues need."""
         return
 
     def report(self) -> dict[str, Any]:
+        """Per-book checksum statistics."""
         return self.stats
 
     def _stats(self, key: str) -> dict[str, int]:
@@ -220,9 +226,11 @@ class _Coinbase:
         self.stats: dict[str, Any] = {"sequence_gaps": 0, "snapshots": 0, "updates": 0}
 
     def http(self, ts: int, url: str, body: str, where: str) -> None:
+        """REST responses carry nothing needed here."""
         return
 
     def recv(self, ts: int, msg: Any, where: str, conn: str = "") -> None:
+        """A Coinbase Advanced Trade frame (l2_data, sequence checked)."""
         if not isinstance(msg, dict) or "channel" not in msg:
             self.sink.count("cryptofeed_messages_ignored")
             return
@@ -267,6 +275,7 @@ class _Coinbase:
                                          int(t["trade_id"]) if str(t["trade_id"]).isdigit() else -1, where=where)
 
     def report(self) -> dict[str, Any]:
+        """Sequence statistics."""
         return self.stats
 
 
@@ -276,9 +285,11 @@ class _Upbit:
         self.stats = {"orderbooks": 0, "trades": 0}
 
     def http(self, ts: int, url: str, body: str, where: str) -> None:
+        """REST responses carry nothing needed here."""
         return
 
     def recv(self, ts: int, msg: Any, where: str) -> None:
+        """An Upbit orderbook snapshot frame."""
         if not isinstance(msg, dict) or "ty" not in msg:
             self.sink.count("cryptofeed_messages_ignored")
             return
@@ -301,6 +312,7 @@ class _Upbit:
             self.sink.count("cryptofeed_messages_ignored")
 
     def report(self) -> dict[str, Any]:
+        """Snapshot statistics."""
         return self.stats
 
 
@@ -320,6 +332,7 @@ class _Kraken(_ChecksummedBooks):
     venue = "Kraken"
 
     def recv(self, ts: int, msg: Any, where: str) -> None:
+        """A Kraken book frame (snapshot or update, CRC32 checked)."""
         if not (isinstance(msg, list) and len(msg) >= 4 and isinstance(msg[-2], str)):
             self.sink.count("cryptofeed_messages_ignored")
             return

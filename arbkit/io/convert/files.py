@@ -12,6 +12,7 @@ from arbkit.io.manifest import sha256_file
 
 
 def open_text(path: str | Path):
+    """A text reader for a plain or gzipped file."""
     path = Path(path)
     if not path.is_file():
         raise DataError("source file does not exist", path=path)
@@ -40,6 +41,7 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
 
 
 def loads(text: str, *, path: str | Path, row: int) -> Any:
+    """Parse JSON text; a DataError naming file and row."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
