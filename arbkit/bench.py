@@ -110,6 +110,14 @@ def time_in_memory(cols, instruments, name: str, repeat: int = 3) -> dict[str, A
             "fills_hash": res.fills_hash}
 
 
+def write_report(report: dict[str, Any], json_path: str | Path, markdown_path: str | Path, markdown: str) -> None:
+    """Write a benchmark's figures (JSON) and table (markdown), and print the table."""
+    Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
+    Path(markdown_path).write_text(markdown)
+    print(markdown)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set (VmHWM; unlike ru_maxrss it is not inherited across fork+exec)."""
     try:

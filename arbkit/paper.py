@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -37,22 +36,13 @@ from arbkit.engine.result import Result, TradeLog
 from arbkit.io.columns import EventColumns
 from arbkit.record.recorder import Recorder, VenueSpec
 from arbkit.run_config import RunConfig
+from arbkit.terminal import rss_mb
 
 
 def _atomic_json(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=1, default=float) + "\n")
     os.replace(tmp, path)
-
-
-def _rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class PaperRun:
@@ -238,7 +228,7 @@ class PaperRun:
                                         "gaps": rs.gaps, "malformed": rs.malformed, "silent_drops": rs.silent_drops,
                                         "connected": status == "running"},
                                "errors": list(self.errors),
-                               "system": {"rss_mb": _rss_mb(), "cpu_s": time.process_time() - self._cpu0}}
+                               "system": {"rss_mb": rss_mb(), "cpu_s": time.process_time() - self._cpu0}}
         rep = self.replayer
         if rep is None:
             out["instruments"] = []

@@ -13,7 +13,6 @@ one run (hftbacktest is an optional extra: ``pip install arbkit[peer]``).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +38,6 @@ def hbt_market_maker(hbt, half_spread, size, max_pos, interval):
     """The same quoting rule as arbkit's touch_mm, written against hftbacktest's API."""
     a = 0
     tick = hbt.depth(a).tick_size
-    n_fills = 0
     while hbt.elapse(interval) == 0:
         hbt.clear_inactive_orders(a)
         depth = hbt.depth(a)
@@ -151,16 +149,15 @@ def markdown(r: dict) -> str:
 
 
 def main() -> None:
+    from arbkit.bench import write_report
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=5_000_000)
     ap.add_argument("--json", default=str(ROOT / "results" / "peer.json"))
     ap.add_argument("--markdown", default=str(ROOT / "results" / "peer.md"))
     args = ap.parse_args()
     report = run(args.events)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    Path(args.markdown).write_text(markdown(report))
-    print(markdown(report))
+    write_report(report, args.json, args.markdown, markdown(report))
 
 
 if __name__ == "__main__":

@@ -23,15 +23,9 @@ ROOT = Path(__file__).resolve().parent
 CAPTURE = ROOT.parent / "tests" / "data" / "raw" / "binance_usdm_btcusdt_20240808_head4000.txt.gz"
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def run(times: int) -> dict:
     from arbkit.bench import machine
+    from arbkit.terminal import rss_mb
     from arbkit.record import Recorder, VenueSpec
 
     server = subprocess.Popen([sys.executable, "-m", "arbkit.record.replay_server", str(CAPTURE), "--times", str(times)],
@@ -48,7 +42,7 @@ def run(times: int) -> dict:
                 t_first = None
                 while rec.stats.messages < info["frames"] and not task.done():
                     await asyncio.sleep(0.5)
-                    samples.append((rec.stats.messages, _rss_mb()))
+                    samples.append((rec.stats.messages, rss_mb()))
                     if t_first is None and rec.stats.messages:
                         t_first = (time.perf_counter(), rec.stats.messages)
                 t_end = time.perf_counter()
@@ -82,16 +76,15 @@ def markdown(r: dict) -> str:
 
 
 def main() -> None:
+    from arbkit.bench import write_report
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--times", type=int, default=25)
     ap.add_argument("--json", default=str(ROOT / "results" / "recorder.json"))
     ap.add_argument("--markdown", default=str(ROOT / "results" / "recorder.md"))
     args = ap.parse_args()
     report = run(args.times)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    Path(args.markdown).write_text(markdown(report))
-    print(markdown(report))
+    write_report(report, args.json, args.markdown, markdown(report))
 
 
 if __name__ == "__main__":

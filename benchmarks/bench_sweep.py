@@ -128,6 +128,8 @@ def markdown(r: dict) -> str:
 
 
 def main() -> None:
+    from arbkit.bench import write_report
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=5_000_000)
     ap.add_argument("--sets", type=int, default=256)
@@ -135,10 +137,7 @@ def main() -> None:
     ap.add_argument("--markdown", default=str(ROOT / "results" / "sweep.md"))
     args = ap.parse_args()
     report = run(args.events, args.sets)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    Path(args.markdown).write_text(markdown(report))
-    print(markdown(report))
+    write_report(report, args.json, args.markdown, markdown(report))
 
 
 if __name__ == "__main__":

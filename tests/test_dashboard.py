@@ -1,12 +1,10 @@
 """The dashboard in headless Chromium: its panels render a real paper run's numbers; a screenshot is saved."""
-import asyncio
 import json
 import shutil
 import socket
 import subprocess
 
 import pytest
-import yaml
 
 from arbkit.dashboard import serve
 from arbkit.paper import PaperRun

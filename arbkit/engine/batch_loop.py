@@ -289,7 +289,8 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
             sd = side[r]
             q = qty[r]
             tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
-            # the ladder update, written out as in loop.run_events (a call passing the arrays costs more)
+            # the ladder update, written out as in loop.run_events and book.book_set (a call passing the
+            # arrays per row made the loop three times slower, even with inline="always")
             if not centred[a]:
                 base[a] = tick - L // 2
                 centred[a] = True

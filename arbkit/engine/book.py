@@ -135,93 +135,76 @@ def book_recenter(b, a, centre_tick):
 @njit(cache=True)
 def _maybe_recenter(b, a):
     L = b.bid_qty.shape[1]
-    off = recentre_offset(b.best_bid, b.best_ask, b.base, a, L)
-    if off < L // 4 or off > L - L // 4:
-        book_recenter(b, a, off + b.base[a])
-
-
-@njit(cache=True)
-def ladder_set(bid_qty, ask_qty, base, best_bid, best_ask, n_bid, n_ask, centred, dropped, a, side, tick, qty):
-    """Set the total quantity at ``tick`` on ``side`` (+1 bid, -1 ask); 0 removes the level.
-
-    Returns the level's previous quantity, or -1.0 when the row fell outside the window and
-    was only counted in ``dropped``; the caller recentres. The engine loops write the same
-    steps out inline (a call passing these arrays costs more than the update itself).
-    """
-    L = bid_qty.shape[1]
-    if not centred[a]:
-        base[a] = tick - L // 2
-        centred[a] = True
-    i = tick - base[a]
-    if i < 0 or i >= L:
-        if n_bid[a] + n_ask[a] == 0 and qty > 0.0:
-            base[a] = tick - L // 2
-            i = L // 2
-        else:
-            dropped[a] += 1
-            return -1.0
-    if side > 0:
-        old = bid_qty[a, i]
-        bid_qty[a, i] = qty
-        if qty > 0.0:
-            if old == 0.0:
-                n_bid[a] += 1
-            if tick > best_bid[a]:
-                best_bid[a] = tick
-        elif old > 0.0:
-            n_bid[a] -= 1
-            if tick == best_bid[a]:
-                nb = NO_BID
-                if n_bid[a] > 0:
-                    j = i - 1
-                    while j >= 0:
-                        if bid_qty[a, j] > 0.0:
-                            nb = base[a] + j
-                            break
-                        j -= 1
-                best_bid[a] = nb
-    else:
-        old = ask_qty[a, i]
-        ask_qty[a, i] = qty
-        if qty > 0.0:
-            if old == 0.0:
-                n_ask[a] += 1
-            if tick < best_ask[a]:
-                best_ask[a] = tick
-        elif old > 0.0:
-            n_ask[a] -= 1
-            if tick == best_ask[a]:
-                na = NO_ASK
-                if n_ask[a] > 0:
-                    j = i + 1
-                    while j < L:
-                        if ask_qty[a, j] > 0.0:
-                            na = base[a] + j
-                            break
-                        j += 1
-                best_ask[a] = na
-    return old
-
-
-@njit(cache=True)
-def recentre_offset(best_bid, best_ask, base, a, L):
-    """Offset of the book's centre in asset ``a``'s window (``L // 2``, i.e. centred, when both sides are empty)."""
-    bb = best_bid[a]
-    ba = best_ask[a]
+    bb = b.best_bid[a]
+    ba = b.best_ask[a]
     if bb != NO_BID and ba != NO_ASK:
-        return (bb + ba) // 2 - base[a]
-    if bb != NO_BID:
-        return bb - base[a]
-    if ba != NO_ASK:
-        return ba - base[a]
-    return L // 2
+        centre = (bb + ba) // 2
+    elif bb != NO_BID:
+        centre = bb
+    elif ba != NO_ASK:
+        centre = ba
+    else:
+        return
+    off = centre - b.base[a]
+    if off < L // 4 or off > L - L // 4:
+        book_recenter(b, a, centre)
 
 
 @njit(cache=True)
 def book_set(b, a, side, tick, qty):
     """Set the total quantity at ``tick`` on ``side`` (+1 bid, -1 ask); 0 removes the level."""
-    ladder_set(b.bid_qty, b.ask_qty, b.base, b.best_bid, b.best_ask, b.n_bid, b.n_ask, b.centred, b.dropped, a, side,
-               tick, qty)
+    L = b.bid_qty.shape[1]
+    if not b.centred[a]:
+        b.base[a] = tick - L // 2
+        b.centred[a] = True
+    i = tick - b.base[a]
+    if i < 0 or i >= L:
+        if b.n_bid[a] + b.n_ask[a] == 0 and qty > 0.0:
+            b.base[a] = tick - L // 2
+            i = L // 2
+        else:
+            b.dropped[a] += 1
+            return
+    if side > 0:
+        old = b.bid_qty[a, i]
+        b.bid_qty[a, i] = qty
+        if qty > 0.0:
+            if old == 0.0:
+                b.n_bid[a] += 1
+            if tick > b.best_bid[a]:
+                b.best_bid[a] = tick
+        elif old > 0.0:
+            b.n_bid[a] -= 1
+            if tick == b.best_bid[a]:
+                nb = NO_BID
+                if b.n_bid[a] > 0:
+                    j = i - 1
+                    while j >= 0:
+                        if b.bid_qty[a, j] > 0.0:
+                            nb = b.base[a] + j
+                            break
+                        j -= 1
+                b.best_bid[a] = nb
+    else:
+        old = b.ask_qty[a, i]
+        b.ask_qty[a, i] = qty
+        if qty > 0.0:
+            if old == 0.0:
+                b.n_ask[a] += 1
+            if tick < b.best_ask[a]:
+                b.best_ask[a] = tick
+        elif old > 0.0:
+            b.n_ask[a] -= 1
+            if tick == b.best_ask[a]:
+                na = NO_ASK
+                if b.n_ask[a] > 0:
+                    j = i + 1
+                    while j < L:
+                        if b.ask_qty[a, j] > 0.0:
+                            na = b.base[a] + j
+                            break
+                        j += 1
+                b.best_ask[a] = na
     _maybe_recenter(b, a)
 
 

@@ -358,7 +358,7 @@ class Recorder:
     # -- status line ---------------------------------------------------------------------------
 
     def _status_task(self) -> asyncio.Task | None:
-        from arbkit.sweep.progress import progress_wanted
+        from arbkit.terminal import progress_wanted
 
         if not progress_wanted(self.status):
             return None

@@ -175,7 +175,7 @@ class ReplayServer:
 
         self._stop = asyncio.Event()
         async with serve(self._handler, "127.0.0.1", 0, process_request=self._process_request, max_size=1 << 24) as srv:
-            self.port = srv.sockets[0].getsockname()[1] if hasattr(srv, "sockets") else list(srv.server.sockets)[0].getsockname()[1]
+            self.port = list(srv.sockets)[0].getsockname()[1]
             self._ready.set()
             await self._stop.wait()
 

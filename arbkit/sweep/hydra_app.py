@@ -119,7 +119,7 @@ def precompute_rows(specs: Sequence[Mapping[str, Any]], rows_dir: Path, batch_si
                     n_jobs: int = 1) -> int:
     """Replay, batched, every spec whose row is missing; returns how many sets were replayed."""
     from arbkit.sweep.progress import Progress
-    from arbkit.sweep.runner import _run_blocks
+    from arbkit.sweep.runner import _run_blocks, block_jobs
 
     rows_dir.mkdir(parents=True, exist_ok=True)
     groups: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
@@ -130,12 +130,9 @@ def precompute_rows(specs: Sequence[Mapping[str, Any]], rows_dir: Path, batch_si
     jobs = []
     for members in groups.values():
         first = members[0][0]
-        size = max(1, min(batch_size, -(-len(members) // max(n_jobs, 1))))
-        for i in range(0, len(members), size):
-            blk = members[i:i + size]
-            jobs.append((first["recording"], first["strategy"], first["options"], [s["params"] for s, _ in blk],
-                         first["settings"], first["gate"], [p for _, p in blk],
-                         [str(rows_dir / f"{p}.json") for _, p in blk], True))
+        jobs += block_jobs(first["recording"], first["strategy"], first["options"], first["settings"], first["gate"],
+                           [(spec["params"], pid) for spec, pid in members], rows_dir, batch_size=batch_size,
+                           n_jobs=n_jobs)
     n = sum(len(j[3]) for j in jobs)
     if jobs:
         with Progress(n, 0, 0, enabled=False) as bar:

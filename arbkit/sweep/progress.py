@@ -6,17 +6,10 @@ count as done from the start but not towards the rate.
 """
 from __future__ import annotations
 
-import os
-import sys
 import time
 from types import TracebackType
 
-
-def progress_wanted(enabled: bool | None) -> bool:
-    """Whether to draw the bar: asked for, or on a terminal outside CI."""
-    if enabled is not None:
-        return bool(enabled)
-    return sys.stderr.isatty() and not os.environ.get("CI")
+from arbkit.terminal import progress_wanted
 
 
 class Progress:

@@ -152,8 +152,15 @@ def _versions() -> dict[str, str]:
             "polars": pl.__version__, "pyarrow": pyarrow.__version__, "python": platform.python_version()}
 
 
-def _blocks(todo: list, block_size: int) -> list[list]:
-    return [todo[i:i + block_size] for i in range(0, len(todo), block_size)]
+def block_jobs(recording: str, strategy: str, options: Mapping[str, Any], settings: Mapping[str, Any],
+               gate: Any, todo: Sequence[tuple[Mapping[str, float], str]], rows_dir: Path, *, batch_size: int,
+               n_jobs: int, batched: bool = True) -> list[tuple]:
+    """``run_block`` jobs for ``todo`` (parameter set, param_id) pairs: blocks small enough to keep every
+    worker busy, large enough to share each pass (one set per block when not batched)."""
+    size = max(1, min(batch_size, -(-len(todo) // max(n_jobs, 1)))) if batched else 1
+    return [(recording, strategy, dict(options), [p for p, _ in blk], settings, gate, [pid for _, pid in blk],
+             [str(rows_dir / f"{pid}.json") for _, pid in blk], batched)
+            for blk in (todo[i:i + size] for i in range(0, len(todo), size))]
 
 
 def _run_blocks(jobs: list[tuple], n_jobs: int, backend: str, scheduler: Any, progress: Progress) -> None:
@@ -222,10 +229,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     if len(set(ids)) != len(ids):
         raise ConfigError("grid: the same parameter set appears twice")
     todo = [(p, pid) for p, pid in zip(sets, ids) if not (resume and (rows_dir / f"{pid}.json").is_file())]
-    # blocks small enough to keep every worker busy, large enough to share each pass
-    size = max(1, min(batch_size, -(-len(todo) // max(n_jobs, 1)))) if batched else 1
-    jobs = [(str(rec.path), strategy, options, [p for p, _ in blk], settings, gate, [pid for _, pid in blk],
-             [str(rows_dir / f"{pid}.json") for _, pid in blk], batched) for blk in _blocks(todo, size)]
+    jobs = block_jobs(str(rec.path), strategy, options, settings, gate, todo, rows_dir, batch_size=batch_size,
+                      n_jobs=n_jobs, batched=batched)
     t0 = time.perf_counter()
     with Progress(len(sets), len(sets) - len(todo), rec.n_events, enabled=progress) as bar:
         if jobs:
