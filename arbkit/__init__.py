@@ -1,6 +1,6 @@
 """arbkit: record/replay backtesting for order-book trading."""
 from arbkit.io import EventColumns, Recording, load, merge_recordings
-from arbkit.schema import EVENT_DTYPE, Instrument, Kind
+from arbkit.core.schema import EVENT_DTYPE, Instrument, Kind
 
 __version__ = "0.1.0"
 

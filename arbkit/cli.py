@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from arbkit.errors import ArbkitError, ConfigError
+from arbkit.core.errors import ArbkitError, ConfigError
 
 
 def _load_instruments_arg(path: str | None) -> dict[str, dict[str, Any]] | None:

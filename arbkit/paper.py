@@ -33,10 +33,10 @@ import numpy as np
 from arbkit.engine import codes as c
 from arbkit.engine.book import NO_ASK, NO_BID
 from arbkit.engine.result import Result, TradeLog
-from arbkit.io.columns import EventColumns
+from arbkit.core.columns import EventColumns
 from arbkit.record.recorder import Recorder, VenueSpec
 from arbkit.run_config import RunConfig
-from arbkit.terminal import rss_mb
+from arbkit.core.terminal import rss_mb
 
 
 def _atomic_json(path: Path, data: Any) -> None:
@@ -198,7 +198,7 @@ class PaperRun:
         for path in rec.part_paths[done_parts:]:
             import pyarrow.parquet as pq
 
-            from arbkit.io.columns import EventColumns as Cols
+            from arbkit.core.columns import EventColumns as Cols
             rep.feed(Cols.from_arrow(pq.read_table(path)))
         self._parts_fed = len(rec.part_paths)
         self._write_trades()

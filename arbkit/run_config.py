@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
         "chunk_rows", "start_ns", "end_ns")

@@ -18,12 +18,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from arbkit.engine.book_scan import BookScanner
-from arbkit.errors import DataError
-from arbkit.io.columns import EventColumns
+from arbkit.core.errors import DataError
+from arbkit.core.columns import EventColumns
 from arbkit.io.manifest import read_manifest, sha256_file
 from arbkit.io.recording import check_part_schema
 from arbkit.io.writer import PARTS_DIR
-from arbkit.schema import KIND_NAMES, Kind
+from arbkit.core.schema import KIND_NAMES, Kind
 
 MAX_EXAMPLES = 20
 _PRICED = np.array([Kind.SNAPSHOT, Kind.DEPTH, Kind.TRADE, Kind.BBO], dtype=np.uint8)

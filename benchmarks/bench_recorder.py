@@ -25,7 +25,7 @@ CAPTURE = ROOT.parent / "tests" / "data" / "raw" / "binance_usdm_btcusdt_2024080
 
 def run(times: int) -> dict:
     from arbkit.bench import machine
-    from arbkit.terminal import rss_mb
+    from arbkit.core.terminal import rss_mb
     from arbkit.record import Recorder, VenueSpec
 
     server = subprocess.Popen([sys.executable, "-m", "arbkit.record.replay_server", str(CAPTURE), "--times", str(times)],

@@ -28,7 +28,7 @@ def bundled():
 
 def make_events(rows):
     """EventColumns from a list of (ts_local, asset, kind, side, price, qty, seq) tuples (ts_exch = ts_local)."""
-    from arbkit.io.columns import EventColumns
+    from arbkit.core.columns import EventColumns
     rows = list(rows)
     arr = np.array(rows, dtype=object).reshape(len(rows), 7) if rows else np.zeros((0, 7))
     return EventColumns.from_arrays(

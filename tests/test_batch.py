@@ -10,7 +10,7 @@ from hypothesis import strategies as hs
 
 from arbkit.engine import LatencyModel, Schedule, replay
 from arbkit.engine.batch import BatchReplayer, replay_batch
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 from arbkit.strategies import get_strategy
 from conftest import make_events
 from script_strategy import WIDTH, script_kernel

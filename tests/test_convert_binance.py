@@ -10,9 +10,9 @@ import pytest
 
 import arbkit
 from arbkit.engine.book_scan import scan_books
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.convert import convert, run_converter
-from arbkit.schema import Kind
+from arbkit.core.schema import Kind
 from conftest import BINANCE_DIR, shared
 from oracles import binance_decimal_replay
 

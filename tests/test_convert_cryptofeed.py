@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from arbkit.engine.book_scan import scan_books
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.convert import convert, run_converter
-from arbkit.schema import Kind
+from arbkit.core.schema import Kind
 from arbkit.validate import validate
 from conftest import shared
 

@@ -9,10 +9,10 @@ import pytest
 
 import arbkit
 from arbkit.engine.book_scan import scan_books
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.convert import convert, run_converter
 from arbkit.io.convert.hftbacktest import export_hftbacktest
-from arbkit.schema import Kind
+from arbkit.core.schema import Kind
 from arbkit.validate import validate
 from conftest import BUNDLED, shared
 

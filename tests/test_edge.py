@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 from arbkit.kpi.edge import CostProfile, edge_report, paper_round_trips
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 from arbkit.engine import LatencyModel, replay
-from arbkit.schema import Instrument
+from arbkit.core.schema import Instrument
 from conftest import make_events
 from reference_engine import Latency, RefInstrument, ReferenceEngine, scripted
 from script_strategy import script_strategy

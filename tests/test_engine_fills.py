@@ -9,8 +9,8 @@ import pytest
 
 from arbkit.engine import FillModel, LatencyModel, Replayer, replay
 from arbkit.engine import codes as c
-from arbkit.errors import ConfigError, DataError
-from arbkit.schema import Instrument
+from arbkit.core.errors import ConfigError, DataError
+from arbkit.core.schema import Instrument
 from conftest import make_events
 from script_strategy import script_strategy
 

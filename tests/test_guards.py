@@ -3,7 +3,7 @@ import pytest
 
 from arbkit.engine import RiskGuards, replay
 from arbkit.engine import codes as c
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 from conftest import make_events
 from script_strategy import script_strategy
 from test_engine_fills import IMAGE, INST, IOC, LIMIT, POST

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 import arbkit
-from arbkit.schema import Instrument, Kind
+from arbkit.core.schema import Instrument, Kind
 from conftest import BUNDLED, make_events
 
 

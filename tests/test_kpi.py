@@ -91,7 +91,7 @@ def test_kpis_of_an_empty_run():
 
 
 def test_gates_pass_fail_with_reasons(tmp_path):
-    from arbkit.errors import ConfigError
+    from arbkit.core.errors import ConfigError
     from arbkit.kpi.gates import Gate
 
     block = {"round_trips": 6, "win_rate_pct": 50.0, "total_pnl": -1.5, "fills": 30,

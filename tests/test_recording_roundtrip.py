@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import arbkit
-from arbkit.io.columns import EventColumns
-from arbkit.schema import Instrument, Kind
+from arbkit.core.columns import EventColumns
+from arbkit.core.schema import Instrument, Kind
 
 INSTS = [Instrument("venue-a", "AAA", tick_size=0.01, lot_size=0.001),
          Instrument("venue-b", "BBB", tick_size=0.5, lot_size=1.0, contract_type="inverse_perp", contract_size=100.0)]
@@ -61,7 +61,7 @@ def test_filters_select_assets_and_time(tmp_path):
 
 def test_writer_refuses_unsorted_and_unknown_assets(tmp_path):
     from conftest import make_events
-    with pytest.raises(arbkit.errors.DataError if hasattr(arbkit, "errors") else Exception, match="row 2.*ts_local"):
+    with pytest.raises(arbkit.core.errors.DataError if hasattr(arbkit, "errors") else Exception, match="row 2.*ts_local"):
         arbkit.Recording.write(tmp_path / "a", make_events([(1, 0, 3, 1, 1.0, 1.0, 1), (3, 0, 3, 1, 1.0, 1.0, 2),
                                                             (2, 0, 3, 1, 1.0, 1.0, 3)]), INSTS)
     with pytest.raises(Exception, match="asset 7"):

@@ -2,7 +2,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from arbkit.schema import ARROW_SCHEMA, COLUMN_NAMES, EVENT_DTYPE, Instrument, Kind
+from arbkit.core.schema import ARROW_SCHEMA, COLUMN_NAMES, EVENT_DTYPE, Instrument, Kind
 
 
 def test_numpy_and_arrow_schemas_come_from_one_definition():

@@ -6,7 +6,7 @@ import pytest
 
 from arbkit.engine import replay
 from arbkit.kpi import compute_kpis
-from arbkit.schema import Instrument
+from arbkit.core.schema import Instrument
 from arbkit.strategies.arb import arb, round_trips
 from conftest import make_events
 

@@ -7,7 +7,7 @@ import pytest
 from arbkit.engine import codes as c
 from arbkit.engine import replay
 from arbkit.kpi import compute_kpis
-from arbkit.schema import Instrument
+from arbkit.core.schema import Instrument
 from arbkit.strategies.mm import N_QUOTE, mm
 from conftest import make_events
 

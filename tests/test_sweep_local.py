@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from arbkit.engine import replay
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 from arbkit.strategies.mm import mm
 from arbkit.sweep import expand_grid, param_id, random_grid, sweep
 from conftest import BUNDLED

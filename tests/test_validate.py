@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import arbkit
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.manifest import sha256_file
-from arbkit.schema import Instrument, Kind
+from arbkit.core.schema import Instrument, Kind
 from arbkit.validate import validate
 from conftest import make_events
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from arbkit.engine import replay
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 from arbkit.strategies import get_strategy
 from arbkit.sweep import sweep
 from arbkit.sweep.validate import validate_candidates

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 
 STATIC = Path(__file__).resolve().parent / "static"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arbkit.numba_cache import purge_stale_caches
+from arbkit.core.numba_cache import purge_stale_caches
 
 purge_stale_caches()
 

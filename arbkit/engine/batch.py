@@ -18,9 +18,9 @@ from arbkit.engine.book import DEFAULT_LADDER
 from arbkit.engine.result import Result
 from arbkit.engine.runner import DEFAULT_CHUNK_ROWS, Replayer, event_source
 from arbkit.engine.strategy import Strategy
-from arbkit.errors import ConfigError
-from arbkit.io.columns import EventColumns
-from arbkit.schema import Instrument
+from arbkit.core.errors import ConfigError
+from arbkit.core.columns import EventColumns
+from arbkit.core.schema import Instrument
 
 #: Per-set output buffers in a batch: smaller than a single run's (drained more often).
 #: Results do not depend on them. Order slots and latency rings keep the single run's sizes:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from arbkit.schema import Kind
+from arbkit.core.schema import Kind
 
 NO_BID = np.iinfo(np.int64).min
 NO_ASK = np.iinfo(np.int64).max

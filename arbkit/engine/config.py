@@ -1,7 +1,7 @@
 """Run settings for the engine: fill model, latency, strategy schedule — validated, explicit.
 
 Each is a frozen dataclass with defaults; ``from_dict`` builds one from a plain mapping
-(hydra / YAML) and names the key of any bad value in a :class:`~arbkit.errors.ConfigError`.
+(hydra / YAML) and names the key of any bad value in a :class:`~arbkit.core.errors.ConfigError`.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 
 from arbkit.engine import codes as c
 from arbkit.engine.latency import MODE_CONSTANT, MODE_EMPIRICAL, MODE_SERIES, LatencyTable, build_table
-from arbkit.errors import ConfigError
-from arbkit.schema import Instrument
+from arbkit.core.errors import ConfigError
+from arbkit.core.schema import Instrument
 
 
 def _from_dict(cls, section: str, d: Mapping[str, Any] | None):

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from arbkit.engine import codes as c
-from arbkit.schema import Instrument
+from arbkit.core.schema import Instrument
 
 
 def fills_hash(fills: np.ndarray) -> str:

@@ -19,9 +19,9 @@ from arbkit.engine.loop import finish_events, run_events, warm_market
 from arbkit.engine.result import Result
 from arbkit.engine.state import EngineState, as_struct, new_state
 from arbkit.engine.strategy import Strategy
-from arbkit.errors import ConfigError, DataError
-from arbkit.io.columns import EventColumns
-from arbkit.schema import KIND_NAMES, Instrument
+from arbkit.core.errors import ConfigError, DataError
+from arbkit.core.columns import EventColumns
+from arbkit.core.schema import KIND_NAMES, Instrument
 
 DEFAULT_CHUNK_ROWS = 1 << 16
 _INT64_MIN = np.iinfo(np.int64).min

@@ -24,7 +24,7 @@ from numba import njit
 
 from arbkit.engine.config import Schedule
 from arbkit.engine.state import STRATEGY_SIG
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 
 
 def strategy_kernel(fn: Callable) -> Any:

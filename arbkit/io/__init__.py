@@ -1,5 +1,5 @@
 """Recording format: write (pyarrow), read (pyarrow/polars), merge, convert."""
-from arbkit.io.columns import EventColumns
+from arbkit.core.columns import EventColumns
 from arbkit.io.manifest import Manifest, read_manifest
 from arbkit.io.merge import merge_recordings
 from arbkit.io.recording import Recording, load

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arbkit.errors import DataError
-from arbkit.schema import SCHEMA_VERSION, Instrument
+from arbkit.core.errors import DataError
+from arbkit.core.schema import SCHEMA_VERSION, Instrument
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "arbkit-recording"

@@ -12,8 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from arbkit.errors import DataError
-from arbkit.io.columns import EventColumns
+from arbkit.core.errors import DataError
+from arbkit.core.columns import EventColumns
 from arbkit.io.recording import Recording
 from arbkit.io.writer import write_recording
 

@@ -10,11 +10,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from arbkit.errors import DataError
-from arbkit.io.columns import EventColumns
+from arbkit.core.errors import DataError
+from arbkit.core.columns import EventColumns
 from arbkit.io.manifest import Manifest, read_manifest
 from arbkit.io.writer import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS, write_recording
-from arbkit.schema import ARROW_SCHEMA, COLUMNS, Instrument
+from arbkit.core.schema import ARROW_SCHEMA, COLUMNS, Instrument
 
 
 def check_part_schema(schema: pa.Schema, path: Path) -> None:

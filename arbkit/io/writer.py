@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from arbkit.errors import DataError
-from arbkit.io.columns import EventColumns
+from arbkit.core.errors import DataError
+from arbkit.core.columns import EventColumns
 from arbkit.io.manifest import Manifest, PartInfo, sha256_file, write_manifest
-from arbkit.schema import KIND_NAMES, Instrument, Kind
+from arbkit.core.schema import KIND_NAMES, Instrument, Kind
 
 PARTS_DIR = "parts"
 DEFAULT_ROW_GROUP_ROWS = 65_536

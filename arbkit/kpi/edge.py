@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 from numba import njit
 
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 
 COSTS_DIR = Path(__file__).resolve().parents[2] / "conf" / "costs"
 PROFILES = ("optimistic", "realistic", "conservative")

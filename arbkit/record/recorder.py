@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from arbkit.errors import ConfigError, DataError
-from arbkit.io.columns import EventColumns
+from arbkit.core.errors import ConfigError, DataError
+from arbkit.core.columns import EventColumns
 from arbkit.record.raw_log import RawLog
 from arbkit.record.venues import CHANNELS, Adapter, MalformedMessage, make_adapter
 from arbkit.venues.common import EventSink, InstrumentTable
@@ -358,7 +358,7 @@ class Recorder:
     # -- status line ---------------------------------------------------------------------------
 
     def _status_task(self) -> asyncio.Task | None:
-        from arbkit.terminal import progress_wanted
+        from arbkit.core.terminal import progress_wanted
 
         if not progress_wanted(self.status):
             return None

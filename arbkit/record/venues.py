@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from arbkit.errors import ConfigError, DataError
-from arbkit.schema import ASK, BID, BUY, SELL, Kind
+from arbkit.core.errors import ConfigError, DataError
+from arbkit.core.schema import ASK, BID, BUY, SELL, Kind
 from arbkit.venues.binance import VENUE_NAMES, BinanceBookSync, instrument_meta
 from arbkit.venues.common import NS_PER_MS, EventSink, InstrumentTable
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 
 #: name -> "module:factory"; a factory returns an arbkit Strategy
 REGISTRY: dict[str, str] = {

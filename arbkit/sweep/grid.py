@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 
 
 def _values(key: str, v: Any) -> list[float]:

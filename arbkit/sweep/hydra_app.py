@@ -26,7 +26,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 
 log = logging.getLogger("arbkit.sweep")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

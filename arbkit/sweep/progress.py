@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from types import TracebackType
 
-from arbkit.terminal import progress_wanted
+from arbkit.core.terminal import progress_wanted
 
 
 class Progress:

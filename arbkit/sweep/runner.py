@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import polars as pl
 
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 from arbkit.sweep.grid import as_list, param_id
 from arbkit.sweep.progress import Progress
 from arbkit.sweep.ranking import RANK_KEYS, rank, write_candidates

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from arbkit.errors import ConfigError
+from arbkit.core.errors import ConfigError
 
 DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "conf" / "validation" / "default.yaml"
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from arbkit.errors import DataError
-from arbkit.schema import ASK, BID, BUY, SELL, Kind
+from arbkit.core.errors import DataError
+from arbkit.core.schema import ASK, BID, BUY, SELL, Kind
 from arbkit.venues.common import NS_PER_MS, EventSink
 
 MAX_BUFFERED_DIFFS = 200_000

@@ -13,9 +13,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from arbkit.errors import DataError
-from arbkit.io.columns import EventColumns
-from arbkit.schema import ASK, BID, Instrument, Kind
+from arbkit.core.errors import DataError
+from arbkit.core.columns import EventColumns
+from arbkit.core.schema import ASK, BID, Instrument, Kind
 
 NS_PER_MS = 1_000_000
 NS_PER_US = 1_000

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.convert.files import source_provenance
 from arbkit.io.recording import Recording
 from arbkit.io.writer import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS, write_recording

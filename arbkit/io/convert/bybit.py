@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.convert.files import iter_lines, loads
-from arbkit.schema import ASK, BID, Kind
+from arbkit.core.schema import ASK, BID, Kind
 from arbkit.venues.common import NS_PER_MS, ConversionResult, EventSink, InstrumentTable, detect_ts_unit, to_ns
 
 

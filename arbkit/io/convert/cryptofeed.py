@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 from urllib.parse import parse_qs, urlparse
 
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.convert.files import iter_lines, loads
-from arbkit.schema import ASK, BID, BUY, SELL, Kind
+from arbkit.core.schema import ASK, BID, BUY, SELL, Kind
 from arbkit.venues.binance import BinanceBookSync, instrument_meta
 from arbkit.venues.common import NS_PER_MS, ConversionResult, EventSink, InstrumentTable
 

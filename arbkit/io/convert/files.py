@@ -7,7 +7,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.manifest import sha256_file
 
 

@@ -15,9 +15,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from arbkit.errors import DataError
-from arbkit.io.columns import EventColumns
-from arbkit.schema import ASK, BID, Kind
+from arbkit.core.errors import DataError
+from arbkit.core.columns import EventColumns
+from arbkit.core.schema import ASK, BID, Kind
 from arbkit.venues.common import ConversionResult, InstrumentTable
 
 EXCH_EVENT = 1 << 31

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.convert.files import open_text
-from arbkit.schema import ASK, BID, Kind
+from arbkit.core.schema import ASK, BID, Kind
 from arbkit.venues.common import NS_PER_S, ConversionResult, EventSink, InstrumentTable
 
 _NAME = re.compile(r"(?P<ticker>[A-Za-z.]+)_(?P<date>\d{4}-\d{2}-\d{2})_\d+_\d+_(?P<what>message|orderbook)_"

@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.convert.files import read_json_document
-from arbkit.schema import BUY, SELL
+from arbkit.core.schema import BUY, SELL
 from arbkit.venues.common import NS_PER_MS, ConversionResult, EventSink, InstrumentTable
 
 _NAME = re.compile(r"polymarket_(?P<interval>[^_]+)_(?P<asset>[^_]+)_updown_(?P<slug>\d+)_(?P<token>up|down)_"

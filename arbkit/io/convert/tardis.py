@@ -12,9 +12,9 @@ import csv
 from pathlib import Path
 from typing import Any, Sequence
 
-from arbkit.errors import DataError
+from arbkit.core.errors import DataError
 from arbkit.io.convert.files import open_text
-from arbkit.schema import ASK, BID, BUY, SELL, Kind
+from arbkit.core.schema import ASK, BID, BUY, SELL, Kind
 from arbkit.venues.common import NS_PER_US, ConversionResult, EventSink, InstrumentTable
 
 _SIDES = {"bid": BID, "buy": BID, "ask": ASK, "sell": ASK}

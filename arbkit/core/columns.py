@@ -6,7 +6,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from arbkit.schema import ARROW_SCHEMA, COLUMNS, EVENT_DTYPE
+from arbkit.core.schema import ARROW_SCHEMA, COLUMNS, EVENT_DTYPE
 
 
 class EventColumns(NamedTuple):

@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # the arbkit package
 STAMP_NAME = "arbkit-source.stamp"
 
 
