@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arbkit.engine.book_scan import scan_books
+from arbkit.book.scanner import scan_books
 from arbkit.info import info
 from arbkit.io.recording import load
 from arbkit.validate import validate

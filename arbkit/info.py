@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from arbkit.engine.book_scan import BookScanner
+from arbkit.book.scanner import BookScanner
 from arbkit.io.recording import Recording
 
 CHUNK_ROWS = 1 << 18

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from arbkit.engine import codes as c
-from arbkit.engine.book import NO_ASK, NO_BID
+from arbkit.book.ladder import NO_ASK, NO_BID
 from arbkit.engine.result import Result, TradeLog
 from arbkit.core.columns import EventColumns
 from arbkit.record.recorder import Recorder, VenueSpec

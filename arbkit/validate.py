@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from arbkit.engine.book_scan import BookScanner
+from arbkit.book.scanner import BookScanner
 from arbkit.core.errors import DataError
 from arbkit.core.columns import EventColumns
 from arbkit.io.manifest import read_manifest, sha256_file

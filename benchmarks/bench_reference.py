@@ -26,7 +26,7 @@ def run(n_rows: int) -> dict:
     import arbkit
     from arbkit.bench import machine
     from arbkit.engine import LatencyModel, replay
-    from arbkit.engine.book_scan import scan_books
+    from arbkit.book.scanner import scan_books
     from reference_engine import Latency, RefInstrument, ReferenceEngine, scripted
     from script_strategy import script_strategy
 

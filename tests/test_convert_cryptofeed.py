@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from arbkit.engine.book_scan import scan_books
+from arbkit.book.scanner import scan_books
 from arbkit.core.errors import DataError
 from arbkit.io.convert import convert, run_converter
 from arbkit.core.schema import Kind

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import arbkit
-from arbkit.engine.book_scan import scan_books
+from arbkit.book.scanner import scan_books
 from arbkit.core.errors import DataError
 from arbkit.io.convert import convert, run_converter
 from arbkit.io.convert.hftbacktest import export_hftbacktest

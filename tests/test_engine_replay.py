@@ -4,7 +4,7 @@ import pytest
 from joblib import Parallel, delayed
 
 from arbkit.engine import replay
-from arbkit.engine.book_scan import scan_books
+from arbkit.book.scanner import scan_books
 from arbkit.core.schema import Kind
 from arbkit.strategies.cross_taker import cross_taker
 from arbkit.strategies.touch_mm import touch_mm

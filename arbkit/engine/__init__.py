@@ -1,7 +1,7 @@
 """The numba replay engine: books, orders, latency, fills, accounting, streaming replay.
 
-Names are loaded on first use so that ``arbkit.engine.book`` (used by validate/info) does
-not compile the whole engine.
+Names are loaded on first use so that importing one engine module
+does not compile the whole engine.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from numba import njit
 from arbkit.engine import codes as c
 from arbkit.engine.codes import IOC, LIMIT, MARKET, POST_ONLY  # noqa: F401  (order types for strategies)
 from arbkit.engine.codes import ST_CANCELLED, ST_FILLED, ST_NEW, ST_OPEN, ST_PARTIAL, ST_REJECTED  # noqa: F401
-from arbkit.engine.book import NO_ASK, NO_BID, price_to_tick
+from arbkit.book.ladder import NO_ASK, NO_BID, price_to_tick
 from arbkit.engine.guards import guard_order
 from arbkit.engine.orders import alloc_slot, find_slot, log_order, maybe_release, push_request
 

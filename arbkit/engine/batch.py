@@ -14,7 +14,7 @@ from numba.typed import List
 
 from arbkit.engine import batch_loop as bl
 from arbkit.engine import codes as c
-from arbkit.engine.book import DEFAULT_LADDER
+from arbkit.book.ladder import DEFAULT_LADDER
 from arbkit.engine.result import Result
 from arbkit.engine.runner import DEFAULT_CHUNK_ROWS, Replayer, event_source
 from arbkit.engine.strategy import Strategy

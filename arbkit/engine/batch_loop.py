@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, types
 
 from arbkit.engine import codes as c
-from arbkit.engine.book import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_clear,
+from arbkit.book.ladder import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_clear,
                                 book_recenter)
 from arbkit.engine.guards import guard_on_call
 from arbkit.engine.loop import BUFFER_MARGIN, sample_equity

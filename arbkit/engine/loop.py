@@ -15,7 +15,7 @@ from numba import njit, types
 
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import asset_equity
-from arbkit.engine.book import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_apply,
+from arbkit.book.ladder import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_apply,
                                 book_clear, book_recenter)
 from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, queue_on_depth,
                                     requeue_after_image, reset_consumed)

@@ -24,7 +24,7 @@ from numba import njit
 
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import book_fill, fill_notional
-from arbkit.engine.book import NO_ASK, NO_BID, level_qty
+from arbkit.book.ladder import NO_ASK, NO_BID, level_qty
 from arbkit.engine.orders import log_order, maybe_release, push_response
 from arbkit.engine.rng import rng_uniform
 

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from arbkit.engine import codes as c
-from arbkit.engine.book import DEFAULT_LADDER, K_BBO, K_DEPTH, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID
+from arbkit.book.ladder import DEFAULT_LADDER, K_BBO, K_DEPTH, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID
 from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, Schedule, engine_config, instrument_matrix
 from arbkit.engine.loop import finish_events, run_events, warm_market
 from arbkit.engine.result import Result

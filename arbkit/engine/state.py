@@ -16,7 +16,7 @@ from numba import njit, typeof, types
 from numba.experimental import structref
 
 from arbkit.engine import codes as c
-from arbkit.engine.book import BookState, new_books
+from arbkit.book.ladder import BookState, new_books
 from arbkit.engine.latency import LatencyTable, constant_table
 from arbkit.engine.rng import new_rng
 

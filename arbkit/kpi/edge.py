@@ -56,7 +56,7 @@ class CostProfile:
 
 def aligned_tops(cols, a: int, b: int, tick_sizes) -> np.ndarray:
     """Rows where both books have a top: columns bid_a, ask_a, bid_b, ask_b, ts."""
-    from arbkit.engine.book_scan import scan_books
+    from arbkit.book.scanner import scan_books
 
     _, tops = scan_books(cols, tick_sizes, record_tops=True)
     out = np.full((len(cols), 4), np.nan)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
-from arbkit.engine.book import DEFAULT_LADDER, K_DEPTH, K_SNAPSHOT, book_apply, new_books, top
+from arbkit.book.ladder import DEFAULT_LADDER, K_DEPTH, K_SNAPSHOT, book_apply, new_books, top
 from arbkit.core.columns import EventColumns
 
 MAX_CROSSED_REPORTED = 1000
