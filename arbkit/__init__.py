@@ -1,8 +1,7 @@
 """arbkit: record/replay backtesting for order-book trading."""
-from arbkit.io import EventColumns, Recording, load, merge_recordings
 from arbkit.core.schema import EVENT_DTYPE, Instrument, Kind
-
-__version__ = "0.1.0"
+from arbkit.core.version import __version__
+from arbkit.io import EventColumns, Recording, load, merge_recordings
 
 _ENGINE = ("FillModel", "LatencyModel", "Result", "Schedule", "Strategy", "replay", "strategy_kernel")
 
@@ -11,7 +10,11 @@ __all__ = ["EVENT_DTYPE", "EventColumns", "Instrument", "Kind", "Recording", "__
 
 
 def __getattr__(name: str):
-    """Engine names load on first use (importing them compiles or loads the numba engine)."""
+    """Engine names load on first use: importing them compiles or loads the numba engine (seconds), which
+    ``import arbkit`` for loading and inspecting recordings should not pay. The one lazy in-house import."""
+    if name == "replay":
+        from arbkit.run.replay import replay
+        return replay
     if name in _ENGINE:
         import arbkit.engine
         return getattr(arbkit.engine, name)

@@ -84,7 +84,7 @@ def _replay_kwargs():
 
 def time_in_memory(cols, instruments, name: str, repeat: int = 3) -> dict[str, Any]:
     """Best-of-``repeat`` events/s of the engine and of the bare loop on the same in-memory columns."""
-    from arbkit.engine import replay
+    from arbkit.run.replay import replay
 
     strat, params, schedule = _strategy(name)
     arrays = (cols.ts_local, cols.asset, cols.kind, cols.side, cols.price, cols.qty, cols.seq)
@@ -132,7 +132,7 @@ def peak_rss_mb() -> float:
 def _child(path: str, name: str) -> None:
     """Stream ``path`` through the engine; print events/s and peak RSS (this process only)."""
     import arbkit
-    from arbkit.engine import replay
+    from arbkit.run.replay import replay
 
     strat, params, schedule = _strategy(name)
     rec = arbkit.load(path)

@@ -137,7 +137,7 @@ def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """``arbkit replay``: run a strategy over a recording."""
-    from arbkit.run_config import RunConfig, read_yaml
+    from arbkit.run.config import RunConfig, read_yaml
 
     if args.config:
         cfg_dict = read_yaml(args.config)
@@ -257,7 +257,7 @@ def cmd_validate_candidates(args: argparse.Namespace) -> int:
 
 def _venue_specs(args: argparse.Namespace) -> list:
     from arbkit.record import VenueSpec
-    from arbkit.run_config import read_yaml
+    from arbkit.run.config import read_yaml
 
     venues_file = getattr(args, "venues_file", None) if args.command == "paper" else args.config
     if venues_file:
@@ -302,7 +302,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
 
     from arbkit.paper import PaperRun
     from arbkit.record import RecorderError
-    from arbkit.run_config import RunConfig
+    from arbkit.run.config import RunConfig
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.supervise:
@@ -370,7 +370,7 @@ def _supervise_paper(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """``arbkit report``: markdown report of a run or a sweep."""
     from arbkit.report import run_report, sweep_report
-    from arbkit.run_config import RunConfig
+    from arbkit.run.config import RunConfig
 
     target = Path(args.target)
     if (target / "results.parquet").is_file():

@@ -70,7 +70,7 @@ def main(path: Path = BUNDLED, out: Path = Path("outputs") / "demo") -> int:
     basis = basis_bps(path, "binance:BTCUSDT", "binance-usdm:BTCUSDT")
     console.print("[bold]cross-venue basis[/] USD-M perp vs spot mid (bps): " +
                   ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v:,}" for k, v in basis.items()))
-    from arbkit.run_config import RunConfig
+    from arbkit.run.config import RunConfig
 
     t1 = time.perf_counter()
     res = RunConfig.load(MM_CONFIG).replay(path)

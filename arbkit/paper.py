@@ -1,13 +1,13 @@
 """Paper trading: the live recorder feeds the replay engine, strategy, fill model and guards.
 
 Every batch the recorder flushes to its recording is also fed to a
-:class:`~arbkit.engine.runner.Replayer` — the same events, in the same order, with the
+:class:`~arbkit.engine.replayer.Replayer` — the same events, in the same order, with the
 instruments frozen at the first flush and written to the recording's manifest — so
 ``arbkit replay`` of the paper run's recording with its config and seed gives the same fills
 (``fills_hash``) as the run produced live. Files in the run directory:
 
 * ``recording/`` — the run's own recording (parts, manifest, raw message log);
-* ``trades.jsonl`` — one line per fill as it happens (the trade-log format of ``Result.trades_jsonl``);
+* ``trades.jsonl`` — one line per fill as it happens (the trade-log format of ``RunResult.trades_jsonl``);
 * ``live_state.json`` — rewritten atomically every ``state_every_s``: status, uptime, events,
   PnL realised / unrealised, drawdown, per-instrument book top, own quotes and position,
   fills and fill rate, feed errors and reconnects, memory and CPU;
@@ -29,14 +29,22 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pyarrow.parquet as pq
+import yaml
 
-from arbkit.engine import codes as c
 from arbkit.book.ladder import NO_ASK, NO_BID
-from arbkit.engine.result import Result, TradeLog
 from arbkit.core.columns import EventColumns
-from arbkit.record.recorder import Recorder, VenueSpec
-from arbkit.run_config import RunConfig
 from arbkit.core.terminal import rss_mb
+from arbkit.engine import codes as c
+from arbkit.engine.accounting import asset_equity, unrealised
+from arbkit.engine.config import instrument_matrix
+from arbkit.engine.replayer import Replayer
+from arbkit.io.recording import load
+from arbkit.record.recorder import Recorder, VenueSpec
+from arbkit.run.config import RunConfig
+from arbkit.run.result import RunResult
+from arbkit.run.trade_log import TradeLog
+from arbkit.strategies import get_strategy
 
 
 def _atomic_json(path: Path, data: Any) -> None:
@@ -52,8 +60,6 @@ class PaperRun:
                  duration_s: float | None = None, flush_s: float = 0.5, state_every_s: float = 2.0,
                  silence_s: float = 15.0, overwrite: bool = False, status: bool | None = False,
                  checkpoint_s: float = 5.0, resume: bool = False) -> None:
-        from arbkit.strategies import get_strategy
-
         self.config = config
         self.strategy = get_strategy(config.strategy, **config.strategy_options)
         self.out = Path(out_dir)
@@ -84,8 +90,6 @@ class PaperRun:
         self._write_run_yaml()
 
     def _write_run_yaml(self) -> None:
-        import yaml
-
         cfg = self.config
         data = {"strategy": cfg.strategy, "strategy_options": cfg.strategy_options, "params": cfg.params,
                 "fill": cfg.fill, "latency": cfg.latency, "guards": cfg.guards, "seed": cfg.seed,
@@ -97,8 +101,6 @@ class PaperRun:
     # -- live batches ------------------------------------------------------------------------
 
     def _new_replayer(self, instruments: list) -> None:
-        from arbkit.engine.runner import Replayer
-
         cfg = self.config
         self.replayer = Replayer(instruments, self.strategy, cfg.params, fill=cfg.fill, latency=cfg.latency,
                                  seed=cfg.seed, schedule=cfg.schedule, guards=cfg.guards,
@@ -162,8 +164,6 @@ class PaperRun:
 
     def _restore(self) -> None:
         """Resume: the last checkpoint, then the recording's parts after it, fed as the crashed run fed them."""
-        from arbkit.io.recording import load
-
         rec = load(self.out / "recording")
         self._new_replayer(list(rec.instruments))
         rep = self.replayer
@@ -196,10 +196,7 @@ class PaperRun:
             self.trade_log.line(f, notes)  # type: ignore[union-attr]  (inventory and fees so far)
         self._trades = open(self.out / "trades.jsonl", "a")
         for path in rec.part_paths[done_parts:]:
-            import pyarrow.parquet as pq
-
-            from arbkit.core.columns import EventColumns as Cols
-            rep.feed(Cols.from_arrow(pq.read_table(path)))
+            rep.feed(EventColumns.from_arrow(pq.read_table(path)))
         self._parts_fed = len(rec.part_paths)
         self._write_trades()
         self._trades.close()
@@ -217,9 +214,6 @@ class PaperRun:
 
     def state(self, status: str) -> dict[str, Any]:
         """What the dashboard shows (see the module doc)."""
-        from arbkit.engine.accounting import asset_equity, unrealised
-        from arbkit.engine.config import instrument_matrix
-
         rs = self.recorder.stats
         out: dict[str, Any] = {"status": status, "updated_ns": time.time_ns(),
                                "uptime_s": time.monotonic() - self._t0,
@@ -277,15 +271,15 @@ class PaperRun:
 
     # -- run -----------------------------------------------------------------------------------
 
-    def run(self) -> Result | None:
-        """Record and trade until the duration ends or a signal; returns the run's Result."""
+    def run(self) -> RunResult | None:
+        """Record and trade until the duration ends or a signal; returns the run's RunResult."""
         self.write_state("starting")
         try:
             asyncio.run(self.recorder.run())
         finally:
             result = None
             if self.replayer is not None:
-                result = self.replayer.finish()
+                result = RunResult.of(self.replayer.finish())
                 self._write_trades()
                 summary = {**result.summary(), "fills_hash": result.fills_hash, "recording": str(self.recorder.out_dir)}
                 _atomic_json(self.out / "paper_result.json", summary)

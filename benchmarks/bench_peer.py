@@ -77,7 +77,7 @@ def hbt_market_maker(hbt, half_spread, size, max_pos, interval):
 def run(n_events: int) -> dict:
     import arbkit
     from arbkit.bench import machine, make_bench_recording
-    from arbkit.engine import replay
+    from arbkit.run.replay import replay
     from arbkit.engine.config import Schedule
     from arbkit.io.convert.hftbacktest import export_hftbacktest
     from arbkit.strategies.touch_mm import touch_mm

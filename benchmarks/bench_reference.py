@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT.parent / "tests"))
 def run(n_rows: int) -> dict:
     import arbkit
     from arbkit.bench import machine
-    from arbkit.engine import LatencyModel, replay
+    from arbkit.engine import LatencyModel
+    from arbkit.run.replay import replay
     from arbkit.book.scanner import scan_books
     from reference_engine import Latency, RefInstrument, ReferenceEngine, scripted
     from script_strategy import script_strategy

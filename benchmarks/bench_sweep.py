@@ -41,7 +41,7 @@ SETTINGS = {"latency": {"entry": 1_000_000, "response": 1_000_000}, "fill": {"qu
 
 
 def _separate(path: str, sets: list[dict]) -> list[str]:
-    from arbkit.engine import replay
+    from arbkit.run.replay import replay
     from arbkit.strategies import get_strategy
 
     mm = get_strategy("mm")
@@ -49,7 +49,7 @@ def _separate(path: str, sets: list[dict]) -> list[str]:
 
 
 def _batched(path: str, sets: list[dict]) -> list[str]:
-    from arbkit.engine.batch import replay_batch
+    from arbkit.run.replay import replay_batch
     from arbkit.strategies import get_strategy
 
     return [r.fills_hash for r in replay_batch(path, get_strategy("mm"), sets, **SETTINGS)]

@@ -8,8 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from arbkit.engine import LatencyModel, Schedule, replay
-from arbkit.engine.batch import BatchReplayer, replay_batch
+from arbkit.engine import LatencyModel, Schedule
+from arbkit.run.replay import replay
+from arbkit.engine.batch import BatchReplayer
+from arbkit.run.replay import replay_batch
 from arbkit.core.errors import ConfigError
 from arbkit.strategies import get_strategy
 from conftest import make_events

@@ -25,7 +25,7 @@ def test_replay_json_has_the_run_and_is_reproducible(capsys):
 def test_trace_window_lists_events_orders_and_fills(capsys):
     full = _json(capsys, "--config", str(CONFIG))
     import arbkit
-    from arbkit.run_config import RunConfig
+    from arbkit.run.config import RunConfig
 
     res = RunConfig.load(CONFIG).replay(arbkit.load(BUNDLED))
     t_fill = int(res.fills["ts"][0])

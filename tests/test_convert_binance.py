@@ -132,7 +132,7 @@ def test_engine_book_matches_every_bookticker_between_applied_diffs(converted):
 def test_replay_engine_top_equals_every_bookticker(converted):
     """The same check through ``arbkit.replay``: a probe strategy compares the engine's depth top with each
     bookTicker at its message end. Rows get a running ts_local so that every venue message stays one message."""
-    from arbkit.engine import Replayer
+    from arbkit.engine.replayer import Replayer
     from book_probe import bbo_checker
 
     name, paths, rec = converted

@@ -10,7 +10,7 @@ from arbkit.dashboard import serve
 from arbkit.paper import PaperRun
 from arbkit.record import VenueSpec
 from arbkit.record.replay_server import ReplayServer, binance_frames
-from arbkit.run_config import RunConfig
+from arbkit.run.config import RunConfig
 from conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -13,6 +13,6 @@ def test_demo_runs_offline_and_writes_its_summary(tmp_path):
     mm = data["market_maker_replay"]
     assert mm["events"] == 1_128_971 and mm["fills"] > 0 and len(mm["fills_hash"]) == 64
     # the demo's replay is the CLI's replay of the same config
-    from arbkit.run_config import RunConfig
+    from arbkit.run.config import RunConfig
     from arbkit.demo import MM_CONFIG
     assert RunConfig.load(MM_CONFIG).replay(BUNDLED).fills_hash == mm["fills_hash"]

@@ -30,7 +30,7 @@ def test_cost_profiles_load_and_check():
 
 
 def test_edge_report_on_the_real_recording(bundled):
-    from arbkit.engine import replay
+    from arbkit.run.replay import replay
     from arbkit.strategies.arb import arb
 
     params = {"asset_a": 1, "asset_b": 2, "entry_bps": 0.5, "tp_bps": 1.0, "stop_loss_bps": 3.0, "time_limit_s": 30.0,

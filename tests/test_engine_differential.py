@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from arbkit.engine import LatencyModel, replay
+from arbkit.engine import LatencyModel
+from arbkit.run.replay import replay
 from arbkit.core.schema import Instrument
 from conftest import make_events
 from reference_engine import Latency, RefInstrument, ReferenceEngine, scripted

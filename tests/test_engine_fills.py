@@ -7,7 +7,9 @@ types 0 limit, 1 post-only, 2 IOC, 3 market. The script runs at the first messag
 import numpy as np
 import pytest
 
-from arbkit.engine import FillModel, LatencyModel, Replayer, replay
+from arbkit.engine import FillModel, LatencyModel
+from arbkit.engine.replayer import Replayer
+from arbkit.run.replay import replay
 from arbkit.engine import codes as c
 from arbkit.core.errors import ConfigError, DataError
 from arbkit.core.schema import Instrument

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from joblib import Parallel, delayed
 
-from arbkit.engine import replay
+from arbkit.run.replay import replay
 from arbkit.book.scanner import scan_books
 from arbkit.core.schema import Kind
 from arbkit.strategies.cross_taker import cross_taker
@@ -75,7 +75,7 @@ def test_arbitrage_taker_on_real_books(bundled, events):
 
 def test_engine_books_equal_the_book_scanner_at_every_message(bundled, events):
     """Two book implementations (the engine's inlined update, the scanner's book.py) agree at each message end."""
-    from arbkit.engine import Replayer
+    from arbkit.engine.replayer import Replayer
     from book_probe import top_recorder
 
     head = events.take(slice(0, 200_000))
@@ -109,7 +109,7 @@ def test_window_starts_on_the_recorded_book_not_an_empty_one(bundled):
     import numpy as np
     from book_probe import top_recorder
 
-    from arbkit.engine.runner import Replayer
+    from arbkit.engine.replayer import Replayer
 
     n = len(bundled.instruments)
     w0 = bundled.manifest.start_ns + 120 * 10**9

@@ -1,7 +1,8 @@
 """Risk guards on hand-built books: budget cap, exposure, cooldown, kill switch (drawdown, gap), stuck guards."""
 import pytest
 
-from arbkit.engine import RiskGuards, replay
+from arbkit.engine import RiskGuards
+from arbkit.run.replay import replay
 from arbkit.engine import codes as c
 from arbkit.core.errors import ConfigError
 from conftest import make_events

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from arbkit.engine import replay
+from arbkit.run.replay import replay
 from arbkit.kpi import KPI_DEFINITIONS, checkpoints, compute_kpis, round_trips_from_fills
 from arbkit.strategies.touch_mm import touch_mm
 from conftest import make_events

@@ -7,8 +7,8 @@ import sys
 import yaml
 
 import arbkit
-from arbkit.engine import replay
-from arbkit.run_config import RunConfig
+from arbkit.run.replay import replay
+from arbkit.run.config import RunConfig
 from arbkit.record.replay_server import ReplayServer, binance_frames
 from conftest import ROOT
 

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from matplotlib.figure import Figure
 
-from arbkit.engine import replay
+from arbkit.run.replay import replay
 from arbkit.strategies import get_strategy
 from arbkit.sweep import sweep
 from conftest import BUNDLED

@@ -4,7 +4,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from arbkit.engine import replay
+from arbkit.run.replay import replay
 from arbkit.kpi import compute_kpis
 from arbkit.core.schema import Instrument
 from arbkit.strategies.arb import arb, round_trips

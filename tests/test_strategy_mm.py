@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from arbkit.engine import codes as c
-from arbkit.engine import replay
+from arbkit.run.replay import replay
 from arbkit.kpi import compute_kpis
 from arbkit.core.schema import Instrument
 from arbkit.strategies.mm import N_QUOTE, mm

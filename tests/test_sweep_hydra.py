@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 import yaml
 
-from arbkit.engine import replay
+from arbkit.run.replay import replay
 from arbkit.strategies import get_strategy
 from conftest import BUNDLED
 

@@ -4,7 +4,7 @@ import json
 import polars as pl
 import pytest
 
-from arbkit.engine import replay
+from arbkit.run.replay import replay
 from arbkit.core.errors import ConfigError
 from arbkit.strategies.mm import mm
 from arbkit.sweep import expand_grid, param_id, random_grid, sweep

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from arbkit.engine import replay
+from arbkit.run.replay import replay
 from arbkit.core.errors import ConfigError
 from arbkit.strategies import get_strategy
 from arbkit.sweep import sweep

@@ -1,28 +1,18 @@
-"""The numba replay engine: books, orders, latency, fills, accounting, streaming replay.
+"""The numba replay engine: orders, latency, fills, accounting and the event loop, over event columns.
 
-Names are loaded on first use so that importing one engine module
-does not compile the whole engine.
+This package exports the light names (models, strategy declaration, the plain Result);
+the loop itself (:mod:`arbkit.engine.replayer`, :mod:`arbkit.engine.batch`) compiles or
+loads its machine code on import, so it is imported by name where it is used.
 """
 from __future__ import annotations
-
-from typing import Any
 
 from arbkit.core.numba_cache import purge_stale_caches
 
 purge_stale_caches()
 
-_EXPORTS = {
-    "FillModel": "arbkit.engine.config", "LatencyModel": "arbkit.engine.config",
-    "LatencySpec": "arbkit.engine.config", "Schedule": "arbkit.engine.config", "RiskGuards": "arbkit.engine.config",
-    "Replayer": "arbkit.engine.runner", "replay": "arbkit.engine.runner",
-    "Result": "arbkit.engine.result", "fills_hash": "arbkit.engine.result",
-    "Strategy": "arbkit.engine.strategy", "strategy_kernel": "arbkit.engine.strategy",
-}
-__all__ = sorted(_EXPORTS)
+from arbkit.engine.config import FillModel, LatencyModel, LatencySpec, RiskGuards, Schedule  # noqa: E402
+from arbkit.engine.result import Result, fills_hash  # noqa: E402
+from arbkit.engine.strategy import Strategy, strategy_kernel  # noqa: E402
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'arbkit.engine' has no attribute {name!r}")
+__all__ = ["FillModel", "LatencyModel", "LatencySpec", "Result", "RiskGuards", "Schedule", "Strategy", "fills_hash",
+           "strategy_kernel"]

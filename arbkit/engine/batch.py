@@ -1,6 +1,6 @@
 """Many parameter sets in one pass over a recording (the sweep's fast path).
 
-:class:`BatchReplayer` holds K :class:`~arbkit.engine.runner.Replayer` states that share
+:class:`BatchReplayer` holds K :class:`~arbkit.engine.replayer.Replayer` states that share
 one copy of the market (books, top, flags), drives them with
 :func:`~arbkit.engine.batch_loop.run_batch_events`, drains each set's buffers and builds
 one :class:`~arbkit.engine.result.Result` per set — each equal to the set's own replay.
@@ -16,7 +16,7 @@ from arbkit.engine import batch_loop as bl
 from arbkit.engine import codes as c
 from arbkit.book.ladder import DEFAULT_LADDER
 from arbkit.engine.result import Result
-from arbkit.engine.runner import DEFAULT_CHUNK_ROWS, Replayer, event_source
+from arbkit.engine.replayer import Replayer
 from arbkit.engine.strategy import Strategy
 from arbkit.core.errors import ConfigError
 from arbkit.core.columns import EventColumns
@@ -140,24 +140,3 @@ class BatchReplayer:
                 cnt[c.C_GAPS] = self.bclock[bl.B_GAPS]
             self._finished = True
         return [run.finish() for run in self.runs]
-
-
-def replay_batch(recording: Any, strategy: Strategy, param_sets: Sequence[Any], *, fill: Any = None,
-                 latency: Any = None, seeds: int | Sequence[int] = 0, schedule: Any = None, guards: Any = None,
-                 chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0, start: int | None = None,
-                 end: int | None = None, instruments: Sequence[Instrument] | None = None,
-                 buffers: dict[str, int] | None = None, warmup: bool = True) -> list[Result]:
-    """Replay ``strategy`` once per parameter set in one pass; ``[replay(recording, strategy, p, ...) for p in param_sets]``.
-
-    The recording is read once; each Result (fills, ``fills_hash``, accounts, counters)
-    equals that set's own :func:`~arbkit.engine.runner.replay`.
-    """
-    chunks, instruments, source, warm = event_source(recording, chunk_rows, start, end, instruments, warmup)
-    batch = BatchReplayer(instruments, strategy, param_sets, fill=fill, latency=latency, seeds=seeds,
-                          schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, source=source,
-                          buffers=buffers)
-    for chunk in warm:
-        batch.warm(chunk)
-    for chunk in chunks:
-        batch.feed(chunk)
-    return batch.finish()

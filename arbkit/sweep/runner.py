@@ -105,8 +105,8 @@ def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, flo
 def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, Any],
                 sets: Sequence[Mapping[str, float]], settings: Mapping[str, Any], batched: bool = True) -> list[Any]:
     """Replay each parameter set; with ``batched`` all of them in one pass (same Results, see engine.batch)."""
-    from arbkit.engine import replay
-    from arbkit.engine.batch import replay_batch
+    from arbkit.run.replay import replay
+    from arbkit.run.replay import replay_batch
     from arbkit.strategies import get_strategy
 
     strat = get_strategy(strategy, **strategy_options)

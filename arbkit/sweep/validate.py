@@ -57,7 +57,7 @@ def validate_candidates(sweep_dir: str | Path, *, recording: str | Path | None =
                         stages_s: Sequence[float] | None = None, gate: str | Mapping[str, Any] | None = None,
                         min_coverage: float | None = None, settings_file: str | Path | None = None) -> dict[str, Any]:
     """Run the stages (see the module doc); returns the report (also written to ``validation.json``)."""
-    from arbkit.engine.batch import replay_batch
+    from arbkit.run.replay import replay_batch
     from arbkit.io.recording import load
     from arbkit.kpi import compute_kpis
     from arbkit.kpi.gates import Gate

@@ -1,14 +1,11 @@
-"""Drive the engine over a recording chunk by chunk, draining its buffers; build the Result.
+"""Drive the engine over event columns chunk by chunk, draining its buffers; build the Result.
 
 :class:`Replayer` is the streaming interface (``feed(chunk)`` … ``finish()``) used for
-recordings and, later, live micro-batches. :func:`replay` is the one-call form.
+recordings and live micro-batches; it never opens a file (``arbkit.run.replay`` does).
 """
 from __future__ import annotations
 
-import queue
-import threading
-from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -23,7 +20,6 @@ from arbkit.core.errors import ConfigError, DataError
 from arbkit.core.columns import EventColumns
 from arbkit.core.schema import KIND_NAMES, Instrument
 
-DEFAULT_CHUNK_ROWS = 1 << 16
 _INT64_MIN = np.iinfo(np.int64).min
 
 
@@ -244,94 +240,3 @@ class Replayer:
             counters=counters, accounts=self.state.acct.copy(), notes=notes, guards=guard_report,
             span_ns=(self._first_ts or 0, self._last_ts if self._last_ts != _INT64_MIN else 0), trace=self.trace,
         )
-
-
-def prefetch(chunks: Iterable[EventColumns], depth: int = 2) -> Iterator[EventColumns]:
-    """Decode the next chunks on a background thread while the engine (which releases the GIL) runs."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            q.put(exc)
-            return
-        q.put(done)
-
-    worker = threading.Thread(target=produce, name="arbkit-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-
-
-def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any = None, latency: Any = None,
-           seed: int = 0, schedule: Any = None, guards: Any = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0,
-           start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
-           instruments: Sequence[Instrument] | None = None, warmup: bool = True) -> Result:
-    """Replay ``strategy`` over a recording (a path, a :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
-
-    The events stream through the engine ``chunk_rows`` at a time; fills, ``fills_hash`` and
-    accounts do not depend on the chunk size. ``start``/``end`` bound the window [start, end)
-    of ts_local (ns); with ``warmup`` the events before ``start`` build the books first, so
-    the strategy starts on the book as recorded, not on an empty one.
-    """
-    chunks, instruments, source, warm = event_source(recording, chunk_rows, start, end, instruments, warmup)
-    runner = Replayer(instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
-                      guards=guards, equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
-    for chunk in warm:
-        runner.warm(chunk)
-    for chunk in chunks:
-        runner.feed(chunk)
-    return runner.finish()
-
-
-def event_source(recording: Any, chunk_rows: int, start: int | None, end: int | None,
-                 instruments: Sequence[Instrument] | None, warmup: bool = False
-                 ) -> tuple[Iterable[EventColumns], Sequence[Instrument], str | None, Iterable[EventColumns]]:
-    """Chunks of ``recording`` (a path, a Recording, or EventColumns + instruments) in [start, end), its
-    instruments and source path, and (``warmup`` with a ``start``) the chunks before ``start``."""
-    from arbkit.io.recording import Recording, load
-
-    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows <= 0:
-        raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
-    chunks: Iterable[EventColumns]
-    warm: Iterable[EventColumns] = ()
-    if isinstance(recording, EventColumns):
-        if instruments is None:
-            raise ConfigError("replaying bare EventColumns needs instruments=[...]")
-        cols = recording
-        if start is not None and warmup:
-            before = cols.take(cols.ts_local < start)
-            warm = (before.take(slice(i, i + chunk_rows)) for i in range(0, len(before), chunk_rows))
-        if start is not None or end is not None:
-            lo = start if start is not None else _INT64_MIN
-            hi = end if end is not None else np.iinfo(np.int64).max
-            cols = cols.take((cols.ts_local >= lo) & (cols.ts_local < hi))
-        chunks = (cols.take(slice(i, i + chunk_rows)) for i in range(0, len(cols), chunk_rows))
-        source = None
-    else:
-        rec = recording if isinstance(recording, Recording) else load(Path(recording))
-        instruments = rec.instruments
-        if start is not None and warmup:
-            warm = rec.iter_chunks(chunk_rows, end=start)
-        chunks = prefetch(rec.iter_chunks(chunk_rows, start=start, end=end))
-        source = str(rec.path)
-    return chunks, instruments, source, warm

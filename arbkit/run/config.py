@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from arbkit.core.errors import ConfigError
+from arbkit.run.replay import replay
+from arbkit.run.result import RunResult
+from arbkit.strategies import get_strategy
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
         "chunk_rows", "start_ns", "end_ns")
@@ -64,11 +67,8 @@ class RunConfig:
         """A RunConfig from a YAML file."""
         return cls.from_dict(read_yaml(path), where=str(path))
 
-    def replay(self, recording: Any, *, seed: int | None = None, trace: tuple[int, int] | None = None):
+    def replay(self, recording: Any, *, seed: int | None = None, trace: tuple[int, int] | None = None) -> RunResult:
         """Run this configuration on ``recording`` (path or Recording)."""
-        from arbkit.engine import replay
-        from arbkit.strategies import get_strategy
-
         strat = get_strategy(self.strategy, **self.strategy_options)
         return replay(recording, strat, self.params, fill=self.fill, latency=self.latency,
                       seed=self.seed if seed is None else seed, schedule=self.schedule, guards=self.guards,
