@@ -26,7 +26,7 @@ def _load_instruments_arg(path: str | None) -> dict[str, dict[str, Any]] | None:
 def cmd_convert(args: argparse.Namespace) -> int:
     """``arbkit convert``: vendor/venue files to a recording."""
     from arbkit.io.convert import convert
-    from arbkit.info import info
+    from arbkit.io.info import info
 
     options: dict[str, Any] = {}
     inst = _load_instruments_arg(args.instruments)
@@ -48,7 +48,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """``arbkit info``: a recording's summary."""
-    from arbkit.info import info
+    from arbkit.io.info import info
 
     data = info(args.recording, books=not args.no_books)
     if args.json:
@@ -73,7 +73,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``arbkit validate``: check a recording; 1 on errors."""
-    from arbkit.validate import validate
+    from arbkit.io.check import validate
 
     report = validate(args.recording, check_books=not args.no_books)
     if args.json:

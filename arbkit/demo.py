@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from arbkit.book.scanner import scan_books
-from arbkit.info import info
+from arbkit.io.info import info
 from arbkit.io.recording import load
-from arbkit.validate import validate
+from arbkit.io.check import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "recordings" / "binance_btc_3venues_20240808"

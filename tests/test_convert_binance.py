@@ -160,7 +160,7 @@ def test_event_counts_match_the_source(converted):
     assert by_kind["CLEAR"] == 1 and by_kind["SNAPSHOT"] == 2000
     assert conv["diffs_applied"] + conv["stale_diffs_dropped"] == depth_msgs
     assert by_kind["DEPTH"] <= depth_levels
-    from arbkit.validate import validate
+    from arbkit.io.check import validate
     assert validate(rec.path).ok
 
 

@@ -11,7 +11,7 @@ from arbkit.book.scanner import scan_books
 from arbkit.core.errors import DataError
 from arbkit.io.convert import convert, run_converter
 from arbkit.core.schema import Kind
-from arbkit.validate import validate
+from arbkit.io.check import validate
 from conftest import shared
 
 DIR = "cryptofeed_recordings"

@@ -13,7 +13,7 @@ from arbkit.core.errors import DataError
 from arbkit.io.convert import convert, run_converter
 from arbkit.io.convert.hftbacktest import export_hftbacktest
 from arbkit.core.schema import Kind
-from arbkit.validate import validate
+from arbkit.io.check import validate
 from conftest import BUNDLED, shared
 
 

@@ -20,7 +20,7 @@ from arbkit.io.convert.binance import convert_binance
 from arbkit.io.convert.cryptofeed import convert_cryptofeed
 from arbkit.record import Recorder, RecorderError, VenueSpec, read_raw_log
 from arbkit.core.schema import Kind
-from arbkit.validate import validate as validate_recording
+from arbkit.io.check import validate as validate_recording
 from arbkit.record.replay_server import ReplayServer, binance_frames, okx_frames
 from conftest import ROOT
 

@@ -13,7 +13,7 @@ import arbkit
 from arbkit.core.errors import DataError
 from arbkit.io.manifest import sha256_file
 from arbkit.core.schema import Instrument, Kind
-from arbkit.validate import validate
+from arbkit.io.check import validate
 from conftest import make_events
 
 INSTS = [Instrument("v", "AAA", tick_size=0.5, lot_size=1.0)]

@@ -8,38 +8,13 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from arbkit.core.errors import DataError
 from arbkit.core.columns import EventColumns
 from arbkit.io.manifest import Manifest, read_manifest
-from arbkit.io.writer import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS, write_recording
-from arbkit.core.schema import ARROW_SCHEMA, COLUMNS, Instrument
-
-
-def check_part_schema(schema: pa.Schema, path: Path) -> None:
-    """Raise a DataError naming the first column whose name or type differs from the event schema."""
-    names = schema.names
-    for i, col in enumerate(COLUMNS):
-        if col.name not in names:
-            raise DataError(f"column {col.name!r} is missing (found {names})", path=path, field=col.name)
-        found = schema.field(col.name).type
-        if found != col.arrow:
-            raise DataError(f"column {col.name!r} has type {found}, expected {col.arrow}", path=path, field=col.name)
-    extra = [n for n in names if n not in ARROW_SCHEMA.names]
-    if extra:
-        raise DataError(f"unexpected columns {extra}", path=path, field=extra[0])
-
-
-def _open_part(path: Path) -> pq.ParquetFile:
-    if not path.is_file():
-        raise DataError("part listed in manifest.json is missing", path=path)
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
-        raise DataError(f"corrupt or truncated Parquet file ({exc})", path=path) from None
-    check_part_schema(pf.schema_arrow, path)
-    return pf
+from arbkit.io.parts import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS, iter_part_columns, open_part
+from arbkit.io.writer import write_recording
+from arbkit.core.schema import COLUMNS, Instrument
 
 
 class Recording:
@@ -119,23 +94,18 @@ class Recording:
                 continue
             if end is not None and info.start_ns >= end:
                 continue
-            pf = _open_part(part)
-            try:
-                for batch in pf.iter_batches(batch_size=rows):
-                    cols = EventColumns.from_arrow(batch)
-                    if ids is not None or start is not None or end is not None:
-                        cols = cols.take(_mask(cols, ids, start, end))
-                    if len(cols):
-                        yield cols
-            except (pa.ArrowInvalid, OSError) as exc:
-                raise DataError(f"corrupt or truncated Parquet data ({exc})", path=part) from None
+            for cols in iter_part_columns(part, rows):
+                if ids is not None or start is not None or end is not None:
+                    cols = cols.take(_mask(cols, ids, start, end))
+                if len(cols):
+                    yield cols
 
     def _read_all(self) -> EventColumns:
         total = self.manifest.events
         out = EventColumns.empty(total)
         pos = 0
         for part, info in zip(self.part_paths, self.manifest.parts):
-            pf = _open_part(part)
+            pf = open_part(part)
             if pf.metadata.num_rows != info.rows:
                 raise DataError(f"part has {pf.metadata.num_rows} rows but manifest.json says {info.rows}",
                                 path=part, field="rows")

@@ -16,12 +16,10 @@ import pyarrow.parquet as pq
 
 from arbkit.core.errors import DataError
 from arbkit.core.columns import EventColumns
-from arbkit.io.manifest import Manifest, PartInfo, sha256_file, write_manifest
+from arbkit.io.manifest import Manifest, PartInfo, read_manifest, sha256_file, write_manifest
+from arbkit.io.parts import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS, PARTS_DIR, iter_part_columns
 from arbkit.core.schema import KIND_NAMES, Instrument, Kind
 
-PARTS_DIR = "parts"
-DEFAULT_ROW_GROUP_ROWS = 65_536
-DEFAULT_PART_ROWS = 1_048_576
 
 
 class _InstrumentStats:
@@ -109,9 +107,6 @@ class RecordingWriter:
         Only the parts the manifest lists count (a temporary part left by a kill is removed);
         the manifest stays incomplete until :meth:`close`.
         """
-        from arbkit.io.manifest import read_manifest
-        from arbkit.io.recording import load
-
         directory = Path(directory)
         manifest = read_manifest(directory)
         self = cls.__new__(cls)
@@ -120,9 +115,9 @@ class RecordingWriter:
         self.part_rows, self.row_group_rows = int(part_rows), int(row_group_rows)
         self._buffer, self._buffered, self._rows_in = [], 0, manifest.events
         self._stats = _InstrumentStats(len(self.instruments))
-        rec = load(directory)
-        for chunk in rec.iter_chunks():
-            self._stats.update(chunk)
+        for part in manifest.parts:
+            for chunk in iter_part_columns(directory / part.path):
+                self._stats.update(chunk)
         self._last_ts = int(manifest.end_ns) if manifest.end_ns is not None else np.iinfo(np.int64).min
         for stray in (directory / PARTS_DIR).glob(".*.tmp"):
             stray.unlink(missing_ok=True)

@@ -15,7 +15,8 @@ from typing import Any, Callable, Sequence
 from arbkit.core.errors import DataError
 from arbkit.io.convert.files import source_provenance
 from arbkit.io.recording import Recording
-from arbkit.io.writer import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS, write_recording
+from arbkit.io.parts import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS
+from arbkit.io.writer import write_recording
 from arbkit.venues.common import ConversionResult
 
 # format name -> "module:function"; imported on use so one broken optional path cannot break the rest.

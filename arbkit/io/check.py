@@ -21,8 +21,7 @@ from arbkit.book.scanner import BookScanner
 from arbkit.core.errors import DataError
 from arbkit.core.columns import EventColumns
 from arbkit.io.manifest import read_manifest, sha256_file
-from arbkit.io.recording import check_part_schema
-from arbkit.io.writer import PARTS_DIR
+from arbkit.io.parts import PARTS_DIR, check_part_schema
 from arbkit.core.schema import KIND_NAMES, Kind
 
 MAX_EXAMPLES = 20
