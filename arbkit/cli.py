@@ -256,12 +256,12 @@ def cmd_validate_candidates(args: argparse.Namespace) -> int:
 
 
 def _venue_specs(args: argparse.Namespace) -> list:
+    from arbkit.core.yaml_file import read_yaml_mapping
     from arbkit.record import VenueSpec
-    from arbkit.run.config import read_yaml
 
     venues_file = getattr(args, "venues_file", None) if args.command == "paper" else args.config
     if venues_file:
-        conf = read_yaml(venues_file)
+        conf = read_yaml_mapping(venues_file, "venues file", "a mapping with a 'venues' list")
         venues = conf.get("venues")
         if not isinstance(venues, list) or not venues:
             raise ConfigError(f"{venues_file}: 'venues' must be a list of {{venue, symbols, channels?, endpoint?, rest?}}")

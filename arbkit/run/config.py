@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from arbkit.core.errors import ConfigError
+from arbkit.core.yaml_file import read_yaml_mapping
 from arbkit.run.replay import replay
 from arbkit.run.result import RunResult
 from arbkit.strategies import get_strategy
@@ -78,15 +79,4 @@ class RunConfig:
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """A run config file as a plain mapping; a ConfigError naming the file when it cannot be read."""
-    import yaml
-
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read run config ({exc})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: expected a mapping of {', '.join(KEYS)}")
-    return data
+    return read_yaml_mapping(path, "run config", f"a mapping of {', '.join(KEYS)}")
