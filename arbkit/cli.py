@@ -25,7 +25,7 @@ def _load_instruments_arg(path: str | None) -> dict[str, dict[str, Any]] | None:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """``arbkit convert``: vendor/venue files to a recording."""
-    from arbkit.io.convert import convert
+    from arbkit.convert import convert
     from arbkit.io.info import info
 
     options: dict[str, Any] = {}
@@ -400,7 +400,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``arbkit`` argument parser (one sub-command per job)."""
-    from arbkit.io.convert import FORMATS
+    from arbkit.convert import FORMATS
 
     p = argparse.ArgumentParser(prog="arbkit", description="Record/replay backtesting for order-book trading.")
     sub = p.add_subparsers(dest="command", required=True)

@@ -11,7 +11,7 @@ import pytest
 import arbkit
 from arbkit.book.scanner import scan_books
 from arbkit.core.errors import DataError
-from arbkit.io.convert import convert, run_converter
+from arbkit.convert import convert, run_converter
 from arbkit.core.schema import Kind
 from conftest import BINANCE_DIR, shared
 from oracles import binance_decimal_replay

@@ -9,7 +9,7 @@ import pytest
 
 from arbkit.book.scanner import scan_books
 from arbkit.core.errors import DataError
-from arbkit.io.convert import convert, run_converter
+from arbkit.convert import convert, run_converter
 from arbkit.core.schema import Kind
 from arbkit.io.check import validate
 from conftest import shared

@@ -10,8 +10,8 @@ import pytest
 import arbkit
 from arbkit.book.scanner import scan_books
 from arbkit.core.errors import DataError
-from arbkit.io.convert import convert, run_converter
-from arbkit.io.convert.hftbacktest import export_hftbacktest
+from arbkit.convert import convert, run_converter
+from arbkit.convert.hftbacktest import export_hftbacktest
 from arbkit.core.schema import Kind
 from arbkit.io.check import validate
 from conftest import BUNDLED, shared

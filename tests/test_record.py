@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import arbkit
-from arbkit.io.convert.binance import convert_binance
-from arbkit.io.convert.cryptofeed import convert_cryptofeed
+from arbkit.convert.binance_capture import convert_binance
+from arbkit.convert.cryptofeed import convert_cryptofeed
 from arbkit.record import Recorder, RecorderError, VenueSpec, read_raw_log
 from arbkit.core.schema import Kind
 from arbkit.io.check import validate as validate_recording
@@ -233,7 +233,7 @@ def _poly_frames(as_changes):
 def test_polymarket_recording_equals_the_converted_files(tmp_path, as_changes):
     if not POLY.is_dir():
         pytest.skip("the Polymarket files are read from ../shared (no licence to bundle them)")
-    from arbkit.io.convert.polymarket import convert_polymarket
+    from arbkit.convert.polymarket_collector import convert_polymarket
 
     frames, symbols, files = _poly_frames(as_changes)
     with ReplayServer(frames + ["PONG"], wait_subscribe=True, delay_s=0.0) as srv:
@@ -260,7 +260,7 @@ def test_bybit_recording_equals_the_converted_capture_and_resyncs_on_a_break(tmp
         pytest.skip("the Bybit fixture is read from ../shared")
     import gzip
 
-    from arbkit.io.convert.bybit import convert_bybit
+    from arbkit.convert.bybit_capture import convert_bybit
 
     frames = [line.strip() for line in gzip.open(BYBIT, "rt") if line.strip()]
     spec = lambda url: [VenueSpec("bybit-linear", ["XRPUSDT"], channels=("depth",), endpoint=url)]  # noqa: E731

@@ -2,8 +2,8 @@
 
 Each adapter turns a venue's websocket text frames (and, for Binance, REST depth
 snapshots) into schema rows through the same book-sync classes the file converters use
-(:class:`~arbkit.venues.binance.BinanceBookSync`, :class:`~arbkit.io.convert.bybit.BybitBookSync`,
-:class:`~arbkit.io.convert.cryptofeed.OkxBooks`), so a recording made live and one converted
+(:class:`~arbkit.venues.binance.BinanceBookSync`, :class:`~arbkit.venues.bybit.BybitBookSync`,
+:class:`~arbkit.venues.okx.OkxBooks`), so a recording made live and one converted
 from the same raw messages hold the same books. Endpoints are configurable (tests point
 them at a local server).
 """
@@ -15,7 +15,9 @@ from typing import Any, Sequence
 from arbkit.core.errors import ConfigError, DataError
 from arbkit.core.schema import ASK, BID, BUY, SELL, Kind
 from arbkit.venues.binance import VENUE_NAMES, BinanceBookSync, instrument_meta
+from arbkit.venues.bybit import BybitBookSync
 from arbkit.venues.common import NS_PER_MS, EventSink, InstrumentTable
+from arbkit.venues.okx import OkxBooks, okx_meta
 
 CHANNELS = ("depth", "trades", "bbo")
 
@@ -214,7 +216,6 @@ class BybitAdapter(Adapter):
 
     def on_connect(self, ts: int) -> None:
         """A new connection: fresh book syncs (each waits for its next image)."""
-        from arbkit.io.convert.bybit import BybitBookSync
         self.syncs = {s.upper(): BybitBookSync(self.sink, self.assets[s], s.upper()) for s in self.symbols}
         self._had_book = {s: False for s in self.syncs}
 
@@ -266,7 +267,6 @@ class OkxAdapter(Adapter):
 
     def register(self, symbol: str) -> int:
         """Register ``symbol`` as this venue's instrument; its asset index."""
-        from arbkit.io.convert.cryptofeed import okx_meta
         return self.table.asset("okx", symbol, **okx_meta(symbol))
 
     def url(self) -> str:
@@ -281,7 +281,6 @@ class OkxAdapter(Adapter):
 
     def on_connect(self, ts: int) -> None:
         """A new connection: fresh book syncs (each waits for its next image)."""
-        from arbkit.io.convert.cryptofeed import OkxBooks
         self.books = OkxBooks(self.sink, self.table)
 
     def needs_resync(self) -> bool:

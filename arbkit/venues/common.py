@@ -256,3 +256,49 @@ class ConversionResult:
     instruments: list[Instrument]
     report: dict[str, Any] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+
+
+class ChecksummedBooks:
+    """Shared state of venues whose book messages carry a checksum of the top levels (OKX, Kraken)."""
+
+    venue = ""
+
+    def __init__(self, sink: EventSink, table: InstrumentTable) -> None:
+        self.sink, self.table = sink, table
+        self.books: dict[str, tuple[dict, dict]] = {}
+        self.synced: dict[str, bool] = {}
+        self.stats: dict[str, dict[str, int]] = {}
+
+    def http(self, ts: int, url: str, body: str, where: str) -> None:
+        """REST responses carry nothing these venues need."""
+        return
+
+    def report(self) -> dict[str, Any]:
+        """Per-book checksum statistics."""
+        return self.stats
+
+    def _stats(self, key: str) -> dict[str, int]:
+        return self.stats.setdefault(key, {"snapshots": 0, "updates": 0, "checksum_ok": 0, "checksum_mismatch": 0,
+                                           "gaps": 0})
+
+    @staticmethod
+    def _apply_levels(book: dict[float, tuple[str, str]], levels: list) -> None:
+        """Keep the venue's own price/size strings per level (checksums are over the strings); size 0 removes."""
+        for lv in levels:
+            p = float(lv[0])
+            if float(lv[1]) == 0:
+                book.pop(p, None)
+            else:
+                book[p] = (lv[0], lv[1])
+
+    def _checksum(self, key: str, asset: int, ok: bool, ts_exch: int, ts: int, where: str) -> None:
+        """Count a checksum result; a mismatch writes a GAP and stops applying updates until a snapshot."""
+        st = self._stats(key)
+        if ok:
+            st["checksum_ok"] += 1
+            return
+        st["checksum_mismatch"] += 1
+        st["gaps"] += 1
+        self.synced[key] = False
+        self.sink.emit_gap(ts_exch, ts, asset)
+        self.sink.warn(f"{where}: {self.venue} {key}: checksum mismatch; GAP until the next snapshot")

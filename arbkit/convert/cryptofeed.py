@@ -26,10 +26,11 @@ from typing import Any, Callable, Sequence
 from urllib.parse import parse_qs, urlparse
 
 from arbkit.core.errors import DataError
-from arbkit.io.convert.files import iter_lines, loads
+from arbkit.convert.files import iter_lines, loads
 from arbkit.core.schema import ASK, BID, BUY, SELL, Kind
 from arbkit.venues.binance import BinanceBookSync, instrument_meta
-from arbkit.venues.common import NS_PER_MS, ConversionResult, EventSink, InstrumentTable
+from arbkit.venues.common import NS_PER_MS, ChecksummedBooks, ConversionResult, EventSink, InstrumentTable
+from arbkit.venues.okx import OkxBooks
 
 _BINANCE = {"BINANCE": ("spot", "binance"), "BINANCE_US": ("spot", "binance-us"),
             "BINANCE_FUTURES": ("usdm", "binance-usdm"), "BINANCE_DELIVERY": ("coinm", "binance-coinm")}
@@ -95,127 +96,6 @@ class _Binance:
                 entry.update(s.bbo_check())
             out[sym] = entry
         return out
-
-
-def okx_checksum(bids: dict[float, tuple[str, str]], asks: dict[float, tuple[str, str]]) -> int:
-    """OKX's signed CRC32 over 'bidPx:bidSz:askPx:askSz:...' of the best 25 levels a side."""
-    b = [bids[p] for p in sorted(bids, reverse=True)[:25]]
-    a = [asks[p] for p in sorted(asks)[:25]]
-    parts: list[str] = []
-    for i in range(max(len(b), len(a))):
-        if i < len(b):
-            parts.extend(b[i])
-        if i < len(a):
-            parts.extend(a[i])
-    crc = zlib.crc32(":".join(parts).encode())
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
-
-
-class _ChecksummedBooks:
-    """Shared state of venues whose book messages carry a checksum of the top levels (OKX, Kraken)."""
-
-    venue = ""
-
-    def __init__(self, sink: EventSink, table: InstrumentTable) -> None:
-        self.sink, self.table = sink, table
-        self.books: dict[str, tuple[dict, dict]] = {}
-        self.synced: dict[str, bool] = {}
-        self.stats: dict[str, dict[str, int]] = {}
-
-    def http(self, ts: int, url: str, body: str, where: str) -> None:
-        """REST responses carry nothing these venues need."""
-        return
-
-    def report(self) -> dict[str, Any]:
-        """Per-book checksum statistics."""
-        return self.stats
-
-    def _stats(self, key: str) -> dict[str, int]:
-        return self.stats.setdefault(key, {"snapshots": 0, "updates": 0, "checksum_ok": 0, "checksum_mismatch": 0,
-                                           "gaps": 0})
-
-    @staticmethod
-    def _apply_levels(book: dict[float, tuple[str, str]], levels: list) -> None:
-        """Keep the venue's own price/size strings per level (checksums are over the strings); size 0 removes."""
-        for lv in levels:
-            p = float(lv[0])
-            if float(lv[1]) == 0:
-                book.pop(p, None)
-            else:
-                book[p] = (lv[0], lv[1])
-
-    def _checksum(self, key: str, asset: int, ok: bool, ts_exch: int, ts: int, where: str) -> None:
-        """Count a checksum result; a mismatch writes a GAP and stops applying updates until a snapshot."""
-        st = self._stats(key)
-        if ok:
-            st["checksum_ok"] += 1
-            return
-        st["checksum_mismatch"] += 1
-        st["gaps"] += 1
-        self.synced[key] = False
-        self.sink.emit_gap(ts_exch, ts, asset)
-        self.sink.warn(f"{where}: {self.venue} {key}: checksum mismatch; GAP until the next snapshot")
-
-
-class OkxBooks(_ChecksummedBooks):
-    """OKX `books` (with CRC32 checksum), `trades` and `tickers` messages to schema rows; also used live."""
-
-    venue = "OKX"
-
-    def recv(self, ts: int, msg: Any, where: str) -> None:
-        """One OKX websocket message (books, trades, tickers) to schema rows."""
-        if not isinstance(msg, dict) or "data" not in msg or "arg" not in msg:
-            self.sink.count("cryptofeed_messages_ignored")
-            return
-        channel, inst = msg["arg"].get("channel"), msg["arg"].get("instId")
-        asset = self.table.asset("okx", inst, **okx_meta(inst))
-        st = self._stats(inst)
-        if channel == "books":
-            for d in msg["data"]:
-                ts_exch = int(d.get("ts", 0)) * NS_PER_MS or ts
-                if msg.get("action") == "snapshot":
-                    self.books[inst] = ({}, {})
-                    self.synced[inst] = True
-                    self.sink.emit_clear(ts_exch, ts, asset)
-                    kind = Kind.SNAPSHOT
-                    st["snapshots"] += 1
-                elif not self.synced.get(inst):
-                    self.sink.count("okx_updates_while_unsynced")
-                    continue
-                else:
-                    kind = Kind.DEPTH
-                    st["updates"] += 1
-                bids, asks = self.books[inst]
-                for side, key, book in ((BID, "bids", bids), (ASK, "asks", asks)):
-                    levels = d.get(key, [])
-                    self.sink.emit_levels(ts_exch, ts, asset, kind, side, levels, -1, where=where)
-                    self._apply_levels(book, levels)
-                if "checksum" in d:
-                    self._checksum(inst, asset, okx_checksum(bids, asks) == int(d["checksum"]), ts_exch, ts, where)
-        elif channel == "trades":
-            for t in msg["data"]:
-                side = BUY if t["side"] == "buy" else SELL
-                self.sink.emit_trade(int(t["ts"]) * NS_PER_MS, ts, asset, side, t["px"], t["sz"],
-                                     int(t["tradeId"]) if str(t["tradeId"]).isdigit() else -1, where=where)
-        elif channel == "tickers":
-            for t in msg["data"]:
-                if t.get("bidPx") and t.get("askPx"):
-                    self.sink.emit_bbo(int(t["ts"]) * NS_PER_MS, ts, asset, t["bidPx"], t["bidSz"], t["askPx"],
-                                       t["askSz"], -1, where=where)
-        else:
-            self.sink.count("cryptofeed_messages_ignored")
-
-
-def okx_meta(inst: str) -> dict[str, Any]:
-    """Contract type, quote currency and size of an OKX instrument id."""
-    parts = inst.split("-")
-    if inst.endswith("-SWAP"):
-        inverse = parts[1] == "USD"
-        return {"contract_type": "inverse_perp" if inverse else "linear_perp", "quote_currency": parts[1]}
-    if len(parts) == 3 and parts[2].isdigit():
-        inverse = parts[1] == "USD"
-        return {"contract_type": "inverse_future" if inverse else "linear_future", "quote_currency": parts[1]}
-    return {"contract_type": "spot", "quote_currency": parts[-1]}
 
 
 class _Coinbase:
@@ -325,7 +205,7 @@ def kraken_checksum(bids: dict[float, tuple[str, str]], asks: dict[float, tuple[
     return zlib.crc32("".join(out).encode())
 
 
-class _Kraken(_ChecksummedBooks):
+class _Kraken(ChecksummedBooks):
     """Kraken v1 ``book-N``: snapshot (as/bs) then updates (a/b, checksum ``c``); the book is kept
     at the subscribed depth (levels pushed past it are removed, as Kraken's docs require)."""
 

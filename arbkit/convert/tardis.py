@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from arbkit.core.errors import DataError
-from arbkit.io.convert.files import open_text
+from arbkit.convert.files import open_text
 from arbkit.core.schema import ASK, BID, BUY, SELL, Kind
 from arbkit.venues.common import NS_PER_US, ConversionResult, EventSink, InstrumentTable
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from arbkit.core.errors import DataError
-from arbkit.io.convert.files import source_provenance
+from arbkit.convert.files import source_provenance
 from arbkit.io.recording import Recording
 from arbkit.io.parts import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS
 from arbkit.io.writer import write_recording
@@ -21,13 +21,13 @@ from arbkit.venues.common import ConversionResult
 
 # format name -> "module:function"; imported on use so one broken optional path cannot break the rest.
 FORMATS: dict[str, str] = {
-    "binance": "arbkit.io.convert.binance:convert_binance",
-    "cryptofeed": "arbkit.io.convert.cryptofeed:convert_cryptofeed",
-    "tardis": "arbkit.io.convert.tardis:convert_tardis",
-    "lobster": "arbkit.io.convert.lobster:convert_lobster",
-    "hftbacktest": "arbkit.io.convert.hftbacktest:convert_hftbacktest",
-    "polymarket": "arbkit.io.convert.polymarket:convert_polymarket",
-    "bybit": "arbkit.io.convert.bybit:convert_bybit",
+    "binance": "arbkit.convert.binance_capture:convert_binance",
+    "cryptofeed": "arbkit.convert.cryptofeed:convert_cryptofeed",
+    "tardis": "arbkit.convert.tardis:convert_tardis",
+    "lobster": "arbkit.convert.lobster:convert_lobster",
+    "hftbacktest": "arbkit.convert.hftbacktest:convert_hftbacktest",
+    "polymarket": "arbkit.convert.polymarket_collector:convert_polymarket",
+    "bybit": "arbkit.convert.bybit_capture:convert_bybit",
 }
 
 

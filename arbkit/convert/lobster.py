@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from arbkit.core.errors import DataError
-from arbkit.io.convert.files import open_text
+from arbkit.convert.files import open_text
 from arbkit.core.schema import ASK, BID, Kind
 from arbkit.venues.common import NS_PER_S, ConversionResult, EventSink, InstrumentTable
 

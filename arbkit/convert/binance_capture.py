@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from arbkit.core.errors import DataError
-from arbkit.io.convert.files import iter_lines, loads
+from arbkit.convert.files import iter_lines, loads
 from arbkit.venues.binance import VENUE_NAMES, BinanceBookSync, instrument_meta, market_of
 from arbkit.venues.common import ConversionResult, EventSink, InstrumentTable, detect_ts_unit, to_ns
 

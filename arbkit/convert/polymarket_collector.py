@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from arbkit.core.errors import DataError
-from arbkit.io.convert.files import read_json_document
+from arbkit.convert.files import read_json_document
 from arbkit.core.schema import BUY, SELL
 from arbkit.venues.common import NS_PER_MS, ConversionResult, EventSink, InstrumentTable
 
