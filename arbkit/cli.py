@@ -257,7 +257,7 @@ def cmd_validate_candidates(args: argparse.Namespace) -> int:
 
 def _venue_specs(args: argparse.Namespace) -> list:
     from arbkit.core.yaml_file import read_yaml_mapping
-    from arbkit.record import VenueSpec
+    from arbkit.live.record import VenueSpec
 
     venues_file = getattr(args, "venues_file", None) if args.command == "paper" else args.config
     if venues_file:
@@ -283,7 +283,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     """``arbkit record``: the live recorder."""
     import logging
 
-    from arbkit.record import RecorderError, record
+    from arbkit.live.record import RecorderError, record
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -300,8 +300,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
     """``arbkit paper``: paper trading on live data."""
     import logging
 
-    from arbkit.paper import PaperRun
-    from arbkit.record import RecorderError
+    from arbkit.live.paper import PaperRun
+    from arbkit.live.record import RecorderError
     from arbkit.run.config import RunConfig
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -391,7 +391,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """``arbkit dashboard``: the live page of a paper run."""
-    from arbkit.dashboard import serve
+    from arbkit.live.dashboard import serve
 
     print(f"arbkit dashboard: http://{args.host}:{args.port}/ (run {args.run}); Ctrl-C to stop", file=sys.stderr)
     serve(args.run, args.port, args.host)

@@ -2,7 +2,7 @@
 
 The bundled real recording repeated to ≥5M events (``arbkit.bench.make_bench_recording``);
 the USD-M BTCUSDT rows (asset 1) are exported to hftbacktest's event format with
-``arbkit.io.convert.hftbacktest.export_hftbacktest`` and both engines replay those same
+``arbkit.convert.hftbacktest.export_hftbacktest`` and both engines replay those same
 events from memory: quotes ``half_spread_bps`` around the mid every 100 ms, post-only, size
 0.01, position limit 0.05, 1 ms entry and response latency, a power-2 probabilistic queue
 model, no partial fills at a level beyond what trades and depth allow. Wall time of each,
@@ -79,7 +79,7 @@ def run(n_events: int) -> dict:
     from arbkit.bench import machine, make_bench_recording
     from arbkit.run.replay import replay
     from arbkit.engine.config import Schedule
-    from arbkit.io.convert.hftbacktest import export_hftbacktest
+    from arbkit.convert.hftbacktest import export_hftbacktest
     from arbkit.strategies.touch_mm import touch_mm
     try:
         from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest

@@ -1,6 +1,6 @@
 """Recorder ingestion: messages/s and events/s from a local websocket server, and memory over the run.
 
-The server (a separate process: ``python -m arbkit.record.replay_server``) plays the
+The server (a separate process: ``python -m arbkit.live.record.replay_server``) plays the
 bundled real Binance USD-M capture (tests/data/raw, 4,000 frames incl. depth diffs of the
 0 ms stream) ``--times`` over with update ids shifted so the diff chain continues, as fast
 as it can. The recorder runs in this process with its default flush rotation; every 0.5 s
@@ -26,9 +26,9 @@ CAPTURE = ROOT.parent / "tests" / "data" / "raw" / "binance_usdm_btcusdt_2024080
 def run(times: int) -> dict:
     from arbkit.bench import machine
     from arbkit.core.terminal import rss_mb
-    from arbkit.record import Recorder, VenueSpec
+    from arbkit.live.record import Recorder, VenueSpec
 
-    server = subprocess.Popen([sys.executable, "-m", "arbkit.record.replay_server", str(CAPTURE), "--times", str(times)],
+    server = subprocess.Popen([sys.executable, "-m", "arbkit.live.record.replay_server", str(CAPTURE), "--times", str(times)],
                               stdout=subprocess.PIPE, text=True)
     try:
         info = json.loads(server.stdout.readline())

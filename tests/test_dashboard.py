@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from arbkit.dashboard import serve
-from arbkit.paper import PaperRun
-from arbkit.record import VenueSpec
-from arbkit.record.replay_server import ReplayServer, binance_frames
+from arbkit.live.dashboard import serve
+from arbkit.live.paper import PaperRun
+from arbkit.live.record import VenueSpec
+from arbkit.live.record.replay_server import ReplayServer, binance_frames
 from arbkit.run.config import RunConfig
 from conftest import ROOT
 

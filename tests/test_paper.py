@@ -9,7 +9,7 @@ import yaml
 import arbkit
 from arbkit.run.replay import replay
 from arbkit.run.config import RunConfig
-from arbkit.record.replay_server import ReplayServer, binance_frames
+from arbkit.live.record.replay_server import ReplayServer, binance_frames
 from conftest import ROOT
 
 BINANCE_USDM = ROOT / "tests" / "data" / "raw" / "binance_usdm_btcusdt_20240808_head4000.txt.gz"

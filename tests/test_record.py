@@ -18,10 +18,10 @@ import pytest
 import arbkit
 from arbkit.convert.binance_capture import convert_binance
 from arbkit.convert.cryptofeed import convert_cryptofeed
-from arbkit.record import Recorder, RecorderError, VenueSpec, read_raw_log
+from arbkit.live.record import Recorder, RecorderError, VenueSpec, read_raw_log
 from arbkit.core.schema import Kind
 from arbkit.io.check import validate as validate_recording
-from arbkit.record.replay_server import ReplayServer, binance_frames, okx_frames
+from arbkit.live.record.replay_server import ReplayServer, binance_frames, okx_frames
 from conftest import ROOT
 
 BINANCE_USDM = ROOT / "tests" / "data" / "raw" / "binance_usdm_btcusdt_20240808_head4000.txt.gz"

@@ -29,11 +29,11 @@ from typing import Any, Callable, Sequence
 
 from arbkit.core.errors import ConfigError, DataError
 from arbkit.core.columns import EventColumns
-from arbkit.record.raw_log import RawLog
-from arbkit.record.venues import CHANNELS, Adapter, MalformedMessage, make_adapter
+from arbkit.live.record.raw_log import RawLog
+from arbkit.live.record.adapters import CHANNELS, Adapter, MalformedMessage, make_adapter
 from arbkit.venues.common import EventSink, InstrumentTable
 
-log = logging.getLogger("arbkit.record")
+log = logging.getLogger("arbkit.live.record")
 
 
 class RecorderError(Exception):
@@ -42,7 +42,7 @@ class RecorderError(Exception):
 
 @dataclass
 class VenueSpec:
-    """One venue connection to record: ``venue`` (see ``arbkit.record.venues.VENUES``) and symbols."""
+    """One venue connection to record: ``venue`` (see ``arbkit.live.record.adapters.VENUES``) and symbols."""
 
     venue: str
     symbols: Sequence[str]

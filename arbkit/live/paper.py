@@ -40,7 +40,7 @@ from arbkit.engine.accounting import asset_equity, unrealised
 from arbkit.engine.config import instrument_matrix
 from arbkit.engine.replayer import Replayer
 from arbkit.io.recording import load
-from arbkit.record.recorder import Recorder, VenueSpec
+from arbkit.live.record.recorder import Recorder, VenueSpec
 from arbkit.run.config import RunConfig
 from arbkit.run.result import RunResult
 from arbkit.run.trade_log import TradeLog

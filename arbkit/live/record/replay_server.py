@@ -213,7 +213,7 @@ def repeated_binance(frames: list[str], times: int) -> list[str]:
 
 
 def main() -> None:
-    """``python -m arbkit.record.replay_server CAPTURE [--times N] [--delay-s S]``: serve until killed."""
+    """``python -m arbkit.live.record.replay_server CAPTURE [--times N] [--delay-s S]``: serve until killed."""
     import argparse
 
     ap = argparse.ArgumentParser(description=main.__doc__)
