@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m arbkit.demo
+	$(PY) -m arbkit.apps.demo
 
 # Debian's Chromium for the dashboard's browser test (installed when missing and we are root).
 browser:

@@ -1,6 +1,6 @@
 """Replay throughput and peak memory (issue: engine): books only, market maker, arbitrage taker.
 
-Runs ``arbkit.bench.run_benchmarks`` — a ≥5M-event recording made of shifted copies of
+Runs ``arbkit.apps.bench.run_benchmarks`` — a ≥5M-event recording made of shifted copies of
 the bundled real recording; each workload timed in memory next to a bare ``@njit`` loop
 over the same columns (ratio from one process run); then each streamed from disk in a
 fresh process for events/s and peak RSS, and the same for a recording 4× longer.
@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from arbkit.bench import run_benchmarks
+from arbkit.apps.bench import run_benchmarks
 
 ROOT = Path(__file__).resolve().parent
 

@@ -1,6 +1,6 @@
 """arbkit against hftbacktest on the same events: a fixed-spread market maker on the USD-M perpetual.
 
-The bundled real recording repeated to ≥5M events (``arbkit.bench.make_bench_recording``);
+The bundled real recording repeated to ≥5M events (``arbkit.apps.bench.make_bench_recording``);
 the USD-M BTCUSDT rows (asset 1) are exported to hftbacktest's event format with
 ``arbkit.convert.hftbacktest.export_hftbacktest`` and both engines replay those same
 events from memory: quotes ``half_spread_bps`` around the mid every 100 ms, post-only, size
@@ -76,7 +76,7 @@ def hbt_market_maker(hbt, half_spread, size, max_pos, interval):
 
 def run(n_events: int) -> dict:
     import arbkit
-    from arbkit.bench import machine, make_bench_recording
+    from arbkit.apps.bench import machine, make_bench_recording
     from arbkit.run.replay import replay
     from arbkit.engine.config import Schedule
     from arbkit.convert.hftbacktest import export_hftbacktest
@@ -149,7 +149,7 @@ def markdown(r: dict) -> str:
 
 
 def main() -> None:
-    from arbkit.bench import write_report
+    from arbkit.apps.bench import write_report
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=5_000_000)

@@ -24,7 +24,7 @@ CAPTURE = ROOT.parent / "tests" / "data" / "raw" / "binance_usdm_btcusdt_2024080
 
 
 def run(times: int) -> dict:
-    from arbkit.bench import machine
+    from arbkit.apps.bench import machine
     from arbkit.core.terminal import rss_mb
     from arbkit.live.record import Recorder, VenueSpec
 
@@ -76,7 +76,7 @@ def markdown(r: dict) -> str:
 
 
 def main() -> None:
-    from arbkit.bench import write_report
+    from arbkit.apps.bench import write_report
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--times", type=int, default=25)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT.parent / "tests"))
 
 def run(n_rows: int) -> dict:
     import arbkit
-    from arbkit.bench import machine
+    from arbkit.apps.bench import machine
     from arbkit.engine import LatencyModel
     from arbkit.run.replay import replay
     from arbkit.book.scanner import scan_books

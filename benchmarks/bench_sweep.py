@@ -71,7 +71,7 @@ def _timed(fn, *args):
 
 
 def _child_rss(path: str, k: int) -> None:
-    from arbkit.bench import peak_rss_mb
+    from arbkit.apps.bench import peak_rss_mb
 
     before = peak_rss_mb()
     hashes, dt = _timed(_batched, path, parameter_sets(k))
@@ -80,7 +80,7 @@ def _child_rss(path: str, k: int) -> None:
 
 def run(n_events: int, k: int, workdir: str | None = None) -> dict:
     import arbkit
-    from arbkit.bench import machine, make_bench_recording
+    from arbkit.apps.bench import machine, make_bench_recording
 
     n_jobs = os.cpu_count() or 1
     sets = parameter_sets(k)
@@ -128,7 +128,7 @@ def markdown(r: dict) -> str:
 
 
 def main() -> None:
-    from arbkit.bench import write_report
+    from arbkit.apps.bench import write_report
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=5_000_000)

@@ -1,7 +1,7 @@
 """``arbkit replay``: JSON summary, trace window, seeds, and clear errors for bad configs."""
 import json
 
-from arbkit.cli import main, parse_time_ns
+from arbkit.apps.cli import main, parse_time_ns
 from conftest import BUNDLED, ROOT
 
 CONFIG = ROOT / "examples" / "run_touch_mm.yaml"

@@ -1,10 +1,13 @@
 import json
 
-from arbkit.demo import BUNDLED, main
+from arbkit.apps.demo import main
+from conftest import BUNDLED, ROOT
+
+MM_CONFIG = ROOT / "examples" / "run_touch_mm.yaml"
 
 
 def test_demo_runs_offline_and_writes_its_summary(tmp_path):
-    assert main(BUNDLED, tmp_path) == 0
+    assert main(BUNDLED, tmp_path, MM_CONFIG) == 0
     data = json.loads((tmp_path / "summary.json").read_text())
     assert data["validation"]["ok"] and data["info"]["events"] == 1_128_971
     basis = data["basis_usdm_vs_spot_bps"]
@@ -14,5 +17,4 @@ def test_demo_runs_offline_and_writes_its_summary(tmp_path):
     assert mm["events"] == 1_128_971 and mm["fills"] > 0 and len(mm["fills_hash"]) == 64
     # the demo's replay is the CLI's replay of the same config
     from arbkit.run.config import RunConfig
-    from arbkit.demo import MM_CONFIG
     assert RunConfig.load(MM_CONFIG).replay(BUNDLED).fills_hash == mm["fills_hash"]

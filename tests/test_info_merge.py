@@ -10,7 +10,7 @@ from conftest import BUNDLED, make_events
 
 
 def test_info_json_on_bundled_recording():
-    out = subprocess.run([sys.executable, "-m", "arbkit.cli", "info", str(BUNDLED), "--json"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "info", str(BUNDLED), "--json"], capture_output=True,
                          text=True, check=True)
     data = json.loads(out.stdout)
     for key in ("events", "by_kind", "instruments", "start_ns", "end_ns", "gaps"):

@@ -25,7 +25,7 @@ def test_paper_run_then_replay_of_its_recording_gives_the_same_fills(tmp_path):
     frames, snap = binance_frames(BINANCE_USDM)
     out = tmp_path / "paper"
     with ReplayServer(frames, snapshot=snap, delay_s=0.001, batch=2) as srv:
-        proc = subprocess.run([sys.executable, "-m", "arbkit.cli", "paper", "--config", str(cfg_path), "--venue",
+        proc = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "paper", "--config", str(cfg_path), "--venue",
                                "binance-usdm", "--symbols", "BTCUSDT", "--endpoint", srv.url, "--rest", srv.http,
                                "-o", str(out), "--duration", "6", "--flush-s", "0.2", "--quiet"],
                               env={**os.environ, "CI": "true"}, capture_output=True, text=True, timeout=300)
@@ -43,7 +43,7 @@ def test_paper_run_then_replay_of_its_recording_gives_the_same_fills(tmp_path):
     assert res.fills_hash == live["fills_hash"]
     assert json.loads((out / "paper_result.json").read_text())["fills_hash"] == live["fills_hash"]
     # and through the CLI
-    cli = subprocess.run([sys.executable, "-m", "arbkit.cli", "replay", str(out / "recording"), "--config",
+    cli = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "replay", str(out / "recording"), "--config",
                           str(out / "run.yaml"), "--json"], capture_output=True, text=True, timeout=300)
     assert cli.returncode == 0 and json.loads(cli.stdout)["fills_hash"] == live["fills_hash"]
     assert res.fills_hash == replay(rec, *_strategy_and_params(), **_kw()).fills_hash
@@ -67,7 +67,7 @@ def test_supervisor_restarts_a_killed_run_which_resumes_from_its_checkpoint(tmp_
     frames, snap = binance_frames(BINANCE_USDM)
     out = tmp_path / "sup"
     with ReplayServer(frames * 2, snapshot=snap, delay_s=0.002, batch=1) as srv:
-        sup = subprocess.Popen([sys.executable, "-m", "arbkit.cli", "paper", "--config", str(cfg_path), "--venue",
+        sup = subprocess.Popen([sys.executable, "-m", "arbkit.apps.cli", "paper", "--config", str(cfg_path), "--venue",
                                 "binance-usdm", "--symbols", "BTCUSDT", "--endpoint", srv.url, "--rest", srv.http,
                                 "-o", str(out), "--duration", "14", "--flush-s", "0.2", "--checkpoint-s", "0.5",
                                 "--quiet", "--supervise", "2"], env={**os.environ, "CI": "true"},

@@ -171,7 +171,7 @@ def test_sigkill_at_random_moments_leaves_valid_recordings(tmp_path):
     with ReplayServer(frames * 3, snapshot=snap, delay_s=0.002, batch=1) as srv:
         for k in range(4):
             out = tmp_path / f"k{k}"
-            proc = subprocess.Popen([sys.executable, "-m", "arbkit.cli", "record", "--venue", "binance-usdm",
+            proc = subprocess.Popen([sys.executable, "-m", "arbkit.apps.cli", "record", "--venue", "binance-usdm",
                                      "--symbols", "BTCUSDT", "--endpoint", srv.url, "--rest", srv.http, "-o", str(out),
                                      "--flush-s", "0.1", "--quiet"], env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)

@@ -61,15 +61,15 @@ def test_sweep_report_heatmap_and_cli(tmp_path, bundled):
     assert _png(tmp_path / "sweep_figures" / "heatmap.png") and "## Candidates" in text
     best = res.table().row(0, named=True)
     assert f"{best['total_pnl']:,.6g}" in text
-    cli = subprocess.run([sys.executable, "-m", "arbkit.cli", "report", str(tmp_path / "sw"), "-o",
+    cli = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "report", str(tmp_path / "sw"), "-o",
                           str(tmp_path / "cli.md")], capture_output=True, text=True)
     assert cli.returncode == 0 and (tmp_path / "cli.md").is_file()
     run = tmp_path / "run.yaml"
     run.write_text(json.dumps({"strategy": "mm", "params": MM, "latency": LAT}))
-    cli = subprocess.run([sys.executable, "-m", "arbkit.cli", "report", str(BUNDLED), "--config", str(run), "-o",
+    cli = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "report", str(BUNDLED), "--config", str(run), "-o",
                           str(tmp_path / "run.md")], capture_output=True, text=True)
     assert cli.returncode == 0, cli.stderr[-2000:]
     assert _png(tmp_path / "run_figures" / "quotes.png")
-    bad = subprocess.run([sys.executable, "-m", "arbkit.cli", "report", str(tmp_path), "-o", str(tmp_path / "x.md")],
+    bad = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "report", str(tmp_path), "-o", str(tmp_path / "x.md")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "not a sweep directory" in bad.stderr

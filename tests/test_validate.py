@@ -182,12 +182,12 @@ def test_missing_part_and_broken_manifest(rec, tmp_path):
 
 
 def test_cli_validate_exit_codes(rec):
-    ok = subprocess.run([sys.executable, "-m", "arbkit.cli", "validate", str(rec)], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "validate", str(rec)], capture_output=True, text=True)
     assert ok.returncode == 0 and "OK" in ok.stdout
 
     def m(c):
         c["price"][4] = float("nan")
     rewrite_part(rec, m)
-    bad = subprocess.run([sys.executable, "-m", "arbkit.cli", "validate", str(rec)], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "validate", str(rec)], capture_output=True, text=True)
     assert bad.returncode == 1
     assert "part-00000.parquet, row 4, field 'price'" in bad.stderr

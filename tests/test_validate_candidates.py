@@ -58,10 +58,10 @@ def test_cli_exit_codes_and_bad_settings(swept, tmp_path):
     out, _ = swept
     gate = tmp_path / "g.yaml"
     gate.write_text("name: g\nthresholds:\n  - fills >= 1\n")
-    go = subprocess.run([sys.executable, "-m", "arbkit.cli", "validate-candidates", str(out), "--stages", "60,120",
+    go = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "validate-candidates", str(out), "--stages", "60,120",
                          "--gate", str(gate), "--top", "2"], capture_output=True, text=True)
     assert go.returncode == 0 and "GO" in go.stdout
-    nogo = subprocess.run([sys.executable, "-m", "arbkit.cli", "validate-candidates", str(out), "--stages", "60",
+    nogo = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "validate-candidates", str(out), "--stages", "60",
                            "--json"], capture_output=True, text=True)
     assert nogo.returncode == 1 and json.loads(nogo.stdout)["verdict"] == "NO-GO"
     with pytest.raises(ConfigError, match="must grow"):

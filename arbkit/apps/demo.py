@@ -16,13 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from arbkit.book.scanner import scan_books
+from arbkit.io.check import validate
 from arbkit.io.info import info
 from arbkit.io.recording import load
-from arbkit.io.check import validate
+from arbkit.run.config import RunConfig
 
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED = ROOT / "recordings" / "binance_btc_3venues_20240808"
-MM_CONFIG = ROOT / "examples" / "run_touch_mm.yaml"
+# the repository's bundled recording and example config, relative to the current directory (``make demo`` runs
+# from the repository's root); pass others to :func:`main`
+BUNDLED = Path("recordings") / "binance_btc_3venues_20240808"
+MM_CONFIG = Path("examples") / "run_touch_mm.yaml"
 
 
 def basis_bps(path: Path, leg_a: str, leg_b: str) -> dict[str, float]:
@@ -46,7 +48,7 @@ def basis_bps(path: Path, leg_a: str, leg_b: str) -> dict[str, float]:
             "min": float(bps.min()), "max": float(bps.max())}
 
 
-def main(path: Path = BUNDLED, out: Path = Path("outputs") / "demo") -> int:
+def main(path: Path = BUNDLED, out: Path = Path("outputs") / "demo", config: Path = MM_CONFIG) -> int:
     """``make demo``: replay the bundled recording and print the summary."""
     from rich.console import Console
     from rich.table import Table
@@ -70,13 +72,11 @@ def main(path: Path = BUNDLED, out: Path = Path("outputs") / "demo") -> int:
     basis = basis_bps(path, "binance:BTCUSDT", "binance-usdm:BTCUSDT")
     console.print("[bold]cross-venue basis[/] USD-M perp vs spot mid (bps): " +
                   ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v:,}" for k, v in basis.items()))
-    from arbkit.run.config import RunConfig
-
     t1 = time.perf_counter()
-    res = RunConfig.load(MM_CONFIG).replay(path)
+    res = RunConfig.load(config).replay(path)
     mm = res.summary()
     acct = res.account_table()
-    console.print(f"[bold]replay[/] {MM_CONFIG.name}: {mm['events']:,} events, {mm['fills']} fills "
+    console.print(f"[bold]replay[/] {Path(config).name}: {mm['events']:,} events, {mm['fills']} fills "
                   f"({mm['counters']['maker_fills']} maker), {mm['counters']['orders']} orders, "
                   f"{mm['counters']['modifies']} modifies, pnl {mm['pnl']:.4f} USDT after fees "
                   f"{sum(mm['fees'].values()):.4f}; {time.perf_counter() - t1:.2f}s")

@@ -21,19 +21,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 from numba import njit
 
-BUNDLED = Path(__file__).resolve().parent.parent / "recordings" / "binance_btc_3venues_20240808"
+from arbkit.engine.config import Schedule
+from arbkit.io.recording import load
+from arbkit.io.writer import RecordingWriter
+from arbkit.run.replay import replay
+from arbkit.strategies.cross_taker import cross_taker
+from arbkit.strategies.touch_mm import touch_mm
+
+#: the bundled recording, relative to the current directory (the repository's root); pass another with ``source``
+BUNDLED = Path("recordings") / "binance_btc_3venues_20240808"
 STRATEGIES = ("books_only", "market_maker", "arbitrage")
 
 
 def make_bench_recording(path: Path, n_events: int, seed: int = 0, source: Path = BUNDLED) -> Path:
     """Write a recording of at least ``n_events`` rows made of shifted copies of ``source``."""
-    import arbkit
-    from arbkit.io.writer import RecordingWriter
-
-    rec = arbkit.load(source)
+    rec = load(source)
     base = rec.to_numpy()
     span = int(base.ts_local[-1] - base.ts_local[0]) + 1_000_000
     rng = np.random.default_rng(seed)
@@ -41,7 +47,7 @@ def make_bench_recording(path: Path, n_events: int, seed: int = 0, source: Path 
     shift = 0.0
     priced = np.isin(base.kind, [1, 2, 3, 4])
     with RecordingWriter(path, rec.instruments, overwrite=True,
-                         provenance={"generator": "arbkit.bench.make_bench_recording", "copies": copies,
+                         provenance={"generator": "arbkit.apps.bench.make_bench_recording", "copies": copies,
                                      "from": str(source), "seed": seed}) as w:
         for k in range(copies):
             price = base.price.copy()
@@ -63,10 +69,6 @@ def bare_loop(ts, asset, kind, side, price, qty, seq):
 
 
 def _strategy(name: str):
-    from arbkit.engine.config import Schedule
-    from arbkit.strategies.cross_taker import cross_taker
-    from arbkit.strategies.touch_mm import touch_mm
-
     if name == "books_only":
         s = touch_mm()
         # the maker with a spread it never quotes inside: books, schedule and checks, no orders
@@ -84,8 +86,6 @@ def _replay_kwargs():
 
 def time_in_memory(cols, instruments, name: str, repeat: int = 3) -> dict[str, Any]:
     """Best-of-``repeat`` events/s of the engine and of the bare loop on the same in-memory columns."""
-    from arbkit.run.replay import replay
-
     strat, params, schedule = _strategy(name)
     arrays = (cols.ts_local, cols.asset, cols.kind, cols.side, cols.price, cols.qty, cols.seq)
     bare_loop(*(a[:10] for a in arrays))
@@ -131,11 +131,8 @@ def peak_rss_mb() -> float:
 
 def _child(path: str, name: str) -> None:
     """Stream ``path`` through the engine; print events/s and peak RSS (this process only)."""
-    import arbkit
-    from arbkit.run.replay import replay
-
     strat, params, schedule = _strategy(name)
-    rec = arbkit.load(path)
+    rec = load(path)
     rss0 = peak_rss_mb()
     t0 = time.perf_counter()
     res = replay(rec, strat, params, schedule=schedule, **_replay_kwargs())
@@ -146,7 +143,7 @@ def _child(path: str, name: str) -> None:
 
 def measure_rss(path: Path, name: str) -> dict[str, Any]:
     """Stream ``path`` through the engine in a fresh process; its events/s and peak RSS."""
-    out = subprocess.run([sys.executable, "-m", "arbkit.bench", "child", str(path), name], check=True,
+    out = subprocess.run([sys.executable, "-m", "arbkit.apps.bench", "child", str(path), name], check=True,
                          capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -161,21 +158,18 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    import numba
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numba": numba.__version__,
             "platform": platform.platform()}
 
 
 def run_benchmarks(n_events: int = 5_000_000, quick: bool = False, out: str | None = None,
-                   workdir: str | None = None) -> dict[str, Any]:
+                   workdir: str | None = None, source: Path = BUNDLED) -> dict[str, Any]:
     """Generate the recordings, time the three workloads in memory, then stream them for RSS."""
-    import arbkit
-
     if quick:
         n_events = min(n_events, 1_200_000)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        small = make_bench_recording(Path(tmp) / "bench", n_events)
-        rec = arbkit.load(small)
+        small = make_bench_recording(Path(tmp) / "bench", n_events, source=source)
+        rec = load(small)
         cols = rec.to_numpy()
         report: dict[str, Any] = {"machine": machine(), "recording": {"events": len(cols), "path": "generated",
                                                                       "generator": make_bench_recording.__doc__}}
@@ -184,7 +178,7 @@ def run_benchmarks(n_events: int = 5_000_000, quick: bool = False, out: str | No
         del cols
         report["streaming"] = {name: measure_rss(small, name) for name in STRATEGIES}
         if not quick:
-            big = make_bench_recording(Path(tmp) / "bench4x", 4 * n_events)
+            big = make_bench_recording(Path(tmp) / "bench4x", 4 * n_events, source=source)
             report["streaming_4x"] = {name: measure_rss(big, name) for name in ("books_only", "market_maker")}
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

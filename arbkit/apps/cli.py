@@ -222,9 +222,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """``arbkit bench``: replay throughput and memory."""
-    from arbkit.bench import run_benchmarks
+    from arbkit.apps.bench import BUNDLED, run_benchmarks
 
-    report = run_benchmarks(n_events=args.events, quick=args.quick, out=args.json)
+    report = run_benchmarks(n_events=args.events, quick=args.quick, out=args.json,
+                            source=Path(args.recording) if args.recording else BUNDLED)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -348,7 +349,7 @@ def _supervise_paper(args: argparse.Namespace) -> int:
     log_path = Path(args.output) / "supervisor.jsonl"
     Path(args.output).mkdir(parents=True, exist_ok=True)
     while True:
-        cmd = [sys.executable, "-m", "arbkit.cli", *clean, "--resume"]
+        cmd = [sys.executable, "-m", "arbkit.apps.cli", *clean, "--resume"]
         if t_end is not None:
             left = t_end - time.monotonic()
             if left <= 0:
@@ -511,6 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")
     b.add_argument("--events", type=int, default=5_000_000, help="events in the generated recording (default 5M)")
     b.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    b.add_argument("--recording", help="the real recording the benchmark repeats (default: the repository's "
+                                        "recordings/binance_btc_3venues_20240808, from its root)")
     b.set_defaults(func=cmd_bench)
     return p
 

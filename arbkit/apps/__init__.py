@@ -1,0 +1,1 @@
+"""Applications on top of the library: the ``arbkit`` command line, the demo, the benchmark."""
