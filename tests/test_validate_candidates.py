@@ -9,7 +9,7 @@ from arbkit.run.replay import replay
 from arbkit.core.errors import ConfigError
 from arbkit.strategies import get_strategy
 from arbkit.sweep import sweep
-from arbkit.sweep.validate import validate_candidates
+from arbkit.sweep.staged import validate_candidates
 from conftest import BUNDLED
 
 BASE = {"asset": 1, "mode": 1, "order_size": 0.01, "max_position": 0.05}

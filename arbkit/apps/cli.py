@@ -235,7 +235,7 @@ def cmd_validate_candidates(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from arbkit.sweep.validate import validate_candidates
+    from arbkit.sweep.staged import validate_candidates
 
     stages = [float(x) for x in args.stages.split(",")] if args.stages else None
     report = validate_candidates(args.sweep_dir, recording=args.recording, top=args.top, stages_s=stages,
