@@ -22,7 +22,7 @@ LAT = {"entry": 1_000_000, "response": 1_000_000, "venues": {}}
 
 def arbkit_sweep(*args, cwd):
     env = {**os.environ, "CI": "true", "HYDRA_FULL_ERROR": "1"}
-    proc = subprocess.run([sys.executable, "-m", "arbkit.sweep.hydra_app", *args], cwd=cwd, env=env,
+    proc = subprocess.run([sys.executable, "-m", "arbkit.sweep.hydra_app", *args, f"data.path={BUNDLED}"], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -101,10 +101,10 @@ def test_in_job_grid_runs_batched_and_rejects_bad_values(tmp_path, bundled):
     for row in table.iter_rows(named=True):
         assert mm_replay(bundled, row).fills_hash == row["fills_hash"]
     env = {**os.environ, "CI": "true"}
-    bad = subprocess.run([sys.executable, "-m", "arbkit.sweep.hydra_app", *MM_FIXED, "strategy.half_spread_bps=abc",
+    bad = subprocess.run([sys.executable, "-m", "arbkit.sweep.hydra_app", f"data.path={BUNDLED}", *MM_FIXED, "strategy.half_spread_bps=abc",
                           f"hydra.run.dir={tmp_path / 'bad'}"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "strategy.half_spread_bps must be a number" in bad.stderr
-    bad = subprocess.run([sys.executable, "-m", "arbkit.sweep.hydra_app", *MM_FIXED, "+sweep.grid.half_spread_bps=[1]",
+    bad = subprocess.run([sys.executable, "-m", "arbkit.sweep.hydra_app", f"data.path={BUNDLED}", *MM_FIXED, "+sweep.grid.half_spread_bps=[1]",
                           "sweep.backend=cloud", f"hydra.run.dir={tmp_path / 'bad2'}"], cwd=tmp_path, env=env,
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "sweep.backend must be 'local' or 'dask'" in bad.stderr

@@ -19,7 +19,7 @@ SKEW = "+sweep.grid.inventory_skew_bps=[0.0,0.5]"
 
 
 def _cmd(run_dir):
-    return [sys.executable, "-m", "arbkit.sweep.hydra_app", *MM, GRID, SKEW, "sweep.batched=false",
+    return [sys.executable, "-m", "arbkit.sweep.hydra_app", f"data.path={BUNDLED}", *MM, GRID, SKEW, "sweep.batched=false",
             f"hydra.run.dir={run_dir}"]
 
 

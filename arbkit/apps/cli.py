@@ -440,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--strategy", help="strategy name (arb, touch_mm, cross_taker, or package.module:factory)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a parameter (entry_bps=12), or fill.X / latency.X / guards.X / seed (repeatable)")
-    r.add_argument("--gate", help="evaluate a gate from conf/gates (name or YAML path); exit 1 when it fails")
+    r.add_argument("--gate", help="evaluate a gate from arbkit/conf/gates (name or YAML path); exit 1 when it fails")
     r.add_argument("--seed", type=int, help="override the config's seed")
     r.add_argument("--trace-from", help="start of the trace window (ns or ISO-8601)")
     r.add_argument("--trace-to", help="end of the trace window (ns or ISO-8601)")
@@ -487,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("target", help="sweep dir, paper run dir, or a recording (with --config)")
     rp.add_argument("-o", "--output", required=True, help="report.md (figures go beside it)")
     rp.add_argument("--config", help="run.yaml to replay the recording with")
-    rp.add_argument("--gate", action="append", help="gate(s) to evaluate (conf/gates name or file); repeatable")
+    rp.add_argument("--gate", action="append", help="gate(s) to evaluate (arbkit/conf/gates name or file); repeatable")
     rp.add_argument("--kpi", help="sweep reports: the KPI of the heatmaps (default: the ranking's)")
     rp.set_defaults(func=cmd_report)
 
@@ -501,10 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replay a sweep's top candidates on growing out-of-sample windows; GO / NO-GO (exit 1)")
     vc.add_argument("sweep_dir")
     vc.add_argument("--recording", help="out-of-sample data (default: the sweep's recording after its window)")
-    vc.add_argument("--top", type=int, help="candidates to validate (default from conf/validation/default.yaml)")
+    vc.add_argument("--top", type=int, help="candidates to validate (default from arbkit/conf/validation/default.yaml)")
     vc.add_argument("--stages", help="stage lengths in seconds, e.g. 600,1200,3600")
     vc.add_argument("--gate", help="gate name or YAML path (default: the sweep's gate)")
-    vc.add_argument("--settings", help="validation settings YAML (default conf/validation/default.yaml)")
+    vc.add_argument("--settings", help="validation settings YAML (default arbkit/conf/validation/default.yaml)")
     vc.add_argument("--json", action="store_true", help="print the report as JSON")
     vc.set_defaults(func=cmd_validate_candidates)
 

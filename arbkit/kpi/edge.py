@@ -9,7 +9,7 @@ end). Instant fills at the touch, no queue or latency: this is the spread's own 
 expected edge (bps) = mean gross bps of those paper round trips
                       − 2 · (taker fee A + taker fee B) · fee_scale − 4 · slippage_bps
 
-for each cost profile in ``conf/costs`` (optimistic, realistic, conservative). The
+for each cost profile in ``arbkit/conf/costs`` (optimistic, realistic, conservative). The
 realised edge is the replay's mean net PnL per round trip over its entry notional.
 ``is_structurally_safe`` = conservative edge ≥ 0; ``is_recommended`` = realistic edge ≥
 ``threshold_bps`` (0.5 by default).
@@ -17,15 +17,15 @@ realised edge is the replay's mean net PnL per round trip over its entry notiona
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 from numba import njit
 
+from arbkit.conf import conf_path
 from arbkit.core.errors import ConfigError
 
-COSTS_DIR = Path(__file__).resolve().parents[2] / "conf" / "costs"
+COSTS_DIR = conf_path("costs")
 PROFILES = ("optimistic", "realistic", "conservative")
 
 
@@ -38,7 +38,7 @@ class CostProfile:
 
     @classmethod
     def load(cls, name: str) -> "CostProfile":
-        """A profile from conf/costs by name, or a YAML path."""
+        """A profile from arbkit/conf/costs by name, or a YAML path."""
         import yaml
 
         p = COSTS_DIR / f"{name}.yaml"

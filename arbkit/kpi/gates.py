@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from arbkit.conf import conf_path
 from arbkit.core.errors import ConfigError
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq, "!=": operator.ne}
 _RULE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$")
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "gates"
+CONF_DIR = conf_path("gates")
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Gate:
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> "Gate":
-        """A gate from ``conf/gates/<name>.yaml`` or from a YAML file path."""
+        """A gate from ``arbkit/conf/gates/<name>.yaml`` or from a YAML file path."""
         import yaml
 
         p = Path(name_or_path)

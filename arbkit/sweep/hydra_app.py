@@ -1,4 +1,4 @@
-"""``arbkit-sweep``: the hydra app over ``conf/`` (single runs, ``-m`` multiruns, Optuna studies).
+"""``arbkit-sweep``: the hydra app over the packaged ``arbkit/conf/`` (single runs, ``-m`` multiruns, Optuna studies).
 
 A job is one parameter set: the ``strategy`` group's values (``strategy.<param>=…``) with
 the ``data``, ``fill``, ``latency``, ``guards``, ``gates``, ``costs`` groups and ``seed``
@@ -26,11 +26,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from arbkit.conf import HYDRA_CONFIG_PATH
 from arbkit.core.errors import ConfigError
 
 log = logging.getLogger("arbkit.sweep")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONF_DIR = PROJECT_ROOT / "conf"
 STRATEGY_KEYS = ("name", "options")  # everything else in the strategy group is a parameter
 ROW_DIR = "rows"
 
@@ -40,12 +39,8 @@ def _plain(node: Any) -> Any:
 
 
 def resolve_recording(path: str) -> Path:
-    """``data.path`` as given, else relative to the project root (so jobs run from anywhere)."""
-    p = Path(path).expanduser()
-    if p.exists() or p.is_absolute():
-        return p.resolve()
-    alt = PROJECT_ROOT / p
-    return alt.resolve() if alt.exists() else p.resolve()
+    """``data.path`` as given (a relative path is relative to the working directory)."""
+    return Path(path).expanduser().resolve()
 
 
 def default_objective(strategy: str, costs: str = "realistic") -> list[str]:
@@ -210,7 +205,7 @@ def consolidate(sweep_dir: Path, top: int = 10) -> Any:
                         first["gate"], [s["params"] for s in same], ids, names, top, 0, 0.0)
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+@hydra.main(version_base="1.3", config_path=HYDRA_CONFIG_PATH, config_name="config")
 def _app(cfg: DictConfig) -> Any:
     return run_job(cfg)
 

@@ -75,7 +75,7 @@ def _flat_kpis(kpis: Mapping[str, Any]) -> dict[str, Any]:
 def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, float],
                gate: str | Mapping[str, Any] | None, cost_profile: str | None = None) -> dict[str, Any]:
     """One replay's result row: parameters, total KPIs, edges (arb; the three standard cost profiles
-    plus ``cost_profile`` from conf/costs), gate verdict, fills_hash."""
+    plus ``cost_profile`` from arbkit/conf/costs), gate verdict, fills_hash."""
     from arbkit.kpi import compute_kpis
 
     trips = None

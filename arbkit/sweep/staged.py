@@ -7,7 +7,7 @@ is GO when at least one candidate passes every stage; otherwise NO-GO, with the 
 candidate stopped (its failed thresholds, or a stage the data does not cover). Each stage
 replays all remaining candidates in one pass of the batched kernel.
 
-Settings come from ``conf/validation/default.yaml`` (top, stages_s, gate, min_coverage)
+Settings come from ``arbkit/conf/validation/default.yaml`` (top, stages_s, gate, min_coverage)
 and can be overridden per call. The report is written to ``validation.json`` in the sweep
 directory.
 """
@@ -18,13 +18,14 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from arbkit.conf import conf_path
 from arbkit.core.errors import ConfigError
 
-DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "conf" / "validation" / "default.yaml"
+DEFAULTS_FILE = conf_path("validation", "default.yaml")
 
 
 def load_settings(path: str | Path | None = None) -> dict[str, Any]:
-    """Validation settings from YAML (default conf/validation/default.yaml)."""
+    """Validation settings from YAML (default arbkit/conf/validation/default.yaml)."""
     import yaml
 
     p = Path(path) if path else DEFAULTS_FILE
