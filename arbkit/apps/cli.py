@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
+from arbkit.convert import FORMATS
 from arbkit.core.errors import ArbkitError, ConfigError
 
 
@@ -370,6 +371,7 @@ def _supervise_paper(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``arbkit report``: markdown report of a run or a sweep."""
+    from arbkit.io.recording import load
     from arbkit.report import run_report, sweep_report
     from arbkit.run.config import RunConfig
 
@@ -382,8 +384,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if config is None or not (rec_dir / "manifest.json").is_file():
             raise ConfigError(f"{target}: not a sweep directory (results.parquet), a paper run (run.yaml + "
                               "recording/), or a recording given with --config run.yaml")
-        import arbkit
-        rec = arbkit.load(rec_dir)
+        rec = load(rec_dir)
         result = RunConfig.load(config).replay(rec)
         path = run_report(result, args.output, recording=rec, gates=tuple(args.gate or ()))
     print(path)
@@ -401,7 +402,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``arbkit`` argument parser (one sub-command per job)."""
-    from arbkit.convert import FORMATS
 
     p = argparse.ArgumentParser(prog="arbkit", description="Record/replay backtesting for order-book trading.")
     sub = p.add_subparsers(dest="command", required=True)

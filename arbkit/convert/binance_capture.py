@@ -15,10 +15,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from arbkit.core.errors import DataError
 from arbkit.convert.files import iter_lines, loads
+from arbkit.core.errors import DataError
 from arbkit.venues.binance import VENUE_NAMES, BinanceBookSync, instrument_meta, market_of
-from arbkit.venues.common import ConversionResult, EventSink, InstrumentTable, detect_ts_unit, to_ns
+from arbkit.venues.common import (
+    _EPOCH_HI_S,
+    _EPOCH_LO_S,
+    NS_PER_S,
+    TS_UNITS,
+    ConversionResult,
+    EventSink,
+    InstrumentTable,
+    detect_ts_unit,
+    to_ns,
+)
 
 PEEK_LINES = 5_000
 
@@ -157,7 +167,6 @@ def _sync(syncs: dict[tuple[str, str], BinanceBookSync], markets: dict[str, str]
 
 
 def _unit_bounds(unit: str) -> tuple[int, int]:
-    from arbkit.venues.common import TS_UNITS, _EPOCH_HI_S, _EPOCH_LO_S, NS_PER_S
     mult = TS_UNITS[unit]
     return _EPOCH_LO_S * NS_PER_S // mult, _EPOCH_HI_S * NS_PER_S // mult
 

@@ -20,13 +20,29 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, types
 
+from arbkit.book.ladder import (
+    K_BBO,
+    K_CLEAR,
+    K_DEPTH,
+    K_GAP,
+    K_SNAPSHOT,
+    K_TRADE,
+    NO_ASK,
+    NO_BID,
+    book_clear,
+    book_recenter,
+)
 from arbkit.engine import codes as c
-from arbkit.book.ladder import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_clear,
-                                book_recenter)
 from arbkit.engine.guards import guard_on_call
-from arbkit.engine.loop import BUFFER_MARGIN, sample_equity
-from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, queue_on_depth,
-                                    requeue_after_image, reset_consumed)
+from arbkit.engine.loop import BUFFER_MARGIN, _event_array_types, sample_equity
+from arbkit.engine.matching import (
+    maker_on_cross,
+    maker_on_trade,
+    process_requests,
+    queue_on_depth,
+    requeue_after_image,
+    reset_consumed,
+)
 from arbkit.engine.orders import deliver_responses
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
 
@@ -206,7 +222,6 @@ def _ends_due(states, strategy, params, users, mid, due_end, due_row, bclock, tp
 
 
 def _batch_sigs():
-    from arbkit.engine.loop import _event_array_types
     sigs = []
     for ro in (False, True):
         sigs.append(types.int64(STATES_TYPE, STRATEGY_FN_TYPE, types.float64[:, ::1], types.float64[:, ::1], types.float64[::1],

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from arbkit.engine import codes as c
+from arbkit.engine.accounting import asset_equity
+from arbkit.engine.config import instrument_matrix
 
 YEAR_S = 365 * 24 * 3600
 CHECKPOINTS_S = (300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 9 * 3600, 12 * 3600)
@@ -163,8 +165,6 @@ def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[
     PnL is then the last equity sample's. ``round_trips`` (a strategy's own, e.g.
     ``arbkit.strategies.arb.round_trips``) replace the total's flat-to-flat cycles.
     """
-    from arbkit.engine.accounting import asset_equity
-    from arbkit.engine.config import instrument_matrix
 
     fills, orders = result.fills, result.orders
     eq_ts, eq_val, eq_pos = result.equity_ts, result.equity_values, result.equity_positions

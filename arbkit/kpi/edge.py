@@ -22,8 +22,11 @@ from typing import Any, Mapping
 import numpy as np
 from numba import njit
 
+from arbkit.book.scanner import scan_books
 from arbkit.conf import conf_path
 from arbkit.core.errors import ConfigError
+from arbkit.io.recording import Recording, load
+from arbkit.strategies.arb import round_trips
 
 COSTS_DIR = conf_path("costs")
 PROFILES = ("optimistic", "realistic", "conservative")
@@ -56,7 +59,6 @@ class CostProfile:
 
 def aligned_tops(cols, a: int, b: int, tick_sizes) -> np.ndarray:
     """Rows where both books have a top: columns bid_a, ask_a, bid_b, ask_b, ts."""
-    from arbkit.book.scanner import scan_books
 
     _, tops = scan_books(cols, tick_sizes, record_tops=True)
     out = np.full((len(cols), 4), np.nan)
@@ -129,7 +131,6 @@ def _tops(rec: Any, a: int, b: int) -> np.ndarray:
 def edge_report(recording: Any, params: Mapping[str, float], *, result: Any = None, threshold_bps: float = 0.5,
                 profiles: tuple[str, ...] = PROFILES) -> dict[str, Any]:
     """Expected edge per cost profile, realised edge (when ``result`` is an arb replay), and the two flags."""
-    from arbkit.io.recording import Recording, load
 
     rec = recording if isinstance(recording, Recording) else load(recording)
     a, b = int(params["asset_a"]), int(params["asset_b"])
@@ -148,7 +149,6 @@ def edge_report(recording: Any, params: Mapping[str, float], *, result: Any = No
                                  "edge_bps": mean_gross - cost if len(gross) else float("nan")}
         out[f"edge_{name}"] = out["profiles"][name]["edge_bps"]
     if result is not None:
-        from arbkit.strategies.arb import round_trips
         trips = [t for t in round_trips(result) if t["exit_reason"] != "end_of_data"]
         size = float(result.params.get("order_size", 0.0))
         per = [t["pnl_net"] / (size * _entry_price(result, t)) * 1e4 for t in trips if size > 0]

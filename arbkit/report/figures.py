@@ -5,13 +5,23 @@ shows it and the report saves it as PNG. Without a display matplotlib draws with
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 
 from arbkit.engine import codes as c
+from arbkit.kpi.edge import _tops
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _pyplot():
+    """matplotlib.pyplot, imported at the first figure: it costs about half a second, which replays and sweep
+    workers that draw nothing should not pay."""
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _times_s(ts: np.ndarray, t0: int) -> np.ndarray:
@@ -20,7 +30,7 @@ def _times_s(ts: np.ndarray, t0: int) -> np.ndarray:
 
 def equity_figure(result: Any) -> Figure:
     """Total equity (quote currency) and its drawdown from the running peak, against seconds into the run."""
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 5), sharex=True, height_ratios=(2, 1))
+    fig, (ax1, ax2) = _pyplot().subplots(2, 1, figsize=(9, 5), sharex=True, height_ratios=(2, 1))
     n = len(result.instruments)
     t = _times_s(result.equity_ts, result.span_ns[0])
     eq = result.equity_values[:, n] if len(result.equity_ts) else np.zeros(0)
@@ -39,7 +49,7 @@ def equity_figure(result: Any) -> Figure:
 
 def inventory_figure(result: Any) -> Figure:
     """Position per instrument over time (from the equity samples)."""
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig, ax = _pyplot().subplots(figsize=(9, 3.5))
     t = _times_s(result.equity_ts, result.span_ns[0])
     for a, inst in enumerate(result.instruments):
         pos = result.equity_positions[:, a] if len(result.equity_ts) else np.zeros(0)
@@ -59,7 +69,7 @@ def inventory_figure(result: Any) -> Figure:
 def fills_figure(result: Any) -> Figure:
     """Every fill on its price (buys up-triangles, sells down-triangles; hollow = maker) with the book top then."""
     assets = sorted({int(a) for a in result.fills["asset"]}) or [0]
-    fig, axes = plt.subplots(len(assets), 1, figsize=(9, 3.2 * len(assets)), squeeze=False)
+    fig, axes = _pyplot().subplots(len(assets), 1, figsize=(9, 3.2 * len(assets)), squeeze=False)
     t0 = result.span_ns[0]
     for ax, a in zip(axes[:, 0], assets):
         f = result.fills[result.fills["asset"] == a]
@@ -85,7 +95,6 @@ def fills_figure(result: Any) -> Figure:
 
 def spread_figure(result: Any, recording: Any) -> Figure:
     """Arbitrage: distribution of the two legs' cross spread (bps) over the run, with the entry and TP lines."""
-    from arbkit.kpi.edge import _tops
 
     a, b = int(result.params["asset_a"]), int(result.params["asset_b"])
     tops = _tops(recording, a, b)
@@ -95,7 +104,7 @@ def spread_figure(result: Any, recording: Any) -> Figure:
     mid = 0.25 * (bid_a + ask_a + bid_b + ask_b)
     buy_a = (bid_b - ask_a) / mid * 1e4  # buy a, sell b
     buy_b = (bid_a - ask_b) / mid * 1e4  # buy b, sell a
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = _pyplot().subplots(figsize=(9, 3.8))
     bins = np.linspace(np.nanpercentile(np.r_[buy_a, buy_b], 0.5), np.nanpercentile(np.r_[buy_a, buy_b], 99.5), 120)
     ax.hist(buy_a, bins=bins, alpha=0.6, label=f"buy {result.instruments[a].key} / sell {result.instruments[b].key}")
     ax.hist(buy_b, bins=bins, alpha=0.6, label=f"buy {result.instruments[b].key} / sell {result.instruments[a].key}")
@@ -115,7 +124,6 @@ def spread_figure(result: Any, recording: Any) -> Figure:
 def quotes_figure(result: Any, recording: Any, asset: int | None = None, window_s: tuple[float, float] | None = None
                   ) -> Figure:
     """Market making: own bid/ask quotes (from the order log) against the book's best bid/ask in a time window."""
-    from arbkit.kpi.edge import _tops
 
     a = int(result.params.get("asset", 0)) if asset is None else asset
     t0 = result.span_ns[0]
@@ -123,7 +131,7 @@ def quotes_figure(result: Any, recording: Any, asset: int | None = None, window_
     tops = _tops(recording, a, a)
     tt = _times_s(tops[:, 4], t0)
     m = (tt >= lo) & (tt <= hi)
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = _pyplot().subplots(figsize=(9, 4))
     ax.step(tt[m], tops[m, 0], where="post", color="tab:green", lw=0.8, label="best bid")
     ax.step(tt[m], tops[m, 1], where="post", color="tab:red", lw=0.8, label="best ask")
     log = result.orders[result.orders["asset"] == a]
@@ -171,7 +179,7 @@ def heatmap_figure(table: Any, x: str, y: str, kpi: str) -> Figure:
     grid = np.full((len(ys), len(xs)), np.nan)
     for row in agg.iter_rows(named=True):
         grid[ys.index(row[y]), xs.index(row[x])] = row[kpi] if row[kpi] is not None else np.nan
-    fig, ax = plt.subplots(figsize=(1.1 * len(xs) + 3, 0.7 * len(ys) + 2.2))
+    fig, ax = _pyplot().subplots(figsize=(1.1 * len(xs) + 3, 0.7 * len(ys) + 2.2))
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap="RdYlGn")
     ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
     ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
@@ -189,7 +197,7 @@ def heatmap_figure(table: Any, x: str, y: str, kpi: str) -> Figure:
 
 def scatter_figure(table: Any, kpi: str, params: list[str]) -> Figure:
     """For larger grids: the KPI against each swept parameter (one panel per parameter)."""
-    fig, axes = plt.subplots(1, len(params), figsize=(3.2 * len(params), 3.2), squeeze=False)
+    fig, axes = _pyplot().subplots(1, len(params), figsize=(3.2 * len(params), 3.2), squeeze=False)
     for ax, p in zip(axes[0], params):
         ax.scatter(table[p].to_numpy(), table[kpi].to_numpy(), s=12, alpha=0.6)
         ax.set_xlabel(p)

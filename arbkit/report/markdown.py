@@ -13,7 +13,12 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from arbkit.core.version import __version__
+from arbkit.kpi import compute_kpis
+from arbkit.kpi.compute import checkpoints
+from arbkit.kpi.gates import Gate
 from arbkit.report import figures as figs
+from arbkit.strategies.arb import round_trips
 
 
 def _fmt(v: Any) -> str:
@@ -49,16 +54,11 @@ def _ts(ns: int) -> str:
 def run_report(result: Any, out: str | Path, *, recording: Any = None, gates: Sequence[str] = (),
                quote_window_s: tuple[float, float] | None = None) -> Path:
     """Write ``out`` (markdown) and its figures beside it; returns the path."""
-    import arbkit
-    from arbkit.kpi import compute_kpis
-    from arbkit.kpi.compute import checkpoints
-    from arbkit.kpi.gates import Gate
 
     out = Path(out)
     fig_dir = out.parent / f"{out.stem}_figures"
     trips = None
     if result.strategy == "arb":
-        from arbkit.strategies.arb import round_trips
         trips = round_trips(result)
     kpis = compute_kpis(result, round_trips=trips)
     total = kpis["total"]
@@ -69,7 +69,7 @@ def run_report(result: Any, out: str | Path, *, recording: Any = None, gates: Se
         ("recording", cfg.get("source") or (str(getattr(recording, "path", "")) or "in memory")),
         ("span", f"{_ts(result.span_ns[0])} → {_ts(result.span_ns[1])} "
                  f"({(result.span_ns[1] - result.span_ns[0]) / 1e9:,.1f} s)"),
-        ("events", result.counters["events"]), ("seed", result.seed), ("code version", arbkit.__version__),
+        ("events", result.counters["events"]), ("seed", result.seed), ("code version", __version__),
         ("fills_hash", result.fills_hash),
         ("parameters", ", ".join(f"{k}={v:g}" for k, v in result.params.items())),
         ("fill model", json.dumps(cfg.get("fill"))), ("latency", json.dumps(cfg.get("latency"))),

@@ -28,6 +28,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from arbkit.conf import HYDRA_CONFIG_PATH
 from arbkit.core.errors import ConfigError
+from arbkit.io.recording import load
+from arbkit.sweep import expand_grid, random_grid, sweep
+from arbkit.sweep.grid import param_id
+from arbkit.sweep.progress import Progress
+from arbkit.sweep.runner import _run_blocks, _write_row, block_jobs, finish_sweep, run_one
 
 log = logging.getLogger("arbkit.sweep")
 STRATEGY_KEYS = ("name", "options")  # everything else in the strategy group is a parameter
@@ -50,7 +55,6 @@ def default_objective(strategy: str, costs: str = "realistic") -> list[str]:
 
 def job_spec(cfg: DictConfig) -> dict[str, Any]:
     """What a job replays, as plain data: recording, strategy, parameters, run settings, gate, objective."""
-    from arbkit.io.recording import load
 
     strat = _plain(cfg.strategy)
     if not isinstance(strat, Mapping) or "name" not in strat:
@@ -82,7 +86,6 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
 
 def spec_id(spec: Mapping[str, Any]) -> str:
     """The stable id of a job's parameter set and settings."""
-    from arbkit.sweep.grid import param_id
     return param_id(spec["params"], {k: spec[k] for k in ("strategy", "options", "settings", "gate", "recording")})
 
 
@@ -113,8 +116,6 @@ def _sweep_dir() -> Path:
 def precompute_rows(specs: Sequence[Mapping[str, Any]], rows_dir: Path, batch_size: int = 64,
                     n_jobs: int = 1) -> int:
     """Replay, batched, every spec whose row is missing; returns how many sets were replayed."""
-    from arbkit.sweep.progress import Progress
-    from arbkit.sweep.runner import _run_blocks, block_jobs
 
     rows_dir.mkdir(parents=True, exist_ok=True)
     groups: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
@@ -140,7 +141,6 @@ def run_job(cfg: DictConfig) -> float | list[float]:
     spec = job_spec(cfg)
     if cfg.sweep.get("grid"):
         return run_grid(cfg, spec)
-    from arbkit.sweep.runner import _write_row, run_one
 
     pid = spec_id(spec)
     rows_dir = _sweep_dir() / ROW_DIR
@@ -165,7 +165,6 @@ def run_job(cfg: DictConfig) -> float | list[float]:
 
 def run_grid(cfg: DictConfig, spec: Mapping[str, Any]) -> float | list[float]:
     """``sweep.grid`` set: the whole grid in this job through :func:`arbkit.sweep.sweep`; returns the best objective."""
-    from arbkit.sweep import expand_grid, random_grid, sweep
 
     sw = _plain(cfg.sweep)
     grid = sw["grid"]
@@ -191,8 +190,6 @@ class ConsolidateResults(Callback):
 
 def consolidate(sweep_dir: Path, top: int = 10) -> Any:
     """Rank the rows of a multirun's jobs (by the first job's strategy) into the three result files."""
-    from arbkit.io.recording import load
-    from arbkit.sweep.runner import finish_sweep
 
     specs = [json.loads(p.read_text()) for p in sorted((sweep_dir / ROW_DIR).glob("*.job.json"))]
     if not specs:

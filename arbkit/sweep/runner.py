@@ -19,6 +19,16 @@ from typing import Any, Mapping, Sequence
 import polars as pl
 
 from arbkit.core.errors import ConfigError
+from arbkit.core.version import __version__
+from arbkit.io.recording import load
+from arbkit.kpi import compute_kpis
+from arbkit.kpi.edge import PROFILES, edge_report
+from arbkit.kpi.gates import Gate
+from arbkit.report import sweep_report
+from arbkit.report.figures import heatmap_figure
+from arbkit.run.replay import replay, replay_batch
+from arbkit.strategies import get_strategy
+from arbkit.strategies.arb import round_trips
 from arbkit.sweep.grid import as_list, param_id
 from arbkit.sweep.progress import Progress
 from arbkit.sweep.ranking import RANK_KEYS, rank, write_candidates
@@ -45,7 +55,6 @@ class SweepResult:
 
     def plot_heatmap(self, x: str, y: str, kpi: str):
         """A KPI over two parameters (mean over the others), as a matplotlib Figure."""
-        from arbkit.report.figures import heatmap_figure
         for name in (x, y, kpi):
             if name not in self.frame.columns:
                 raise ConfigError(f"plot_heatmap: {name!r} is not a column of the sweep table")
@@ -53,7 +62,6 @@ class SweepResult:
 
     def report(self, path: str | Path, kpi: str | None = None) -> Path:
         """Write the sweep's markdown report (see :func:`arbkit.report.sweep_report`)."""
-        from arbkit.report import sweep_report
         return sweep_report(self.out_dir, path, kpi=kpi)
 
 
@@ -76,13 +84,10 @@ def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, flo
                gate: str | Mapping[str, Any] | None, cost_profile: str | None = None) -> dict[str, Any]:
     """One replay's result row: parameters, total KPIs, edges (arb; the three standard cost profiles
     plus ``cost_profile`` from arbkit/conf/costs), gate verdict, fills_hash."""
-    from arbkit.kpi import compute_kpis
 
     trips = None
     row: dict[str, Any] = dict(params)
     if strategy == "arb":
-        from arbkit.kpi.edge import PROFILES, edge_report
-        from arbkit.strategies.arb import round_trips
         trips = round_trips(res)
         profiles = tuple(PROFILES) + ((cost_profile,) if cost_profile and cost_profile not in PROFILES else ())
         edge = edge_report(recording, res.params, result=res, profiles=profiles)
@@ -94,7 +99,6 @@ def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, flo
     row["events"] = res.counters["events"]
     row["fills_hash"] = res.fills_hash
     if gate:
-        from arbkit.kpi.gates import Gate
         verdict = (Gate.from_dict(gate) if isinstance(gate, Mapping) else Gate.load(gate)).evaluate(kpis["total"])
         row["gate_passed"] = verdict["passed"]
         row["gate_verdict"] = verdict["verdict"]
@@ -105,9 +109,6 @@ def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, flo
 def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, Any],
                 sets: Sequence[Mapping[str, float]], settings: Mapping[str, Any], batched: bool = True) -> list[Any]:
     """Replay each parameter set; with ``batched`` all of them in one pass (same Results, see engine.batch)."""
-    from arbkit.run.replay import replay
-    from arbkit.run.replay import replay_batch
-    from arbkit.strategies import get_strategy
 
     strat = get_strategy(strategy, **strategy_options)
     kw = {"fill": settings.get("fill"), "latency": settings.get("latency"), "guards": settings.get("guards"),
@@ -147,8 +148,7 @@ def _versions() -> dict[str, str]:
     import numpy
     import pyarrow
 
-    import arbkit
-    return {"arbkit": arbkit.__version__, "numpy": numpy.__version__, "numba": numba.__version__,
+    return {"arbkit": __version__, "numpy": numpy.__version__, "numba": numba.__version__,
             "polars": pl.__version__, "pyarrow": pyarrow.__version__, "python": platform.python_version()}
 
 
@@ -203,7 +203,6 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     bound the replayed window (ns). ``progress``: a rich progress bar (default: on a terminal
     outside CI).
     """
-    from arbkit.io.recording import load
 
     if backend not in ("local", "dask"):
         raise ConfigError(f"sweep.backend must be 'local' or 'dask', got {backend!r}")

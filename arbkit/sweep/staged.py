@@ -20,6 +20,12 @@ from typing import Any, Mapping, Sequence
 
 from arbkit.conf import conf_path
 from arbkit.core.errors import ConfigError
+from arbkit.io.recording import load
+from arbkit.kpi import compute_kpis
+from arbkit.kpi.gates import Gate
+from arbkit.run.replay import replay_batch
+from arbkit.strategies import get_strategy
+from arbkit.strategies.arb import round_trips
 
 DEFAULTS_FILE = conf_path("validation", "default.yaml")
 
@@ -58,11 +64,6 @@ def validate_candidates(sweep_dir: str | Path, *, recording: str | Path | None =
                         stages_s: Sequence[float] | None = None, gate: str | Mapping[str, Any] | None = None,
                         min_coverage: float | None = None, settings_file: str | Path | None = None) -> dict[str, Any]:
     """Run the stages (see the module doc); returns the report (also written to ``validation.json``)."""
-    from arbkit.run.replay import replay_batch
-    from arbkit.io.recording import load
-    from arbkit.kpi import compute_kpis
-    from arbkit.kpi.gates import Gate
-    from arbkit.strategies import get_strategy
 
     d = Path(sweep_dir)
     try:
@@ -107,7 +108,6 @@ def validate_candidates(sweep_dir: str | Path, *, recording: str | Path | None =
         for c, res in zip(todo, results):
             trips = None
             if manifest["strategy"] == "arb":
-                from arbkit.strategies.arb import round_trips
                 trips = round_trips(res)
             verdict = the_gate.evaluate(compute_kpis(res, round_trips=trips)["total"])
             c["stages"].append({"stage": k + 1, "verdict": verdict["verdict"], "reason": verdict["reason"],

@@ -21,6 +21,8 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
+from arbkit.sweep.hydra_app import ROW_DIR, job_spec, precompute_rows
+
 log = logging.getLogger(__name__)
 
 
@@ -49,8 +51,6 @@ class ArbkitLauncher(Launcher):
         self.task_function = task_function
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        from arbkit.sweep.hydra_app import ROW_DIR, job_spec, precompute_rows
-
         setup_globals()
         assert self.hydra_context is not None and self.config is not None and self.task_function is not None
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)

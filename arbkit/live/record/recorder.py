@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from arbkit.core.errors import ConfigError, DataError
 from arbkit.core.columns import EventColumns
-from arbkit.live.record.raw_log import RawLog
+from arbkit.core.errors import ConfigError, DataError
+from arbkit.core.terminal import progress_wanted
+from arbkit.io.writer import RecordingWriter
 from arbkit.live.record.adapters import CHANNELS, Adapter, MalformedMessage, make_adapter
+from arbkit.live.record.raw_log import RawLog
 from arbkit.venues.common import EventSink, InstrumentTable
 
 log = logging.getLogger("arbkit.live.record")
@@ -153,7 +155,6 @@ class Recorder:
 
     async def run(self) -> dict[str, Any]:
         """Connect, record, flush on the rotation; returns the final stats (also in the manifest)."""
-        from arbkit.io.writer import RecordingWriter
 
         self._stop = asyncio.Event()
         if self.resume:
@@ -358,8 +359,6 @@ class Recorder:
     # -- status line ---------------------------------------------------------------------------
 
     def _status_task(self) -> asyncio.Task | None:
-        from arbkit.core.terminal import progress_wanted
-
         if not progress_wanted(self.status):
             return None
 
