@@ -21,12 +21,12 @@ NO_BID = np.iinfo(np.int64).min
 NO_ASK = np.iinfo(np.int64).max
 DEFAULT_LADDER = 1 << 18
 
-K_SNAPSHOT = np.uint8(Kind.SNAPSHOT)
-K_DEPTH = np.uint8(Kind.DEPTH)
-K_TRADE = np.uint8(Kind.TRADE)
-K_BBO = np.uint8(Kind.BBO)
-K_CLEAR = np.uint8(Kind.CLEAR)
-K_GAP = np.uint8(Kind.GAP)
+KIND_SNAPSHOT = np.uint8(Kind.SNAPSHOT)
+KIND_DEPTH = np.uint8(Kind.DEPTH)
+KIND_TRADE = np.uint8(Kind.TRADE)
+KIND_BBO = np.uint8(Kind.BBO)
+KIND_CLEAR = np.uint8(Kind.CLEAR)
+KIND_GAP = np.uint8(Kind.GAP)
 
 
 class BookState(NamedTuple):
@@ -211,13 +211,13 @@ def book_set(b, a, side, tick, qty):
 @njit(cache=True)
 def book_apply(b, a, kind, side, price, qty):
     """Apply one event row to asset ``a``'s book. Returns True when the row changed the book."""
-    if kind == K_DEPTH or kind == K_SNAPSHOT:
+    if kind == KIND_DEPTH or kind == KIND_SNAPSHOT:
         book_set(b, a, side, price_to_tick(price, b.inv_tick[a]), qty)
         return True
-    if kind == K_CLEAR:
+    if kind == KIND_CLEAR:
         book_clear(b, a)
         return True
-    if kind == K_BBO:
+    if kind == KIND_BBO:
         if side > 0:
             b.bbo[a, 0] = price
             b.bbo[a, 1] = qty

@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
-from arbkit.book.ladder import DEFAULT_LADDER, K_DEPTH, K_SNAPSHOT, book_apply, new_books, top
+from arbkit.book.ladder import DEFAULT_LADDER, KIND_DEPTH, KIND_SNAPSHOT, book_apply, new_books, top
 from arbkit.core.columns import EventColumns
 
 MAX_CROSSED_REPORTED = 1000
@@ -24,13 +24,13 @@ def _scan(b, ts_local, asset, kind, side, price, qty, seq, crossed, record, tops
         a = asset[r]
         k = kind[r]
         book_apply(b, a, k, side[r], price[r], qty[r])
-        if k == K_DEPTH or k == K_SNAPSHOT:
+        if k == KIND_DEPTH or k == KIND_SNAPSHOT:
             depth_seen[a] = True
             last = True
             if r + 1 < n:
                 k2 = kind[r + 1]
                 if (asset[r + 1] == a and ts_local[r + 1] == ts_local[r] and seq[r + 1] == seq[r]
-                        and (k2 == K_DEPTH or k2 == K_SNAPSHOT)):
+                        and (k2 == KIND_DEPTH or k2 == KIND_SNAPSHOT)):
                     last = False
             else:
                 last = False  # the message may continue in the next chunk: the caller checks it
@@ -72,7 +72,7 @@ class BookScanner:
         if self._pending is not None:
             a, ts, sq, row = self._pending
             continues = (int(cols.asset[0]) == a and int(cols.ts_local[0]) == ts and int(cols.seq[0]) == sq
-                         and int(cols.kind[0]) in (int(K_DEPTH), int(K_SNAPSHOT)))
+                         and int(cols.kind[0]) in (int(KIND_DEPTH), int(KIND_SNAPSHOT)))
             if not continues:
                 self._check_pending()
             self._pending = None
@@ -85,7 +85,7 @@ class BookScanner:
             self.crossed_rows.append(int(r) + self.rows)
             self.crossed_assets.append(int(cols.asset[r]))
         self.n_crossed += int(nc)
-        if int(cols.kind[-1]) in (int(K_DEPTH), int(K_SNAPSHOT)):
+        if int(cols.kind[-1]) in (int(KIND_DEPTH), int(KIND_SNAPSHOT)):
             self._pending = (int(cols.asset[-1]), int(cols.ts_local[-1]), int(cols.seq[-1]), self.rows + n - 1)
         self.rows += n
         return tops if record_tops else None

@@ -25,13 +25,13 @@ from arbkit.engine.orders import alloc_slot, find_slot, log_order, maybe_release
 @njit(cache=True)
 def now(st):
     """Current time, ns (the ts_local of the message just processed)."""
-    return st.clock[c.K_NOW]
+    return st.clock[c.CLK_NOW]
 
 
 @njit(cache=True)
 def call_reason(st):
     """Bit set of why the strategy is called (CALL_EVERY_EVENT, CALL_INTERVAL, CALL_TOP_CHANGE, CALL_RESPONSE)."""
-    return st.clock[c.K_CALL_REASON]
+    return st.clock[c.CLK_CALL_REASON]
 
 
 @njit(cache=True)
@@ -141,7 +141,7 @@ def submit(st, a, side, price, qty, order_type):
     refused with -R_GUARD_BLOCKED (counted per guard) or sent smaller when a risk guard says so.
     """
     b = st  # the book arrays are direct fields of the state
-    t = st.clock[c.K_NOW]
+    t = st.clock[c.CLK_NOW]
     if not (qty > 0.0) or not np.isfinite(qty):
         st.counters[c.C_REJECTS] += 1
         return -c.R_INVALID_QTY
@@ -228,7 +228,7 @@ def modify(st, oid, price, qty):
     tick = price_to_tick(price, b.inv_tick[a])
     if abs(tick * b.tick[a] - price) > 1e-9 * price:
         return False
-    if st.guard_st[c.RS_KILLED] != 0.0:
+    if st.guard_st[c.GS_KILLED] != 0.0:
         return False  # after the kill switch only cancels and reducing orders go out
     if not push_request(st, s, c.RQ_MODIFY, tick, qty):
         return False
@@ -287,7 +287,7 @@ def is_live(st, oid):
 def open_orders(st, a, side, out):
     """Write the ids of live orders on asset ``a`` (``side`` 0 = both) into ``out``; returns how many."""
     n = 0
-    for k in range(st.clock[c.K_N_ACTIVE]):
+    for k in range(st.clock[c.CLK_N_ACTIVE]):
         s = st.active[k]
         if st.oi[s, c.O_ASSET] != a or (side != 0 and st.oi[s, c.O_SIDE] != side):
             continue
@@ -303,7 +303,7 @@ def cancel_all(st, a):
     """Cancel every live order on asset ``a``; returns how many cancels were sent."""
     sent = 0
     k = 0
-    while k < st.clock[c.K_N_ACTIVE]:
+    while k < st.clock[c.CLK_N_ACTIVE]:
         s = st.active[k]
         k += 1
         if st.oi[s, c.O_ASSET] == a:
@@ -330,12 +330,12 @@ def annotate(st, code, v0, v1, v2, v3, v4, v5, v6, v7):
 
     Strategies use it for what fills alone do not say (a round trip opened or closed and why).
     """
-    k = st.clock[c.K_NNOTE]
+    k = st.clock[c.CLK_NNOTE]
     if k >= st.notes.shape[0]:
-        st.clock[c.K_ERROR] = c.E_NOTE_BUFFER
+        st.clock[c.CLK_ERROR] = c.E_NOTE_BUFFER
         return
     row = st.notes[k]
-    row[0] = st.clock[c.K_NOW]
+    row[0] = st.clock[c.CLK_NOW]
     row[1] = code
     row[2] = v0
     row[3] = v1
@@ -345,7 +345,7 @@ def annotate(st, code, v0, v1, v2, v3, v4, v5, v6, v7):
     row[7] = v5
     row[8] = v6
     row[9] = v7
-    st.clock[c.K_NNOTE] = k + 1
+    st.clock[c.CLK_NNOTE] = k + 1
 
 
 @njit(cache=True)
@@ -357,7 +357,7 @@ def is_binary(st, a):
 @njit(cache=True)
 def kill_switch_active(st):
     """True once the kill switch has tripped (see :mod:`arbkit.engine.guards`)."""
-    return st.guard_st[c.RS_KILLED] != 0.0
+    return st.guard_st[c.GS_KILLED] != 0.0
 
 
 @njit(cache=True)

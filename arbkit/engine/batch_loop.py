@@ -21,12 +21,12 @@ import numpy as np
 from numba import njit, types
 
 from arbkit.book.ladder import (
-    K_BBO,
-    K_CLEAR,
-    K_DEPTH,
-    K_GAP,
-    K_SNAPSHOT,
-    K_TRADE,
+    KIND_BBO,
+    KIND_CLEAR,
+    KIND_DEPTH,
+    KIND_GAP,
+    KIND_SNAPSHOT,
+    KIND_TRADE,
     NO_ASK,
     NO_BID,
     book_clear,
@@ -71,7 +71,7 @@ def _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock):
                     ubound[a, j] = v
             elif v > ubound[a, j]:
                 ubound[a, j] = v
-    cons = st.clock[c.K_N_CONS] > 0
+    cons = st.clock[c.CLK_N_CONS] > 0
     if cons != has_cons[k]:
         has_cons[k] = cons
         bclock[B_N_CONS] += 1 if cons else -1
@@ -82,27 +82,27 @@ def _settle_times(st, k, due_row, due_end, bclock):
     """After anything ran for state ``k``: when it next needs a row (requests, responses) and a message end."""
     clock = st.clock
     d = I64_MAX
-    if clock[c.K_RQ_N] > 0:
-        d = min(d, st.rq_i[clock[c.K_RQ_HEAD], c.Q_T])
-    if clock[c.K_RS_N] > 0:
-        d = min(d, st.rs_i[clock[c.K_RS_HEAD], c.P_T])
+    if clock[c.CLK_RQ_N] > 0:
+        d = min(d, st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T])
+    if clock[c.CLK_RS_N] > 0:
+        d = min(d, st.rs_i[clock[c.CLK_RS_HEAD], c.P_T])
     due_row[k] = d
     if d < bclock[B_GMIN_ROW]:
         bclock[B_GMIN_ROW] = d
     sched = st.cfg_i[c.G_SCHEDULE]
     e = I64_MAX
-    if sched & c.CALL_EVERY_EVENT or (sched & c.CALL_RESPONSE and clock[c.K_RESPONDED] != 0):
+    if sched & c.CALL_EVERY_EVENT or (sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0):
         e = I64_MIN
     if sched & c.CALL_INTERVAL:
-        e = min(e, clock[c.K_NEXT_CALL])
-    if st.cfg_i[c.G_EQ_INTERVAL] > 0 and clock[c.K_NEQ] < st.eq_ts.shape[0]:
-        e = min(e, clock[c.K_NEXT_EQ])
+        e = min(e, clock[c.CLK_NEXT_CALL])
+    if st.cfg_i[c.G_EQ_INTERVAL] > 0 and clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
+        e = min(e, clock[c.CLK_NEXT_EQ])
     due_end[k] = e
     if e < bclock[B_GMIN_END]:
         bclock[B_GMIN_END] = e
-    if clock[c.K_NFILL] > st.fills.shape[0] - BUFFER_MARGIN or clock[c.K_NLOG] > st.log.shape[0] - BUFFER_MARGIN \
-            or clock[c.K_NEQ] >= st.eq_ts.shape[0] - 1 or clock[c.K_NNOTE] > st.notes.shape[0] - BUFFER_MARGIN \
-            or clock[c.K_ERROR] != 0:
+    if clock[c.CLK_NFILL] > st.fills.shape[0] - BUFFER_MARGIN or clock[c.CLK_NLOG] > st.log.shape[0] - BUFFER_MARGIN \
+            or clock[c.CLK_NEQ] >= st.eq_ts.shape[0] - 1 or clock[c.CLK_NNOTE] > st.notes.shape[0] - BUFFER_MARGIN \
+            or clock[c.CLK_ERROR] != 0:
         bclock[B_DRAIN] = 1
 
 
@@ -155,7 +155,7 @@ def _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_req
                     hits += 1
                     st = states.getitem_unchecked(k)
                     _sync_mid(st, mid)
-                    st.clock[c.K_NOW] = tp
+                    st.clock[c.CLK_NOW] = tp
                     maker_on_cross(st, tp, pa)
                     _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
                     _settle_times(st, k, due_row, due_end, bclock)
@@ -192,27 +192,27 @@ def _ends_due(states, strategy, params, users, mid, due_end, due_row, bclock, tp
         reason = 0
         if sched & c.CALL_EVERY_EVENT:
             reason |= c.CALL_EVERY_EVENT
-        if sched & c.CALL_INTERVAL and tp >= clock[c.K_NEXT_CALL]:
+        if sched & c.CALL_INTERVAL and tp >= clock[c.CLK_NEXT_CALL]:
             reason |= c.CALL_INTERVAL
         if sched & c.CALL_TOP_CHANGE and top:
             reason |= c.CALL_TOP_CHANGE
-        if sched & c.CALL_RESPONSE and clock[c.K_RESPONDED] != 0:
+        if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0:
             reason |= c.CALL_RESPONSE
-        sample = eq_iv > 0 and tp >= clock[c.K_NEXT_EQ] and clock[c.K_NEQ] < st.eq_ts.shape[0]
-        clock[c.K_RESPONDED] = 0
+        sample = eq_iv > 0 and tp >= clock[c.CLK_NEXT_EQ] and clock[c.CLK_NEQ] < st.eq_ts.shape[0]
+        clock[c.CLK_RESPONDED] = 0
         if reason != 0 or sample:
-            clock[c.K_NOW] = tp
+            clock[c.CLK_NOW] = tp
             _sync_mid(st, mid)
             if sample:
                 sample_equity(st, tp)
-                clock[c.K_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
+                clock[c.CLK_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
             if reason & c.CALL_INTERVAL:
                 civ = st.cfg_i[c.G_INTERVAL]
-                clock[c.K_NEXT_CALL] = (tp // civ + 1) * civ
+                clock[c.CLK_NEXT_CALL] = (tp // civ + 1) * civ
             if reason != 0:
                 if st.guard_cfg[c.RG_ON] != 0.0:
                     guard_on_call(st, tp)
-                clock[c.K_CALL_REASON] = reason
+                clock[c.CLK_CALL_REASON] = reason
                 st.counters[c.C_CALLS] += 1
                 strategy(st, params[k], users[k])
         _settle_times(st, k, due_row, due_end, bclock)  # a strategy only sends requests; resting ranges wait
@@ -272,7 +272,7 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
         t = ts[r]
         a = asset[r]
         k_ = kind[r]
-        mclass = 0 if (k_ == K_DEPTH or k_ == K_SNAPSHOT or k_ == K_CLEAR) else np.int64(k_)
+        mclass = 0 if (k_ == KIND_DEPTH or k_ == KIND_SNAPSHOT or k_ == KIND_CLEAR) else np.int64(k_)
         pa = bclock[B_PEND_ASSET]
         if pa >= 0 and not (pa == a and bclock[B_PEND_TS] == t and bclock[B_PEND_SEQ] == seq[r]
                             and bclock[B_PEND_KIND] == mclass):
@@ -287,11 +287,11 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                     st = states.getitem_unchecked(k)
                     clock = st.clock
                     _sync_mid(st, mid)
-                    if clock[c.K_RQ_N] > 0 and st.rq_i[clock[c.K_RQ_HEAD], c.Q_T] <= t:
-                        clock[c.K_NOW] = t
+                    if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] <= t:
+                        clock[c.CLK_NOW] = t
                         process_requests(st, t)
-                    if clock[c.K_RS_N] > 0 and st.rs_i[clock[c.K_RS_HEAD], c.P_T] <= t:
-                        clock[c.K_NOW] = t
+                    if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= t:
+                        clock[c.CLK_NOW] = t
                         deliver_responses(st, t)
                     _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
                     _settle_times(st, k, due_row, due_end, bclock)
@@ -300,7 +300,7 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
             bclock[B_GMIN_ROW] = gmin
         # ---- apply the row: the shared book once, then the states it concerns ----
         asset_ts[a, 0] = t
-        if k_ == K_DEPTH or k_ == K_SNAPSHOT:
+        if k_ == KIND_DEPTH or k_ == KIND_SNAPSHOT:
             sd = side[r]
             q = qty[r]
             tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
@@ -373,7 +373,7 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                         if sh_rest[a, j0, k] <= tick <= sh_rest[a, j0 + 1, k]:
                             hits += 1
                             st = states.getitem_unchecked(k)
-                            queue_on_depth(st.oi, st.of, st.active, st.clock[c.K_N_ACTIVE], a, sd, tick, q, old,
+                            queue_on_depth(st.oi, st.of, st.active, st.clock[c.CLK_N_ACTIVE], a, sd, tick, q, old,
                                            queue_model, queue_power)
                     if hits == 0:
                         _tighten(ubound, sh_rest, a)
@@ -382,10 +382,10 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                     if has_cons[k]:
                         st = states.getitem_unchecked(k)
                         reset_consumed(st, a, sd, tick)
-                        if st.clock[c.K_N_CONS] == 0:
+                        if st.clock[c.CLK_N_CONS] == 0:
                             has_cons[k] = False
                             bclock[B_N_CONS] -= 1
-        elif k_ == K_TRADE:
+        elif k_ == KIND_TRADE:
             tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
             if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:
                 dist = abs(2 * tick - best_bid[a] - best_ask[a]) // 2
@@ -404,13 +404,13 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                         _settle_times(st, k, due_row, due_end, bclock)
                 if hits == 0:
                     _tighten(ubound, sh_rest, a)
-        elif k_ == K_BBO:
+        elif k_ == KIND_BBO:
             col = 0 if side[r] > 0 else 2
             if bbo[a, col] != price[r] or bbo[a, col + 1] != qty[r]:
                 bbo[a, col] = price[r]
                 bbo[a, col + 1] = qty[r]
                 bclock[B_TOP_CHANGED] = 1
-        elif k_ == K_CLEAR:
+        elif k_ == KIND_CLEAR:
             asset_ts[a, 2] = 0
             book_clear(b, a)
             gapped[a] = False
@@ -424,10 +424,10 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                     if has_cons[k]:
                         st = states.getitem_unchecked(k)
                         reset_consumed(st, a, 0, 0)
-                        if st.clock[c.K_N_CONS] == 0:
+                        if st.clock[c.CLK_N_CONS] == 0:
                             has_cons[k] = False
                             bclock[B_N_CONS] -= 1
-        elif k_ == K_GAP:
+        elif k_ == KIND_GAP:
             if asset_ts[a, 2] == 0:
                 asset_ts[a, 2] = t
             gapped[a] = True

@@ -1,7 +1,12 @@
 """Integer codes and table layouts shared by the numba engine, its Python driver and strategies.
 
 Numba kernels see plain module-level integers; Python code gets the same values as enums
-and the names used in results (``ORDER_TYPE_NAMES`` …).
+and the names used in results (``ORDER_TYPE_NAMES`` …). A prefix names one group and only
+one: ``ST_`` statuses, ``R_`` reject reasons, ``RQ_`` request kinds, ``RS_`` response kinds,
+``Q_``/``P_`` request/response ring columns, ``O_``/``F_`` order table columns, ``A_``
+accounts, ``I_`` instruments, ``G_``/``H_`` engine config, ``C_`` counters, ``RG_`` guard
+config, ``GS_`` guard state, ``CLK_`` clock slots, ``E_`` engine errors, ``EV_`` order-log
+events. Event kinds are ``KIND_*`` in :mod:`arbkit.book.ladder`.
 """
 from __future__ import annotations
 
@@ -100,27 +105,27 @@ C_EVENTS, C_CALLS, C_ORDERS, C_CANCELS, C_MODIFIES, C_REJECTS, C_REQ_REJECTS = r
 C_FILLS, C_MAKER, C_TAKER, C_THROUGH, C_CROSS, C_PROB_SKIP, C_GAPS, C_MESSAGES, C_EQ, C_RESP = range(7, 17)
 C_G_CAPPED, C_G_BUDGET, C_G_EXPOSURE, C_G_COOLDOWN, C_G_KILL, C_KILL_TRIPS = range(17, 23)
 
-# -- risk guards: configuration (float64 [NRG]) and state (float64 [NRS]) -------------------------
+# -- risk guards: configuration (float64 [NRG]) and state (float64 [NGS]) -------------------------
 (RG_ON, RG_BUDGET, RG_MAX_POS_NOTIONAL, RG_MAX_TOTAL_NOTIONAL, RG_COOLDOWN_FILL_MS, RG_COOLDOWN_LOSS_MS,
  RG_MAX_DAILY_LOSS, RG_MAX_DRAWDOWN, RG_MAX_GAP_MS, RG_STALE_MS, RG_STUCK_MS) = range(11)
 NRG = 11
 GUARDS = ("budget", "exposure", "cooldown", "kill_switch")
-(RS_KILLED, RS_KILL_REASON, RS_KILL_TS, RS_LAST_FILL_TS, RS_LAST_LOSS_TS, RS_DAY, RS_DAY_START_EQ, RS_PEAK_EQ,
- RS_LAST_REAL) = range(9)
-RS_STREAK = 9  # per guard: start of the current run of blocks (0 = none)
-RS_MAX_STREAK = RS_STREAK + len(GUARDS)  # per guard: longest run of blocks with no entry let through, ns
-NRS = RS_MAX_STREAK + len(GUARDS)
+(GS_KILLED, GS_KILL_REASON, GS_KILL_TS, GS_LAST_FILL_TS, GS_LAST_LOSS_TS, GS_DAY, GS_DAY_START_EQ, GS_PEAK_EQ,
+ GS_LAST_REAL) = range(9)
+GS_STREAK = 9  # per guard: start of the current run of blocks (0 = none)
+GS_MAX_STREAK = GS_STREAK + len(GUARDS)  # per guard: longest run of blocks with no entry let through, ns
+NGS = GS_MAX_STREAK + len(GUARDS)
 KILL_REASONS = ("", "max_daily_loss", "max_drawdown", "data_gap", "stale_book")
 N_COUNTERS = len(COUNTER_NAMES)
 
 # -- clock slots (int64 vector) ----------------------------------------------------------------
-K_NOW, K_NEXT_ID, K_NEXT_CALL, K_NEXT_EQ, K_PEND_ASSET, K_PEND_TS, K_PEND_SEQ, K_PEND_KIND, \
-    K_TOP_CHANGED, K_RESPONDED, K_RQ_HEAD, K_RQ_N, K_RS_HEAD, K_RS_N, K_N_ACTIVE, K_NFILL, K_NLOG, \
-    K_NEQ, K_LAST_RQ_T, K_LAST_RS_T, K_CALL_REASON, K_N_CONS, K_N_FREE, K_ERROR, K_NNOTE, K_DONE_HEAD, \
-    K_DONE_N = range(27)
+CLK_NOW, CLK_NEXT_ID, CLK_NEXT_CALL, CLK_NEXT_EQ, CLK_PEND_ASSET, CLK_PEND_TS, CLK_PEND_SEQ, CLK_PEND_KIND, \
+    CLK_TOP_CHANGED, CLK_RESPONDED, CLK_RQ_HEAD, CLK_RQ_N, CLK_RS_HEAD, CLK_RS_N, CLK_N_ACTIVE, CLK_NFILL, \
+    CLK_NLOG, CLK_NEQ, CLK_LAST_RQ_T, CLK_LAST_RS_T, CLK_CALL_REASON, CLK_N_CONS, CLK_N_FREE, CLK_ERROR, \
+    CLK_NNOTE, CLK_DONE_HEAD, CLK_DONE_N = range(27)
 N_CLOCK = 27
 
-# engine errors (K_ERROR): the driver turns them into exceptions
+# engine errors (CLK_ERROR): the driver turns them into exceptions
 E_NONE = 0
 E_FILL_BUFFER = 1
 E_LOG_BUFFER = 2

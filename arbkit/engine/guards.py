@@ -48,12 +48,12 @@ def _gross_exposure(st):
 @njit(cache=True)
 def _block(st, g, counter, now):
     st.counters[counter] += 1
-    k = c.RS_STREAK + g
+    k = c.GS_STREAK + g
     if st.guard_st[k] == 0.0:
         st.guard_st[k] = now
     run = now - st.guard_st[k]
-    if run > st.guard_st[c.RS_MAX_STREAK + g]:
-        st.guard_st[c.RS_MAX_STREAK + g] = run
+    if run > st.guard_st[c.GS_MAX_STREAK + g]:
+        st.guard_st[c.GS_MAX_STREAK + g] = run
     return 0.0
 
 
@@ -63,18 +63,18 @@ def guard_order(st, a, side, price, qty):
     g = st.guard_cfg
     if g[c.RG_ON] == 0.0:
         return qty
-    now = np.float64(st.clock[c.K_NOW])
+    now = np.float64(st.clock[c.CLK_NOW])
     lpos = st.acct[a, c.A_LPOS]
     if lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12:
         return qty  # reduces the position
-    if st.guard_st[c.RS_KILLED] != 0.0:
+    if st.guard_st[c.GS_KILLED] != 0.0:
         return _block(st, G_KILL, c.C_G_KILL, now)
     gs = st.guard_st
-    if g[c.RG_COOLDOWN_FILL_MS] > 0.0 and gs[c.RS_LAST_FILL_TS] > 0.0 and \
-            now - gs[c.RS_LAST_FILL_TS] < g[c.RG_COOLDOWN_FILL_MS] * 1e6:
+    if g[c.RG_COOLDOWN_FILL_MS] > 0.0 and gs[c.GS_LAST_FILL_TS] > 0.0 and \
+            now - gs[c.GS_LAST_FILL_TS] < g[c.RG_COOLDOWN_FILL_MS] * 1e6:
         return _block(st, G_COOLDOWN, c.C_G_COOLDOWN, now)
-    if g[c.RG_COOLDOWN_LOSS_MS] > 0.0 and gs[c.RS_LAST_LOSS_TS] > 0.0 and \
-            now - gs[c.RS_LAST_LOSS_TS] < g[c.RG_COOLDOWN_LOSS_MS] * 1e6:
+    if g[c.RG_COOLDOWN_LOSS_MS] > 0.0 and gs[c.GS_LAST_LOSS_TS] > 0.0 and \
+            now - gs[c.GS_LAST_LOSS_TS] < g[c.RG_COOLDOWN_LOSS_MS] * 1e6:
         return _block(st, G_COOLDOWN, c.C_G_COOLDOWN, now)
     px = price
     if not px > 0.0:
@@ -96,18 +96,18 @@ def guard_order(st, a, side, price, qty):
         st.counters[c.C_G_CAPPED] += 1
         qty = capped
     for k in range(len(c.GUARDS)):  # an entry got through: every guard's run of blocks ends
-        gs[c.RS_STREAK + k] = 0.0
+        gs[c.GS_STREAK + k] = 0.0
     return qty
 
 
 @njit(cache=True)
 def _trip(st, t, reason):
     gs = st.guard_st
-    gs[c.RS_KILLED] = 1.0
-    gs[c.RS_KILL_REASON] = reason
-    gs[c.RS_KILL_TS] = t
+    gs[c.GS_KILLED] = 1.0
+    gs[c.GS_KILL_REASON] = reason
+    gs[c.GS_KILL_TS] = t
     st.counters[c.C_KILL_TRIPS] += 1
-    for k in range(st.clock[c.K_N_ACTIVE]):  # cancel every live order
+    for k in range(st.clock[c.CLK_N_ACTIVE]):  # cancel every live order
         s = st.active[k]
         ls = st.oi[s, c.O_LSTATUS]
         if (ls == c.ST_NEW or ls == c.ST_OPEN or ls == c.ST_PARTIAL) and st.oi[s, c.O_CXL_SENT] == 0:
@@ -121,19 +121,19 @@ def guard_on_call(st, t):
     """Before a strategy call at ``t``: update the equity marks and trip the kill switch when due."""
     g = st.guard_cfg
     gs = st.guard_st
-    if g[c.RG_ON] == 0.0 or gs[c.RS_KILLED] != 0.0:
+    if g[c.RG_ON] == 0.0 or gs[c.GS_KILLED] != 0.0:
         return
     eq = total_equity(st.acct, st.inst)
     day = np.float64(t // 86_400_000_000_000)
-    if gs[c.RS_DAY] != day + 1.0:  # stored +1 so that 0 means "not started"
-        gs[c.RS_DAY] = day + 1.0
-        gs[c.RS_DAY_START_EQ] = eq
-    if eq > gs[c.RS_PEAK_EQ]:
-        gs[c.RS_PEAK_EQ] = eq
-    if g[c.RG_MAX_DAILY_LOSS] > 0.0 and gs[c.RS_DAY_START_EQ] - eq >= g[c.RG_MAX_DAILY_LOSS]:
+    if gs[c.GS_DAY] != day + 1.0:  # stored +1 so that 0 means "not started"
+        gs[c.GS_DAY] = day + 1.0
+        gs[c.GS_DAY_START_EQ] = eq
+    if eq > gs[c.GS_PEAK_EQ]:
+        gs[c.GS_PEAK_EQ] = eq
+    if g[c.RG_MAX_DAILY_LOSS] > 0.0 and gs[c.GS_DAY_START_EQ] - eq >= g[c.RG_MAX_DAILY_LOSS]:
         _trip(st, t, 1.0)
         return
-    if g[c.RG_MAX_DRAWDOWN] > 0.0 and gs[c.RS_PEAK_EQ] - eq >= g[c.RG_MAX_DRAWDOWN]:
+    if g[c.RG_MAX_DRAWDOWN] > 0.0 and gs[c.GS_PEAK_EQ] - eq >= g[c.RG_MAX_DRAWDOWN]:
         _trip(st, t, 2.0)
         return
     gap = g[c.RG_MAX_GAP_MS] * 1e6

@@ -15,7 +15,7 @@ from numba import njit, types
 
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import asset_equity
-from arbkit.book.ladder import (K_BBO, K_CLEAR, K_DEPTH, K_GAP, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID, book_apply,
+from arbkit.book.ladder import (KIND_BBO, KIND_CLEAR, KIND_DEPTH, KIND_GAP, KIND_SNAPSHOT, KIND_TRADE, NO_ASK, NO_BID, book_apply,
                                 book_clear, book_recenter)
 from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, queue_on_depth,
                                     requeue_after_image, reset_consumed)
@@ -31,7 +31,7 @@ BUFFER_MARGIN = 8192
 @njit(cache=True)
 def sample_equity(st, t):
     """Record every asset's equity and position at ``t``."""
-    k = st.clock[c.K_NEQ]
+    k = st.clock[c.CLK_NEQ]
     n = st.acct.shape[0]
     tot = 0.0
     for a in range(n):
@@ -42,7 +42,7 @@ def sample_equity(st, t):
             tot += e
     st.eq_val[k, n] = tot
     st.eq_ts[k] = t
-    st.clock[c.K_NEQ] = k + 1
+    st.clock[c.CLK_NEQ] = k + 1
     st.counters[c.C_EQ] += 1
 
 
@@ -56,7 +56,7 @@ def end_message(st, strategy, params, user, a, t, book_message):
     After a book message: queue positions are clipped to a fresh image, resting orders the
     opposite best has reached are filled, the usable flag, mid and top-change flag are set.
     """
-    st.clock[c.K_NOW] = t
+    st.clock[c.CLK_NOW] = t
     if book_message:
         st.asset_ts[a, 1] = t
         b = st.books
@@ -75,29 +75,29 @@ def end_message(st, strategy, params, user, a, t, book_message):
         if bb != st.prev_top[a, 0] or ba != st.prev_top[a, 1]:
             st.prev_top[a, 0] = bb
             st.prev_top[a, 1] = ba
-            st.clock[c.K_TOP_CHANGED] = 1
+            st.clock[c.CLK_TOP_CHANGED] = 1
     iv = st.cfg_i[c.G_EQ_INTERVAL]
-    if iv > 0 and t >= st.clock[c.K_NEXT_EQ] and st.clock[c.K_NEQ] < st.eq_ts.shape[0]:
+    if iv > 0 and t >= st.clock[c.CLK_NEXT_EQ] and st.clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
         sample_equity(st, t)
-        st.clock[c.K_NEXT_EQ] = (t // iv + 1) * iv
+        st.clock[c.CLK_NEXT_EQ] = (t // iv + 1) * iv
     sched = st.cfg_i[c.G_SCHEDULE]
     reason = 0
     if sched & c.CALL_EVERY_EVENT:
         reason |= c.CALL_EVERY_EVENT
-    if sched & c.CALL_INTERVAL and t >= st.clock[c.K_NEXT_CALL]:
+    if sched & c.CALL_INTERVAL and t >= st.clock[c.CLK_NEXT_CALL]:
         reason |= c.CALL_INTERVAL
         civ = st.cfg_i[c.G_INTERVAL]
-        st.clock[c.K_NEXT_CALL] = (t // civ + 1) * civ
-    if sched & c.CALL_TOP_CHANGE and st.clock[c.K_TOP_CHANGED] != 0:
+        st.clock[c.CLK_NEXT_CALL] = (t // civ + 1) * civ
+    if sched & c.CALL_TOP_CHANGE and st.clock[c.CLK_TOP_CHANGED] != 0:
         reason |= c.CALL_TOP_CHANGE
-    if sched & c.CALL_RESPONSE and st.clock[c.K_RESPONDED] != 0:
+    if sched & c.CALL_RESPONSE and st.clock[c.CLK_RESPONDED] != 0:
         reason |= c.CALL_RESPONSE
-    st.clock[c.K_TOP_CHANGED] = 0
-    st.clock[c.K_RESPONDED] = 0
+    st.clock[c.CLK_TOP_CHANGED] = 0
+    st.clock[c.CLK_RESPONDED] = 0
     if reason != 0:
         if st.guard_cfg[c.RG_ON] != 0.0:
             guard_on_call(st, t)
-        st.clock[c.K_CALL_REASON] = reason
+        st.clock[c.CLK_CALL_REASON] = reason
         st.counters[c.C_CALLS] += 1
         strategy(st, params, user)
 
@@ -107,10 +107,10 @@ def _save_pending(clock, counters, events, messages, pa, p_ts, p_seq, p_kind):
     """On leaving the loop: counts and the still-open message go back into the state."""
     counters[c.C_EVENTS] += events
     counters[c.C_MESSAGES] += messages
-    clock[c.K_PEND_ASSET] = pa
-    clock[c.K_PEND_TS] = p_ts
-    clock[c.K_PEND_SEQ] = p_seq
-    clock[c.K_PEND_KIND] = p_kind
+    clock[c.CLK_PEND_ASSET] = pa
+    clock[c.CLK_PEND_TS] = p_ts
+    clock[c.CLK_PEND_SEQ] = p_seq
+    clock[c.CLK_PEND_KIND] = p_kind
 
 
 def _event_array_types(readonly):
@@ -131,7 +131,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
     """Process rows ``start..`` of one chunk. Returns the next row to process (``len`` when done).
 
     Returns early, before a row, when the output buffers need draining or on an error
-    (``clock[K_ERROR]``); calling again with the returned row continues exactly.
+    (``clock[CLK_ERROR]``); calling again with the returned row continues exactly.
 
     The per-row path (book update, queue positions, message end) is written out here on
     arrays taken from the state once, so the compiler keeps them in registers; the book
@@ -183,26 +183,26 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
     events = 0
     messages = 0
     # the pending message lives in locals (registers) and is written back on every exit
-    pa = clock[c.K_PEND_ASSET]
-    p_ts = clock[c.K_PEND_TS]
-    p_seq = clock[c.K_PEND_SEQ]
-    p_kind = clock[c.K_PEND_KIND]
+    pa = clock[c.CLK_PEND_ASSET]
+    p_ts = clock[c.CLK_PEND_TS]
+    p_seq = clock[c.CLK_PEND_SEQ]
+    p_kind = clock[c.CLK_PEND_KIND]
     check = True  # buffers can only fill up after a call out with the state
     for r in range(start, n):
         if check:
             check = False
-            if clock[c.K_NFILL] > fill_cap or clock[c.K_NLOG] > log_cap or clock[c.K_NEQ] >= eq_cap \
-                    or clock[c.K_NNOTE] > note_cap or clock[c.K_ERROR] != 0:
+            if clock[c.CLK_NFILL] > fill_cap or clock[c.CLK_NLOG] > log_cap or clock[c.CLK_NEQ] >= eq_cap \
+                    or clock[c.CLK_NNOTE] > note_cap or clock[c.CLK_ERROR] != 0:
                 _save_pending(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
                 return r
         t = ts[r]
         a = asset[r]
         k = kind[r]
-        mclass = 0 if (k == K_DEPTH or k == K_SNAPSHOT or k == K_CLEAR) else np.int64(k)
+        mclass = 0 if (k == KIND_DEPTH or k == KIND_SNAPSHOT or k == KIND_CLEAR) else np.int64(k)
         if pa >= 0 and not (pa == a and p_ts == t and p_seq == seq[r] and p_kind == mclass):
             # ---- the previous message ended: bookkeeping, then maybe the strategy ----
             tp = p_ts
-            clock[c.K_NOW] = tp
+            clock[c.CLK_NOW] = tp
             messages += 1
             if p_kind == 0:
                 asset_ts[pa, 1] = tp
@@ -222,43 +222,43 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                 if bb != prev_top[pa, 0] or ba != prev_top[pa, 1]:
                     prev_top[pa, 0] = bb
                     prev_top[pa, 1] = ba
-                    clock[c.K_TOP_CHANGED] = 1
+                    clock[c.CLK_TOP_CHANGED] = 1
             # equity sample and strategy call (written out here: one fewer call passing the whole state)
-            if eq_iv > 0 and tp >= clock[c.K_NEXT_EQ] and clock[c.K_NEQ] < st.eq_ts.shape[0]:
+            if eq_iv > 0 and tp >= clock[c.CLK_NEXT_EQ] and clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
                 sample_equity(st, tp)
                 check = True
-                clock[c.K_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
+                clock[c.CLK_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
             reason = 0
             if sched & c.CALL_EVERY_EVENT:
                 reason |= c.CALL_EVERY_EVENT
-            if sched & c.CALL_INTERVAL and tp >= clock[c.K_NEXT_CALL]:
+            if sched & c.CALL_INTERVAL and tp >= clock[c.CLK_NEXT_CALL]:
                 reason |= c.CALL_INTERVAL
-                clock[c.K_NEXT_CALL] = (tp // call_iv + 1) * call_iv
-            if sched & c.CALL_TOP_CHANGE and clock[c.K_TOP_CHANGED] != 0:
+                clock[c.CLK_NEXT_CALL] = (tp // call_iv + 1) * call_iv
+            if sched & c.CALL_TOP_CHANGE and clock[c.CLK_TOP_CHANGED] != 0:
                 reason |= c.CALL_TOP_CHANGE
-            if sched & c.CALL_RESPONSE and clock[c.K_RESPONDED] != 0:
+            if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0:
                 reason |= c.CALL_RESPONSE
-            clock[c.K_TOP_CHANGED] = 0
-            clock[c.K_RESPONDED] = 0
+            clock[c.CLK_TOP_CHANGED] = 0
+            clock[c.CLK_RESPONDED] = 0
             if reason != 0:
                 if guards_on:
                     guard_on_call(st, tp)
-                clock[c.K_CALL_REASON] = reason
+                clock[c.CLK_CALL_REASON] = reason
                 counters[c.C_CALLS] += 1
                 counters[c.C_EVENTS] += events
                 events = 0
                 strategy(st, params, user)
                 check = True
-        if clock[c.K_RQ_N] > 0 and st.rq_i[clock[c.K_RQ_HEAD], c.Q_T] <= t:
-            clock[c.K_NOW] = t
+        if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] <= t:
+            clock[c.CLK_NOW] = t
             process_requests(st, t)
             check = True
-        if clock[c.K_RS_N] > 0 and st.rs_i[clock[c.K_RS_HEAD], c.P_T] <= t:
-            clock[c.K_NOW] = t
+        if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= t:
+            clock[c.CLK_NOW] = t
             deliver_responses(st, t)
         # ---- apply the row ----
         asset_ts[a, 0] = t
-        if k == K_DEPTH or k == K_SNAPSHOT:
+        if k == KIND_DEPTH or k == KIND_SNAPSHOT:
             sd = side[r]
             q = qty[r]
             tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
@@ -322,10 +322,10 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                     if off < L // 4 or off > L - L // 4:
                         book_recenter(b, a, off + base[a])
                 if (sd > 0 and rest[a, 0] <= tick <= rest[a, 1]) or (sd < 0 and rest[a, 2] <= tick <= rest[a, 3]):
-                    queue_on_depth(oi, of, active, clock[c.K_N_ACTIVE], a, sd, tick, q, old, queue_model, queue_power)
-            if clock[c.K_N_CONS] > 0:
+                    queue_on_depth(oi, of, active, clock[c.CLK_N_ACTIVE], a, sd, tick, q, old, queue_model, queue_power)
+            if clock[c.CLK_N_CONS] > 0:
                 reset_consumed(st, a, sd, tick)
-        elif k == K_TRADE:
+        elif k == KIND_TRADE:
             tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
             if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:  # arrival rate by distance (for kappa fits)
                 dist = abs(2 * tick - best_bid[a] - best_ask[a]) // 2
@@ -336,22 +336,22 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                 if (agg >= 0 and tick >= rest[a, 2]) or (agg <= 0 and tick <= rest[a, 1]):
                     maker_on_trade(st, t, a, agg, tick, qty[r])
                     check = True
-        elif k == K_BBO:
+        elif k == KIND_BBO:
             col = 0 if side[r] > 0 else 2
             if bbo[a, col] != price[r] or bbo[a, col + 1] != qty[r]:
                 bbo[a, col] = price[r]
                 bbo[a, col + 1] = qty[r]
-                clock[c.K_TOP_CHANGED] = 1
-        elif k == K_CLEAR:
+                clock[c.CLK_TOP_CHANGED] = 1
+        elif k == KIND_CLEAR:
             asset_ts[a, 2] = 0
             book_clear(b, a)
             gapped[a] = False
             usable[a] = False
             if n_resting[a] > 0:
                 requeue[a] = True
-            if clock[c.K_N_CONS] > 0:
+            if clock[c.CLK_N_CONS] > 0:
                 reset_consumed(st, a, 0, 0)
-        elif k == K_GAP:
+        elif k == KIND_GAP:
             if asset_ts[a, 2] == 0:
                 asset_ts[a, 2] = t
             gapped[a] = True
@@ -369,12 +369,12 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
 @njit(types.void(ENGINE_STATE_TYPE, STRATEGY_FN_TYPE, types.float64[::1], types.float64[::1]), cache=True, nogil=True)
 def finish_events(st, strategy, params, user):
     """End of data: close the last message (its strategy call included)."""
-    a = st.clock[c.K_PEND_ASSET]
+    a = st.clock[c.CLK_PEND_ASSET]
     if a < 0:
         return
-    st.clock[c.K_PEND_ASSET] = -1
+    st.clock[c.CLK_PEND_ASSET] = -1
     st.counters[c.C_MESSAGES] += 1
-    end_message(st, strategy, params, user, a, st.clock[c.K_PEND_TS], st.clock[c.K_PEND_KIND] == 0)
+    end_message(st, strategy, params, user, a, st.clock[c.CLK_PEND_TS], st.clock[c.CLK_PEND_KIND] == 0)
 
 
 @njit(types.void(ENGINE_STATE_TYPE, *_event_array_types(True)[:6]), cache=True, nogil=True)
@@ -390,20 +390,20 @@ def warm_market(st, ts, asset, kind, side, price, qty):
         k = kind[r]
         t = ts[r]
         st.asset_ts[a, 0] = t
-        if k == K_TRADE:
+        if k == KIND_TRADE:
             if b.best_bid[a] != NO_BID and b.best_ask[a] != NO_ASK:
                 tick = np.int64(np.floor(price[r] * b.inv_tick[a] + 0.5))
                 dist = abs(2 * tick - b.best_bid[a] - b.best_ask[a]) // 2
                 st.trade_hist[a, min(dist, st.trade_hist.shape[1] - 1)] += 1.0
-        elif k == K_GAP:
+        elif k == KIND_GAP:
             if st.asset_ts[a, 2] == 0:
                 st.asset_ts[a, 2] = t
             st.gapped[a] = True
         else:
             book_apply(b, a, k, side[r], price[r], qty[r])
-            if k != K_BBO:
+            if k != KIND_BBO:
                 st.asset_ts[a, 1] = t
-            if k == K_CLEAR:
+            if k == KIND_CLEAR:
                 st.gapped[a] = False
                 st.asset_ts[a, 2] = 0
     for a in range(st.usable.shape[0]):

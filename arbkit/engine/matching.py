@@ -50,7 +50,7 @@ def refresh_resting(st, a):
     hi_b = np.iinfo(np.int64).min
     lo_a = lo_b
     hi_a = hi_b
-    for k in range(st.clock[c.K_N_ACTIVE]):
+    for k in range(st.clock[c.CLK_N_ACTIVE]):
         s = st.active[k]
         if st.oi[s, c.O_ASSET] != a or not _is_resting(st, s):
             continue
@@ -85,9 +85,9 @@ def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
         st.n_resting[a] -= 1
         refresh_resting(st, a)
     t_seen = push_response(st, t, s, c.RS_FILL, 0, qty, price)
-    k = st.clock[c.K_NFILL]
+    k = st.clock[c.CLK_NFILL]
     if k >= st.fills.shape[0]:
-        st.clock[c.K_ERROR] = c.E_FILL_BUFFER
+        st.clock[c.CLK_ERROR] = c.E_FILL_BUFFER
         return
     f = st.fills[k]
     f.ts = t
@@ -105,7 +105,7 @@ def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
     b = st  # the book arrays are direct fields of the state
     f.best_bid = b.best_bid[a] * b.tick[a] if b.best_bid[a] != NO_BID else np.nan
     f.best_ask = b.best_ask[a] * b.tick[a] if b.best_ask[a] != NO_ASK else np.nan
-    st.clock[c.K_NFILL] = k + 1
+    st.clock[c.CLK_NFILL] = k + 1
     st.counters[c.C_FILLS] += 1
     if maker:
         st.counters[c.C_MAKER] += 1
@@ -134,7 +134,7 @@ def maker_fill(st, t, s, qty):
 @njit(cache=True)
 def consumed_at(st, a, side, tick):
     """Quantity our own takes removed from a level (``taker_consumes_book``)."""
-    for i in range(st.clock[c.K_N_CONS]):
+    for i in range(st.clock[c.CLK_N_CONS]):
         if st.cons[i, 0] == a and st.cons[i, 1] == side and st.cons[i, 2] == tick:
             return st.cons[i, 3]
     return 0.0
@@ -143,7 +143,7 @@ def consumed_at(st, a, side, tick):
 @njit(cache=True)
 def add_consumed(st, a, side, tick, qty):
     """Remember ``qty`` taken from a level by our taker fill."""
-    n = st.clock[c.K_N_CONS]
+    n = st.clock[c.CLK_N_CONS]
     for i in range(n):
         if st.cons[i, 0] == a and st.cons[i, 1] == side and st.cons[i, 2] == tick:
             st.cons[i, 3] += qty
@@ -153,13 +153,13 @@ def add_consumed(st, a, side, tick, qty):
         st.cons[n, 1] = side
         st.cons[n, 2] = tick
         st.cons[n, 3] = qty
-        st.clock[c.K_N_CONS] = n + 1
+        st.clock[c.CLK_N_CONS] = n + 1
 
 
 @njit(cache=True)
 def reset_consumed(st, a, side, tick):
     """Forget own takes on one level (``side`` 0: every level of the asset) once the feed updates it."""
-    n = st.clock[c.K_N_CONS]
+    n = st.clock[c.CLK_N_CONS]
     i = 0
     while i < n:
         if st.cons[i, 0] == a and (side == 0 or (st.cons[i, 1] == side and st.cons[i, 2] == tick)):
@@ -167,7 +167,7 @@ def reset_consumed(st, a, side, tick):
             st.cons[i, :] = st.cons[n, :]
         else:
             i += 1
-    st.clock[c.K_N_CONS] = n
+    st.clock[c.CLK_N_CONS] = n
 
 
 # -- takers --------------------------------------------------------------------------------------
@@ -323,8 +323,8 @@ def exchange_modify(st, t, s, tick, qty):
 def process_requests(st, t):
     """Hand every request that has reached the exchange by ``t`` to the matching engine, in order."""
     R = st.rq_i.shape[0]
-    while st.clock[c.K_RQ_N] > 0:
-        j = st.clock[c.K_RQ_HEAD]
+    while st.clock[c.CLK_RQ_N] > 0:
+        j = st.clock[c.CLK_RQ_HEAD]
         ta = st.rq_i[j, c.Q_T]
         if ta > t:
             break
@@ -332,8 +332,8 @@ def process_requests(st, t):
         kind = st.rq_i[j, c.Q_KIND]
         tick = st.rq_i[j, c.Q_TICK]
         qty = st.rq_f[j, c.QF_QTY]
-        st.clock[c.K_RQ_HEAD] = (j + 1) % R
-        st.clock[c.K_RQ_N] -= 1
+        st.clock[c.CLK_RQ_HEAD] = (j + 1) % R
+        st.clock[c.CLK_RQ_N] -= 1
         st.oi[s, c.O_INFLIGHT] -= 1
         if kind == c.RQ_NEW:
             exchange_new(st, ta, s)
@@ -399,7 +399,7 @@ def maker_on_trade(st, t, a, aggressor, tick, qty):
     through_on = st.cfg_i[c.G_THROUGH] != 0
     given = 0.0
     k = 0
-    while k < st.clock[c.K_N_ACTIVE]:
+    while k < st.clock[c.CLK_N_ACTIVE]:
         s = st.active[k]
         k += 1
         if st.oi[s, c.O_ASSET] != a or not _is_resting(st, s):
@@ -431,7 +431,7 @@ def maker_on_cross(st, t, a):
     """After a book message: the opposite best at or through our price means our level was taken."""
     b = st  # the book arrays are direct fields of the state
     k = 0
-    while k < st.clock[c.K_N_ACTIVE]:
+    while k < st.clock[c.CLK_N_ACTIVE]:
         s = st.active[k]
         k += 1
         if st.oi[s, c.O_ASSET] != a or not _is_resting(st, s):
@@ -449,7 +449,7 @@ def maker_on_cross(st, t, a):
 def requeue_after_image(st, a):
     """After a CLEAR and a fresh image our queue cannot exceed what the level now shows."""
     b = st  # the book arrays are direct fields of the state
-    for k in range(st.clock[c.K_N_ACTIVE]):
+    for k in range(st.clock[c.CLK_N_ACTIVE]):
         s = st.active[k]
         if st.oi[s, c.O_ASSET] == a and _is_resting(st, s):
             st.of[s, c.F_QUEUE] = min(st.of[s, c.F_QUEUE], level_qty(b, a, st.oi[s, c.O_SIDE], st.oi[s, c.O_TICK]))

@@ -16,7 +16,7 @@ def find_slot(st, oid):
     """Slot of order ``oid`` (live, or finished and not yet reused), or -1."""
     if oid <= 0:  # ids start at 1; 0 is what strategies keep for "no order"
         return -1
-    n = st.clock[c.K_N_ACTIVE]
+    n = st.clock[c.CLK_N_ACTIVE]
     lo = 0
     hi = n
     while lo < hi:  # active slots are kept in order-id order
@@ -28,8 +28,8 @@ def find_slot(st, oid):
     if lo < n and st.oi[st.active[lo], c.O_ID] == oid:
         return st.active[lo]
     R = st.done.shape[0]
-    head = st.clock[c.K_DONE_HEAD]
-    for k in range(st.clock[c.K_DONE_N] - 1, -1, -1):  # newest first
+    head = st.clock[c.CLK_DONE_HEAD]
+    for k in range(st.clock[c.CLK_DONE_N] - 1, -1, -1):  # newest first
         s = st.done[(head + k) % R]
         if st.oi[s, c.O_ID] == oid:
             return s
@@ -39,25 +39,25 @@ def find_slot(st, oid):
 @njit(cache=True)
 def alloc_slot(st):
     """A free order slot (or the slot of the order finished longest ago); -1 when none."""
-    nf = st.clock[c.K_N_FREE]
+    nf = st.clock[c.CLK_N_FREE]
     if nf > 0:
         s = st.free[nf - 1]
-        st.clock[c.K_N_FREE] = nf - 1
-    elif st.clock[c.K_DONE_N] > 0:  # reuse the slot of the order that finished longest ago
-        head = st.clock[c.K_DONE_HEAD]
+        st.clock[c.CLK_N_FREE] = nf - 1
+    elif st.clock[c.CLK_DONE_N] > 0:  # reuse the slot of the order that finished longest ago
+        head = st.clock[c.CLK_DONE_HEAD]
         s = st.done[head]
-        st.clock[c.K_DONE_HEAD] = (head + 1) % st.done.shape[0]
-        st.clock[c.K_DONE_N] -= 1
+        st.clock[c.CLK_DONE_HEAD] = (head + 1) % st.done.shape[0]
+        st.clock[c.CLK_DONE_N] -= 1
     else:
         return -1
-    oid = st.clock[c.K_NEXT_ID]
-    st.clock[c.K_NEXT_ID] = oid + 1
+    oid = st.clock[c.CLK_NEXT_ID]
+    st.clock[c.CLK_NEXT_ID] = oid + 1
     st.oi[s, :] = 0
     st.of[s, :] = 0.0
     st.oi[s, c.O_ID] = oid
-    na = st.clock[c.K_N_ACTIVE]
+    na = st.clock[c.CLK_N_ACTIVE]
     st.active[na] = s
-    st.clock[c.K_N_ACTIVE] = na + 1
+    st.clock[c.CLK_N_ACTIVE] = na + 1
     return s
 
 
@@ -72,7 +72,7 @@ def maybe_release(st, s):
     ls = st.oi[s, c.O_LSTATUS]
     if ls != c.ST_FILLED and ls != c.ST_CANCELLED and ls != c.ST_REJECTED:
         return
-    n = st.clock[c.K_N_ACTIVE]
+    n = st.clock[c.CLK_N_ACTIVE]
     k = 0
     while k < n and st.active[k] != s:
         k += 1
@@ -81,18 +81,18 @@ def maybe_release(st, s):
     while k < n - 1:
         st.active[k] = st.active[k + 1]
         k += 1
-    st.clock[c.K_N_ACTIVE] = n - 1
+    st.clock[c.CLK_N_ACTIVE] = n - 1
     R = st.done.shape[0]
-    st.done[(st.clock[c.K_DONE_HEAD] + st.clock[c.K_DONE_N]) % R] = s
-    st.clock[c.K_DONE_N] += 1
+    st.done[(st.clock[c.CLK_DONE_HEAD] + st.clock[c.CLK_DONE_N]) % R] = s
+    st.clock[c.CLK_DONE_N] += 1
 
 
 @njit(cache=True)
 def log_order(st, t, s, event, reason, price, qty):
     """Append one order event to the order log."""
-    k = st.clock[c.K_NLOG]
+    k = st.clock[c.CLK_NLOG]
     if k >= st.log.shape[0]:
-        st.clock[c.K_ERROR] = c.E_LOG_BUFFER
+        st.clock[c.CLK_ERROR] = c.E_LOG_BUFFER
         return
     rec = st.log[k]
     rec.ts = t
@@ -106,7 +106,7 @@ def log_order(st, t, s, event, reason, price, qty):
     rec.price = price
     rec.qty = qty
     rec.leaves = st.of[s, c.F_LEAVES]
-    st.clock[c.K_NLOG] = k + 1
+    st.clock[c.CLK_NLOG] = k + 1
 
 
 @njit(cache=True)
@@ -122,19 +122,19 @@ def _fifo_time(clock, t, k_last):
 def push_request(st, s, kind, tick, qty):
     """Send a request for slot ``s`` now; it reaches the exchange after the entry latency. False if the ring is full."""
     R = st.rq_i.shape[0]
-    n = st.clock[c.K_RQ_N]
+    n = st.clock[c.CLK_RQ_N]
     if n >= R:
         return False
-    now = st.clock[c.K_NOW]
+    now = st.clock[c.CLK_NOW]
     a = st.oi[s, c.O_ASSET]
-    t = _fifo_time(st.clock, now + draw_latency(st.entry_lat, a, now, st.rng), c.K_LAST_RQ_T)
-    j = (st.clock[c.K_RQ_HEAD] + n) % R
+    t = _fifo_time(st.clock, now + draw_latency(st.entry_lat, a, now, st.rng), c.CLK_LAST_RQ_T)
+    j = (st.clock[c.CLK_RQ_HEAD] + n) % R
     st.rq_i[j, c.Q_T] = t
     st.rq_i[j, c.Q_SLOT] = s
     st.rq_i[j, c.Q_KIND] = kind
     st.rq_i[j, c.Q_TICK] = tick
     st.rq_f[j, c.QF_QTY] = qty
-    st.clock[c.K_RQ_N] = n + 1
+    st.clock[c.CLK_RQ_N] = n + 1
     st.oi[s, c.O_INFLIGHT] += 1
     return True
 
@@ -143,13 +143,13 @@ def push_request(st, s, kind, tick, qty):
 def push_response(st, t_exch, s, kind, reason, qty, price):
     """Tell the strategy about slot ``s`` after the response latency (status and leaves as of now)."""
     R = st.rs_i.shape[0]
-    n = st.clock[c.K_RS_N]
+    n = st.clock[c.CLK_RS_N]
     if n >= R:
-        st.clock[c.K_ERROR] = c.E_LOG_BUFFER
+        st.clock[c.CLK_ERROR] = c.E_LOG_BUFFER
         return
     a = st.oi[s, c.O_ASSET]
-    t = _fifo_time(st.clock, t_exch + draw_latency(st.resp_lat, a, t_exch, st.rng), c.K_LAST_RS_T)
-    j = (st.clock[c.K_RS_HEAD] + n) % R
+    t = _fifo_time(st.clock, t_exch + draw_latency(st.resp_lat, a, t_exch, st.rng), c.CLK_LAST_RS_T)
+    j = (st.clock[c.CLK_RS_HEAD] + n) % R
     st.rs_i[j, c.P_T] = t
     st.rs_i[j, c.P_SLOT] = s
     st.rs_i[j, c.P_KIND] = kind
@@ -159,7 +159,7 @@ def push_response(st, t_exch, s, kind, reason, qty, price):
     st.rs_f[j, c.PF_QTY] = qty
     st.rs_f[j, c.PF_PRICE] = price
     st.rs_f[j, c.PF_LEAVES] = st.of[s, c.F_LEAVES]
-    st.clock[c.K_RS_N] = n + 1
+    st.clock[c.CLK_RS_N] = n + 1
     st.oi[s, c.O_INFLIGHT] += 1
     return t
 
@@ -168,13 +168,13 @@ def push_response(st, t_exch, s, kind, reason, qty, price):
 def note_fill_for_guards(st, t):
     """The strategy learned of a fill: start the fill cooldown, and the loss cooldown if realised PnL fell."""
     gs = st.guard_st
-    gs[c.RS_LAST_FILL_TS] = t
+    gs[c.GS_LAST_FILL_TS] = t
     real = 0.0
     for a in range(st.acct.shape[0]):
         real += st.acct[a, c.A_REAL] - st.acct[a, c.A_FEES]
-    if real < gs[c.RS_LAST_REAL] - 1e-12:
-        gs[c.RS_LAST_LOSS_TS] = t
-    gs[c.RS_LAST_REAL] = real
+    if real < gs[c.GS_LAST_REAL] - 1e-12:
+        gs[c.GS_LAST_LOSS_TS] = t
+    gs[c.GS_LAST_REAL] = real
 
 
 @njit(cache=True)
@@ -182,8 +182,8 @@ def deliver_responses(st, t):
     """Apply every response due by ``t`` to the strategy's view (order status, leaves, position)."""
     R = st.rs_i.shape[0]
     delivered = 0
-    while st.clock[c.K_RS_N] > 0:
-        j = st.clock[c.K_RS_HEAD]
+    while st.clock[c.CLK_RS_N] > 0:
+        j = st.clock[c.CLK_RS_HEAD]
         if st.rs_i[j, c.P_T] > t:
             break
         s = st.rs_i[j, c.P_SLOT]
@@ -205,11 +205,11 @@ def deliver_responses(st, t):
             st.of[s, c.F_LQTY] = st.rs_f[j, c.PF_QTY]
             st.of[s, c.F_LPRICE] = st.rs_f[j, c.PF_PRICE]
         st.oi[s, c.O_INFLIGHT] -= 1
-        st.clock[c.K_RS_HEAD] = (j + 1) % R
-        st.clock[c.K_RS_N] -= 1
+        st.clock[c.CLK_RS_HEAD] = (j + 1) % R
+        st.clock[c.CLK_RS_N] -= 1
         delivered += 1
         maybe_release(st, s)
     if delivered > 0:
-        st.clock[c.K_RESPONDED] = 1
+        st.clock[c.CLK_RESPONDED] = 1
         st.counters[c.C_RESP] += delivered
     return delivered

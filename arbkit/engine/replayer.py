@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from arbkit.engine import codes as c
-from arbkit.book.ladder import DEFAULT_LADDER, K_BBO, K_DEPTH, K_SNAPSHOT, K_TRADE, NO_ASK, NO_BID
+from arbkit.book.ladder import DEFAULT_LADDER, KIND_BBO, KIND_DEPTH, KIND_SNAPSHOT, KIND_TRADE, NO_ASK, NO_BID
 from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, Schedule, engine_config, instrument_matrix
 from arbkit.engine.loop import finish_events, run_events, warm_market
 from arbkit.engine.result import Result
@@ -92,14 +92,14 @@ class Replayer:
         if len(bad_kind):
             r = int(bad_kind[0])
             raise DataError(f"unknown kind {cols.kind[r]}", path=where, row=self._rows + r, field="kind")
-        priced = (cols.kind == K_DEPTH) | (cols.kind == K_SNAPSHOT) | (cols.kind == K_TRADE) | (cols.kind == K_BBO)
+        priced = (cols.kind == KIND_DEPTH) | (cols.kind == KIND_SNAPSHOT) | (cols.kind == KIND_TRADE) | (cols.kind == KIND_BBO)
         for name, arr in (("price", cols.price), ("qty", cols.qty)):
             bad = np.flatnonzero(priced & ~(np.isfinite(arr) & (arr >= 0)))
             if len(bad):
                 r = int(bad[0])
                 raise DataError(f"{name} {float(arr[r])!r} is not a finite number >= 0", path=where, row=self._rows + r,
                                 field=name)
-        bad_price = np.flatnonzero(priced & (cols.price <= 0) & (cols.kind != K_BBO))
+        bad_price = np.flatnonzero(priced & (cols.price <= 0) & (cols.kind != KIND_BBO))
         if len(bad_price):
             r = int(bad_price[0])
             raise DataError(f"price {float(cols.price[r])!r} must be positive", path=where, row=self._rows + r, field="price")
@@ -162,7 +162,7 @@ class Replayer:
         bb, ba = int(b.best_bid[a]), int(b.best_ask[a])
         tick = float(b.tick[a])
         orders = []
-        for k in range(int(st.clock[c.K_N_ACTIVE])):
+        for k in range(int(st.clock[c.CLK_N_ACTIVE])):
             s = int(st.active[k])
             if st.oi[s, c.O_STATUS] in (c.ST_OPEN, c.ST_PARTIAL):
                 orders.append({"id": int(st.oi[s, c.O_ID]), "asset": int(st.oi[s, c.O_ASSET]),
@@ -179,7 +179,7 @@ class Replayer:
         })
 
     def _raise_engine_error(self, r: int) -> None:
-        err = int(self.state.clock[c.K_ERROR])
+        err = int(self.state.clock[c.CLK_ERROR])
         if err:
             what = {c.E_FILL_BUFFER: "fill buffer", c.E_LOG_BUFFER: "order log / response ring",
                     c.E_NOTE_BUFFER: "annotation buffer"}.get(err, "buffer")
@@ -188,9 +188,9 @@ class Replayer:
 
     def _drain(self) -> None:
         st = self.state
-        for count, sink, buffers in ((c.K_NFILL, self._fills, (st.fills,)), (c.K_NLOG, self._orders, (st.log,)),
-                                     (c.K_NNOTE, self._notes, (st.notes,)),
-                                     (c.K_NEQ, self._eq, (st.eq_ts, st.eq_val, st.eq_pos))):
+        for count, sink, buffers in ((c.CLK_NFILL, self._fills, (st.fills,)), (c.CLK_NLOG, self._orders, (st.log,)),
+                                     (c.CLK_NNOTE, self._notes, (st.notes,)),
+                                     (c.CLK_NEQ, self._eq, (st.eq_ts, st.eq_val, st.eq_pos))):
             k = int(st.clock[count])
             if k:
                 taken = tuple(b[:k].copy() for b in buffers)
@@ -217,13 +217,13 @@ class Replayer:
         counters = {name: int(self.state.counters[i]) for i, name in enumerate(c.COUNTER_NAMES)}
         counters["dropped_levels"] = int(self.state.books.dropped.sum())
         gs = self.state.guard_st
-        guard_report = {"kill_switch": {"tripped": bool(gs[c.RS_KILLED]),
-                                        "reason": c.KILL_REASONS[int(gs[c.RS_KILL_REASON])],
-                                        "ts": int(gs[c.RS_KILL_TS]) if gs[c.RS_KILLED] else None}}
+        guard_report = {"kill_switch": {"tripped": bool(gs[c.GS_KILLED]),
+                                        "reason": c.KILL_REASONS[int(gs[c.GS_KILL_REASON])],
+                                        "ts": int(gs[c.GS_KILL_TS]) if gs[c.GS_KILLED] else None}}
         blocks = {"budget": counters["guard_budget_blocks"], "exposure": counters["guard_exposure_blocks"],
                   "cooldown": counters["guard_cooldown_blocks"], "kill_switch": counters["guard_kill_blocks"]}
         for k, name in enumerate(c.GUARDS):
-            longest = float(gs[c.RS_MAX_STREAK + k])
+            longest = float(gs[c.GS_MAX_STREAK + k])
             guard_report.setdefault(name, {}).update(
                 {"blocks": blocks[name], "longest_block_run_s": longest / 1e9,
                  "stuck": bool(self.guards.active and longest >= self.guards.stuck_window_ms * 1e6)})

@@ -39,8 +39,8 @@ class EngineState(NamedTuple):
     acct: np.ndarray  # float64[n, NA]
     oi: np.ndarray  # int64[slots, NOI]; O_ID == -1 marks a free slot
     of: np.ndarray  # float64[slots, NOF]
-    active: np.ndarray  # int64[slots]: live slots in order-id order (count in clock[K_N_ACTIVE])
-    free: np.ndarray  # int64[slots]: free-slot stack (count in clock[K_N_FREE])
+    active: np.ndarray  # int64[slots]: live slots in order-id order (count in clock[CLK_N_ACTIVE])
+    free: np.ndarray  # int64[slots]: free-slot stack (count in clock[CLK_N_FREE])
     done: np.ndarray  # int64[slots]: finished orders' slots, oldest first (ring; reused when no slot is free)
     n_resting: np.ndarray  # int64[n]: orders resting at the exchange per asset
     rq_i: np.ndarray  # int64[R, NQI]: request ring (strategy -> exchange)
@@ -50,8 +50,8 @@ class EngineState(NamedTuple):
     entry_lat: LatencyTable
     resp_lat: LatencyTable
     rng: np.ndarray  # uint64[1]
-    fills: np.ndarray  # FILL_DTYPE buffer (count in clock[K_NFILL])
-    log: np.ndarray  # ORDER_LOG_DTYPE buffer (count in clock[K_NLOG])
+    fills: np.ndarray  # FILL_DTYPE buffer (count in clock[CLK_NFILL])
+    log: np.ndarray  # ORDER_LOG_DTYPE buffer (count in clock[CLK_NLOG])
     eq_ts: np.ndarray  # int64[S]
     eq_val: np.ndarray  # float64[S, n + 1]: per-asset equity in quote currency, then the total
     eq_pos: np.ndarray  # float64[S, n]
@@ -61,9 +61,9 @@ class EngineState(NamedTuple):
     usable: np.ndarray  # bool[n]: both sides present and no GAP since the last image
     gapped: np.ndarray  # bool[n]: a GAP arrived and no CLEAR since
     rest: np.ndarray  # int64[n, 4]: lowest/highest tick of our resting bids, then asks (empty: max/min int)
-    notes: np.ndarray  # float64[N, 2 + NOTE_VALUES]: strategy annotations (count in clock[K_NNOTE])
+    notes: np.ndarray  # float64[N, 2 + NOTE_VALUES]: strategy annotations (count in clock[CLK_NNOTE])
     guard_cfg: np.ndarray  # float64[NRG]: risk guard settings (RG_ON = 0: no guards)
-    guard_st: np.ndarray  # float64[NRS]: kill switch, cooldown clocks, equity marks, block streaks
+    guard_st: np.ndarray  # float64[NGS]: kill switch, cooldown clocks, equity marks, block streaks
     asset_ts: np.ndarray  # int64[n, 3]: last event, last book message, start of an open GAP (0 = none)
     trade_hist: np.ndarray  # float64[n, TRADE_BUCKETS]: public trades by distance from the mid, in ticks
     # the book arrays the strategy API and the matcher read, also as direct fields (the same
@@ -103,13 +103,13 @@ def new_state(
     """
     n = len(tick_sizes)
     clock = np.zeros(c.N_CLOCK, np.int64)
-    clock[c.K_NEXT_ID] = 1
-    clock[c.K_PEND_ASSET] = -1
-    clock[c.K_N_FREE] = order_slots
-    clock[c.K_NEXT_CALL] = np.iinfo(np.int64).min
-    clock[c.K_NEXT_EQ] = np.iinfo(np.int64).min
-    clock[c.K_LAST_RQ_T] = np.iinfo(np.int64).min
-    clock[c.K_LAST_RS_T] = np.iinfo(np.int64).min
+    clock[c.CLK_NEXT_ID] = 1
+    clock[c.CLK_PEND_ASSET] = -1
+    clock[c.CLK_N_FREE] = order_slots
+    clock[c.CLK_NEXT_CALL] = np.iinfo(np.int64).min
+    clock[c.CLK_NEXT_EQ] = np.iinfo(np.int64).min
+    clock[c.CLK_LAST_RQ_T] = np.iinfo(np.int64).min
+    clock[c.CLK_LAST_RS_T] = np.iinfo(np.int64).min
     oi = np.zeros((order_slots, c.NOI), np.int64)
     oi[:, c.O_ID] = -1
     acct = np.zeros((n, c.NA))
@@ -150,7 +150,7 @@ def new_state(
         rest=empty_rest(n),
         notes=np.zeros((fill_buffer, 2 + c.NOTE_VALUES)),
         guard_cfg=np.zeros(c.NRG) if guard_cfg is None else np.ascontiguousarray(guard_cfg, np.float64),
-        guard_st=np.zeros(c.NRS),
+        guard_st=np.zeros(c.NGS),
         asset_ts=np.zeros((n, 3), np.int64) if market is None else market.asset_ts,
         trade_hist=np.zeros((n, TRADE_BUCKETS)) if market is None else market.trade_hist,
         tick=books.tick, inv_tick=books.inv_tick, best_bid=books.best_bid, best_ask=books.best_ask,

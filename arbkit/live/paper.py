@@ -242,7 +242,7 @@ class PaperRun:
             bb, ba = int(st.books.best_bid[a]), int(st.books.best_ask[a])
             tick = float(st.books.tick[a])
             quotes = []
-            for k in range(int(st.clock[c.K_N_ACTIVE])):
+            for k in range(int(st.clock[c.CLK_N_ACTIVE])):
                 s = int(st.active[k])
                 if int(st.oi[s, c.O_ASSET]) == a and int(st.oi[s, c.O_STATUS]) in (c.ST_OPEN, c.ST_PARTIAL):
                     quotes.append({"id": int(st.oi[s, c.O_ID]), "side": "bid" if st.oi[s, c.O_SIDE] > 0 else "ask",
@@ -257,7 +257,7 @@ class PaperRun:
                     "pnl": {"total": total_eq, "realised": realised - fees, "unrealised": unreal, "fees": fees},
                     "drawdown": self._peak_equity - total_eq, "fills": n_fills, "orders": orders,
                     "fill_rate": n_fills / orders if orders else None,
-                    "kill_switch": bool(st.guard_st[c.RS_KILLED])})
+                    "kill_switch": bool(st.guard_st[c.GS_KILLED])})
         return out
 
     def write_state(self, status: str) -> None:
