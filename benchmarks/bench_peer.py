@@ -34,7 +34,7 @@ INTERVAL_NS = 100_000_000
 
 
 @njit
-def hbt_market_maker(hbt, half_spread, size, max_pos, interval):
+def hbt_market_maker_nb(hbt, half_spread, size, max_pos, interval):
     """The same quoting rule as arbkit's touch_mm, written against hftbacktest's API."""
     a = 0
     tick = hbt.depth(a).tick_size
@@ -115,7 +115,7 @@ def run(n_events: int) -> dict:
                  .trading_value_fee_model(inst.maker_fee_bps * 1e-4, inst.taker_fee_bps * 1e-4)
                  .tick_size(inst.tick_size).lot_size(inst.lot_size).last_trades_capacity(0))
         hbt = HashMapMarketDepthBacktest([asset])
-        hbt_market_maker(hbt, HALF_SPREAD_BPS * 1e-4, SIZE, MAX_POS, INTERVAL_NS)
+        hbt_market_maker_nb(hbt, HALF_SPREAD_BPS * 1e-4, SIZE, MAX_POS, INTERVAL_NS)
         stats = (hbt.position(0), hbt.state_values(0).num_trades)
         hbt.close()
         return stats

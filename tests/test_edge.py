@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from arbkit.core.errors import ConfigError
-from arbkit.kpi.edge import CostProfile, edge_report, paper_round_trips
+from arbkit.kpi.edge import CostProfile, edge_report, paper_round_trips_nb
 
 
 def test_paper_round_trips_by_hand():
@@ -13,12 +13,12 @@ def test_paper_round_trips_by_hand():
     bid_b = np.array([100.5, 100.5, 100.0, 99.0, 99.0, 99.0])
     ask_b = np.array([101.0, 101.0, 100.5, 99.5, 99.5, 99.5])
     ts = np.arange(6, dtype=np.float64) * 1e9
-    gross, dirs = paper_round_trips(bid_a, ask_a, bid_b, ask_b, ts, 40.0, 30.0, 1e9, 1e18)
+    gross, dirs = paper_round_trips_nb(bid_a, ask_a, bid_b, ask_b, ts, 40.0, 30.0, 1e9, 1e18)
     # row 2 closes: sell A at 100.5, buy B at 100.5 -> (0.5 + 0) / 100 = 50 bps >= 30
     assert dirs[0] == 1 and gross[0] == pytest.approx(50.0)
     # after the exit, row 3 has no spread >= 40 in either direction (down = (99.5 - 99.5) / mid = 0)
     assert len(gross) == 1
-    g2, _ = paper_round_trips(bid_a, ask_a, bid_b, ask_b, ts, 40.0, 1000.0, 1e9, 2e9)  # time limit 2 s
+    g2, _ = paper_round_trips_nb(bid_a, ask_a, bid_b, ask_b, ts, 40.0, 1000.0, 1e9, 2e9)  # time limit 2 s
     assert g2[0] == pytest.approx(((99.5 - 100.0) + (100.5 - 99.5)) / 100.0 * 1e4)  # closed at row 3 (3 s > 2 s)
 
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from arbkit.engine import codes as c
-from arbkit.engine.accounting import asset_equity, book_fill, unrealised
+from arbkit.engine.accounting import asset_equity_nb, book_fill_nb, unrealised_nb
 
 fills = hs.lists(hs.tuples(hs.sampled_from([1, -1]), hs.floats(50.0, 150.0), hs.floats(0.01, 5.0),
                            hs.floats(-2.0, 10.0)), min_size=1, max_size=40)
@@ -26,36 +26,36 @@ def test_equity_equals_realised_minus_fees_plus_unrealised(fills, inverse, cs, m
     pos = 0.0
     for side, price, qty, bps in fills:
         notional = qty * cs / price if inverse else qty * price * cs
-        book_fill(acct, inst, 0, side, price, qty, notional * bps * 1e-4)
+        book_fill_nb(acct, inst, 0, side, price, qty, notional * bps * 1e-4)
         pos += side * qty
     acct[0, c.A_MID] = mark
     assert acct[0, c.A_POS] == pytest.approx(pos, abs=1e-9)
     realised, fees = acct[0, c.A_REAL], acct[0, c.A_FEES]
-    upnl = unrealised(acct, inst, 0)
+    upnl = unrealised_nb(acct, inst, 0)
     if inverse:
         # settlement in coin: cash - pos*cs/mark == realised - fees + unrealised (all coin)
         lhs = acct[0, c.A_CASH] - acct[0, c.A_POS] * cs / mark
         assert lhs == pytest.approx(realised - fees + upnl, rel=1e-9, abs=1e-9)
-        assert asset_equity(acct, inst, 0) == pytest.approx(lhs * mark, rel=1e-9, abs=1e-7)
+        assert asset_equity_nb(acct, inst, 0) == pytest.approx(lhs * mark, rel=1e-9, abs=1e-7)
     else:
-        lhs = asset_equity(acct, inst, 0)
+        lhs = asset_equity_nb(acct, inst, 0)
         assert lhs == pytest.approx(realised - fees + upnl, rel=1e-9, abs=1e-7)
 
 
 def test_round_trip_by_hand_linear_and_inverse():
     inst = _inst(False, 1.0)
     acct = np.zeros((1, c.NA))
-    book_fill(acct, inst, 0, 1, 100.0, 2.0, 0.1)
-    book_fill(acct, inst, 0, 1, 110.0, 2.0, 0.1)  # avg 105
+    book_fill_nb(acct, inst, 0, 1, 100.0, 2.0, 0.1)
+    book_fill_nb(acct, inst, 0, 1, 110.0, 2.0, 0.1)  # avg 105
     assert acct[0, c.A_AVG] == 105.0
-    book_fill(acct, inst, 0, -1, 120.0, 3.0, 0.1)  # close 3 at +15
+    book_fill_nb(acct, inst, 0, -1, 120.0, 3.0, 0.1)  # close 3 at +15
     assert acct[0, c.A_REAL] == pytest.approx(45.0) and acct[0, c.A_POS] == 1.0 and acct[0, c.A_AVG] == 105.0
-    book_fill(acct, inst, 0, -1, 90.0, 3.0, 0.1)  # close 1 at -15, open short 2 at 90
+    book_fill_nb(acct, inst, 0, -1, 90.0, 3.0, 0.1)  # close 1 at -15, open short 2 at 90
     assert acct[0, c.A_REAL] == pytest.approx(30.0) and acct[0, c.A_POS] == -2.0 and acct[0, c.A_AVG] == 90.0
     assert acct[0, c.A_FEES] == pytest.approx(0.4)
     inv = _inst(True, 100.0)
     acct = np.zeros((1, c.NA))
-    book_fill(acct, inv, 0, 1, 50_000.0, 10.0, 0.0)  # long 1000 USD at 50k
-    book_fill(acct, inv, 0, -1, 55_000.0, 10.0, 0.0)
+    book_fill_nb(acct, inv, 0, 1, 50_000.0, 10.0, 0.0)  # long 1000 USD at 50k
+    book_fill_nb(acct, inv, 0, -1, 55_000.0, 10.0, 0.0)
     assert acct[0, c.A_REAL] == pytest.approx(1000.0 * (1 / 50_000 - 1 / 55_000))  # coin
     assert acct[0, c.A_POS] == 0.0 and acct[0, c.A_AVG] == 0.0

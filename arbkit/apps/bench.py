@@ -58,7 +58,7 @@ def make_bench_recording(path: Path, n_events: int, seed: int = 0, source: Path 
 
 
 @njit(cache=True)
-def bare_loop(ts, asset, kind, side, price, qty, seq):
+def bare_loop_nb(ts, asset, kind, side, price, qty, seq):
     """The floor: touch every column of every row once."""
     acc = 0.0
     last = 0
@@ -88,7 +88,7 @@ def time_in_memory(cols, instruments, name: str, repeat: int = 3) -> dict[str, A
     """Best-of-``repeat`` events/s of the engine and of the bare loop on the same in-memory columns."""
     strat, params, schedule = _strategy(name)
     arrays = (cols.ts_local, cols.asset, cols.kind, cols.side, cols.price, cols.qty, cols.seq)
-    bare_loop(*(a[:10] for a in arrays))
+    bare_loop_nb(*(a[:10] for a in arrays))
     small = cols.take(slice(0, 50_000))
     replay(small, strat, params, instruments=instruments, schedule=schedule, **_replay_kwargs())  # load/compile
     best_engine = best_bare = float("inf")
@@ -99,7 +99,7 @@ def time_in_memory(cols, instruments, name: str, repeat: int = 3) -> dict[str, A
                      **_replay_kwargs())
         best_engine = min(best_engine, time.perf_counter() - t0)
         t0 = time.perf_counter()
-        bare_loop(*arrays)
+        bare_loop_nb(*arrays)
         best_bare = min(best_bare, time.perf_counter() - t0)
     n = len(cols)
     assert res is not None

@@ -61,13 +61,13 @@ def new_books(tick_sizes: np.ndarray, ladder: int = DEFAULT_LADDER) -> BookState
 
 
 @njit(cache=True)
-def price_to_tick(price, inv_tick):
+def price_to_tick_nb(price, inv_tick):
     """Nearest integer tick of ``price``."""
     return np.int64(np.floor(price * inv_tick + 0.5))
 
 
 @njit(cache=True)
-def book_clear(b, a):
+def book_clear_nb(b, a):
     """Empty asset ``a``'s book (a CLEAR event)."""
     b.bid_qty[a, :] = 0.0
     b.ask_qty[a, :] = 0.0
@@ -79,7 +79,7 @@ def book_clear(b, a):
 
 
 @njit(cache=True)
-def _recount(b, a):
+def _recount_nb(b, a):
     L = b.bid_qty.shape[1]
     nb = 0
     na = 0
@@ -100,7 +100,7 @@ def _recount(b, a):
 
 
 @njit(cache=True)
-def book_recenter(b, a, centre_tick):
+def book_recenter_nb(b, a, centre_tick):
     """Move asset ``a``'s window so that ``centre_tick`` sits in its middle."""
     L = b.bid_qty.shape[1]
     new_base = centre_tick - L // 2
@@ -128,12 +128,12 @@ def book_recenter(b, a, centre_tick):
             b.bid_qty[a, :] = 0.0
             b.ask_qty[a, :] = 0.0
     b.base[a] = new_base
-    _recount(b, a)
+    _recount_nb(b, a)
     b.dropped[a] += before - (b.n_bid[a] + b.n_ask[a])
 
 
 @njit(cache=True)
-def _maybe_recenter(b, a):
+def _maybe_recenter_nb(b, a):
     L = b.bid_qty.shape[1]
     bb = b.best_bid[a]
     ba = b.best_ask[a]
@@ -147,11 +147,11 @@ def _maybe_recenter(b, a):
         return
     off = centre - b.base[a]
     if off < L // 4 or off > L - L // 4:
-        book_recenter(b, a, centre)
+        book_recenter_nb(b, a, centre)
 
 
 @njit(cache=True)
-def book_set(b, a, side, tick, qty):
+def book_set_nb(b, a, side, tick, qty):
     """Set the total quantity at ``tick`` on ``side`` (+1 bid, -1 ask); 0 removes the level."""
     L = b.bid_qty.shape[1]
     if not b.centred[a]:
@@ -205,17 +205,17 @@ def book_set(b, a, side, tick, qty):
                             break
                         j += 1
                 b.best_ask[a] = na
-    _maybe_recenter(b, a)
+    _maybe_recenter_nb(b, a)
 
 
 @njit(cache=True)
-def book_apply(b, a, kind, side, price, qty):
+def book_apply_nb(b, a, kind, side, price, qty):
     """Apply one event row to asset ``a``'s book. Returns True when the row changed the book."""
     if kind == KIND_DEPTH or kind == KIND_SNAPSHOT:
-        book_set(b, a, side, price_to_tick(price, b.inv_tick[a]), qty)
+        book_set_nb(b, a, side, price_to_tick_nb(price, b.inv_tick[a]), qty)
         return True
     if kind == KIND_CLEAR:
-        book_clear(b, a)
+        book_clear_nb(b, a)
         return True
     if kind == KIND_BBO:
         if side > 0:
@@ -228,7 +228,7 @@ def book_apply(b, a, kind, side, price, qty):
 
 
 @njit(cache=True)
-def level_qty(b, a, side, tick):
+def level_qty_nb(b, a, side, tick):
     """Displayed quantity at ``tick`` on ``side`` (0 off the ladder)."""
     i = tick - b.base[a]
     if i < 0 or i >= b.bid_qty.shape[1]:
@@ -237,7 +237,7 @@ def level_qty(b, a, side, tick):
 
 
 @njit(cache=True)
-def top(b, a):
+def top_nb(b, a):
     """(best bid px, qty, best ask px, qty) of asset ``a``; NaN where a side is empty."""
     bp = np.nan
     bq = np.nan

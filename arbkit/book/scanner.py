@@ -10,20 +10,20 @@ import math
 import numpy as np
 from numba import njit
 
-from arbkit.book.ladder import DEFAULT_LADDER, KIND_DEPTH, KIND_SNAPSHOT, book_apply, new_books, top
+from arbkit.book.ladder import DEFAULT_LADDER, KIND_DEPTH, KIND_SNAPSHOT, book_apply_nb, new_books, top_nb
 from arbkit.core.columns import EventColumns
 
 MAX_CROSSED_REPORTED = 1000
 
 
 @njit(cache=True)
-def _scan(b, ts_local, asset, kind, side, price, qty, seq, crossed, record, tops, depth_seen):
+def _scan_nb(b, ts_local, asset, kind, side, price, qty, seq, crossed, record, tops, depth_seen):
     n = ts_local.shape[0]
     ncrossed = 0
     for r in range(n):
         a = asset[r]
         k = kind[r]
-        book_apply(b, a, k, side[r], price[r], qty[r])
+        book_apply_nb(b, a, k, side[r], price[r], qty[r])
         if k == KIND_DEPTH or k == KIND_SNAPSHOT:
             depth_seen[a] = True
             last = True
@@ -39,7 +39,7 @@ def _scan(b, ts_local, asset, kind, side, price, qty, seq, crossed, record, tops
                     crossed[ncrossed] = r
                 ncrossed += 1
         if record:
-            bp, bq, ap, aq = top(b, a)
+            bp, bq, ap, aq = top_nb(b, a)
             tops[r, 0] = bp
             tops[r, 1] = bq
             tops[r, 2] = ap
@@ -78,7 +78,7 @@ class BookScanner:
             self._pending = None
         crossed = np.full(MAX_CROSSED_REPORTED, -1, dtype=np.int64)
         tops = np.full((n if record_tops else 1, 4), np.nan)
-        nc = _scan(self.books, cols.ts_local, cols.asset, cols.kind, cols.side, cols.price, cols.qty, cols.seq,
+        nc = _scan_nb(self.books, cols.ts_local, cols.asset, cols.kind, cols.side, cols.price, cols.qty, cols.seq,
                    crossed, record_tops, tops, self.depth_seen)
         room = MAX_CROSSED_REPORTED - len(self.crossed_rows)
         for r in crossed[: min(nc, room, MAX_CROSSED_REPORTED)]:
@@ -108,7 +108,7 @@ class BookScanner:
         """Best bid/ask and quantities now; from the last BBO for assets without depth."""
         digits = _tick_digits(tick_size)
         if self.depth_seen[asset]:
-            bp, bq, ap, aq = top(self.books, asset)
+            bp, bq, ap, aq = top_nb(self.books, asset)
         else:
             bp, bq, ap, aq = self.books.bbo[asset]
         return {

@@ -17,7 +17,7 @@ from arbkit.engine.codes import (A_AVG, A_CASH, A_FEES, A_MID, A_NOTIONAL, A_POS
 
 
 @njit(cache=True)
-def fill_notional(inst, a, price, qty):
+def fill_notional_nb(inst, a, price, qty):
     """Notional of a fill in the settlement currency (quote for linear, coin for inverse)."""
     if inst[a, I_INVERSE] > 0.0:
         return qty * inst[a, I_CSIZE] / price
@@ -25,11 +25,11 @@ def fill_notional(inst, a, price, qty):
 
 
 @njit(cache=True)
-def book_fill(acct, inst, a, side, price, qty, fee):
+def book_fill_nb(acct, inst, a, side, price, qty, fee):
     """Apply one fill (``side`` +1 buy / -1 sell) to asset ``a``'s account at once."""
     cs = inst[a, I_CSIZE]
     inverse = inst[a, I_INVERSE] > 0.0
-    notional = fill_notional(inst, a, price, qty)
+    notional = fill_notional_nb(inst, a, price, qty)
     if inverse:
         acct[a, A_CASH] += side * notional
     else:
@@ -63,7 +63,7 @@ def book_fill(acct, inst, a, side, price, qty, fee):
 
 
 @njit(cache=True)
-def asset_equity(acct, inst, a):
+def asset_equity_nb(acct, inst, a):
     """Cash plus the position marked to the last mid, in the quote currency (NaN before any mid)."""
     mid = acct[a, A_MID]
     pos = acct[a, A_POS]
@@ -78,7 +78,7 @@ def asset_equity(acct, inst, a):
 
 
 @njit(cache=True)
-def unrealised(acct, inst, a):
+def unrealised_nb(acct, inst, a):
     """Open position's PnL at the last mid in the settlement currency."""
     pos = acct[a, A_POS]
     if pos == 0.0:
@@ -91,11 +91,11 @@ def unrealised(acct, inst, a):
 
 
 @njit(cache=True)
-def total_equity(acct, inst):
+def total_equity_nb(acct, inst):
     """Cash plus every position at its last mid, quote currency, all assets."""
     tot = 0.0
     for a in range(acct.shape[0]):
-        e = asset_equity(acct, inst, a)
+        e = asset_equity_nb(acct, inst, a)
         if not np.isnan(e):
             tot += e
     return tot

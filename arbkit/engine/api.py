@@ -16,9 +16,9 @@ from numba import njit
 from arbkit.engine import codes as c
 from arbkit.engine.codes import IOC, LIMIT, MARKET, POST_ONLY  # noqa: F401  (order types for strategies)
 from arbkit.engine.codes import ST_CANCELLED, ST_FILLED, ST_NEW, ST_OPEN, ST_PARTIAL, ST_REJECTED  # noqa: F401
-from arbkit.book.ladder import NO_ASK, NO_BID, price_to_tick
-from arbkit.engine.guards import guard_order
-from arbkit.engine.orders import alloc_slot, find_slot, log_order, maybe_release, push_request
+from arbkit.book.ladder import NO_ASK, NO_BID, price_to_tick_nb
+from arbkit.engine.guards import guard_order_nb
+from arbkit.engine.orders import alloc_slot_nb, find_slot_nb, log_order_nb, maybe_release_nb, push_request_nb
 
 # -- time and schedule -------------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ def bbo(st, a):
 def depth_at(st, a, side, price):
     """Displayed quantity at ``price`` on ``side`` (0 when empty or off the ladder)."""
     b = st  # the book arrays are direct fields of the state
-    i = price_to_tick(price, b.inv_tick[a]) - b.base[a]
+    i = price_to_tick_nb(price, b.inv_tick[a]) - b.base[a]
     if i < 0 or i >= b.bid_qty.shape[1]:
         return 0.0
     return b.bid_qty[a, i] if side > 0 else b.ask_qty[a, i]
@@ -150,15 +150,15 @@ def submit(st, a, side, price, qty, order_type):
         if not (price > 0.0) or not np.isfinite(price):
             st.counters[c.C_REJECTS] += 1
             return -c.R_INVALID_PRICE
-        tick = price_to_tick(price, b.inv_tick[a])
+        tick = price_to_tick_nb(price, b.inv_tick[a])
         if abs(tick * b.tick[a] - price) > 1e-9 * price or (st.inst[a, c.I_BINARY] > 0.0 and price >= 1.0):
             st.counters[c.C_REJECTS] += 1
             return -c.R_INVALID_PRICE
     if st.guard_cfg[c.RG_ON] != 0.0:
-        qty = guard_order(st, a, side, price, qty)
+        qty = guard_order_nb(st, a, side, price, qty)
         if qty <= 0.0:
             return -c.R_GUARD_BLOCKED
-    s = alloc_slot(st)
+    s = alloc_slot_nb(st)
     if s < 0:
         st.counters[c.C_REJECTS] += 1
         return -c.R_TOO_MANY_ORDERS
@@ -175,14 +175,14 @@ def submit(st, a, side, price, qty, order_type):
     st.of[s, c.F_LQTY] = qty
     st.of[s, c.F_LLEAVES] = qty
     st.of[s, c.F_LPRICE] = tick * b.tick[a]
-    if not push_request(st, s, c.RQ_NEW, tick, qty):
+    if not push_request_nb(st, s, c.RQ_NEW, tick, qty):
         st.oi[s, c.O_STATUS] = c.ST_REJECTED
         st.oi[s, c.O_LSTATUS] = c.ST_REJECTED
-        maybe_release(st, s)
+        maybe_release_nb(st, s)
         st.counters[c.C_REJECTS] += 1
         return -c.R_TOO_MANY_ORDERS
     st.counters[c.C_ORDERS] += 1
-    log_order(st, t, s, c.EV_SUBMIT, 0, tick * b.tick[a], qty)
+    log_order_nb(st, t, s, c.EV_SUBMIT, 0, tick * b.tick[a], qty)
     return st.oi[s, c.O_ID]
 
 
@@ -192,13 +192,13 @@ def cancel(st, oid):
 
     False when the order is unknown, already done in our view, or a cancel is already on its way.
     """
-    s = find_slot(st, oid)
+    s = find_slot_nb(st, oid)
     if s < 0 or st.oi[s, c.O_CXL_SENT] != 0:
         return False
     ls = st.oi[s, c.O_LSTATUS]
     if ls == c.ST_FILLED or ls == c.ST_CANCELLED or ls == c.ST_REJECTED:
         return False
-    if not push_request(st, s, c.RQ_CANCEL, 0, 0.0):
+    if not push_request_nb(st, s, c.RQ_CANCEL, 0, 0.0):
         return False
     st.oi[s, c.O_CXL_SENT] = 1
     st.counters[c.C_CANCELS] += 1
@@ -208,14 +208,14 @@ def cancel(st, oid):
 @njit(cache=True)
 def cancel_pending(st, oid):
     """True when a cancel for ``oid`` has been sent and its answer has not arrived yet."""
-    s = find_slot(st, oid)
+    s = find_slot_nb(st, oid)
     return s >= 0 and st.oi[s, c.O_CXL_SENT] != 0
 
 
 @njit(cache=True)
 def modify(st, oid, price, qty):
     """Ask to change order ``oid`` to ``price`` and total quantity ``qty``; a new price or larger size loses queue priority."""
-    s = find_slot(st, oid)
+    s = find_slot_nb(st, oid)
     if s < 0:
         return False
     ls = st.oi[s, c.O_LSTATUS]
@@ -225,12 +225,12 @@ def modify(st, oid, price, qty):
     b = st  # the book arrays are direct fields of the state
     if not (price > 0.0) or not (qty > 0.0) or not np.isfinite(price) or not np.isfinite(qty):
         return False
-    tick = price_to_tick(price, b.inv_tick[a])
+    tick = price_to_tick_nb(price, b.inv_tick[a])
     if abs(tick * b.tick[a] - price) > 1e-9 * price:
         return False
     if st.guard_st[c.GS_KILLED] != 0.0:
         return False  # after the kill switch only cancels and reducing orders go out
-    if not push_request(st, s, c.RQ_MODIFY, tick, qty):
+    if not push_request_nb(st, s, c.RQ_MODIFY, tick, qty):
         return False
     st.counters[c.C_MODIFIES] += 1
     return True
@@ -239,28 +239,28 @@ def modify(st, oid, price, qty):
 @njit(cache=True)
 def order_status(st, oid):
     """Status as last reported (ST_NEW … ST_REJECTED), or -1 once the order is done and forgotten."""
-    s = find_slot(st, oid)
+    s = find_slot_nb(st, oid)
     return st.oi[s, c.O_LSTATUS] if s >= 0 else -1
 
 
 @njit(cache=True)
 def order_leaves(st, oid):
     """Quantity still open as last reported (0 once forgotten)."""
-    s = find_slot(st, oid)
+    s = find_slot_nb(st, oid)
     return st.of[s, c.F_LLEAVES] if s >= 0 else 0.0
 
 
 @njit(cache=True)
 def order_filled(st, oid):
     """Quantity filled as reported so far."""
-    s = find_slot(st, oid)
+    s = find_slot_nb(st, oid)
     return st.of[s, c.F_LFILLED] if s >= 0 else 0.0
 
 
 @njit(cache=True)
 def order_avg_price(st, oid):
     """Average price of the fills heard of so far (NaN before the first)."""
-    s = find_slot(st, oid)
+    s = find_slot_nb(st, oid)
     if s < 0 or st.of[s, c.F_LFILLED] <= 0.0:
         return np.nan
     return st.of[s, c.F_LVALUE] / st.of[s, c.F_LFILLED]
@@ -269,14 +269,14 @@ def order_avg_price(st, oid):
 @njit(cache=True)
 def order_price(st, oid):
     """Limit price as last reported (NaN once forgotten)."""
-    s = find_slot(st, oid)
+    s = find_slot_nb(st, oid)
     return st.oi[s, c.O_LTICK] * st.tick[st.oi[s, c.O_ASSET]] if s >= 0 else np.nan
 
 
 @njit(cache=True)
 def is_live(st, oid):
     """True while the order is not known to be filled, cancelled or rejected."""
-    s = find_slot(st, oid)
+    s = find_slot_nb(st, oid)
     if s < 0:
         return False
     ls = st.oi[s, c.O_LSTATUS]

@@ -2,7 +2,7 @@
 
 :class:`BatchReplayer` holds K :class:`~arbkit.engine.replayer.Replayer` states that share
 one copy of the market (books, top, flags), drives them with
-:func:`~arbkit.engine.batch_loop.run_batch_events`, drains each set's buffers and builds
+:func:`~arbkit.engine.batch_loop.run_batch_events_nb`, drains each set's buffers and builds
 one :class:`~arbkit.engine.result.Result` per set — each equal to the set's own replay.
 """
 from __future__ import annotations
@@ -114,7 +114,7 @@ class BatchReplayer:
                                                          cols.qty, cols.seq))
         r = 0
         while r < n:
-            r = bl.run_batch_events(*self._shared(), *arrays, r)
+            r = bl.run_batch_events_nb(*self._shared(), *arrays, r)
             if r < n:  # a set's buffers are nearly full (or it failed): empty every set's
                 self._drain(r)
         first = int(cols.ts_local[0]) if lead._first_ts is None else lead._first_ts
@@ -131,7 +131,7 @@ class BatchReplayer:
     def finish(self) -> list[Result]:
         """Close the last message and return one Result per parameter set, in order."""
         if not self._finished:
-            bl.finish_batch_events(*self._shared())
+            bl.finish_batch_events_nb(*self._shared())
             self._drain(self.runs[0]._rows)
             for run in self.runs:
                 cnt = run.state.counters

@@ -11,7 +11,7 @@ fills, guards and random stream, and is touched only when something concerns it:
 * a request or response due (``due_row``), an equity sample or strategy call due
   (``due_end``), a top-of-book change when its schedule asks for it.
 
-Each state sees exactly the sequence of calls :func:`arbkit.engine.loop.run_events` makes
+Each state sees exactly the sequence of calls :func:`arbkit.engine.loop.run_events_nb` makes
 for it alone, so a batched run gives every set the fills (and ``fills_hash``) of its own
 replay; ``tests/test_batch.py`` checks that.
 """
@@ -29,21 +29,21 @@ from arbkit.book.ladder import (
     KIND_TRADE,
     NO_ASK,
     NO_BID,
-    book_clear,
-    book_recenter,
+    book_clear_nb,
+    book_recenter_nb,
 )
 from arbkit.engine import codes as c
-from arbkit.engine.guards import guard_on_call
-from arbkit.engine.loop import BUFFER_MARGIN, _event_array_types, sample_equity
+from arbkit.engine.guards import guard_on_call_nb
+from arbkit.engine.loop import BUFFER_MARGIN, _event_array_types, sample_equity_nb
 from arbkit.engine.matching import (
-    maker_on_cross,
-    maker_on_trade,
-    process_requests,
-    queue_on_depth,
-    requeue_after_image,
-    reset_consumed,
+    maker_on_cross_nb,
+    maker_on_trade_nb,
+    process_requests_nb,
+    queue_on_depth_nb,
+    requeue_after_image_nb,
+    reset_consumed_nb,
 )
-from arbkit.engine.orders import deliver_responses
+from arbkit.engine.orders import deliver_responses_nb
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
 
 I64_MAX = np.iinfo(np.int64).max
@@ -58,7 +58,7 @@ STATES_TYPE = types.ListType(ENGINE_STATE_TYPE)
 
 
 @njit(cache=True)
-def _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock):
+def _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock):
     """After the exchange side of state ``k`` ran (requests, fills): copy out its resting ranges and own takes."""
     n = st.rest.shape[0]
     for a in range(n):
@@ -78,7 +78,7 @@ def _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock):
 
 
 @njit(cache=True)
-def _settle_times(st, k, due_row, due_end, bclock):
+def _settle_times_nb(st, k, due_row, due_end, bclock):
     """After anything ran for state ``k``: when it next needs a row (requests, responses) and a message end."""
     clock = st.clock
     d = I64_MAX
@@ -107,14 +107,14 @@ def _settle_times(st, k, due_row, due_end, bclock):
 
 
 @njit(cache=True)
-def _sync_mid(st, mid):
+def _sync_mid_nb(st, mid):
     for a in range(mid.shape[0]):
         st.acct[a, c.A_MID] = mid[a]
 
 
 @njit(cache=True)
-def _tighten(ubound, sh_rest, a):
-    """Recompute asset ``a``'s union of resting ranges exactly (it only ever widens in :func:`_settle_orders`)."""
+def _tighten_nb(ubound, sh_rest, a):
+    """Recompute asset ``a``'s union of resting ranges exactly (it only ever widens in :func:`_settle_orders_nb`)."""
     K = sh_rest.shape[2]
     for j in range(4):
         v = I64_MAX if j % 2 == 0 else I64_MIN
@@ -129,7 +129,7 @@ def _tighten(ubound, sh_rest, a):
 
 
 @njit(cache=True, inline="always")
-def _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
+def _message_end_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
                  ubound, bclock, best_bid, best_ask, n_bid, n_ask, tick_size, usable, gapped, prev_top, asset_ts,
                  cross_on, pa, tp, book_message):
     """A message of asset ``pa`` at ``tp`` is complete: shared book bookkeeping once, then each state that is due.
@@ -145,7 +145,7 @@ def _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_req
                 if sh_requeue[pa, k]:
                     sh_requeue[pa, k] = False
                     bclock[B_N_REQUEUE] -= 1
-                    requeue_after_image(states.getitem_unchecked(k), pa)
+                    requeue_after_image_nb(states.getitem_unchecked(k), pa)
         bb = best_bid[pa]
         ba = best_ask[pa]
         if cross_on and (bb >= ubound[pa, 2] or ba <= ubound[pa, 1]):
@@ -154,13 +154,13 @@ def _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_req
                 if bb >= sh_rest[pa, 2, k] or ba <= sh_rest[pa, 1, k]:
                     hits += 1
                     st = states.getitem_unchecked(k)
-                    _sync_mid(st, mid)
+                    _sync_mid_nb(st, mid)
                     st.clock[c.CLK_NOW] = tp
-                    maker_on_cross(st, tp, pa)
-                    _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
-                    _settle_times(st, k, due_row, due_end, bclock)
+                    maker_on_cross_nb(st, tp, pa)
+                    _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
+                    _settle_times_nb(st, k, due_row, due_end, bclock)
             if hits == 0:
-                _tighten(ubound, sh_rest, pa)
+                _tighten_nb(ubound, sh_rest, pa)
         both = bb != NO_BID and ba != NO_ASK
         usable[pa] = both and not gapped[pa]
         if both:
@@ -172,11 +172,11 @@ def _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_req
     top = bclock[B_TOP_CHANGED] != 0
     bclock[B_TOP_CHANGED] = 0
     if tp >= bclock[B_GMIN_END] or (top and bclock[B_TOP_SETS] > 0):
-        _ends_due(states, strategy, params, users, mid, due_end, due_row, bclock, tp, top)
+        _ends_due_nb(states, strategy, params, users, mid, due_end, due_row, bclock, tp, top)
 
 
 @njit(cache=True)
-def _ends_due(states, strategy, params, users, mid, due_end, due_row, bclock, tp, top):
+def _ends_due_nb(states, strategy, params, users, mid, due_end, due_row, bclock, tp, top):
     """The per-state half of a message end: equity samples and strategy calls that are due."""
     K = len(states)
     gmin = I64_MAX
@@ -202,20 +202,20 @@ def _ends_due(states, strategy, params, users, mid, due_end, due_row, bclock, tp
         clock[c.CLK_RESPONDED] = 0
         if reason != 0 or sample:
             clock[c.CLK_NOW] = tp
-            _sync_mid(st, mid)
+            _sync_mid_nb(st, mid)
             if sample:
-                sample_equity(st, tp)
+                sample_equity_nb(st, tp)
                 clock[c.CLK_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
             if reason & c.CALL_INTERVAL:
                 civ = st.cfg_i[c.G_INTERVAL]
                 clock[c.CLK_NEXT_CALL] = (tp // civ + 1) * civ
             if reason != 0:
                 if st.guard_cfg[c.RG_ON] != 0.0:
-                    guard_on_call(st, tp)
+                    guard_on_call_nb(st, tp)
                 clock[c.CLK_CALL_REASON] = reason
                 st.counters[c.C_CALLS] += 1
                 strategy(st, params[k], users[k])
-        _settle_times(st, k, due_row, due_end, bclock)  # a strategy only sends requests; resting ranges wait
+        _settle_times_nb(st, k, due_row, due_end, bclock)  # a strategy only sends requests; resting ranges wait
         if due_end[k] < gmin:
             gmin = due_end[k]
     bclock[B_GMIN_END] = gmin
@@ -232,7 +232,7 @@ def _batch_sigs():
 
 
 @njit(_batch_sigs(), cache=True, nogil=True)
-def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
+def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
                      ubound, bclock, ts, asset, kind, side, price, qty, seq, start):
     """Process rows ``start..`` of one chunk for all K states. Returns the next row (``len`` when done).
 
@@ -277,7 +277,7 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
         if pa >= 0 and not (pa == a and bclock[B_PEND_TS] == t and bclock[B_PEND_SEQ] == seq[r]
                             and bclock[B_PEND_KIND] == mclass):
             bclock[B_MESSAGES] += 1
-            _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end,
+            _message_end_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end,
                          has_cons, ubound, bclock, best_bid, best_ask, n_bid, n_ask, tick_size, usable, gapped,
                          prev_top, asset_ts, cross_on, pa, bclock[B_PEND_TS], bclock[B_PEND_KIND] == 0)
         if t >= bclock[B_GMIN_ROW]:
@@ -286,15 +286,15 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                 if due_row[k] <= t:
                     st = states.getitem_unchecked(k)
                     clock = st.clock
-                    _sync_mid(st, mid)
+                    _sync_mid_nb(st, mid)
                     if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] <= t:
                         clock[c.CLK_NOW] = t
-                        process_requests(st, t)
+                        process_requests_nb(st, t)
                     if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= t:
                         clock[c.CLK_NOW] = t
-                        deliver_responses(st, t)
-                    _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
-                    _settle_times(st, k, due_row, due_end, bclock)
+                        deliver_responses_nb(st, t)
+                    _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
+                    _settle_times_nb(st, k, due_row, due_end, bclock)
                 if due_row[k] < gmin:
                     gmin = due_row[k]
             bclock[B_GMIN_ROW] = gmin
@@ -304,7 +304,7 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
             sd = side[r]
             q = qty[r]
             tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
-            # the ladder update, written out as in loop.run_events and book.book_set (a call passing the
+            # the ladder update, written out as in loop.run_events_nb and ladder.book_set_nb (a call passing the
             # arrays per row made the loop three times slower, even with inline="always")
             if not centred[a]:
                 base[a] = tick - L // 2
@@ -365,7 +365,7 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                     else:
                         off = best_ask[a] - base[a]
                     if off < L // 4 or off > L - L // 4:
-                        book_recenter(b, a, off + base[a])
+                        book_recenter_nb(b, a, off + base[a])
                 j0 = 0 if sd > 0 else 2
                 if ubound[a, j0] <= tick <= ubound[a, j0 + 1]:  # some state may rest at this level
                     hits = 0
@@ -373,15 +373,15 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                         if sh_rest[a, j0, k] <= tick <= sh_rest[a, j0 + 1, k]:
                             hits += 1
                             st = states.getitem_unchecked(k)
-                            queue_on_depth(st.oi, st.of, st.active, st.clock[c.CLK_N_ACTIVE], a, sd, tick, q, old,
+                            queue_on_depth_nb(st.oi, st.of, st.active, st.clock[c.CLK_N_ACTIVE], a, sd, tick, q, old,
                                            queue_model, queue_power)
                     if hits == 0:
-                        _tighten(ubound, sh_rest, a)
+                        _tighten_nb(ubound, sh_rest, a)
             if bclock[B_N_CONS] > 0:
                 for k in range(K):
                     if has_cons[k]:
                         st = states.getitem_unchecked(k)
-                        reset_consumed(st, a, sd, tick)
+                        reset_consumed_nb(st, a, sd, tick)
                         if st.clock[c.CLK_N_CONS] == 0:
                             has_cons[k] = False
                             bclock[B_N_CONS] -= 1
@@ -398,12 +398,12 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                                                or (agg <= 0 and tick <= sh_rest[a, 1, k])):
                         hits += 1
                         st = states.getitem_unchecked(k)
-                        _sync_mid(st, mid)
-                        maker_on_trade(st, t, a, agg, tick, qty[r])
-                        _settle_orders(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
-                        _settle_times(st, k, due_row, due_end, bclock)
+                        _sync_mid_nb(st, mid)
+                        maker_on_trade_nb(st, t, a, agg, tick, qty[r])
+                        _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
+                        _settle_times_nb(st, k, due_row, due_end, bclock)
                 if hits == 0:
-                    _tighten(ubound, sh_rest, a)
+                    _tighten_nb(ubound, sh_rest, a)
         elif k_ == KIND_BBO:
             col = 0 if side[r] > 0 else 2
             if bbo[a, col] != price[r] or bbo[a, col + 1] != qty[r]:
@@ -412,7 +412,7 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                 bclock[B_TOP_CHANGED] = 1
         elif k_ == KIND_CLEAR:
             asset_ts[a, 2] = 0
-            book_clear(b, a)
+            book_clear_nb(b, a)
             gapped[a] = False
             usable[a] = False
             for k in range(K):
@@ -423,7 +423,7 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
                 for k in range(K):
                     if has_cons[k]:
                         st = states.getitem_unchecked(k)
-                        reset_consumed(st, a, 0, 0)
+                        reset_consumed_nb(st, a, 0, 0)
                         if st.clock[c.CLK_N_CONS] == 0:
                             has_cons[k] = False
                             bclock[B_N_CONS] -= 1
@@ -444,7 +444,7 @@ def run_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh
 @njit(types.void(STATES_TYPE, STRATEGY_FN_TYPE, types.float64[:, ::1], types.float64[:, ::1], types.float64[::1],
                  types.int64[:, :, ::1], types.int64[:, ::1], types.boolean[:, ::1], types.int64[::1],
                  types.int64[::1], types.boolean[::1], types.int64[:, ::1], types.int64[::1]), cache=True, nogil=True)
-def finish_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end,
+def finish_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end,
                         has_cons, ubound, bclock):
     """End of data: close the last message for every state, then give each its final mids."""
     pa = bclock[B_PEND_ASSET]
@@ -453,9 +453,9 @@ def finish_batch_events(states, strategy, params, users, mid, sh_rest, sh_nrest,
         b = st0.books
         bclock[B_PEND_ASSET] = -1
         bclock[B_MESSAGES] += 1
-        _message_end(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
+        _message_end_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
                      ubound, bclock, b.best_bid, b.best_ask, b.n_bid, b.n_ask, b.tick, st0.usable, st0.gapped,
                      st0.prev_top, st0.asset_ts, st0.cfg_i[c.G_CROSS] != 0, pa, bclock[B_PEND_TS],
                      bclock[B_PEND_KIND] == 0)
     for k in range(len(states)):
-        _sync_mid(states.getitem_unchecked(k), mid)
+        _sync_mid_nb(states.getitem_unchecked(k), mid)

@@ -1,6 +1,6 @@
 """Risk guards inside the engine, for any strategy: budget, exposure, cooldown, kill switch.
 
-Every order a strategy submits passes :func:`guard_order` first. Orders that reduce the
+Every order a strategy submits passes :func:`guard_order_nb` first. Orders that reduce the
 position the strategy knows of always pass (they lower risk). Otherwise, in order:
 kill switch active -> blocked; cooldown after a fill / a realised loss -> blocked; the
 position after the order above ``max_position_notional`` (per instrument) or the gross
@@ -9,7 +9,7 @@ exposure above ``max_total_notional`` -> blocked; the gross exposure plus the or
 blocked when nothing is left. Notional: qty · price · contract size (inverse: qty · contract
 size), quote currency.
 
-The kill switch (:func:`guard_on_call`, evaluated before each strategy call) trips on a
+The kill switch (:func:`guard_on_call_nb`, evaluated before each strategy call) trips on a
 loss since the start of the UTC day ≥ ``max_daily_loss``, a drawdown from the equity peak
 ≥ ``max_drawdown``, a GAP or a silent instrument lasting ``max_gap_ms``, or a book with no
 update for ``stale_book_ms``. It cancels every live order and then only lets reducing
@@ -22,31 +22,31 @@ import numpy as np
 from numba import njit
 
 from arbkit.engine import codes as c
-from arbkit.engine.accounting import total_equity
-from arbkit.engine.orders import push_request
+from arbkit.engine.accounting import total_equity_nb
+from arbkit.engine.orders import push_request_nb
 
 G_BUDGET, G_EXPOSURE, G_COOLDOWN, G_KILL = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def _unit_notional(st, a, price):
+def _unit_notional_nb(st, a, price):
     if st.inst[a, c.I_INVERSE] > 0.0:
         return st.inst[a, c.I_CSIZE]
     return price * st.inst[a, c.I_CSIZE]
 
 
 @njit(cache=True)
-def _gross_exposure(st):
+def _gross_exposure_nb(st):
     tot = 0.0
     for a in range(st.acct.shape[0]):
         mid = st.acct[a, c.A_MID]
         if mid == mid:
-            tot += abs(st.acct[a, c.A_LPOS]) * _unit_notional(st, a, mid)
+            tot += abs(st.acct[a, c.A_LPOS]) * _unit_notional_nb(st, a, mid)
     return tot
 
 
 @njit(cache=True)
-def _block(st, g, counter, now):
+def _block_nb(st, g, counter, now):
     st.counters[counter] += 1
     k = c.GS_STREAK + g
     if st.guard_st[k] == 0.0:
@@ -58,7 +58,7 @@ def _block(st, g, counter, now):
 
 
 @njit(cache=True)
-def guard_order(st, a, side, price, qty):
+def guard_order_nb(st, a, side, price, qty):
     """The quantity the guards let this order have (``qty``, less, or 0.0 = blocked)."""
     g = st.guard_cfg
     if g[c.RG_ON] == 0.0:
@@ -68,31 +68,31 @@ def guard_order(st, a, side, price, qty):
     if lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12:
         return qty  # reduces the position
     if st.guard_st[c.GS_KILLED] != 0.0:
-        return _block(st, G_KILL, c.C_G_KILL, now)
+        return _block_nb(st, G_KILL, c.C_G_KILL, now)
     gs = st.guard_st
     if g[c.RG_COOLDOWN_FILL_MS] > 0.0 and gs[c.GS_LAST_FILL_TS] > 0.0 and \
             now - gs[c.GS_LAST_FILL_TS] < g[c.RG_COOLDOWN_FILL_MS] * 1e6:
-        return _block(st, G_COOLDOWN, c.C_G_COOLDOWN, now)
+        return _block_nb(st, G_COOLDOWN, c.C_G_COOLDOWN, now)
     if g[c.RG_COOLDOWN_LOSS_MS] > 0.0 and gs[c.GS_LAST_LOSS_TS] > 0.0 and \
             now - gs[c.GS_LAST_LOSS_TS] < g[c.RG_COOLDOWN_LOSS_MS] * 1e6:
-        return _block(st, G_COOLDOWN, c.C_G_COOLDOWN, now)
+        return _block_nb(st, G_COOLDOWN, c.C_G_COOLDOWN, now)
     px = price
     if not px > 0.0:
         px = st.acct[a, c.A_MID]
     if not px > 0.0:
         return qty
-    unit = _unit_notional(st, a, px)
-    gross = _gross_exposure(st)
+    unit = _unit_notional_nb(st, a, px)
+    gross = _gross_exposure_nb(st)
     if g[c.RG_MAX_POS_NOTIONAL] > 0.0 and abs(lpos + side * qty) * unit > g[c.RG_MAX_POS_NOTIONAL] + 1e-9:
-        return _block(st, G_EXPOSURE, c.C_G_EXPOSURE, now)
+        return _block_nb(st, G_EXPOSURE, c.C_G_EXPOSURE, now)
     if g[c.RG_MAX_TOTAL_NOTIONAL] > 0.0 and gross + qty * unit > g[c.RG_MAX_TOTAL_NOTIONAL] + 1e-9:
-        return _block(st, G_EXPOSURE, c.C_G_EXPOSURE, now)
+        return _block_nb(st, G_EXPOSURE, c.C_G_EXPOSURE, now)
     if g[c.RG_BUDGET] > 0.0 and gross + qty * unit > g[c.RG_BUDGET] + 1e-9:
         lot = st.inst[a, c.I_LOT]
         room = (g[c.RG_BUDGET] - gross) / unit
         capped = np.floor(room / lot + 1e-9) * lot if lot > 0.0 else room
         if capped <= 0.0:
-            return _block(st, G_BUDGET, c.C_G_BUDGET, now)
+            return _block_nb(st, G_BUDGET, c.C_G_BUDGET, now)
         st.counters[c.C_G_CAPPED] += 1
         qty = capped
     for k in range(len(c.GUARDS)):  # an entry got through: every guard's run of blocks ends
@@ -101,7 +101,7 @@ def guard_order(st, a, side, price, qty):
 
 
 @njit(cache=True)
-def _trip(st, t, reason):
+def _trip_nb(st, t, reason):
     gs = st.guard_st
     gs[c.GS_KILLED] = 1.0
     gs[c.GS_KILL_REASON] = reason
@@ -111,19 +111,19 @@ def _trip(st, t, reason):
         s = st.active[k]
         ls = st.oi[s, c.O_LSTATUS]
         if (ls == c.ST_NEW or ls == c.ST_OPEN or ls == c.ST_PARTIAL) and st.oi[s, c.O_CXL_SENT] == 0:
-            if push_request(st, s, c.RQ_CANCEL, 0, 0.0):
+            if push_request_nb(st, s, c.RQ_CANCEL, 0, 0.0):
                 st.oi[s, c.O_CXL_SENT] = 1
                 st.counters[c.C_CANCELS] += 1
 
 
 @njit(cache=True)
-def guard_on_call(st, t):
+def guard_on_call_nb(st, t):
     """Before a strategy call at ``t``: update the equity marks and trip the kill switch when due."""
     g = st.guard_cfg
     gs = st.guard_st
     if g[c.RG_ON] == 0.0 or gs[c.GS_KILLED] != 0.0:
         return
-    eq = total_equity(st.acct, st.inst)
+    eq = total_equity_nb(st.acct, st.inst)
     day = np.float64(t // 86_400_000_000_000)
     if gs[c.GS_DAY] != day + 1.0:  # stored +1 so that 0 means "not started"
         gs[c.GS_DAY] = day + 1.0
@@ -131,10 +131,10 @@ def guard_on_call(st, t):
     if eq > gs[c.GS_PEAK_EQ]:
         gs[c.GS_PEAK_EQ] = eq
     if g[c.RG_MAX_DAILY_LOSS] > 0.0 and gs[c.GS_DAY_START_EQ] - eq >= g[c.RG_MAX_DAILY_LOSS]:
-        _trip(st, t, 1.0)
+        _trip_nb(st, t, 1.0)
         return
     if g[c.RG_MAX_DRAWDOWN] > 0.0 and gs[c.GS_PEAK_EQ] - eq >= g[c.RG_MAX_DRAWDOWN]:
-        _trip(st, t, 2.0)
+        _trip_nb(st, t, 2.0)
         return
     gap = g[c.RG_MAX_GAP_MS] * 1e6
     stale = g[c.RG_STALE_MS] * 1e6
@@ -145,8 +145,8 @@ def guard_on_call(st, t):
         if gap > 0.0:
             g0 = st.asset_ts[a, 2]
             if (g0 > 0 and t - g0 >= gap) or t - last >= gap:
-                _trip(st, t, 3.0)
+                _trip_nb(st, t, 3.0)
                 return
         if stale > 0.0 and st.asset_ts[a, 1] > 0 and t - st.asset_ts[a, 1] >= stale:
-            _trip(st, t, 4.0)
+            _trip_nb(st, t, 4.0)
             return

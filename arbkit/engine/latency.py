@@ -2,7 +2,7 @@
 
 A :class:`LatencyTable` is the numba form: for asset ``a``, ``mode[a]`` picks the model,
 ``const[a]`` is the constant in ns, and ``values[off[a]:off[a+1]]`` (with ``times`` for a
-series) holds the samples. :func:`draw_latency` returns nanoseconds (>= 0).
+series) holds the samples. :func:`draw_latency_nb` returns nanoseconds (>= 0).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from arbkit.engine.rng import rng_uniform
+from arbkit.engine.rng import rng_uniform_nb
 
 MODE_CONSTANT = 0
 MODE_EMPIRICAL = 1
@@ -56,7 +56,7 @@ def build_table(specs: list[tuple[int, int, np.ndarray, np.ndarray]]) -> Latency
 
 
 @njit(cache=True)
-def draw_latency(lt, a, now, rng):
+def draw_latency_nb(lt, a, now, rng):
     """Latency in ns for a message of asset ``a`` sent at ``now``."""
     m = lt.mode[a]
     if m == MODE_CONSTANT:
@@ -64,7 +64,7 @@ def draw_latency(lt, a, now, rng):
     lo = lt.off[a]
     hi = lt.off[a + 1]
     if m == MODE_EMPIRICAL:
-        i = lo + np.int64(rng_uniform(rng) * (hi - lo))
+        i = lo + np.int64(rng_uniform_nb(rng) * (hi - lo))
         if i >= hi:
             i = hi - 1
         return np.int64(lt.values[i])

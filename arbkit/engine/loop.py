@@ -14,13 +14,13 @@ import numpy as np
 from numba import njit, types
 
 from arbkit.engine import codes as c
-from arbkit.engine.accounting import asset_equity
-from arbkit.book.ladder import (KIND_BBO, KIND_CLEAR, KIND_DEPTH, KIND_GAP, KIND_SNAPSHOT, KIND_TRADE, NO_ASK, NO_BID, book_apply,
-                                book_clear, book_recenter)
-from arbkit.engine.matching import (maker_on_cross, maker_on_trade, process_requests, queue_on_depth,
-                                    requeue_after_image, reset_consumed)
-from arbkit.engine.guards import guard_on_call
-from arbkit.engine.orders import deliver_responses
+from arbkit.engine.accounting import asset_equity_nb
+from arbkit.book.ladder import (KIND_BBO, KIND_CLEAR, KIND_DEPTH, KIND_GAP, KIND_SNAPSHOT, KIND_TRADE, NO_ASK, NO_BID, book_apply_nb,
+                                book_clear_nb, book_recenter_nb)
+from arbkit.engine.matching import (maker_on_cross_nb, maker_on_trade_nb, process_requests_nb, queue_on_depth_nb,
+                                    requeue_after_image_nb, reset_consumed_nb)
+from arbkit.engine.guards import guard_on_call_nb
+from arbkit.engine.orders import deliver_responses_nb
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
 
 #: Free room the loop keeps in the fill and log buffers; when less is left it returns so
@@ -29,13 +29,13 @@ BUFFER_MARGIN = 8192
 
 
 @njit(cache=True)
-def sample_equity(st, t):
+def sample_equity_nb(st, t):
     """Record every asset's equity and position at ``t``."""
     k = st.clock[c.CLK_NEQ]
     n = st.acct.shape[0]
     tot = 0.0
     for a in range(n):
-        e = asset_equity(st.acct, st.inst, a)
+        e = asset_equity_nb(st.acct, st.inst, a)
         st.eq_val[k, a] = e
         st.eq_pos[k, a] = st.acct[a, c.A_POS]
         if e == e:
@@ -47,10 +47,10 @@ def sample_equity(st, t):
 
 
 @njit(cache=True)
-def end_message(st, strategy, params, user, a, t, book_message):
+def end_message_nb(st, strategy, params, user, a, t, book_message):
     """A message of asset ``a`` at ``t`` is complete: book bookkeeping, equity sample, strategy call.
 
-    ``run_events`` does the same inline (a call per message costs ~25% of the loop's time);
+    ``run_events_nb`` does the same inline (a call per message costs ~25% of the loop's time);
     this form closes the last message at the end of the data.
 
     After a book message: queue positions are clipped to a fresh image, resting orders the
@@ -61,13 +61,13 @@ def end_message(st, strategy, params, user, a, t, book_message):
         st.asset_ts[a, 1] = t
         b = st.books
         if st.requeue[a] and (b.n_bid[a] + b.n_ask[a]) > 0:
-            requeue_after_image(st, a)
+            requeue_after_image_nb(st, a)
             st.requeue[a] = False
         bb = b.best_bid[a]
         ba = b.best_ask[a]
         # our lowest ask at or below the best bid, or our highest bid at or above the best ask
         if st.cfg_i[c.G_CROSS] != 0 and (bb >= st.rest[a, 2] or ba <= st.rest[a, 1]):
-            maker_on_cross(st, t, a)
+            maker_on_cross_nb(st, t, a)
         both = bb != NO_BID and ba != NO_ASK
         st.usable[a] = both and not st.gapped[a]
         if both:
@@ -78,7 +78,7 @@ def end_message(st, strategy, params, user, a, t, book_message):
             st.clock[c.CLK_TOP_CHANGED] = 1
     iv = st.cfg_i[c.G_EQ_INTERVAL]
     if iv > 0 and t >= st.clock[c.CLK_NEXT_EQ] and st.clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
-        sample_equity(st, t)
+        sample_equity_nb(st, t)
         st.clock[c.CLK_NEXT_EQ] = (t // iv + 1) * iv
     sched = st.cfg_i[c.G_SCHEDULE]
     reason = 0
@@ -96,14 +96,14 @@ def end_message(st, strategy, params, user, a, t, book_message):
     st.clock[c.CLK_RESPONDED] = 0
     if reason != 0:
         if st.guard_cfg[c.RG_ON] != 0.0:
-            guard_on_call(st, t)
+            guard_on_call_nb(st, t)
         st.clock[c.CLK_CALL_REASON] = reason
         st.counters[c.C_CALLS] += 1
         strategy(st, params, user)
 
 
 @njit(cache=True)
-def _save_pending(clock, counters, events, messages, pa, p_ts, p_seq, p_kind):
+def _save_pending_nb(clock, counters, events, messages, pa, p_ts, p_seq, p_kind):
     """On leaving the loop: counts and the still-open message go back into the state."""
     counters[c.C_EVENTS] += events
     counters[c.C_MESSAGES] += messages
@@ -127,7 +127,7 @@ def _run_sigs():
 
 
 @njit(_run_sigs(), cache=True, nogil=True)
-def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, seq, start):
+def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty, seq, start):
     """Process rows ``start..`` of one chunk. Returns the next row to process (``len`` when done).
 
     Returns early, before a row, when the output buffers need draining or on an error
@@ -135,8 +135,8 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
 
     The per-row path (book update, queue positions, message end) is written out here on
     arrays taken from the state once, so the compiler keeps them in registers; the book
-    update mirrors ``book.book_set`` (used by the book scanner) and the message end mirrors
-    :func:`end_message`. Anything rarer (fills, requests, responses) calls out with ``st``.
+    update mirrors ``ladder.book_set_nb`` (used by the book scanner) and the message end mirrors
+    :func:`end_message_nb`. Anything rarer (fills, requests, responses) calls out with ``st``.
     """
     n = ts.shape[0]
     fill_cap = st.fills.shape[0] - BUFFER_MARGIN
@@ -193,7 +193,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             check = False
             if clock[c.CLK_NFILL] > fill_cap or clock[c.CLK_NLOG] > log_cap or clock[c.CLK_NEQ] >= eq_cap \
                     or clock[c.CLK_NNOTE] > note_cap or clock[c.CLK_ERROR] != 0:
-                _save_pending(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
+                _save_pending_nb(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
                 return r
         t = ts[r]
         a = asset[r]
@@ -207,13 +207,13 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             if p_kind == 0:
                 asset_ts[pa, 1] = tp
                 if requeue[pa] and (n_bid[pa] + n_ask[pa]) > 0:
-                    requeue_after_image(st, pa)
+                    requeue_after_image_nb(st, pa)
                     requeue[pa] = False
                 bb = best_bid[pa]
                 ba = best_ask[pa]
                 # our lowest ask at or below the best bid, or highest bid at or above the best ask
                 if cross_on and (bb >= rest[pa, 2] or ba <= rest[pa, 1]):
-                    maker_on_cross(st, tp, pa)
+                    maker_on_cross_nb(st, tp, pa)
                     check = True
                 both = bb != NO_BID and ba != NO_ASK
                 usable[pa] = both and not gapped[pa]
@@ -225,7 +225,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                     clock[c.CLK_TOP_CHANGED] = 1
             # equity sample and strategy call (written out here: one fewer call passing the whole state)
             if eq_iv > 0 and tp >= clock[c.CLK_NEXT_EQ] and clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
-                sample_equity(st, tp)
+                sample_equity_nb(st, tp)
                 check = True
                 clock[c.CLK_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
             reason = 0
@@ -242,7 +242,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
             clock[c.CLK_RESPONDED] = 0
             if reason != 0:
                 if guards_on:
-                    guard_on_call(st, tp)
+                    guard_on_call_nb(st, tp)
                 clock[c.CLK_CALL_REASON] = reason
                 counters[c.C_CALLS] += 1
                 counters[c.C_EVENTS] += events
@@ -251,11 +251,11 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                 check = True
         if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] <= t:
             clock[c.CLK_NOW] = t
-            process_requests(st, t)
+            process_requests_nb(st, t)
             check = True
         if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= t:
             clock[c.CLK_NOW] = t
-            deliver_responses(st, t)
+            deliver_responses_nb(st, t)
         # ---- apply the row ----
         asset_ts[a, 0] = t
         if k == KIND_DEPTH or k == KIND_SNAPSHOT:
@@ -320,11 +320,11 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                     else:
                         off = best_ask[a] - base[a]
                     if off < L // 4 or off > L - L // 4:
-                        book_recenter(b, a, off + base[a])
+                        book_recenter_nb(b, a, off + base[a])
                 if (sd > 0 and rest[a, 0] <= tick <= rest[a, 1]) or (sd < 0 and rest[a, 2] <= tick <= rest[a, 3]):
-                    queue_on_depth(oi, of, active, clock[c.CLK_N_ACTIVE], a, sd, tick, q, old, queue_model, queue_power)
+                    queue_on_depth_nb(oi, of, active, clock[c.CLK_N_ACTIVE], a, sd, tick, q, old, queue_model, queue_power)
             if clock[c.CLK_N_CONS] > 0:
-                reset_consumed(st, a, sd, tick)
+                reset_consumed_nb(st, a, sd, tick)
         elif k == KIND_TRADE:
             tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
             if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:  # arrival rate by distance (for kappa fits)
@@ -334,7 +334,7 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                 agg = side[r]
                 # a buyer reaches our asks at or below its price, a seller our bids at or above it
                 if (agg >= 0 and tick >= rest[a, 2]) or (agg <= 0 and tick <= rest[a, 1]):
-                    maker_on_trade(st, t, a, agg, tick, qty[r])
+                    maker_on_trade_nb(st, t, a, agg, tick, qty[r])
                     check = True
         elif k == KIND_BBO:
             col = 0 if side[r] > 0 else 2
@@ -344,13 +344,13 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
                 clock[c.CLK_TOP_CHANGED] = 1
         elif k == KIND_CLEAR:
             asset_ts[a, 2] = 0
-            book_clear(b, a)
+            book_clear_nb(b, a)
             gapped[a] = False
             usable[a] = False
             if n_resting[a] > 0:
                 requeue[a] = True
             if clock[c.CLK_N_CONS] > 0:
-                reset_consumed(st, a, 0, 0)
+                reset_consumed_nb(st, a, 0, 0)
         elif k == KIND_GAP:
             if asset_ts[a, 2] == 0:
                 asset_ts[a, 2] = t
@@ -362,23 +362,23 @@ def run_events(st, strategy, params, user, ts, asset, kind, side, price, qty, se
         p_seq = seq[r]
         p_kind = mclass
         events += 1
-    _save_pending(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
+    _save_pending_nb(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
     return n
 
 
 @njit(types.void(ENGINE_STATE_TYPE, STRATEGY_FN_TYPE, types.float64[::1], types.float64[::1]), cache=True, nogil=True)
-def finish_events(st, strategy, params, user):
+def finish_events_nb(st, strategy, params, user):
     """End of data: close the last message (its strategy call included)."""
     a = st.clock[c.CLK_PEND_ASSET]
     if a < 0:
         return
     st.clock[c.CLK_PEND_ASSET] = -1
     st.counters[c.C_MESSAGES] += 1
-    end_message(st, strategy, params, user, a, st.clock[c.CLK_PEND_TS], st.clock[c.CLK_PEND_KIND] == 0)
+    end_message_nb(st, strategy, params, user, a, st.clock[c.CLK_PEND_TS], st.clock[c.CLK_PEND_KIND] == 0)
 
 
 @njit(types.void(ENGINE_STATE_TYPE, *_event_array_types(True)[:6]), cache=True, nogil=True)
-def warm_market(st, ts, asset, kind, side, price, qty):
+def warm_market_nb(st, ts, asset, kind, side, price, qty):
     """Apply rows before a replay window to the market only (books, flags, trade histogram).
 
     No strategy calls, orders, equity samples or counters: a window that starts mid-recording
@@ -400,7 +400,7 @@ def warm_market(st, ts, asset, kind, side, price, qty):
                 st.asset_ts[a, 2] = t
             st.gapped[a] = True
         else:
-            book_apply(b, a, k, side[r], price[r], qty[r])
+            book_apply_nb(b, a, k, side[r], price[r], qty[r])
             if k != KIND_BBO:
                 st.asset_ts[a, 1] = t
             if k == KIND_CLEAR:

@@ -23,14 +23,14 @@ import numpy as np
 from numba import njit
 
 from arbkit.engine import codes as c
-from arbkit.engine.accounting import book_fill, fill_notional
-from arbkit.book.ladder import NO_ASK, NO_BID, level_qty
-from arbkit.engine.orders import log_order, maybe_release, push_response
-from arbkit.engine.rng import rng_uniform
+from arbkit.engine.accounting import book_fill_nb, fill_notional_nb
+from arbkit.book.ladder import NO_ASK, NO_BID, level_qty_nb
+from arbkit.engine.orders import log_order_nb, maybe_release_nb, push_response_nb
+from arbkit.engine.rng import rng_uniform_nb
 
 
 @njit(cache=True)
-def book_mid(b, a):
+def book_mid_nb(b, a):
     """Mid price of asset ``a`` (NaN unless both sides exist)."""
     if b.best_bid[a] != NO_BID and b.best_ask[a] != NO_ASK:
         return 0.5 * (b.best_bid[a] + b.best_ask[a]) * b.tick[a]
@@ -38,13 +38,13 @@ def book_mid(b, a):
 
 
 @njit(cache=True)
-def _is_resting(st, s):
+def _is_resting_nb(st, s):
     status = st.oi[s, c.O_STATUS]
     return status == c.ST_OPEN or status == c.ST_PARTIAL
 
 
 @njit(cache=True)
-def refresh_resting(st, a):
+def refresh_resting_nb(st, a):
     """Recompute the tick range of our resting orders on asset ``a`` (the hot loop's cheap pre-check)."""
     lo_b = np.iinfo(np.int64).max
     hi_b = np.iinfo(np.int64).min
@@ -52,7 +52,7 @@ def refresh_resting(st, a):
     hi_a = hi_b
     for k in range(st.clock[c.CLK_N_ACTIVE]):
         s = st.active[k]
-        if st.oi[s, c.O_ASSET] != a or not _is_resting(st, s):
+        if st.oi[s, c.O_ASSET] != a or not _is_resting_nb(st, s):
             continue
         t = st.oi[s, c.O_TICK]
         if st.oi[s, c.O_SIDE] > 0:
@@ -68,13 +68,13 @@ def refresh_resting(st, a):
 
 
 @njit(cache=True)
-def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
+def record_fill_nb(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
     """Book a fill of ``qty`` at ``price`` on slot ``s`` at exchange time ``t`` (account, order, log, response)."""
     a = st.oi[s, c.O_ASSET]
     side = st.oi[s, c.O_SIDE]
     bps = st.inst[a, c.I_MAKER_BPS] if maker else st.inst[a, c.I_TAKER_BPS]
-    fee = fill_notional(st.inst, a, price, qty) * bps * 1e-4
-    book_fill(st.acct, st.inst, a, side, price, qty, fee)
+    fee = fill_notional_nb(st.inst, a, price, qty) * bps * 1e-4
+    book_fill_nb(st.acct, st.inst, a, side, price, qty, fee)
     leaves = st.of[s, c.F_LEAVES] - qty
     if leaves <= 1e-12 * st.of[s, c.F_QTY]:
         leaves = 0.0
@@ -83,8 +83,8 @@ def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
     st.oi[s, c.O_STATUS] = c.ST_FILLED if leaves == 0.0 else c.ST_PARTIAL
     if leaves == 0.0 and maker:  # maker fills only ever hit resting orders
         st.n_resting[a] -= 1
-        refresh_resting(st, a)
-    t_seen = push_response(st, t, s, c.RS_FILL, 0, qty, price)
+        refresh_resting_nb(st, a)
+    t_seen = push_response_nb(st, t, s, c.RS_FILL, 0, qty, price)
     k = st.clock[c.CLK_NFILL]
     if k >= st.fills.shape[0]:
         st.clock[c.CLK_ERROR] = c.E_FILL_BUFFER
@@ -111,28 +111,28 @@ def record_fill(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
         st.counters[c.C_MAKER] += 1
     else:
         st.counters[c.C_TAKER] += 1
-    log_order(st, t, s, c.EV_FILL, 0, price, qty)
+    log_order_nb(st, t, s, c.EV_FILL, 0, price, qty)
 
 
 @njit(cache=True)
-def maker_fill(st, t, s, qty):
+def maker_fill_nb(st, t, s, qty):
     """Fill resting slot ``s`` for ``qty`` at its own price, subject to ``fill_probability``."""
     p = st.cfg_f[c.H_FILL_PROB]
-    if p < 1.0 and rng_uniform(st.rng) >= p:
+    if p < 1.0 and rng_uniform_nb(st.rng) >= p:
         st.counters[c.C_PROB_SKIP] += 1
         return False
     a = st.oi[s, c.O_ASSET]
     price = st.oi[s, c.O_TICK] * st.tick[a]
-    mid = book_mid(st, a)
+    mid = book_mid_nb(st, a)
     slip_mid = st.oi[s, c.O_SIDE] * (price - mid) / mid * 1e4 if mid == mid else 0.0
-    record_fill(st, t, s, price, qty, True, 0, 0.0, slip_mid)
+    record_fill_nb(st, t, s, price, qty, True, 0, 0.0, slip_mid)
     return True
 
 
 # -- own takes remembered per level (taker_consumes_book) ----------------------------------------
 
 @njit(cache=True)
-def consumed_at(st, a, side, tick):
+def consumed_at_nb(st, a, side, tick):
     """Quantity our own takes removed from a level (``taker_consumes_book``)."""
     for i in range(st.clock[c.CLK_N_CONS]):
         if st.cons[i, 0] == a and st.cons[i, 1] == side and st.cons[i, 2] == tick:
@@ -141,7 +141,7 @@ def consumed_at(st, a, side, tick):
 
 
 @njit(cache=True)
-def add_consumed(st, a, side, tick, qty):
+def add_consumed_nb(st, a, side, tick, qty):
     """Remember ``qty`` taken from a level by our taker fill."""
     n = st.clock[c.CLK_N_CONS]
     for i in range(n):
@@ -157,7 +157,7 @@ def add_consumed(st, a, side, tick, qty):
 
 
 @njit(cache=True)
-def reset_consumed(st, a, side, tick):
+def reset_consumed_nb(st, a, side, tick):
     """Forget own takes on one level (``side`` 0: every level of the asset) once the feed updates it."""
     n = st.clock[c.CLK_N_CONS]
     i = 0
@@ -173,7 +173,7 @@ def reset_consumed(st, a, side, tick):
 # -- takers --------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def taker_walk(st, t, s):
+def taker_walk_nb(st, t, s):
     """Fill slot ``s`` against the opposite side, best level first, up to its limit price."""
     b = st  # the book arrays are direct fields of the state
     a = st.oi[s, c.O_ASSET]
@@ -185,7 +185,7 @@ def taker_walk(st, t, s):
     L = b.bid_qty.shape[1]
     base = b.base[a]
     tick = b.tick[a]
-    mid = book_mid(b, a)
+    mid = book_mid_nb(b, a)
     touch = (b.best_ask[a] if side > 0 else b.best_bid[a]) * tick
     level = 0
     if side > 0:
@@ -201,15 +201,15 @@ def taker_walk(st, t, s):
             if not market and ((side > 0 and tk > limit) or (side < 0 and tk < limit)):
                 break
             if consume:
-                q -= consumed_at(st, a, -side, tk)
+                q -= consumed_at_nb(st, a, -side, tk)
             if q > 0.0:
                 fq = min(q, st.of[s, c.F_LEAVES])
                 px = tk * tick
                 slip_t = side * (px - touch) / touch * 1e4
                 slip_m = side * (px - mid) / mid * 1e4 if mid == mid else slip_t
-                record_fill(st, t, s, px, fq, False, level, slip_t, slip_m)
+                record_fill_nb(st, t, s, px, fq, False, level, slip_t, slip_m)
                 if consume:
-                    add_consumed(st, a, -side, tk, fq)
+                    add_consumed_nb(st, a, -side, tk, fq)
             level += 1
             if max_levels > 0 and level >= max_levels:
                 break
@@ -217,32 +217,32 @@ def taker_walk(st, t, s):
 
 
 @njit(cache=True)
-def _crosses(b, a, side, tick, market):
+def _crosses_nb(b, a, side, tick, market):
     if side > 0:
         return b.best_ask[a] != NO_ASK and (market or tick >= b.best_ask[a])
     return b.best_bid[a] != NO_BID and (market or tick <= b.best_bid[a])
 
 
 @njit(cache=True)
-def _reject(st, t, s, reason):
+def _reject_nb(st, t, s, reason):
     st.oi[s, c.O_STATUS] = c.ST_REJECTED
     st.oi[s, c.O_REASON] = reason
     st.of[s, c.F_LEAVES] = 0.0
     st.counters[c.C_REJECTS] += 1
-    log_order(st, t, s, c.EV_REJECT, reason, st.oi[s, c.O_TICK] * st.tick[st.oi[s, c.O_ASSET]],
+    log_order_nb(st, t, s, c.EV_REJECT, reason, st.oi[s, c.O_TICK] * st.tick[st.oi[s, c.O_ASSET]],
               st.of[s, c.F_QTY])
-    push_response(st, t, s, c.RS_REJECTED, reason, 0.0, 0.0)
+    push_response_nb(st, t, s, c.RS_REJECTED, reason, 0.0, 0.0)
 
 
 @njit(cache=True)
-def _request_reject(st, t, s, reason):
+def _request_reject_nb(st, t, s, reason):
     st.counters[c.C_REQ_REJECTS] += 1
-    log_order(st, t, s, c.EV_REQ_REJECT, reason, 0.0, 0.0)
-    push_response(st, t, s, c.RS_REQUEST_REJECTED, reason, 0.0, 0.0)
+    log_order_nb(st, t, s, c.EV_REQ_REJECT, reason, 0.0, 0.0)
+    push_response_nb(st, t, s, c.RS_REQUEST_REJECTED, reason, 0.0, 0.0)
 
 
 @njit(cache=True)
-def exchange_new(st, t, s):
+def exchange_new_nb(st, t, s):
     """A new order reaches the exchange: reject, take, or rest at the back of its level."""
     b = st  # the book arrays are direct fields of the state
     a = st.oi[s, c.O_ASSET]
@@ -250,77 +250,77 @@ def exchange_new(st, t, s):
     typ = st.oi[s, c.O_TYPE]
     tick = st.oi[s, c.O_TICK]
     if not st.usable[a]:
-        _reject(st, t, s, c.R_BOOK_UNUSABLE)
+        _reject_nb(st, t, s, c.R_BOOK_UNUSABLE)
         return
-    crosses = _crosses(b, a, side, tick, typ == c.MARKET)
+    crosses = _crosses_nb(b, a, side, tick, typ == c.MARKET)
     if typ == c.POST_ONLY and crosses:
-        _reject(st, t, s, c.R_POST_ONLY_WOULD_CROSS)
+        _reject_nb(st, t, s, c.R_POST_ONLY_WOULD_CROSS)
         return
     if typ == c.MARKET and not crosses:
-        _reject(st, t, s, c.R_NO_LIQUIDITY)
+        _reject_nb(st, t, s, c.R_NO_LIQUIDITY)
         return
     st.oi[s, c.O_STATUS] = c.ST_OPEN
-    log_order(st, t, s, c.EV_ACCEPT, 0, tick * b.tick[a], st.of[s, c.F_QTY])
+    log_order_nb(st, t, s, c.EV_ACCEPT, 0, tick * b.tick[a], st.of[s, c.F_QTY])
     if crosses:
-        taker_walk(st, t, s)
+        taker_walk_nb(st, t, s)
     if st.of[s, c.F_LEAVES] == 0.0:
         return
     if typ == c.IOC or typ == c.MARKET:
         st.oi[s, c.O_STATUS] = c.ST_CANCELLED
-        log_order(st, t, s, c.EV_CANCEL, 0, tick * b.tick[a], st.of[s, c.F_LEAVES])
-        push_response(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
+        log_order_nb(st, t, s, c.EV_CANCEL, 0, tick * b.tick[a], st.of[s, c.F_LEAVES])
+        push_response_nb(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
         return
-    st.of[s, c.F_QUEUE] = level_qty(b, a, side, tick)
+    st.of[s, c.F_QUEUE] = level_qty_nb(b, a, side, tick)
     st.of[s, c.F_TRADED] = 0.0
     st.n_resting[a] += 1
-    refresh_resting(st, a)
-    push_response(st, t, s, c.RS_ACK, 0, 0.0, 0.0)
+    refresh_resting_nb(st, a)
+    push_response_nb(st, t, s, c.RS_ACK, 0, 0.0, 0.0)
 
 
 @njit(cache=True)
-def exchange_cancel(st, t, s):
+def exchange_cancel_nb(st, t, s):
     """A cancel reaches the exchange: the order leaves the book if it is still there."""
-    if not _is_resting(st, s):
-        _request_reject(st, t, s, c.R_UNKNOWN_ORDER)
+    if not _is_resting_nb(st, s):
+        _request_reject_nb(st, t, s, c.R_UNKNOWN_ORDER)
         return
     a = st.oi[s, c.O_ASSET]
     st.oi[s, c.O_STATUS] = c.ST_CANCELLED
     st.n_resting[a] -= 1
-    refresh_resting(st, a)
-    log_order(st, t, s, c.EV_CANCEL, 0, st.oi[s, c.O_TICK] * st.tick[a], st.of[s, c.F_LEAVES])
-    push_response(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
+    refresh_resting_nb(st, a)
+    log_order_nb(st, t, s, c.EV_CANCEL, 0, st.oi[s, c.O_TICK] * st.tick[a], st.of[s, c.F_LEAVES])
+    push_response_nb(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
 
 
 @njit(cache=True)
-def exchange_modify(st, t, s, tick, qty):
+def exchange_modify_nb(st, t, s, tick, qty):
     """Change price and/or total quantity; a new price or a larger size goes to the back of the queue."""
-    if not _is_resting(st, s):
-        _request_reject(st, t, s, c.R_UNKNOWN_ORDER)
+    if not _is_resting_nb(st, s):
+        _request_reject_nb(st, t, s, c.R_UNKNOWN_ORDER)
         return
     b = st  # the book arrays are direct fields of the state
     a = st.oi[s, c.O_ASSET]
     side = st.oi[s, c.O_SIDE]
     new_leaves = qty - st.of[s, c.F_FILLED]
     if not new_leaves > 1e-12 * qty:
-        _request_reject(st, t, s, c.R_INVALID_QTY)
+        _request_reject_nb(st, t, s, c.R_INVALID_QTY)
         return
-    if tick != st.oi[s, c.O_TICK] and _crosses(b, a, side, tick, False):
-        _request_reject(st, t, s, c.R_MODIFY_WOULD_CROSS)
+    if tick != st.oi[s, c.O_TICK] and _crosses_nb(b, a, side, tick, False):
+        _request_reject_nb(st, t, s, c.R_MODIFY_WOULD_CROSS)
         return
     lose = tick != st.oi[s, c.O_TICK] or new_leaves > st.of[s, c.F_LEAVES]
     st.oi[s, c.O_TICK] = tick
     st.of[s, c.F_QTY] = qty
     st.of[s, c.F_LEAVES] = new_leaves
     if lose:
-        st.of[s, c.F_QUEUE] = level_qty(b, a, side, tick)
+        st.of[s, c.F_QUEUE] = level_qty_nb(b, a, side, tick)
         st.of[s, c.F_TRADED] = 0.0
-    refresh_resting(st, a)
-    log_order(st, t, s, c.EV_MODIFY, 0, tick * b.tick[a], qty)
-    push_response(st, t, s, c.RS_MODIFIED, 0, qty, tick * b.tick[a])
+    refresh_resting_nb(st, a)
+    log_order_nb(st, t, s, c.EV_MODIFY, 0, tick * b.tick[a], qty)
+    push_response_nb(st, t, s, c.RS_MODIFIED, 0, qty, tick * b.tick[a])
 
 
 @njit(cache=True)
-def process_requests(st, t):
+def process_requests_nb(st, t):
     """Hand every request that has reached the exchange by ``t`` to the matching engine, in order."""
     R = st.rq_i.shape[0]
     while st.clock[c.CLK_RQ_N] > 0:
@@ -336,18 +336,18 @@ def process_requests(st, t):
         st.clock[c.CLK_RQ_N] -= 1
         st.oi[s, c.O_INFLIGHT] -= 1
         if kind == c.RQ_NEW:
-            exchange_new(st, ta, s)
+            exchange_new_nb(st, ta, s)
         elif kind == c.RQ_CANCEL:
-            exchange_cancel(st, ta, s)
+            exchange_cancel_nb(st, ta, s)
         else:
-            exchange_modify(st, ta, s, tick, qty)
-        maybe_release(st, s)
+            exchange_modify_nb(st, ta, s, tick, qty)
+        maybe_release_nb(st, s)
 
 
 # -- makers --------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def share_ahead(model, power, ahead, behind):
+def share_ahead_nb(model, power, ahead, behind):
     """Share of a cancelled quantity that was ahead of us: f(ahead) / (f(ahead) + f(behind))."""
     if model == c.QUEUE_POWER:
         fa = ahead ** power
@@ -361,7 +361,7 @@ def share_ahead(model, power, ahead, behind):
 
 
 @njit(cache=True)
-def queue_on_depth(oi, of, active, n_active, a, side, tick, q, old, queue_model, queue_power):
+def queue_on_depth_nb(oi, of, active, n_active, a, side, tick, q, old, queue_model, queue_power):
     """The level at ``tick`` on ``side`` went from ``old`` to ``q``: move up our orders resting there.
 
     Shrinkage beyond what trades at the level explained is cancellations, shared between
@@ -385,7 +385,7 @@ def queue_on_depth(oi, of, active, n_active, a, side, tick, q, old, queue_model,
                     behind = old - traded - qa
                     if behind < 0.0:
                         behind = 0.0
-                    qa -= cancelled * share_ahead(queue_model, queue_power, qa, behind)
+                    qa -= cancelled * share_ahead_nb(queue_model, queue_power, qa, behind)
                     if qa < 0.0:
                         qa = 0.0
                 qa = min(qa, q)
@@ -394,7 +394,7 @@ def queue_on_depth(oi, of, active, n_active, a, side, tick, q, old, queue_model,
 
 
 @njit(cache=True)
-def maker_on_trade(st, t, a, aggressor, tick, qty):
+def maker_on_trade_nb(st, t, a, aggressor, tick, qty):
     """A public trade of ``qty`` at ``tick``: advance queues at that price, fill what it reaches or trades through."""
     through_on = st.cfg_i[c.G_THROUGH] != 0
     given = 0.0
@@ -402,7 +402,7 @@ def maker_on_trade(st, t, a, aggressor, tick, qty):
     while k < st.clock[c.CLK_N_ACTIVE]:
         s = st.active[k]
         k += 1
-        if st.oi[s, c.O_ASSET] != a or not _is_resting(st, s):
+        if st.oi[s, c.O_ASSET] != a or not _is_resting_nb(st, s):
             continue
         side = st.oi[s, c.O_SIDE]
         if aggressor == side:
@@ -410,7 +410,7 @@ def maker_on_trade(st, t, a, aggressor, tick, qty):
         otick = st.oi[s, c.O_TICK]
         through = (tick > otick) if side < 0 else (tick < otick)
         if through:
-            if through_on and maker_fill(st, t, s, st.of[s, c.F_LEAVES]):
+            if through_on and maker_fill_nb(st, t, s, st.of[s, c.F_LEAVES]):
                 st.counters[c.C_THROUGH] += 1
             continue
         if tick != otick:
@@ -420,38 +420,38 @@ def maker_on_trade(st, t, a, aggressor, tick, qty):
         if q < 0.0:
             fq = min(-q, st.of[s, c.F_LEAVES], qty - given)
             st.of[s, c.F_QUEUE] = 0.0
-            if fq > 0.0 and maker_fill(st, t, s, fq):
+            if fq > 0.0 and maker_fill_nb(st, t, s, fq):
                 given += fq
         else:
             st.of[s, c.F_QUEUE] = q
 
 
 @njit(cache=True)
-def maker_on_cross(st, t, a):
+def maker_on_cross_nb(st, t, a):
     """After a book message: the opposite best at or through our price means our level was taken."""
     b = st  # the book arrays are direct fields of the state
     k = 0
     while k < st.clock[c.CLK_N_ACTIVE]:
         s = st.active[k]
         k += 1
-        if st.oi[s, c.O_ASSET] != a or not _is_resting(st, s):
+        if st.oi[s, c.O_ASSET] != a or not _is_resting_nb(st, s):
             continue
         otick = st.oi[s, c.O_TICK]
         if st.oi[s, c.O_SIDE] < 0:
             hit = b.best_bid[a] != NO_BID and b.best_bid[a] >= otick
         else:
             hit = b.best_ask[a] != NO_ASK and b.best_ask[a] <= otick
-        if hit and maker_fill(st, t, s, st.of[s, c.F_LEAVES]):
+        if hit and maker_fill_nb(st, t, s, st.of[s, c.F_LEAVES]):
             st.counters[c.C_CROSS] += 1
 
 
 @njit(cache=True)
-def requeue_after_image(st, a):
+def requeue_after_image_nb(st, a):
     """After a CLEAR and a fresh image our queue cannot exceed what the level now shows."""
     b = st  # the book arrays are direct fields of the state
     for k in range(st.clock[c.CLK_N_ACTIVE]):
         s = st.active[k]
-        if st.oi[s, c.O_ASSET] == a and _is_resting(st, s):
-            st.of[s, c.F_QUEUE] = min(st.of[s, c.F_QUEUE], level_qty(b, a, st.oi[s, c.O_SIDE], st.oi[s, c.O_TICK]))
+        if st.oi[s, c.O_ASSET] == a and _is_resting_nb(st, s):
+            st.of[s, c.F_QUEUE] = min(st.of[s, c.F_QUEUE], level_qty_nb(b, a, st.oi[s, c.O_SIDE], st.oi[s, c.O_TICK]))
             st.of[s, c.F_TRADED] = 0.0
 

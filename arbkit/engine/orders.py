@@ -8,11 +8,11 @@ from __future__ import annotations
 from numba import njit
 
 from arbkit.engine import codes as c
-from arbkit.engine.latency import draw_latency
+from arbkit.engine.latency import draw_latency_nb
 
 
 @njit(cache=True)
-def find_slot(st, oid):
+def find_slot_nb(st, oid):
     """Slot of order ``oid`` (live, or finished and not yet reused), or -1."""
     if oid <= 0:  # ids start at 1; 0 is what strategies keep for "no order"
         return -1
@@ -37,7 +37,7 @@ def find_slot(st, oid):
 
 
 @njit(cache=True)
-def alloc_slot(st):
+def alloc_slot_nb(st):
     """A free order slot (or the slot of the order finished longest ago); -1 when none."""
     nf = st.clock[c.CLK_N_FREE]
     if nf > 0:
@@ -62,10 +62,10 @@ def alloc_slot(st):
 
 
 @njit(cache=True)
-def maybe_release(st, s):
+def maybe_release_nb(st, s):
     """Retire slot ``s`` once the order is done at the exchange, the strategy knows, and nothing is in flight.
 
-    It leaves the active list; its record stays readable (``find_slot``) until the slot is reused.
+    It leaves the active list; its record stays readable (``find_slot_nb``) until the slot is reused.
     """
     if st.oi[s, c.O_INFLIGHT] > 0:
         return
@@ -88,7 +88,7 @@ def maybe_release(st, s):
 
 
 @njit(cache=True)
-def log_order(st, t, s, event, reason, price, qty):
+def log_order_nb(st, t, s, event, reason, price, qty):
     """Append one order event to the order log."""
     k = st.clock[c.CLK_NLOG]
     if k >= st.log.shape[0]:
@@ -110,7 +110,7 @@ def log_order(st, t, s, event, reason, price, qty):
 
 
 @njit(cache=True)
-def _fifo_time(clock, t, k_last):
+def _fifo_time_nb(clock, t, k_last):
     """Arrival time ``t``, held back so that no message overtakes the one sent before it on its connection."""
     if t < clock[k_last]:
         t = clock[k_last]
@@ -119,7 +119,7 @@ def _fifo_time(clock, t, k_last):
 
 
 @njit(cache=True)
-def push_request(st, s, kind, tick, qty):
+def push_request_nb(st, s, kind, tick, qty):
     """Send a request for slot ``s`` now; it reaches the exchange after the entry latency. False if the ring is full."""
     R = st.rq_i.shape[0]
     n = st.clock[c.CLK_RQ_N]
@@ -127,7 +127,7 @@ def push_request(st, s, kind, tick, qty):
         return False
     now = st.clock[c.CLK_NOW]
     a = st.oi[s, c.O_ASSET]
-    t = _fifo_time(st.clock, now + draw_latency(st.entry_lat, a, now, st.rng), c.CLK_LAST_RQ_T)
+    t = _fifo_time_nb(st.clock, now + draw_latency_nb(st.entry_lat, a, now, st.rng), c.CLK_LAST_RQ_T)
     j = (st.clock[c.CLK_RQ_HEAD] + n) % R
     st.rq_i[j, c.Q_T] = t
     st.rq_i[j, c.Q_SLOT] = s
@@ -140,7 +140,7 @@ def push_request(st, s, kind, tick, qty):
 
 
 @njit(cache=True)
-def push_response(st, t_exch, s, kind, reason, qty, price):
+def push_response_nb(st, t_exch, s, kind, reason, qty, price):
     """Tell the strategy about slot ``s`` after the response latency (status and leaves as of now)."""
     R = st.rs_i.shape[0]
     n = st.clock[c.CLK_RS_N]
@@ -148,7 +148,7 @@ def push_response(st, t_exch, s, kind, reason, qty, price):
         st.clock[c.CLK_ERROR] = c.E_LOG_BUFFER
         return
     a = st.oi[s, c.O_ASSET]
-    t = _fifo_time(st.clock, t_exch + draw_latency(st.resp_lat, a, t_exch, st.rng), c.CLK_LAST_RS_T)
+    t = _fifo_time_nb(st.clock, t_exch + draw_latency_nb(st.resp_lat, a, t_exch, st.rng), c.CLK_LAST_RS_T)
     j = (st.clock[c.CLK_RS_HEAD] + n) % R
     st.rs_i[j, c.P_T] = t
     st.rs_i[j, c.P_SLOT] = s
@@ -165,7 +165,7 @@ def push_response(st, t_exch, s, kind, reason, qty, price):
 
 
 @njit(cache=True)
-def note_fill_for_guards(st, t):
+def note_fill_for_guards_nb(st, t):
     """The strategy learned of a fill: start the fill cooldown, and the loss cooldown if realised PnL fell."""
     gs = st.guard_st
     gs[c.GS_LAST_FILL_TS] = t
@@ -178,7 +178,7 @@ def note_fill_for_guards(st, t):
 
 
 @njit(cache=True)
-def deliver_responses(st, t):
+def deliver_responses_nb(st, t):
     """Apply every response due by ``t`` to the strategy's view (order status, leaves, position)."""
     R = st.rs_i.shape[0]
     delivered = 0
@@ -197,7 +197,7 @@ def deliver_responses(st, t):
             a = st.oi[s, c.O_ASSET]
             st.acct[a, c.A_LPOS] += st.oi[s, c.O_SIDE] * q
             if st.guard_cfg[c.RG_ON] != 0.0:
-                note_fill_for_guards(st, t)
+                note_fill_for_guards_nb(st, t)
         elif kind == c.RS_REQUEST_REJECTED or kind == c.RS_CANCELLED:
             st.oi[s, c.O_CXL_SENT] = 0
         elif kind == c.RS_MODIFIED:
@@ -208,7 +208,7 @@ def deliver_responses(st, t):
         st.clock[c.CLK_RS_HEAD] = (j + 1) % R
         st.clock[c.CLK_RS_N] -= 1
         delivered += 1
-        maybe_release(st, s)
+        maybe_release_nb(st, s)
     if delivered > 0:
         st.clock[c.CLK_RESPONDED] = 1
         st.counters[c.C_RESP] += delivered

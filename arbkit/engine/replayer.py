@@ -12,7 +12,7 @@ import numpy as np
 from arbkit.engine import codes as c
 from arbkit.book.ladder import DEFAULT_LADDER, KIND_BBO, KIND_DEPTH, KIND_SNAPSHOT, KIND_TRADE, NO_ASK, NO_BID
 from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, Schedule, engine_config, instrument_matrix
-from arbkit.engine.loop import finish_events, run_events, warm_market
+from arbkit.engine.loop import finish_events_nb, run_events_nb, warm_market_nb
 from arbkit.engine.result import Result
 from arbkit.engine.state import EngineState, as_struct, new_state
 from arbkit.engine.strategy import Strategy
@@ -131,7 +131,7 @@ class Replayer:
             raise RuntimeError("warm() takes the events before the first feed()")
         if len(cols):
             self._check(cols)
-            warm_market(self._struct, *(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind,
+            warm_market_nb(self._struct, *(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind,
                                                                            cols.side, cols.price, cols.qty)))
             self._last_ts = int(cols.ts_local[-1])
 
@@ -139,7 +139,7 @@ class Replayer:
         view = arrays if stop == len(arrays[0]) else tuple(a[:stop] for a in arrays)
         r = start
         while r < stop:
-            r = run_events(self._struct, self.strategy.kernel, self.params, self.user, *view, r)
+            r = run_events_nb(self._struct, self.strategy.kernel, self.params, self.user, *view, r)
             self._raise_engine_error(r)
             self._drain()
 
@@ -200,7 +200,7 @@ class Replayer:
     def finish(self) -> Result:
         """Close the last message and return the Result."""
         if not self._finished:
-            finish_events(self._struct, self.strategy.kernel, self.params, self.user)
+            finish_events_nb(self._struct, self.strategy.kernel, self.params, self.user)
             self._raise_engine_error(self._rows)
             self._drain()
             self._finished = True

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from arbkit.engine import codes as c
-from arbkit.engine.accounting import asset_equity, total_equity, unrealised
+from arbkit.engine.accounting import asset_equity_nb, total_equity_nb, unrealised_nb
 from arbkit.engine.config import instrument_matrix
 from arbkit.core.schema import Instrument
 
@@ -54,7 +54,7 @@ class Result:
     @property
     def pnl(self) -> float:
         """Final equity (cash + positions at the last mid), quote currency, all assets."""
-        return float(total_equity(self.accounts, instrument_matrix(self.instruments)))
+        return float(total_equity_nb(self.accounts, instrument_matrix(self.instruments)))
 
     def positions(self) -> dict[str, float]:
         """Final position per instrument."""
@@ -68,8 +68,8 @@ class Result:
             acc = self.accounts[a]
             rows.append({
                 "instrument": inst.key, "position": acc[c.A_POS], "cash": acc[c.A_CASH], "avg_entry": acc[c.A_AVG],
-                "realised": acc[c.A_REAL], "unrealised": float(unrealised(self.accounts, im, a)), "fees": acc[c.A_FEES],
-                "volume": acc[c.A_VOL], "mid": acc[c.A_MID], "equity_quote": float(asset_equity(self.accounts, im, a)),
+                "realised": acc[c.A_REAL], "unrealised": float(unrealised_nb(self.accounts, im, a)), "fees": acc[c.A_FEES],
+                "volume": acc[c.A_VOL], "mid": acc[c.A_MID], "equity_quote": float(asset_equity_nb(self.accounts, im, a)),
             })
         return pl.DataFrame(rows)
 

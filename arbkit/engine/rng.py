@@ -25,7 +25,7 @@ def new_rng(seed: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def rng_uniform(state):
+def rng_uniform_nb(state):
     """Next float in [0, 1) with 53 random bits; advances ``state[0]``."""
     s = state[0] + _GAMMA
     state[0] = s

@@ -192,7 +192,7 @@ ENGINE_STATE_TYPE = EngineStateType(list(zip(EngineState._fields, _ARRAYS_TYPE.t
 
 
 @njit(cache=True)
-def _build_struct(arrays):
+def _build_struct_nb(arrays):
     st = structref.new(ENGINE_STATE_TYPE)
     st.books = arrays.books
     st.clock = arrays.clock
@@ -243,7 +243,7 @@ def _build_struct(arrays):
 
 def as_struct(arrays: EngineState) -> EngineStateRef:
     """The numba struct over ``arrays`` (no copy: numba's writes show in the NamedTuple's arrays)."""
-    return _build_struct(arrays)
+    return _build_struct_nb(arrays)
 #: The one signature every strategy kernel has: ``kernel(state, params, user_state) -> None``.
 STRATEGY_SIG = types.void(ENGINE_STATE_TYPE, types.float64[::1], types.float64[::1])
 STRATEGY_FN_TYPE = types.FunctionType(STRATEGY_SIG)

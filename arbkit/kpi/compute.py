@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from arbkit.engine import codes as c
-from arbkit.engine.accounting import asset_equity
+from arbkit.engine.accounting import asset_equity_nb
 from arbkit.engine.config import instrument_matrix
 
 YEAR_S = 365 * 24 * 3600
@@ -177,7 +177,7 @@ def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[
         finals = [float(eq_val[-1, a]) if len(eq_ts) else 0.0 for a in range(n + 1)]
     else:
         im = instrument_matrix(result.instruments)
-        finals = [float(np.nan_to_num(asset_equity(result.accounts, im, a))) for a in range(n)]
+        finals = [float(np.nan_to_num(asset_equity_nb(result.accounts, im, a))) for a in range(n)]
         finals.append(float(sum(finals)))
     out: dict[str, Any] = {"instruments": {}}
     for a, inst in enumerate(result.instruments):

@@ -74,7 +74,7 @@ def aligned_tops(cols, a: int, b: int, tick_sizes) -> np.ndarray:
 
 
 @njit(cache=True)
-def paper_round_trips(bid_a, ask_a, bid_b, ask_b, ts, entry_bps, tp_bps, stop_bps, limit_ns):
+def paper_round_trips_nb(bid_a, ask_a, bid_b, ask_b, ts, entry_bps, tp_bps, stop_bps, limit_ns):
     """Gross bps of each paper round trip (see module doc) and its direction."""
     n = bid_a.shape[0]
     out = np.zeros(n)
@@ -136,7 +136,7 @@ def edge_report(recording: Any, params: Mapping[str, float], *, result: Any = No
     a, b = int(params["asset_a"]), int(params["asset_b"])
     insts = rec.instruments
     tops = _tops(rec, a, b)
-    gross, dirs = paper_round_trips(tops[:, 0], tops[:, 1], tops[:, 2], tops[:, 3], tops[:, 4],
+    gross, dirs = paper_round_trips_nb(tops[:, 0], tops[:, 1], tops[:, 2], tops[:, 3], tops[:, 4],
                                     float(params["entry_bps"]), float(params["tp_bps"]),
                                     float(params.get("stop_loss_bps", 1e9)), float(params.get("time_limit_s", 1e9)) * 1e9)
     fees = insts[a].taker_fee_bps + insts[b].taker_fee_bps

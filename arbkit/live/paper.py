@@ -36,7 +36,7 @@ from arbkit.book.ladder import NO_ASK, NO_BID
 from arbkit.core.columns import EventColumns
 from arbkit.core.terminal import rss_mb
 from arbkit.engine import codes as c
-from arbkit.engine.accounting import asset_equity, unrealised
+from arbkit.engine.accounting import asset_equity_nb, unrealised_nb
 from arbkit.engine.config import instrument_matrix
 from arbkit.engine.replayer import Replayer
 from arbkit.io.recording import load
@@ -233,11 +233,11 @@ class PaperRun:
         total_eq = realised = unreal = fees = 0.0
         for a, inst in enumerate(rep.instruments):
             acc = st.acct[a]
-            eq = float(asset_equity(st.acct, im, a))
+            eq = float(asset_equity_nb(st.acct, im, a))
             total_eq += eq if eq == eq else 0.0
             realised += float(acc[c.A_REAL])
             fees += float(acc[c.A_FEES])
-            u = float(unrealised(st.acct, im, a))
+            u = float(unrealised_nb(st.acct, im, a))
             unreal += u if u == u else 0.0
             bb, ba = int(st.books.best_bid[a]), int(st.books.best_ask[a])
             tick = float(st.books.tick[a])
