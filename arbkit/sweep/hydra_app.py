@@ -129,7 +129,7 @@ def precompute_rows(specs: Sequence[Mapping[str, Any]], rows_dir: Path, batch_si
         jobs += block_jobs(first["recording"], first["strategy"], first["options"], first["settings"], first["gate"],
                            [(spec["params"], pid) for spec, pid in members], rows_dir, batch_size=batch_size,
                            n_jobs=n_jobs)
-    n = sum(len(j[3]) for j in jobs)
+    n = sum(len(job.sets) for job in jobs)
     if jobs:
         with Progress(n, 0, 0, enabled=False) as bar:
             _run_blocks(jobs, n_jobs, "local", None, bar)

@@ -132,15 +132,29 @@ def _write_row(path: Path, row: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run_block(job: tuple) -> list[str]:
+@dataclass(frozen=True)
+class SweepJob:
+    """One block of parameter sets replayed together (one pass when ``batched``), and where each set's row goes."""
+
+    recording: str
+    strategy: str
+    options: Mapping[str, Any]  # the strategy factory's options
+    sets: Sequence[Mapping[str, float]]  # the parameter sets
+    settings: Mapping[str, Any]  # fill, latency, guards, seed, start, end, cost_profile
+    gate: Any  # a gate name, a gate mapping, or None
+    param_ids: Sequence[str]  # one per set
+    row_paths: Sequence[str]  # one per set: rows/<param_id>.json
+    batched: bool = True
+
+
+def run_block(job: SweepJob) -> list[str]:
     """Replay one block of parameter sets (one pass when batched) and write each set's row atomically."""
-    recording, strategy, options, sets, settings, gate, pids, row_paths, batched = job
-    results = replay_sets(recording, strategy, options, sets, settings, batched=batched)
-    for params, res, pid, path in zip(sets, results, pids, row_paths):
-        row = result_row(res, recording, strategy, params, gate, settings.get("cost_profile"))
+    results = replay_sets(job.recording, job.strategy, job.options, job.sets, job.settings, batched=job.batched)
+    for params, res, pid, path in zip(job.sets, results, job.param_ids, job.row_paths):
+        row = result_row(res, job.recording, job.strategy, params, job.gate, job.settings.get("cost_profile"))
         row["param_id"] = pid
         _write_row(Path(path), row)
-    return list(pids)
+    return list(job.param_ids)
 
 
 def _versions() -> dict[str, str]:
@@ -154,16 +168,16 @@ def _versions() -> dict[str, str]:
 
 def block_jobs(recording: str, strategy: str, options: Mapping[str, Any], settings: Mapping[str, Any],
                gate: Any, todo: Sequence[tuple[Mapping[str, float], str]], rows_dir: Path, *, batch_size: int,
-               n_jobs: int, batched: bool = True) -> list[tuple]:
+               n_jobs: int, batched: bool = True) -> list[SweepJob]:
     """``run_block`` jobs for ``todo`` (parameter set, param_id) pairs: blocks small enough to keep every
     worker busy, large enough to share each pass (one set per block when not batched)."""
     size = max(1, min(batch_size, -(-len(todo) // max(n_jobs, 1)))) if batched else 1
-    return [(recording, strategy, dict(options), [p for p, _ in blk], settings, gate, [pid for _, pid in blk],
-             [str(rows_dir / f"{pid}.json") for _, pid in blk], batched)
+    return [SweepJob(recording, strategy, dict(options), [p for p, _ in blk], settings, gate, [pid for _, pid in blk],
+                     [str(rows_dir / f"{pid}.json") for _, pid in blk], batched)
             for blk in (todo[i:i + size] for i in range(0, len(todo), size))]
 
 
-def _run_blocks(jobs: list[tuple], n_jobs: int, backend: str, scheduler: Any, progress: Progress) -> None:
+def _run_blocks(jobs: list[SweepJob], n_jobs: int, backend: str, scheduler: Any, progress: Progress) -> None:
     """Run the blocks on the chosen backend, advancing ``progress`` as each one lands."""
     if backend == "dask":
         from distributed import Client, as_completed
