@@ -1,0 +1,96 @@
+"""hypothesis generators for differential tests: valid event streams (images, depth, trades, gaps) on one or two
+assets, order scripts, fill models, latency models, and the instruments they trade."""
+from hypothesis import strategies as hs
+
+from arbkit.core.schema import Instrument
+
+TICK = 0.5
+CENTRE = 200  # ticks -> price 100.0
+
+
+@hs.composite
+def streams(draw):
+    """Rows (ts, asset, kind, side, price, qty, seq) for one or two assets, starting with images."""
+    n_assets = draw(hs.integers(1, 2))
+    rows = []
+    t = 1_000
+    qty = hs.sampled_from([0.25, 0.5, 1.0, 1.5, 2.0, 3.0])
+    for a in range(n_assets):
+        rows.append((t, a, 5, 0, 0.0, 0.0, 0))
+        for k in range(1, 4):
+            rows.append((t, a, 1, 1, (CENTRE - k) * TICK, draw(qty), 0))
+            rows.append((t, a, 1, -1, (CENTRE + k) * TICK, draw(qty), 0))
+    seq = 1
+    for _ in range(draw(hs.integers(5, 60))):
+        t += draw(hs.sampled_from([0, 1, 500, 1_000, 3_000]))
+        a = draw(hs.integers(0, n_assets - 1))
+        what = draw(hs.sampled_from(["depth"] * 6 + ["trade"] * 3 + ["image", "gap"]))
+        if what == "depth":
+            for _ in range(draw(hs.integers(1, 3))):
+                side = draw(hs.sampled_from([1, -1]))
+                off = draw(hs.integers(0, 5))
+                tk = CENTRE - 1 - off if side > 0 else CENTRE + 1 + off
+                if draw(hs.booleans()):
+                    tk += -side * 1  # sometimes crosses into the other side's range
+                rows.append((t, a, 2, side, tk * TICK, draw(hs.sampled_from([0.0, 0.25, 0.5, 1.0, 2.5, 4.0])), seq))
+        elif what == "trade":
+            side = draw(hs.sampled_from([1, -1, 0]))
+            tk = CENTRE + draw(hs.integers(-4, 4))
+            rows.append((t, a, 3, side, tk * TICK, draw(qty), seq))
+        elif what == "image":
+            rows.append((t, a, 5, 0, 0.0, 0.0, seq))
+            for k in range(1, draw(hs.integers(1, 4)) + 1):
+                rows.append((t, a, 1, 1, (CENTRE - k) * TICK, draw(qty), seq))
+                rows.append((t, a, 1, -1, (CENTRE + k) * TICK, draw(qty), seq))
+        else:
+            rows.append((t, a, 6, 0, 0.0, 0.0, seq))
+        seq += 1
+    return n_assets, rows
+
+
+@hs.composite
+def scripts(draw, n_assets, t0, t1):
+    actions = []
+    n_submits = []
+    for i in range(draw(hs.integers(1, 14))):
+        t = draw(hs.integers(t0, t1))
+        op = draw(hs.sampled_from([0, 0, 0, 1, 2])) if n_submits else 0
+        a = draw(hs.integers(0, n_assets - 1))
+        side = draw(hs.sampled_from([1, -1]))
+        price = (CENTRE + draw(hs.integers(-4, 4))) * TICK
+        qty = draw(hs.sampled_from([0.25, 0.5, 1.0, 2.0, 5.0]))
+        otype = draw(hs.integers(0, 3))
+        ref = draw(hs.sampled_from(n_submits)) if op else 0
+        actions.append((t, op, a, side, price, qty, otype, ref))
+        if op == 0:
+            n_submits.append(i)
+    actions.sort(key=lambda x: x[0])  # the script runs in time order; refs may point later (then ignored)
+    return actions
+
+
+fill_models = hs.builds(
+    dict,
+    queue=hs.sampled_from(["risk_averse", "power", "log"]),
+    queue_power=hs.sampled_from([1.0, 2.0, 3.0]),
+    fill_probability=hs.sampled_from([1.0, 1.0, 0.5]),
+    trade_through=hs.booleans(),
+    cross_fill=hs.booleans(),
+    taker_consumes_book=hs.booleans(),
+    max_taker_levels=hs.sampled_from([0, 0, 1, 2]),
+)
+latencies = hs.one_of(
+    hs.tuples(hs.sampled_from([0, 1, 700, 2_000]), hs.sampled_from([0, 1, 700, 2_000])).map(lambda x: ("const",) + x),
+    hs.tuples(hs.lists(hs.sampled_from([0, 300, 1_000, 4_000]), min_size=1, max_size=4),
+              hs.lists(hs.sampled_from([0, 300, 1_000, 4_000]), min_size=1, max_size=4)).map(lambda x: ("emp",) + x),
+)
+
+
+def instruments(n):
+    """One or two instruments: a linear perpetual (maker rebate) and an inverse one."""
+    kinds = [("linear_perp", 1.0, -0.25, 4.0), ("inverse_perp", 10.0, 1.0, 5.0)]
+    out = []
+    for a in range(n):
+        ct, cs, mk, tk = kinds[a]
+        out.append(Instrument("sim", f"X{a}", TICK, 0.25, maker_fee_bps=mk, taker_fee_bps=tk, contract_type=ct,
+                              contract_size=cs))
+    return out
