@@ -1,4 +1,4 @@
-"""arbkit against its plain-Python reference engine (tests/reference_engine.py) on the same real events.
+"""arbkit against its plain-Python reference engine (tests/helpers/reference_engine.py) on the same real events.
 
 The first ``--rows`` rows of the bundled recording's USD-M BTCUSDT book (asset 1), and one
 order script for both engines: every 0.5 s a post-only bid and ask at the recorded touch, a
@@ -28,8 +28,8 @@ def run(n_rows: int) -> dict:
     from arbkit.engine import LatencyModel
     from arbkit.run.replay import replay
     from arbkit.book.scanner import scan_books
-    from reference_engine import Latency, RefInstrument, ReferenceEngine, scripted
-    from script_strategy import script_strategy
+    from helpers.reference_engine import Latency, RefInstrument, ReferenceEngine, scripted
+    from helpers.script_strategy import script_strategy
 
     rec = arbkit.load(ROOT.parent / "recordings" / "binance_btc_3venues_20240808")
     cols = rec.to_numpy()

@@ -13,7 +13,7 @@ fills, guards and random stream, and is touched only when something concerns it:
 
 Each state sees exactly the sequence of calls :func:`arbkit.engine.loop.run_events_nb` makes
 for it alone, so a batched run gives every set the fills (and ``fills_hash``) of its own
-replay; ``tests/test_batch.py`` checks that.
+replay; ``tests/engine/test_batch.py`` checks that.
 """
 from __future__ import annotations
 
