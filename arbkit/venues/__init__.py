@@ -1,0 +1,1 @@
+"""One module per venue (book sync rules, instrument metadata), shared by the file converters and the live recorder."""
