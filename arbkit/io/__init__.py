@@ -1,4 +1,4 @@
-"""Recording format: write (pyarrow), read (pyarrow/polars), merge, convert."""
+"""Recording directories: write (pyarrow), read (pyarrow/polars), merge, check, summarise."""
 from arbkit.core.columns import EventColumns
 from arbkit.io.manifest import Manifest, read_manifest
 from arbkit.io.merge import merge_recordings
