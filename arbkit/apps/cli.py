@@ -266,19 +266,28 @@ def _venue_specs(args: argparse.Namespace) -> list:
         conf = read_yaml_mapping(venues_file, "venues file", "a mapping with a 'venues' list")
         venues = conf.get("venues")
         if not isinstance(venues, list) or not venues:
-            raise ConfigError(f"{venues_file}: 'venues' must be a list of {{venue, symbols, channels?, endpoint?, rest?}}")
+            raise ConfigError(f"{venues_file}: 'venues' must be a list of {{venue, symbols, channels?, endpoint?, rest?, "
+                              "rest_rate?, rest_burst?}}")
         out = []
         for i, v in enumerate(venues):
             if not isinstance(v, dict) or "venue" not in v or "symbols" not in v:
                 raise ConfigError(f"{venues_file}: venues[{i}] needs 'venue' and 'symbols'")
             syms = v["symbols"].split(",") if isinstance(v["symbols"], str) else list(v["symbols"])
             out.append(VenueSpec(v["venue"], syms, tuple(v.get("channels", ("depth", "trades", "bbo"))),
-                                 v.get("endpoint"), v.get("rest")))
+                                 v.get("endpoint"), v.get("rest"), v.get("rest_rate"), v.get("rest_burst")))
         return out
     if not args.venue or not args.symbols:
         raise ConfigError("record: give --venue and --symbols (or --config with a venues list)")
     return [VenueSpec(args.venue, [s for s in args.symbols.split(",") if s], tuple(args.channels.split(",")),
                       args.endpoint, args.rest)]
+
+
+def _connection_options(args: argparse.Namespace) -> dict:
+    """The recorder's connection settings from the command line (record and paper share them)."""
+    if not args.max_frame_mb > 0:
+        raise ConfigError(f"--max-frame-mb must be a positive number of MiB, got {args.max_frame_mb!r}")
+    return {"healthy_s": args.healthy_s, "max_frame_bytes": max(1024, int(args.max_frame_mb * (1 << 20))),
+            "rest_rate": args.rest_rate, "rest_burst": args.rest_burst}
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -290,7 +299,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         stats = record(args.output, _venue_specs(args), duration_s=args.duration, flush_s=args.flush_s,
-                       silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None)
+                       silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None,
+                       **_connection_options(args))
     except RecorderError as exc:
         print(f"arbkit record: error: {exc}", file=sys.stderr)
         return 3
@@ -315,7 +325,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
     try:
         run = PaperRun(cfg, _venue_specs(args), args.output, duration_s=args.duration, flush_s=args.flush_s,
                        silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None,
-                       checkpoint_s=args.checkpoint_s, resume=args.resume)
+                       checkpoint_s=args.checkpoint_s, resume=args.resume, **_connection_options(args))
         result = run.run()
     except RecorderError as exc:
         print(f"arbkit paper: error: {exc}", file=sys.stderr)
@@ -400,6 +410,19 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connection_arguments(p: argparse.ArgumentParser) -> None:
+    """Reconnect, frame-size and REST pacing options of ``record`` and ``paper``."""
+    p.add_argument("--healthy-s", type=float, default=30.0,
+                   help="the reconnect backoff starts over only after a connection delivered data this long (default 30)")
+    p.add_argument("--max-frame-mb", type=float, default=64.0,
+                   help="largest websocket frame recorded, MiB (default 64); a larger one leaves a marker in the raw "
+                        "log, a GAP, and a reconnect")
+    p.add_argument("--rest-rate", type=float,
+                   help="REST snapshot requests per second per venue (default: a quarter of the venue's documented "
+                        "budget, 0.5/s for Binance)")
+    p.add_argument("--rest-burst", type=int, help="REST snapshot requests at once per venue (default 10)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``arbkit`` argument parser (one sub-command per job)."""
 
@@ -458,8 +481,10 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--rest", help="REST base URL for depth snapshots (Binance)")
     rc.add_argument("--flush-s", type=float, default=2.0, help="seconds between Parquet parts (default 2)")
     rc.add_argument("--silence-s", type=float, default=15.0, help="reconnect after this long without a message")
-    rc.add_argument("--force", action="store_true", help="overwrite an existing recording")
+    rc.add_argument("--force", action="store_true",
+                    help="overwrite an existing recording (never one a running recorder holds)")
     rc.add_argument("--quiet", action="store_true", help="no status line")
+    _connection_arguments(rc)
     rc.set_defaults(func=cmd_record)
 
     pp = sub.add_parser("paper", help="paper-trade a run config on live data (recorded as it goes)")
@@ -481,6 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
     pp.add_argument("--supervise", type=int, default=0, metavar="N",
                     help="run in a child process and restart it up to N times when it crashes")
+    _connection_arguments(pp)
     pp.set_defaults(func=cmd_paper)
 
     rp = sub.add_parser("report", help="markdown report with PNG figures of a run (replayed) or a sweep")

@@ -3,7 +3,8 @@
 Events are buffered and flushed to ``parts/part-NNNNN.parquet`` (zstd, fixed row
 groups). Each part is written under a temporary name and renamed when complete,
 then the manifest is rewritten atomically, so a killed writer leaves a recording
-holding every part flushed before the kill.
+holding every part flushed before the kill. A writer holds the directory's lock
+(:mod:`arbkit.io.lock`) from before it clears or writes anything until it closes.
 """
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ import pyarrow.parquet as pq
 
 from arbkit.core.errors import DataError
 from arbkit.core.columns import EventColumns
+from arbkit.io.lock import LOCK_NAME, DirectoryLock, dir_has_files
 from arbkit.io.manifest import Manifest, PartInfo, read_manifest, sha256_file, write_manifest
 from arbkit.io.parts import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS, PARTS_DIR, iter_part_columns
 from arbkit.core.schema import KIND_NAMES, Instrument, Kind
-
 
 
 class _InstrumentStats:
@@ -75,18 +76,24 @@ class RecordingWriter:
     def __init__(self, directory: str | Path, instruments: list[Instrument], *,
                  provenance: dict[str, Any] | None = None, conversion: dict[str, Any] | None = None,
                  part_rows: int = DEFAULT_PART_ROWS, row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, lock: DirectoryLock | None = None) -> None:
         self.directory = Path(directory)
-        if self.directory.exists() and any(self.directory.iterdir()):
-            if not overwrite:
-                raise DataError("output directory exists and is not empty (pass overwrite=True / --force)", path=self.directory)
-            _clear_recording_dir(self.directory)
-        (self.directory / PARTS_DIR).mkdir(parents=True, exist_ok=True)
         if not instruments:
             raise DataError("a recording needs at least one instrument", path=self.directory)
         keys = [i.key for i in instruments]
         if len(set(keys)) != len(keys):
             raise DataError(f"duplicate instrument keys {sorted({k for k in keys if keys.count(k) > 1})}", path=self.directory)
+        self._take_lock(lock)
+        try:
+            if dir_has_files(self.directory):
+                if not overwrite:
+                    raise DataError("output directory exists and is not empty (pass overwrite=True / --force)",
+                                    path=self.directory)
+                _clear_recording_dir(self.directory)
+            (self.directory / PARTS_DIR).mkdir(parents=True, exist_ok=True)
+        except BaseException:
+            self._release_lock()
+            raise
         self.instruments = list(instruments)
         self.part_rows = int(part_rows)
         self.row_group_rows = int(row_group_rows)
@@ -99,9 +106,18 @@ class RecordingWriter:
                                  conversion=conversion or {}, complete=False)
         write_manifest(self.directory, self.manifest)
 
+    def _take_lock(self, lock: DirectoryLock | None) -> None:
+        """Hold the directory's lock: the caller's (a recorder holds it for its whole run) or our own."""
+        self._own_lock = lock is None
+        self._lock = DirectoryLock(self.directory, "writing a recording").acquire() if lock is None else lock
+
+    def _release_lock(self) -> None:
+        if getattr(self, "_own_lock", False):
+            self._lock.release()
+
     @classmethod
     def reopen(cls, directory: str | Path, *, part_rows: int = DEFAULT_PART_ROWS,
-               row_group_rows: int = DEFAULT_ROW_GROUP_ROWS) -> "RecordingWriter":
+               row_group_rows: int = DEFAULT_ROW_GROUP_ROWS, lock: DirectoryLock | None = None) -> "RecordingWriter":
         """Continue an existing recording (a resumed live run): new parts follow the listed ones.
 
         Only the parts the manifest lists count (a temporary part left by a kill is removed);
@@ -111,19 +127,24 @@ class RecordingWriter:
         manifest = read_manifest(directory)
         self = cls.__new__(cls)
         self.directory = directory
-        self.instruments = list(manifest.instruments)
-        self.part_rows, self.row_group_rows = int(part_rows), int(row_group_rows)
-        self._buffer, self._buffered, self._rows_in = [], 0, manifest.events
-        self._stats = _InstrumentStats(len(self.instruments))
-        for part in manifest.parts:
-            for chunk in iter_part_columns(directory / part.path):
-                self._stats.update(chunk)
-        self._last_ts = int(manifest.end_ns) if manifest.end_ns is not None else np.iinfo(np.int64).min
-        for stray in (directory / PARTS_DIR).glob(".*.tmp"):
-            stray.unlink(missing_ok=True)
-        manifest.complete = False
-        self.manifest = manifest
-        write_manifest(directory, manifest)
+        self._take_lock(lock)
+        try:
+            self.instruments = list(manifest.instruments)
+            self.part_rows, self.row_group_rows = int(part_rows), int(row_group_rows)
+            self._buffer, self._buffered, self._rows_in = [], 0, manifest.events
+            self._stats = _InstrumentStats(len(self.instruments))
+            for part in manifest.parts:
+                for chunk in iter_part_columns(directory / part.path):
+                    self._stats.update(chunk)
+            self._last_ts = int(manifest.end_ns) if manifest.end_ns is not None else np.iinfo(np.int64).min
+            for stray in (directory / PARTS_DIR).glob(".*.tmp"):
+                stray.unlink(missing_ok=True)
+            manifest.complete = False
+            self.manifest = manifest
+            write_manifest(directory, manifest)
+        except BaseException:
+            self._release_lock()
+            raise
         return self
 
     def __enter__(self) -> "RecordingWriter":
@@ -151,12 +172,15 @@ class RecordingWriter:
             self._flush(self._buffered)
 
     def close(self, conversion: dict[str, Any] | None = None) -> Manifest:
-        """Write the rest and mark the manifest complete."""
-        self.flush()
-        if conversion:
-            self.manifest.conversion.update(conversion)
-        self.manifest.complete = True
-        self._update_manifest()
+        """Write the rest, mark the manifest complete and give up the directory's lock (if ours)."""
+        try:
+            self.flush()
+            if conversion:
+                self.manifest.conversion.update(conversion)
+            self.manifest.complete = True
+            self._update_manifest()
+        finally:
+            self._release_lock()
         return self.manifest
 
     # -- internals -------------------------------------------------------------------------
@@ -219,7 +243,7 @@ class RecordingWriter:
 
 def _clear_recording_dir(directory: Path) -> None:
     """Remove a previous recording's files (manifest, parts, raw) — and refuse if anything else is there."""
-    leftovers = [p.name for p in directory.iterdir() if p.name not in (PARTS_DIR, "raw", "manifest.json")]
+    leftovers = [p.name for p in directory.iterdir() if p.name not in (PARTS_DIR, "raw", "manifest.json", LOCK_NAME)]
     if leftovers:
         raise DataError(f"refusing to overwrite: directory holds files that are not a recording's: {leftovers[:5]}",
                         path=directory)

@@ -12,7 +12,9 @@ instruments frozen at the first flush and written to the recording's manifest �
   PnL realised / unrealised, drawdown, per-instrument book top, own quotes and position,
   fills and fill rate, feed errors and reconnects, memory and CPU;
 * ``run.yaml`` (the config and seed used) and, at the end, ``paper_result.json`` (summary and ``fills_hash``);
-* ``checkpoint.npz`` — the engine's whole state and outputs after a batch, every ``checkpoint_s``.
+* ``checkpoint.npz`` — the engine's whole state and outputs after a batch, every ``checkpoint_s``;
+* ``.arbkit.lock`` — held while the run lives: a second paper run on the directory fails naming
+  its pid and touches nothing (the recording has its own lock, held by the recorder).
 
 A restarted run (``resume=True``; ``arbkit paper --supervise N`` restarts a crashed one)
 restores the last checkpoint, replays the recording's parts written after it (the batches
@@ -39,8 +41,9 @@ from arbkit.engine import codes as c
 from arbkit.engine.accounting import asset_equity_nb, unrealised_nb
 from arbkit.engine.config import instrument_matrix
 from arbkit.engine.replayer import Replayer
+from arbkit.io.lock import DirectoryLock, DirectoryLocked
 from arbkit.io.recording import load
-from arbkit.live.record.recorder import Recorder, VenueSpec
+from arbkit.live.record.recorder import Recorder, RecorderError, VenueSpec
 from arbkit.run.config import RunConfig
 from arbkit.run.result import RunResult
 from arbkit.run.trade_log import TradeLog
@@ -59,16 +62,36 @@ class PaperRun:
     def __init__(self, config: RunConfig, venues: Sequence[VenueSpec], out_dir: str | Path, *,
                  duration_s: float | None = None, flush_s: float = 0.5, state_every_s: float = 2.0,
                  silence_s: float = 15.0, overwrite: bool = False, status: bool | None = False,
-                 checkpoint_s: float = 5.0, resume: bool = False) -> None:
+                 checkpoint_s: float = 5.0, resume: bool = False, **recorder_options: Any) -> None:
         self.config = config
         self.strategy = get_strategy(config.strategy, **config.strategy_options)
         self.out = Path(out_dir)
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock = DirectoryLock(self.out, "arbkit paper").acquire()
+        except DirectoryLocked as exc:
+            raise RecorderError(str(exc)) from None
+        except OSError as exc:
+            raise RecorderError(f"{self.out}: run directory is not writable ({exc.strerror or exc})") from None
+        try:
+            self._setup(venues, duration_s=duration_s, flush_s=flush_s, state_every_s=state_every_s,
+                        silence_s=silence_s, overwrite=overwrite, status=status, checkpoint_s=checkpoint_s,
+                        resume=resume, recorder_options=recorder_options)
+        except BaseException:
+            if hasattr(self, "recorder"):
+                self.recorder.release()
+            self._lock.release()
+            raise
+
+    def _setup(self, venues: Sequence[VenueSpec], *, duration_s: float | None, flush_s: float, state_every_s: float,
+               silence_s: float, overwrite: bool, status: bool | None, checkpoint_s: float, resume: bool,
+               recorder_options: dict[str, Any]) -> None:
+        config = self.config
         self.resume = resume and (self.out / "recording" / "manifest.json").is_file()
         self.recorder = Recorder(self.out / "recording", venues, flush_s=flush_s, silence_s=silence_s,
                                  duration_s=duration_s, on_events=self._on_events, freeze_instruments=True,
                                  overwrite=overwrite and not self.resume, status=status, resume=self.resume,
-                                 provenance={"paper_run": {"strategy": config.strategy, "seed": config.seed}})
+                                 provenance={"paper_run": {"strategy": config.strategy, "seed": config.seed}},
+                                 **recorder_options)
         self.state_every_s = state_every_s
         self.checkpoint_s = checkpoint_s
         self.replayer: Any = None
@@ -88,6 +111,11 @@ class PaperRun:
         self._peak_equity = -np.inf
         self.errors: list[str] = []
         self._write_run_yaml()
+
+    def release(self) -> None:
+        """Give up the run directory's and the recording's locks without running (:meth:`run` does it at its end)."""
+        self.recorder.release()
+        self._lock.release()
 
     def _write_run_yaml(self) -> None:
         cfg = self.config
@@ -285,4 +313,5 @@ class PaperRun:
                 _atomic_json(self.out / "paper_result.json", summary)
             self.write_state("finished" if not self.errors else "failed")
             self._trades.close()
+            self._lock.release()
         return result

@@ -7,10 +7,23 @@
   written under a temporary name, fsynced, renamed, and the manifest rewritten atomically.
   A SIGKILL at any moment leaves a recording that validates and holds every completed
   flush; SIGINT / SIGTERM flush the rest and mark the manifest complete.
-* Faults: reconnect with exponential backoff and jitter; a connection silent for
-  ``silence_s`` is dropped (watchdog); a disconnect, a sequence break or a checksum mismatch
-  writes a GAP and re-syncs from a fresh snapshot (REST for Binance, a new connection for
-  venues that send one on subscribe); malformed or unknown frames are counted and logged.
+* Faults: reconnect with exponential backoff and jitter that keeps growing while connections
+  die young and starts over only after a connection stayed healthy (received data) for
+  ``healthy_s`` (:class:`~arbkit.live.record.pacing.Backoff`); REST snapshot requests go through a
+  per-venue token bucket (:class:`~arbkit.live.record.pacing.TokenBucket`; a 429 / 418 pauses it
+  for Retry-After). A connection silent for ``silence_s`` is dropped (watchdog); a
+  disconnect, a sequence break or a checksum mismatch writes a GAP and re-syncs from a fresh
+  snapshot (REST for Binance, a new connection for venues that send one on subscribe);
+  malformed or unknown frames are counted and logged.
+* Frames: up to ``max_frame_bytes`` (64 MiB by default) are recorded whole. A frame over the
+  limit is never read: websockets closes the connection (code 1009), the raw log gets a
+  marker line ``{"marker": "oversize", "size", "limit", "reason"}``, the venue's books get a
+  GAP, and the recorder reconnects (with backoff) and re-syncs; what was recorded before
+  stays. Binary frames are logged byte for byte (base64 with ``"marker": "binary-not-utf8"``
+  when they are not UTF-8; such a frame is counted as malformed and the connection goes on).
+* One recorder per directory: the output directory's lock (:mod:`arbkit.io.lock`) is taken
+  before anything in it is touched; a second recorder, or ``overwrite`` on a directory a
+  live recorder holds, fails naming the holder's pid and deletes nothing.
 * An output directory that cannot be written fails at once, before connecting.
 """
 from __future__ import annotations
@@ -19,7 +32,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import signal
 import time
 import urllib.request
@@ -30,8 +42,10 @@ from typing import Any, Callable, Sequence
 from arbkit.core.columns import EventColumns
 from arbkit.core.errors import ConfigError, DataError
 from arbkit.core.terminal import progress_wanted
+from arbkit.io.lock import DirectoryLock, DirectoryLocked, dir_has_files
 from arbkit.io.writer import RecordingWriter
 from arbkit.live.record.adapters import CHANNELS, Adapter, MalformedMessage, make_adapter
+from arbkit.live.record.pacing import Backoff, TokenBucket, rest_bucket
 from arbkit.live.record.raw_log import RawLog
 from arbkit.venues.common import EventSink, InstrumentTable
 
@@ -51,6 +65,8 @@ class VenueSpec:
     channels: Sequence[str] = CHANNELS
     endpoint: str | None = None  # websocket base URL (tests: ws://127.0.0.1:PORT)
     rest: str | None = None  # REST base URL for snapshots (Binance)
+    rest_rate: float | None = None  # REST snapshots per second (default: the venue's, see pacing.REST_LIMITS)
+    rest_burst: int | None = None  # REST snapshots at once
 
 
 @dataclass
@@ -62,7 +78,11 @@ class Stats:
     gaps: int = 0
     reconnects: int = 0
     silent_drops: int = 0
+    rest_requests: int = 0
     snapshots_fetched: int = 0
+    oversize_frames: int = 0
+    undecodable_frames: int = 0
+    protocol_errors: int = 0
     parts: int = 0
     raw_bytes: int = 0
     started: float = field(default_factory=time.monotonic)
@@ -100,17 +120,41 @@ class Recorder:
                  duration_s: float | None = None, on_events: Callable[[EventColumns], None] | None = None,
                  freeze_instruments: bool = False, overwrite: bool = False, status: bool | None = None,
                  instrument_overrides: dict[str, dict[str, Any]] | None = None,
-                 provenance: dict[str, Any] | None = None, resume: bool = False) -> None:
+                 provenance: dict[str, Any] | None = None, resume: bool = False, healthy_s: float = 30.0,
+                 max_frame_bytes: int = 64 << 20, rest_rate: float | None = None,
+                 rest_burst: int | None = None) -> None:
         if not venues:
             raise ConfigError("record: give at least one venue")
-        for name, v in (("flush_s", flush_s), ("silence_s", silence_s)):
-            if not isinstance(v, (int, float)) or v <= 0:
+        for name, v in (("flush_s", flush_s), ("silence_s", silence_s), ("healthy_s", healthy_s)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
                 raise ConfigError(f"record: {name} must be a positive number of seconds, got {v!r}")
+        if isinstance(max_frame_bytes, bool) or not isinstance(max_frame_bytes, int) or max_frame_bytes < 1024:
+            raise ConfigError(f"record: max_frame_bytes must be a whole number of bytes >= 1024, got {max_frame_bytes!r}")
         self.out_dir = Path(out_dir)
-        self.resume = resume and (self.out_dir / "manifest.json").is_file()
-        if self.out_dir.exists() and any(self.out_dir.iterdir()) and not overwrite and not self.resume:
-            raise RecorderError(f"{self.out_dir}: output directory exists and is not empty (use --force)")
         check_writable(self.out_dir)
+        try:
+            self._lock = DirectoryLock(self.out_dir, "arbkit record").acquire()
+        except DirectoryLocked as exc:
+            raise RecorderError(str(exc)) from None
+        try:
+            self._setup(venues, flush_s=flush_s, part_rows=part_rows, silence_s=silence_s, backoff_s=backoff_s,
+                        duration_s=duration_s, on_events=on_events, freeze_instruments=freeze_instruments,
+                        overwrite=overwrite, status=status, instrument_overrides=instrument_overrides,
+                        provenance=provenance, resume=resume, healthy_s=healthy_s, max_frame_bytes=max_frame_bytes,
+                        rest_rate=rest_rate, rest_burst=rest_burst)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _setup(self, venues: Sequence[VenueSpec], *, flush_s: float, part_rows: int, silence_s: float,
+               backoff_s: tuple[float, float], duration_s: float | None,
+               on_events: Callable[[EventColumns], None] | None, freeze_instruments: bool, overwrite: bool,
+               status: bool | None, instrument_overrides: dict[str, dict[str, Any]] | None,
+               provenance: dict[str, Any] | None, resume: bool, healthy_s: float, max_frame_bytes: int,
+               rest_rate: float | None, rest_burst: int | None) -> None:
+        self.resume = resume and (self.out_dir / "manifest.json").is_file()
+        if dir_has_files(self.out_dir) and not overwrite and not self.resume:
+            raise RecorderError(f"{self.out_dir}: output directory exists and is not empty (use --force)")
         self.table = InstrumentTable(overrides=instrument_overrides)
         self.sink = EventSink(self.table)
         self.specs = list(venues)
@@ -119,7 +163,16 @@ class Recorder:
         self.flush_s = float(flush_s)
         self.part_rows = int(part_rows)
         self.silence_s = float(silence_s)
+        self.healthy_s = float(healthy_s)
+        self.max_frame_bytes = int(max_frame_bytes)
         self.backoff_s = backoff_s
+        self.backoffs = [Backoff(*backoff_s) for _ in self.adapters]
+        self.rest_buckets: dict[str, TokenBucket] = {}
+        for v, a in zip(self.specs, self.adapters):
+            if a.uses_rest_snapshots and a.venue not in self.rest_buckets:  # one budget per venue (it is per IP)
+                rate = v.rest_rate if v.rest_rate is not None else rest_rate
+                self.rest_buckets[a.venue] = rest_bucket(a.venue, rate, v.rest_burst if v.rest_burst is not None
+                                                         else rest_burst)
         self.duration_s = duration_s
         self.on_events = on_events
         self.freeze_instruments = freeze_instruments
@@ -148,18 +201,30 @@ class Recorder:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def release(self) -> None:
+        """Give up the output directory's lock without running (:meth:`run` releases it when it ends)."""
+        self._lock.release()
+
     def stop(self) -> None:
         """Ask the recorder to flush and stop (what SIGINT/SIGTERM do)."""
         if self._stop is not None:
             self._stop.set()
 
     async def run(self) -> dict[str, Any]:
-        """Connect, record, flush on the rotation; returns the final stats (also in the manifest)."""
+        """Connect, record, flush on the rotation; returns the final stats (also in the manifest).
+
+        The directory's lock is released when the run ends."""
+        try:
+            return await self._run()
+        finally:
+            self._lock.release()
+
+    async def _run(self) -> dict[str, Any]:
 
         self._stop = asyncio.Event()
         if self.resume:
             # a restarted run: continue the recording; the feed was down, so every book is a GAP
-            self._writer = RecordingWriter.reopen(self.out_dir, part_rows=self.part_rows)
+            self._writer = RecordingWriter.reopen(self.out_dir, part_rows=self.part_rows, lock=self._lock)
             self._frozen = list(self._writer.instruments)
             t = self.now()
             if self._writer.manifest.end_ns is not None and t < self._writer.manifest.end_ns:
@@ -168,7 +233,7 @@ class Recorder:
                 self.sink.emit_gap(t, t, a)
         else:
             self._writer = RecordingWriter(self.out_dir, self.table.instruments(), provenance=self._provenance,
-                                           part_rows=self.part_rows, overwrite=self._overwrite)
+                                           part_rows=self.part_rows, overwrite=self._overwrite, lock=self._lock)
         (self.out_dir / "raw").mkdir(parents=True, exist_ok=True)
         n_raw = len(list((self.out_dir / "raw").glob("messages-*.ndjson.gz")))
         self._raw = RawLog(self.out_dir / "raw" / f"messages-{n_raw:05d}.ndjson.gz")
@@ -216,18 +281,19 @@ class Recorder:
         from websockets.asyncio.client import connect
         from websockets.exceptions import InvalidHandshake, WebSocketException
 
-        attempt = 0
+        backoff = self.backoffs[index]
         conn_no = 0
         name = self.specs[index].venue
         while not self._stop.is_set():
             conn_no += 1
             fetches: set[asyncio.Task] = set()
             connected = False
+            why = "closed"
             try:
-                async with connect(adapter.url(), open_timeout=10, ping_interval=20, max_size=1 << 24,
+                async with connect(adapter.url(), open_timeout=10, ping_interval=20, max_size=self.max_frame_bytes,
                                    close_timeout=2) as ws:
                     connected = True
-                    attempt = 0
+                    opened, healthy = time.monotonic(), False
                     adapter.on_connect(self.now())
                     for frame in adapter.subscriptions():
                         await ws.send(frame)
@@ -236,28 +302,32 @@ class Recorder:
                     while not self._stop.is_set():
                         self._fetch_snapshots(adapter, name, conn_no, fetches)
                         try:
-                            text = await asyncio.wait_for(ws.recv(), timeout=self.silence_s)
+                            frame = await asyncio.wait_for(ws.recv(), timeout=self.silence_s)
                         except asyncio.TimeoutError:
                             self.stats.silent_drops += 1
-                            log.warning("%s: silent for %.1f s; reconnecting", name, self.silence_s)
+                            why = f"silent for {self.silence_s:g} s"
                             break
                         ts = self.now()
-                        if isinstance(text, bytes):
-                            text = text.decode("utf-8", "replace")
-                        self._raw_write(ts, name, conn_no, text)
+                        self._raw_write(ts, name, conn_no, frame)
                         self.stats.messages += 1
+                        if not healthy and time.monotonic() - opened >= self.healthy_s:
+                            healthy = True  # up and delivering for healthy_s: the backoff starts over
+                            backoff.healthy()
+                        text = self._text(frame, name, conn_no)
+                        if text is None:
+                            continue
                         try:
                             adapter.on_message(ts, text, f"{name} conn {conn_no}")
                         except MalformedMessage as exc:
                             self.stats.malformed += 1
                             log.warning("%s: malformed frame skipped (%s): %.200s", name, exc, text)
                         if adapter.needs_resync():
-                            log.warning("%s: book out of sequence; reconnecting for a fresh snapshot", name)
+                            why = "book out of sequence (a fresh snapshot comes with a new connection)"
                             break
             except asyncio.CancelledError:
                 raise
             except (OSError, asyncio.TimeoutError, InvalidHandshake, WebSocketException) as exc:
-                log.warning("%s: connection %d: %s", name, conn_no, exc)
+                why = self._connection_error(name, conn_no, exc) or str(exc) or type(exc).__name__
             finally:
                 for f in fetches:
                     f.cancel()
@@ -266,11 +336,45 @@ class Recorder:
             if self._stop.is_set():
                 return
             self.stats.reconnects += 1
-            lo, hi = self.backoff_s
-            delay = min(hi, lo * (2 ** attempt)) * random.uniform(0.5, 1.0)
-            attempt += 1
+            delay = backoff.next_delay()
+            log.warning("%s: connection %d: %s; reconnecting in %.2f s", name, conn_no, why, delay)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+    def _text(self, frame: str | bytes, name: str, conn_no: int) -> str | None:
+        """The frame as text for the adapter; None for a binary frame that is not UTF-8 (kept in the raw log)."""
+        if isinstance(frame, str):
+            return frame
+        try:
+            return frame.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.stats.malformed += 1
+            self.stats.undecodable_frames += 1
+            log.warning("%s: connection %d: binary frame of %d bytes is not UTF-8 (%s at byte %d); kept as base64 "
+                        "in the raw log, skipped", name, conn_no, len(frame), exc.reason, exc.start)
+            return None
+
+    def _connection_error(self, name: str, conn_no: int, exc: BaseException) -> str | None:
+        """A connection our side failed (frame over the size limit, protocol error): a marker line in the raw log."""
+        from websockets.exceptions import ConnectionClosedError, PayloadTooBig
+
+        if not isinstance(exc, ConnectionClosedError) or exc.sent is None or exc.sent.code not in (1002, 1007, 1009):
+            return None
+        cause = exc.__cause__
+        ts = self.now()
+        if exc.sent.code == 1009:
+            self.stats.oversize_frames += 1
+            size = getattr(cause, "size", None) if isinstance(cause, PayloadTooBig) else None
+            what = f"frame of {size} bytes" if size else "compressed frame whose decompressed size"
+            reason = (f"{what} exceeds the {self.max_frame_bytes}-byte limit; not read: connection closed (1009), "
+                      f"books GAP, reconnecting")
+            self._raw_marker(ts, name, conn_no, "oversize", size=size, limit=self.max_frame_bytes, reason=reason)
+        else:
+            self.stats.protocol_errors += 1
+            reason = (f"protocol error ({cause or exc.sent.reason}); connection closed ({exc.sent.code}), "
+                      f"books GAP, reconnecting")
+            self._raw_marker(ts, name, conn_no, "protocol-error", code=exc.sent.code, reason=reason)
+        return reason
 
     @staticmethod
     async def _heartbeat(ws: Any, every_s: float, text: str) -> None:
@@ -292,29 +396,59 @@ class Recorder:
             task.add_done_callback(fetches.discard)
 
     async def _snapshot(self, adapter: Adapter, name: str, conn_no: int, sym: str, url: str) -> None:
-        def get() -> str:
-            with urllib.request.urlopen(url, timeout=10) as resp:
-                return resp.read().decode()
+        import urllib.error
 
+        def get() -> bytes:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return resp.read()
+
+        bucket = self.rest_buckets[adapter.venue]
+        await bucket.take()
+        self.stats.rest_requests += 1
         try:
             body = await asyncio.to_thread(get)
+        except urllib.error.HTTPError as exc:
+            if exc.code in (418, 429):  # the venue's rate limit: no request until it says
+                wait = exc.headers.get("Retry-After", "") if exc.headers else ""
+                pause = float(wait) if wait.strip().isdigit() else 60.0
+                bucket.pause(pause)
+                log.warning("%s: snapshot %s refused with HTTP %d; no REST request for %.0f s", name, url,
+                            exc.code, pause)
+            else:
+                log.warning("%s: snapshot %s failed (HTTP %d); retrying", name, url, exc.code)
+            await asyncio.sleep(self.backoff_s[0])
+            return
         except OSError as exc:
             log.warning("%s: snapshot %s failed (%s); retrying", name, url, exc)
             await asyncio.sleep(self.backoff_s[0])
             return
         ts = self.now()
-        self._raw_write(ts, name, conn_no, body, rest=url)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._raw_write(ts, name, conn_no, body, rest=url)
+            self.stats.malformed += 1
+            log.warning("%s: snapshot from %s is not UTF-8 (%s); kept as base64 in the raw log", name, url, exc.reason)
+            await asyncio.sleep(self.backoff_s[0])
+            return
+        self._raw_write(ts, name, conn_no, text, rest=url)
         self.stats.snapshots_fetched += 1
         try:
-            adapter.on_snapshot(ts, sym, body, f"{name} {url}")
+            adapter.on_snapshot(ts, sym, text, f"{name} {url}")
         except MalformedMessage as exc:
             self.stats.malformed += 1
             log.warning("%s: bad snapshot from %s (%s)", name, url, exc)
             await asyncio.sleep(self.backoff_s[0])
 
-    def _raw_write(self, ts: int, venue: str, conn: int, text: str, **extra: Any) -> None:
+    def _raw_write(self, ts: int, venue: str, conn: int, frame: str | bytes, **extra: Any) -> None:
         try:
-            self._raw.write(ts, venue, conn, text, **extra)  # type: ignore[union-attr]
+            self._raw.write(ts, venue, conn, frame, **extra)  # type: ignore[union-attr]
+        except OSError as exc:
+            self._fail(exc)
+
+    def _raw_marker(self, ts: int, venue: str, conn: int, marker: str, **fields: Any) -> None:
+        try:
+            self._raw.marker(ts, venue, conn, marker, **fields)  # type: ignore[union-attr]
         except OSError as exc:
             self._fail(exc)
 

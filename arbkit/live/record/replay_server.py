@@ -8,7 +8,8 @@ the same port from a book the server keeps by applying every depth frame it pass
 
 Faults, by frame index: ``drop_at`` (close the connection before that frame), ``malformed_at``
 (send a broken frame before it), ``skip_at`` (never send that frame: a sequence gap),
-``silent_at`` (stop sending for ``silence_s`` before it).
+``silent_at`` (stop sending for ``silence_s`` before it), ``inject_at`` (``{index: text or
+bytes}``: send that extra frame before it, e.g. an oversize or a binary one).
 """
 from __future__ import annotations
 
@@ -90,16 +91,20 @@ class ReplayServer:
     def __init__(self, frames: list[str], *, snapshot: dict[str, Any] | None = None, delay_s: float = 0.0005,
                  batch: int = 4, drop_at: Iterable[int] = (), malformed_at: Iterable[int] = (),
                  skip_at: Iterable[int] = (), silent_at: Iterable[int] = (), silence_s: float = 1.5,
-                 wait_subscribe: bool = False) -> None:
+                 wait_subscribe: bool = False, inject_at: dict[int, str | bytes] | None = None,
+                 compression: str | None = "deflate") -> None:
         self.frames = frames
         self.book = _BinanceBook(snapshot["snapshot"], snapshot["position"]) if snapshot else None
         self.delay_s, self.batch = delay_s, batch
         self.drop_at, self.malformed_at = set(drop_at), set(malformed_at)
         self.skip_at, self.silent_at = set(skip_at), set(silent_at)
+        self.inject_at = dict(inject_at or {})
+        self.compression = compression  # None: frames go uncompressed (as most venues send them)
         self.silence_s = silence_s
         self.wait_subscribe = wait_subscribe
         self.cursor = 0
         self.sent: list[int] = []  # indices of frames sent, in order
+        self.sent_on: list[int] = []  # the connection number (1, 2, ...) each of them was sent on
         self.connections = 0
         self.rest_calls = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -133,6 +138,7 @@ class ReplayServer:
 
     async def _handler(self, ws: Any) -> None:
         self.connections += 1
+        conn = self.connections
         if self.wait_subscribe:
             try:
                 await asyncio.wait_for(ws.recv(), timeout=5)
@@ -151,12 +157,15 @@ class ReplayServer:
                 if i in self.malformed_at:
                     self.malformed_at.discard(i)
                     await ws.send('{"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate", broken')
+                if i in self.inject_at:
+                    await ws.send(self.inject_at.pop(i))
                 self.cursor = i + 1
                 self._pass(i)
                 if i in self.skip_at:
                     continue
                 await ws.send(self.frames[i])
                 self.sent.append(i)
+                self.sent_on.append(conn)
                 if self.delay_s and i % self.batch == 0:
                     await asyncio.sleep(self.delay_s)
             await asyncio.sleep(3600)  # feed exhausted: stay connected and quiet
@@ -174,7 +183,8 @@ class ReplayServer:
         from websockets.asyncio.server import serve
 
         self._stop = asyncio.Event()
-        async with serve(self._handler, "127.0.0.1", 0, process_request=self._process_request, max_size=1 << 24) as srv:
+        async with serve(self._handler, "127.0.0.1", 0, process_request=self._process_request, max_size=1 << 24,
+                         compression=self.compression) as srv:
             self.port = list(srv.sockets)[0].getsockname()[1]
             self._ready.set()
             await self._stop.wait()
