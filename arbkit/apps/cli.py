@@ -403,10 +403,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """``arbkit dashboard``: the live page of a paper run."""
-    from arbkit.live.dashboard import serve
+    from arbkit.live.dashboard.server import bind
 
-    print(f"arbkit dashboard: http://{args.host}:{args.port}/ (run {args.run}); Ctrl-C to stop", file=sys.stderr)
-    serve(args.run, args.port, args.host)
+    server = bind(args.run, args.port, args.host)
+    print(f"arbkit dashboard: http://{args.host}:{server.server_address[1]}/ (run {args.run}); Ctrl-C to stop",
+          file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 
