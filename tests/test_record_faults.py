@@ -10,7 +10,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from arbkit.io.lock import LOCK_NAME, DirectoryLock, DirectoryLocked
 from arbkit.record import Recorder, RecorderError, VenueSpec, read_raw_log
 from arbkit.record.pacing import Backoff, TokenBucket
 from arbkit.record.raw_log import RawLog
-from arbkit.record.replay_server import ReplayServer, binance_frames
+from arbkit.record.replay_server import ReplayServer, ScriptedServer, binance_frames
 from arbkit.validate import validate as validate_recording
 from conftest import BUNDLED, ROOT
 
@@ -134,57 +133,8 @@ def test_backoff_delays_never_shrink_until_a_healthy_connection():
     assert b.next_delay() <= 0.05
 
 
-class ScriptedServer:
-    """A local websocket server: connection n gets ``script(n)`` (frames to send, floats are sleeps),
-    then is closed. ``connections`` counts handshakes, ``rest_calls`` the REST depth requests."""
-
-    def __init__(self, script):
-        self.script = script
-        self.connections = 0
-        self.rest_calls = 0
-        self.port = 0
-        self._ready = threading.Event()
-
-    async def _handler(self, ws):
-        self.connections += 1
-        try:
-            for item in self.script(self.connections):
-                if isinstance(item, float):
-                    await asyncio.sleep(item)
-                else:
-                    await ws.send(item)
-        except Exception:
-            return
-
-    def _process_request(self, connection, request):
-        if request.path.startswith("/fapi/"):
-            self.rest_calls += 1
-            return connection.respond(200, json.dumps({"lastUpdateId": 1, "bids": [], "asks": []}))
-        return None
-
-    async def _main(self):
-        from websockets.asyncio.server import serve
-
-        self._stop = asyncio.Event()
-        async with serve(self._handler, "127.0.0.1", 0, process_request=self._process_request) as srv:
-            self.port = list(srv.sockets)[0].getsockname()[1]
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self):
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    def spec(self, **kw):
-        return VenueSpec("binance-usdm", ["BTCUSDT"], endpoint=f"ws://127.0.0.1:{self.port}",
-                         rest=f"http://127.0.0.1:{self.port}", **kw)
+def _spec(srv, **kw):
+    return VenueSpec("binance-usdm", ["BTCUSDT"], endpoint=srv.url, rest=srv.http, **kw)
 
 
 def _run_for(rec, seconds):
@@ -211,7 +161,7 @@ def _max_connects(base, cap, seconds):
 
 def test_a_server_that_closes_at_once_gets_growing_backoff_and_rate_limited_rest(tmp_path):
     with ScriptedServer(lambda n: []) as srv:
-        rec = Recorder(tmp_path / "r", [srv.spec(rest_rate=0.5, rest_burst=1)], flush_s=0.2, silence_s=5.0,
+        rec = Recorder(tmp_path / "r", [_spec(srv, rest_rate=0.5, rest_burst=1)], flush_s=0.2, silence_s=5.0,
                        backoff_s=(0.05, 0.8), status=False)
         stats, elapsed = _run_for(rec, 4.0)
         connections, rest_calls = srv.connections, srv.rest_calls
@@ -227,6 +177,16 @@ def test_a_server_that_closes_at_once_gets_growing_backoff_and_rate_limited_rest
     assert validate_recording(tmp_path / "r").ok
 
 
+def test_http_429_with_retry_after_stops_rest_requests(tmp_path):
+    # every connection delivers data for a while (so each wants a snapshot), then drops
+    frame = json.dumps({"stream": "btcusdt@aggTrade", "data": {"e": "noise", "s": "BTCUSDT"}})
+    with ScriptedServer(lambda n: [frame, 0.3], rest_status=429, retry_after=60) as srv:
+        rec = Recorder(tmp_path / "r", [_spec(srv)], flush_s=0.2, silence_s=5.0, backoff_s=(0.05, 0.2), status=False)
+        stats, _ = _run_for(rec, 3.0)
+        connections, rest_calls = srv.connections, srv.rest_calls
+    assert connections >= 4 and rest_calls == stats["rest_requests"] == 1  # nothing more for Retry-After seconds
+
+
 def test_backoff_starts_over_only_after_a_connection_stayed_healthy(tmp_path):
     frame = json.dumps({"stream": "btcusdt@aggTrade", "data": {"e": "noise", "s": "BTCUSDT"}})
 
@@ -235,7 +195,7 @@ def test_backoff_starts_over_only_after_a_connection_stayed_healthy(tmp_path):
 
     for healthy_s, restarts in ((0.4, True), (30.0, False)):
         with ScriptedServer(script) as srv:
-            rec = Recorder(tmp_path / f"h{healthy_s}", [srv.spec()], flush_s=0.2, silence_s=5.0,
+            rec = Recorder(tmp_path / f"h{healthy_s}", [_spec(srv)], flush_s=0.2, silence_s=5.0,
                            backoff_s=(0.05, 0.8), status=False, healthy_s=healthy_s)
             _run_for(rec, 3.5)
         d = rec.backoffs[0].delays
@@ -320,7 +280,7 @@ def test_oversize_and_non_utf8_frames_leave_markers_reconnect_and_lose_nothing(t
     assert any(r.get("msg") == big for r in read_raw_log(tmp_path / "d" / "raw" / "messages-00000.ndjson.gz"))
     # a compressed frame over the limit: its decompressed size is not known, the marker says so
     with ScriptedServer(lambda n: ["x" * (2 << 20)] if n == 1 else []) as srv:
-        rec = Recorder(tmp_path / "c", [srv.spec()], flush_s=0.2, silence_s=3.0, backoff_s=(0.05, 0.5),
+        rec = Recorder(tmp_path / "c", [_spec(srv)], flush_s=0.2, silence_s=3.0, backoff_s=(0.05, 0.5),
                        status=False, max_frame_bytes=1 << 20)
         stats, _ = _run_for(rec, 1.0)
     over = next(r for r in read_raw_log(tmp_path / "c" / "raw" / "messages-00000.ndjson.gz") if "marker" in r)

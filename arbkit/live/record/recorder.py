@@ -131,12 +131,14 @@ class Recorder:
         if isinstance(max_frame_bytes, bool) or not isinstance(max_frame_bytes, int) or max_frame_bytes < 1024:
             raise ConfigError(f"record: max_frame_bytes must be a whole number of bytes >= 1024, got {max_frame_bytes!r}")
         self.out_dir = Path(out_dir)
-        check_writable(self.out_dir)
-        try:
+        try:  # first of all: a directory a live recorder holds is not touched at all
             self._lock = DirectoryLock(self.out_dir, "arbkit record").acquire()
         except DirectoryLocked as exc:
             raise RecorderError(str(exc)) from None
+        except OSError as exc:
+            raise RecorderError(f"{self.out_dir}: output directory is not writable ({exc})") from None
         try:
+            check_writable(self.out_dir)
             self._setup(venues, flush_s=flush_s, part_rows=part_rows, silence_s=silence_s, backoff_s=backoff_s,
                         duration_s=duration_s, on_events=on_events, freeze_instruments=freeze_instruments,
                         overwrite=overwrite, status=status, instrument_overrides=instrument_overrides,
@@ -399,19 +401,18 @@ class Recorder:
         import urllib.error
 
         def get() -> bytes:
+            self.stats.rest_requests += 1  # counted here: a request cancelled before its thread starts is never made
             with urllib.request.urlopen(url, timeout=10) as resp:
                 return resp.read()
 
-        bucket = self.rest_buckets[adapter.venue]
-        await bucket.take()
-        self.stats.rest_requests += 1
+        await self.rest_buckets[adapter.venue].take()
         try:
             body = await asyncio.to_thread(get)
         except urllib.error.HTTPError as exc:
             if exc.code in (418, 429):  # the venue's rate limit: no request until it says
                 wait = exc.headers.get("Retry-After", "") if exc.headers else ""
                 pause = float(wait) if wait.strip().isdigit() else 60.0
-                bucket.pause(pause)
+                self.rest_buckets[adapter.venue].pause(pause)
                 log.warning("%s: snapshot %s refused with HTTP %d; no REST request for %.0f s", name, url,
                             exc.code, pause)
             else:

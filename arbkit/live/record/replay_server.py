@@ -18,7 +18,7 @@ import gzip
 import json
 import threading
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 def binance_frames(path: Path) -> tuple[list[str], dict[str, Any]]:
     """(websocket frames, the REST snapshot) of a Binance ``<ts> <json>`` capture."""
@@ -195,6 +195,80 @@ class ReplayServer:
             self._loop.run_until_complete(self._main())
 
         self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10), "server did not start"
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+class ScriptedServer:
+    """A local websocket "exchange" that misbehaves on purpose: connection n gets ``script(n)`` — frames
+    (text or bytes) sent in order, floats are pauses in seconds — and is then closed
+    (``lambda n: []`` accepts and closes every connection at once). Binance REST depth requests
+    get an empty book (or ``rest_status``, e.g. 429 with a ``Retry-After`` of ``retry_after`` s).
+    ``connections`` counts handshakes, ``rest_calls`` REST requests."""
+
+    def __init__(self, script: Callable[[int], Iterable[str | bytes | float]], *, rest_status: int = 200,
+                 retry_after: int | None = None) -> None:
+        self.script = script
+        self.rest_status, self.retry_after = rest_status, retry_after
+        self.connections = 0
+        self.rest_calls = 0
+        self.port = 0
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The websocket URL."""
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def http(self) -> str:
+        """The REST base URL (same port)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _handler(self, ws: Any) -> None:
+        self.connections += 1
+        try:
+            for item in self.script(self.connections):
+                if isinstance(item, float):
+                    await asyncio.sleep(item)
+                else:
+                    await ws.send(item)
+        except Exception:
+            return
+
+    def _process_request(self, connection: Any, request: Any) -> Any:
+        if request.path.startswith(("/fapi/", "/api/", "/dapi/")):
+            self.rest_calls += 1
+            if self.rest_status != 200:
+                resp = connection.respond(self.rest_status, '{"code": -1003, "msg": "Too many requests"}')
+                if self.retry_after is not None:
+                    resp.headers["Retry-After"] = str(self.retry_after)
+                return resp
+            return connection.respond(200, json.dumps({"lastUpdateId": 1, "bids": [], "asks": []}))
+        return None
+
+    async def _main(self) -> None:
+        from websockets.asyncio.server import serve
+
+        self._stop = asyncio.Event()
+        async with serve(self._handler, "127.0.0.1", 0, process_request=self._process_request) as srv:
+            self.port = list(srv.sockets)[0].getsockname()[1]
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> "ScriptedServer":
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
         self._thread.start()
         assert self._ready.wait(10), "server did not start"
         return self
