@@ -303,3 +303,19 @@ def test_raw_log_keeps_binary_frames_byte_exact(tmp_path):
     text = gzip.decompress(path.read_bytes()).decode("utf-8")
     assert "\ufffd" not in text and "\\ufffd" not in text
     assert [r.get("marker") for r in back] == [None, None, "binary-not-utf8", "binary-not-utf8", "oversize"]
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--healthy-s", "-1"], "record: healthy_s (--healthy-s) must be a positive number of seconds, got -1.0"),
+    (["--healthy-s", "inf"], "record: healthy_s (--healthy-s) must be a positive number of seconds, got inf"),
+    (["--rest-rate", "0"], "record: rest_rate (--rest-rate) must be a positive number of requests a second, got 0.0"),
+    (["--rest-burst", "0"], "record: rest_burst (--rest-burst) must be a whole number >= 1, got 0"),
+    (["--max-frame-mb", "nan"], "--max-frame-mb must be a positive number of MiB, got nan"),
+])
+def test_bad_connection_options_are_one_line_and_touch_nothing(tmp_path, capsys, args, msg):
+    from arbkit.cli import main
+
+    out = tmp_path / "rec"
+    rc = main(["record", "--venue", "binance-usdm", "--symbols", "BTCUSDT", "-o", str(out), "--quiet", *args])
+    assert rc == 2 and capsys.readouterr().err.strip() == f"arbkit record: error: {msg}"
+    assert not out.exists()

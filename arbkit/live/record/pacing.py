@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ class Backoff:
     """Reconnect delays for one venue connection (see the module doc)."""
 
     def __init__(self, base_s: float, cap_s: float, *, rng: random.Random | None = None) -> None:
-        if not (0 < base_s <= cap_s):
+        if not (0 < base_s <= cap_s < math.inf):
             raise ConfigError(f"record: backoff needs 0 < base <= cap seconds, got base {base_s!r}, cap {cap_s!r}")
         self.base_s, self.cap_s = float(base_s), float(cap_s)
         self.rng = rng or random.Random()
@@ -71,9 +72,7 @@ class TokenBucket:
     """``await bucket.take()`` before each request: at most ``burst`` at once, then ``rate`` a second."""
 
     def __init__(self, rate: float, burst: int) -> None:
-        if not rate > 0 or not burst >= 1:
-            raise ConfigError(f"record: REST rate must be > 0 requests/s and burst >= 1, got rate {rate!r}, "
-                              f"burst {burst!r}")
+        check_rest_pacing(rate, burst)
         self.rate, self.burst = float(rate), int(burst)
         self.tokens = float(burst)
         self._t = time.monotonic()
@@ -107,6 +106,14 @@ class TokenBucket:
                         return
                     wait = (1.0 - self.tokens) / self.rate
                 await asyncio.sleep(wait)
+
+
+def check_rest_pacing(rate: float | None, burst: int | None, where: str = "record") -> None:
+    """ConfigError unless ``rate`` (requests/s) is positive and finite and ``burst`` a whole number >= 1 (None: default)."""
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < math.inf):
+        raise ConfigError(f"{where}: rest_rate (--rest-rate) must be a positive number of requests a second, got {rate!r}")
+    if burst is not None and (isinstance(burst, bool) or not isinstance(burst, int) or burst < 1):
+        raise ConfigError(f"{where}: rest_burst (--rest-burst) must be a whole number >= 1, got {burst!r}")
 
 
 def rest_bucket(venue: str, rate: float | None = None, burst: int | None = None) -> TokenBucket:

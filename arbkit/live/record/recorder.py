@@ -45,7 +45,7 @@ from arbkit.core.terminal import progress_wanted
 from arbkit.io.lock import DirectoryLock, DirectoryLocked, dir_has_files
 from arbkit.io.writer import RecordingWriter
 from arbkit.live.record.adapters import CHANNELS, Adapter, MalformedMessage, make_adapter
-from arbkit.live.record.pacing import Backoff, TokenBucket, rest_bucket
+from arbkit.live.record.pacing import Backoff, TokenBucket, check_rest_pacing, rest_bucket
 from arbkit.live.record.raw_log import RawLog
 from arbkit.venues.common import EventSink, InstrumentTable
 
@@ -126,10 +126,14 @@ class Recorder:
         if not venues:
             raise ConfigError("record: give at least one venue")
         for name, v in (("flush_s", flush_s), ("silence_s", silence_s), ("healthy_s", healthy_s)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-                raise ConfigError(f"record: {name} must be a positive number of seconds, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+                raise ConfigError(f"record: {name} (--{name.replace('_', '-')}) must be a positive number of "
+                                  f"seconds, got {v!r}")
         if isinstance(max_frame_bytes, bool) or not isinstance(max_frame_bytes, int) or max_frame_bytes < 1024:
             raise ConfigError(f"record: max_frame_bytes must be a whole number of bytes >= 1024, got {max_frame_bytes!r}")
+        check_rest_pacing(rest_rate, rest_burst)
+        for v in venues:
+            check_rest_pacing(v.rest_rate, v.rest_burst, where=f"record: venue {v.venue}")
         self.out_dir = Path(out_dir)
         try:  # first of all: a directory a live recorder holds is not touched at all
             self._lock = DirectoryLock(self.out_dir, "arbkit record").acquire()
