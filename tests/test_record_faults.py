@@ -319,3 +319,22 @@ def test_bad_connection_options_are_one_line_and_touch_nothing(tmp_path, capsys,
     rc = main(["record", "--venue", "binance-usdm", "--symbols", "BTCUSDT", "-o", str(out), "--quiet", *args])
     assert rc == 2 and capsys.readouterr().err.strip() == f"arbkit record: error: {msg}"
     assert not out.exists()
+
+
+def test_a_text_frame_that_is_not_utf8_leaves_a_protocol_error_marker_and_the_feed_goes_on(tmp_path):
+    async def bad_text(ws):  # a text frame websockets' API would refuse to send
+        async with ws.send_context():
+            ws.protocol.send_text(b'{"e": "\xff"}')
+
+    good = [json.dumps({"stream": "btcusdt@x", "data": {"e": "noise", "s": "BTCUSDT", "k": k}}) for k in range(4)]
+    with ScriptedServer(lambda n: [good[0], bad_text, good[1], 1.0] if n == 1 else [good[2], good[3], 2.0]) as srv:
+        rec = Recorder(tmp_path / "p", [_spec(srv)], flush_s=0.2, silence_s=5.0, backoff_s=(0.05, 0.2), status=False)
+        stats, _ = _run_for(rec, 1.5)
+    raw = list(read_raw_log(tmp_path / "p" / "raw" / "messages-00000.ndjson.gz"))
+    marks = [r for r in raw if "marker" in r]
+    assert stats["protocol_errors"] == 1 and [(m["marker"], m["code"], m["conn"]) for m in marks] == \
+        [("protocol-error", 1007, 1)]
+    assert marks[0]["reason"] == ("text frame is not UTF-8, its bytes are lost ('utf-8' codec can't decode byte 0xff "
+                                  "in position 7: invalid start byte); connection closed (1007), books GAP, reconnecting")
+    assert [r["msg"] for r in raw if "msg" in r and "rest" not in r] == [good[0], good[2], good[3]]
+    assert validate_recording(tmp_path / "p").ok

@@ -5,7 +5,9 @@ Each line is ``{"ts": <local receive ns>, "venue": ..., "conn": <connection numb
 with ``"binary": true`` when they are UTF-8, else base64 in ``"b64"`` with
 ``"marker": "binary-not-utf8"`` and a ``"reason"`` (never with U+FFFD in place of their bytes). Marker lines
 record what the recorder could not keep: ``{"ts", "venue", "conn", "marker": "oversize",
-"size", "limit", "reason"}`` for a frame over the size limit (its bytes were never read).
+"size", "limit", "reason"}`` for a frame over the size limit (its bytes were never read),
+``"marker": "protocol-error"`` with the close ``code`` when websockets failed the connection
+(e.g. 1007: a text frame that is not UTF-8, whose bytes websockets does not hand over).
 Every line is followed by a gzip sync flush, so a killed recorder leaves a file whose every
 complete line can be read back (:func:`read_raw_log` stops quietly at a torn end).
 """

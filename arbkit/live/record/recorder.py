@@ -377,8 +377,9 @@ class Recorder:
             self._raw_marker(ts, name, conn_no, "oversize", size=size, limit=self.max_frame_bytes, reason=reason)
         else:
             self.stats.protocol_errors += 1
-            reason = (f"protocol error ({cause or exc.sent.reason}); connection closed ({exc.sent.code}), "
-                      f"books GAP, reconnecting")
+            what = "text frame is not UTF-8, its bytes are lost" if exc.sent.code == 1007 else "protocol error"
+            reason = (f"{what} ({cause or exc.sent.reason}); connection closed ({exc.sent.code}), books GAP, "
+                      f"reconnecting")
             self._raw_marker(ts, name, conn_no, "protocol-error", code=exc.sent.code, reason=reason)
         return reason
 

@@ -208,12 +208,13 @@ class ReplayServer:
 
 class ScriptedServer:
     """A local websocket "exchange" that misbehaves on purpose: connection n gets ``script(n)`` — frames
-    (text or bytes) sent in order, floats are pauses in seconds — and is then closed
+    (text or bytes) sent in order, floats are pauses in seconds, coroutine functions are awaited
+    with the connection (to send what the API refuses to) — and is then closed
     (``lambda n: []`` accepts and closes every connection at once). Binance REST depth requests
     get an empty book (or ``rest_status``, e.g. 429 with a ``Retry-After`` of ``retry_after`` s).
     ``connections`` counts handshakes, ``rest_calls`` REST requests."""
 
-    def __init__(self, script: Callable[[int], Iterable[str | bytes | float]], *, rest_status: int = 200,
+    def __init__(self, script: Callable[[int], Iterable[Any]], *, rest_status: int = 200,
                  retry_after: int | None = None) -> None:
         self.script = script
         self.rest_status, self.retry_after = rest_status, retry_after
@@ -241,6 +242,8 @@ class ScriptedServer:
             for item in self.script(self.connections):
                 if isinstance(item, float):
                     await asyncio.sleep(item)
+                elif callable(item):
+                    await item(ws)
                 else:
                     await ws.send(item)
         except Exception:
