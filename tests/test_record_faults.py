@@ -168,7 +168,7 @@ def test_a_server_that_closes_at_once_gets_growing_backoff_and_rate_limited_rest
     delays = rec.backoffs[0].delays
     assert stats["reconnects"] == len(delays) >= 5
     assert all(y >= x for x, y in zip(delays, delays[1:])), delays  # never shrinks: no handshake resets it
-    assert delays[-1] == 0.8
+    assert max(delays) <= 0.8 and (delays[-1] == 0.8 or len(delays) < 6)  # the 6th wait is at the cap for sure
     # counts: the shortest waits the backoff allows bound the connections (a reset per handshake, as before,
     # made ~100 in 4 s), and the REST snapshots stay within the bucket (1 at once + 0.5/s)
     assert 5 <= connections <= _max_connects(0.05, 0.8, elapsed) < 12
