@@ -2,7 +2,7 @@
 
 ``arbkit record`` runs with its default settings (backoff 0.25 s … 30 s reset only after a
 healthy connection, Binance REST bucket) for ``--seconds`` against a local server
-(``arbkit.record.replay_server.ScriptedServer``) that closes each connection right after
+(``arbkit.live.record.replay_server.ScriptedServer``) that closes each connection right after
 the handshake and answers REST depth requests; the server counts both. Counts, not speed.
 
     python benchmarks/bench_reconnect_storm.py [--seconds 27] [--json OUT] [--markdown OUT]
@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parent
 
 
 def run(seconds: float) -> dict:
-    from arbkit.bench import machine
-    from arbkit.record.replay_server import ScriptedServer
+    from arbkit.apps.bench import machine
+    from arbkit.live.record.replay_server import ScriptedServer
 
     with ScriptedServer(lambda n: []) as srv, tempfile.TemporaryDirectory() as tmp:
         t0 = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "arbkit.cli", "record", "--venue", "binance-usdm", "--symbols",
+        proc = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "record", "--venue", "binance-usdm", "--symbols",
                                "BTCUSDT", "--endpoint", srv.url, "--rest", srv.http, "-o", str(Path(tmp) / "rec"),
                                "--duration", str(seconds), "--quiet"], capture_output=True, text=True,
                               env={**os.environ, "CI": "true"})
@@ -49,7 +49,7 @@ def markdown(r: dict) -> str:
 
 
 def main() -> None:
-    from arbkit.bench import write_report
+    from arbkit.apps.bench import write_report
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=27.0)

@@ -34,6 +34,7 @@ import logging
 import os
 import signal
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -403,8 +404,6 @@ class Recorder:
             task.add_done_callback(fetches.discard)
 
     async def _snapshot(self, adapter: Adapter, name: str, conn_no: int, sym: str, url: str) -> None:
-        import urllib.error
-
         def get() -> bytes:
             self.stats.rest_requests += 1  # counted here: a request cancelled before its thread starts is never made
             with urllib.request.urlopen(url, timeout=10) as resp:

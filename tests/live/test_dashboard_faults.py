@@ -11,9 +11,9 @@ import urllib.request
 
 import pytest
 
-from arbkit.dashboard import serve
-from arbkit.dashboard.server import tail_jsonl
-from arbkit.errors import ConfigError
+from arbkit.live.dashboard import serve
+from arbkit.live.dashboard.server import tail_jsonl
+from arbkit.core.errors import ConfigError
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--hide-scrollbars"]
@@ -146,7 +146,7 @@ def test_port_in_use_is_one_line_and_a_non_zero_exit(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = subprocess.run([sys.executable, "-m", "arbkit.cli", "dashboard", "--run", str(run), "--port", str(port)],
+        proc = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "dashboard", "--run", str(run), "--port", str(port)],
                               capture_output=True, text=True, timeout=60)
         with pytest.raises(ConfigError, match=f"port {port} on 127.0.0.1 is already in use"):
             serve(run, port, background=True)
@@ -154,10 +154,10 @@ def test_port_in_use_is_one_line_and_a_non_zero_exit(tmp_path):
     assert proc.stderr.strip().splitlines() == [f"arbkit dashboard: error: port {port} on 127.0.0.1 is already in use "
                                                 "(another dashboard?); choose another with --port"]
     for port_arg, msg in (("70000", "port must be a whole number from 0 to 65535, got 70000"),):
-        proc = subprocess.run([sys.executable, "-m", "arbkit.cli", "dashboard", "--run", str(run), "--port", port_arg],
+        proc = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "dashboard", "--run", str(run), "--port", port_arg],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2 and proc.stderr.strip() == f"arbkit dashboard: error: {msg}"
-    proc = subprocess.run([sys.executable, "-m", "arbkit.cli", "dashboard", "--run", str(tmp_path / "nope")],
+    proc = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "dashboard", "--run", str(tmp_path / "nope")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"arbkit dashboard: error: {tmp_path / 'nope'}: not a paper run directory (no such directory)"
