@@ -3,6 +3,18 @@
 A recording is a table of events sorted by ``ts_local``, one row per change.
 Everything that reads or writes events (io, engine, recorder) takes its column
 names, types and kind codes from here.
+
+Schema version 2 adds two kinds that carry no book change:
+
+* ``FUNDING``: ``price`` = the perpetual's funding rate (a fraction per funding
+  interval, e.g. 0.0001 = 0.01 %; may be negative), ``seq`` = the funding time it
+  applies at (ns since epoch), ``side`` = 0, ``qty`` = 0. The venue's latest rate for
+  that time as known at ``ts_local``: the last one before the funding time is the rate paid.
+* ``MARK``: ``price`` = the venue's mark price, ``qty`` = its index price (0 when the
+  venue sends none), ``side`` = 0, ``seq`` = -1.
+
+Version-1 recordings (no such rows) read unchanged. Version 2 also adds the ``option``
+contract type.
 """
 from __future__ import annotations
 
@@ -13,7 +25,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)  #: versions this arbkit reads (version 1 lacks FUNDING / MARK rows)
 
 
 class Kind(IntEnum):
@@ -25,6 +38,12 @@ class Kind(IntEnum):
     BBO = 4  #: best bid (side +1) or best ask (side -1) quote with its quantity
     CLEAR = 5  #: drop every level of the asset's book (side 0) before a snapshot or after a gap
     GAP = 6  #: feed gap / resync marker: the book is unreliable until the next CLEAR + SNAPSHOT
+    FUNDING = 7  #: perpetual funding rate: ``price`` = rate, ``seq`` = funding time (ns); side 0, qty 0
+    MARK = 8  #: mark / index price: ``price`` = mark, ``qty`` = index (0 when not sent); side 0
+
+
+#: the kinds about funding and marking, which change no book (the replay loop skips them for now)
+FUNDING_KINDS = (Kind.FUNDING, Kind.MARK)
 
 
 KIND_NAMES: dict[int, str] = {int(k): k.name for k in Kind}
@@ -50,17 +69,21 @@ COLUMNS: tuple[Column, ...] = (
     Column("ts_local", "int64", pa.int64(), "local receive timestamp, ns since epoch; the sort key"),
     Column("asset", "int32", pa.int32(), "index into the manifest's instruments"),
     Column("kind", "uint8", pa.uint8(), "Kind code"),
-    Column("side", "int8", pa.int8(), "+1 bid/buy, -1 ask/sell, 0 both (CLEAR/GAP)"),
-    Column("price", "float64", pa.float64(), "price in quote units (engine converts to integer ticks)"),
-    Column("qty", "float64", pa.float64(), "new total qty at the level (SNAPSHOT/DEPTH/BBO), traded qty (TRADE)"),
-    Column("seq", "int64", pa.int64(), "exchange sequence / update id where the venue has one, else -1"),
+    Column("side", "int8", pa.int8(), "+1 bid/buy, -1 ask/sell, 0 both (CLEAR/GAP) or none (FUNDING/MARK)"),
+    Column("price", "float64", pa.float64(),
+           "price in quote units (engine converts to integer ticks); FUNDING: the rate; MARK: the mark price"),
+    Column("qty", "float64", pa.float64(),
+           "new total qty at the level (SNAPSHOT/DEPTH/BBO), traded qty (TRADE); MARK: the index price"),
+    Column("seq", "int64", pa.int64(), "exchange sequence / update id where the venue has one, else -1; FUNDING: the "
+                                       "funding time (ns)"),
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 EVENT_DTYPE = np.dtype([(c.name, c.numpy) for c in COLUMNS])
 ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=False) for c in COLUMNS])
 
-CONTRACT_TYPES = ("spot", "linear_perp", "inverse_perp", "linear_future", "inverse_future", "binary_outcome", "equity")
+CONTRACT_TYPES = ("spot", "linear_perp", "inverse_perp", "linear_future", "inverse_future", "binary_outcome", "equity",
+                  "option")
 
 
 @dataclass

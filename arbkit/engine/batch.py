@@ -16,7 +16,7 @@ from arbkit.engine import batch_loop as bl
 from arbkit.engine import codes as c
 from arbkit.book.ladder import DEFAULT_LADDER
 from arbkit.engine.result import Result
-from arbkit.engine.replayer import Replayer
+from arbkit.engine.replayer import Replayer, book_rows
 from arbkit.engine.strategy import Strategy
 from arbkit.core.errors import ConfigError
 from arbkit.core.columns import EventColumns
@@ -110,18 +110,26 @@ class BatchReplayer:
             return
         lead = self.runs[0]
         lead._check(cols)
+        last_ts = int(cols.ts_local[-1])
+        cols = book_rows(cols)
+        m = len(cols)
+        if m == 0:
+            for run in self.runs:
+                run._rows += n
+                run._last_ts = last_ts
+            return
         arrays = tuple(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind, cols.side, cols.price,
                                                          cols.qty, cols.seq))
         r = 0
-        while r < n:
+        while r < m:
             r = bl.run_batch_events_nb(*self._shared(), *arrays, r)
-            if r < n:  # a set's buffers are nearly full (or it failed): empty every set's
+            if r < m:  # a set's buffers are nearly full (or it failed): empty every set's
                 self._drain(r)
         first = int(cols.ts_local[0]) if lead._first_ts is None else lead._first_ts
         for run in self.runs:
             run._first_ts = first
             run._rows += n
-            run._last_ts = int(cols.ts_local[-1])
+            run._last_ts = last_ts
 
     def _drain(self, r: int) -> None:
         for run in self.runs:

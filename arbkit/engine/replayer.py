@@ -18,9 +18,17 @@ from arbkit.engine.state import EngineState, as_struct, new_state
 from arbkit.engine.strategy import Strategy
 from arbkit.core.errors import ConfigError, DataError
 from arbkit.core.columns import EventColumns
-from arbkit.core.schema import KIND_NAMES, Instrument
+from arbkit.core.schema import FUNDING_KINDS, KIND_NAMES, Instrument
 
 _INT64_MIN = np.iinfo(np.int64).min
+_FUNDING_CODES = np.array(FUNDING_KINDS, dtype=np.uint8)
+
+
+def book_rows(cols: EventColumns) -> EventColumns:
+    """``cols`` without FUNDING / MARK rows: the replay loop does not use them yet, and they must not
+    open messages (strategy calls) of their own, so a run's fills do not depend on whether they are there."""
+    drop = np.isin(cols.kind, _FUNDING_CODES)
+    return cols.take(~drop) if drop.any() else cols
 
 
 class Replayer:
@@ -114,16 +122,19 @@ class Replayer:
         if n == 0:
             return
         self._check(cols)
-        if self._first_ts is None:
-            self._first_ts = int(cols.ts_local[0])
-        arrays = tuple(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind, cols.side, cols.price,
-                                                         cols.qty, cols.seq))
-        if self.trace_window is not None:
-            self._feed_traced(arrays)
-        else:
-            self._run(arrays, 0, n)
+        last_ts = int(cols.ts_local[-1])
+        cols = book_rows(cols)
+        if len(cols):
+            if self._first_ts is None:
+                self._first_ts = int(cols.ts_local[0])
+            arrays = tuple(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind, cols.side,
+                                                             cols.price, cols.qty, cols.seq))
+            if self.trace_window is not None:
+                self._feed_traced(arrays)
+            else:
+                self._run(arrays, 0, len(cols))
         self._rows += n
-        self._last_ts = int(cols.ts_local[-1])
+        self._last_ts = last_ts
 
     def warm(self, cols: EventColumns) -> None:
         """Apply events from before the replay window to the books only (no strategy, orders or counts)."""
@@ -131,9 +142,10 @@ class Replayer:
             raise RuntimeError("warm() takes the events before the first feed()")
         if len(cols):
             self._check(cols)
-            warm_market_nb(self._struct, *(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind,
-                                                                           cols.side, cols.price, cols.qty)))
             self._last_ts = int(cols.ts_local[-1])
+            cols = book_rows(cols)
+            warm_market_nb(self._struct, *(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind,
+                                                                              cols.side, cols.price, cols.qty)))
 
     def _run(self, arrays: tuple[np.ndarray, ...], start: int, stop: int) -> None:
         view = arrays if stop == len(arrays[0]) else tuple(a[:stop] for a in arrays)

@@ -3,9 +3,10 @@
 Checks, in order: the manifest parses; every listed part exists, has the recorded sha256,
 opens as Parquet with the event schema and the recorded row count; no unlisted parts;
 then, streaming the rows: ts_local sorted (across parts too), known kinds and assets,
-valid sides, finite non-negative prices and quantities, prices on the instrument's tick
-grid, per-asset DEPTH sequence ids never going back; GAP rows are reported as warnings;
-finally the books are replayed and any book crossed after an update is an error.
+valid sides (none on FUNDING / MARK rows), finite non-negative prices (a FUNDING rate may
+be negative) and quantities, prices on the instrument's tick grid, per-asset DEPTH sequence
+ids never going back; GAP rows are reported as warnings; finally the books are replayed and
+any book crossed after an update is an error.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from arbkit.core.schema import KIND_NAMES, Kind
 
 MAX_EXAMPLES = 20
 _PRICED = np.array([Kind.SNAPSHOT, Kind.DEPTH, Kind.TRADE, Kind.BBO], dtype=np.uint8)
+_UNSIDED = np.array([Kind.FUNDING, Kind.MARK], dtype=np.uint8)
 
 
 @dataclass
@@ -213,11 +215,17 @@ def _check_rows(report: ValidationReport, c: EventColumns, p: Path, offset: int,
     for r in np.flatnonzero(bad_side)[:MAX_EXAMPLES]:
         report.add("error", "bad_side", f"side {int(c.side[r])} must be +1 or -1 for {KIND_NAMES[int(c.kind[r])]}",
                    path=p, row=offset + int(r), field="side")
+    unsided = np.isin(c.kind, _UNSIDED) & (c.side != 0)
+    for r in np.flatnonzero(unsided)[:MAX_EXAMPLES]:
+        report.add("error", "bad_side", f"side {int(c.side[r])} must be 0 for {KIND_NAMES[int(c.kind[r])]}",
+                   path=p, row=offset + int(r), field="side")
     for name, arr in (("price", c.price), ("qty", c.qty)):
         nonfinite = ~np.isfinite(arr)
         for r in np.flatnonzero(nonfinite)[:MAX_EXAMPLES]:
             report.add("error", "non_finite", f"{name} is {arr[r]}", path=p, row=offset + int(r), field=name)
         negative = np.isfinite(arr) & (arr < 0)
+        if name == "price":
+            negative &= c.kind != Kind.FUNDING  # a funding rate may be negative
         for r in np.flatnonzero(negative)[:MAX_EXAMPLES]:
             report.add("error", "negative", f"{name} {arr[r]} is negative", path=p, row=offset + int(r), field=name)
     zero_price = priced & np.isfinite(c.price) & (c.price <= 0)

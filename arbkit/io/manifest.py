@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from arbkit.core.errors import DataError
-from arbkit.core.schema import SCHEMA_VERSION, Instrument
+from arbkit.core.schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, Instrument
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "arbkit-recording"
@@ -74,9 +74,10 @@ class Manifest:
         if d.get("format") != FORMAT_NAME:
             raise DataError(f"not an arbkit recording manifest (format={d.get('format')!r})", path=path, field="format")
         version = d.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_SCHEMA_VERSIONS:
             raise DataError(
-                f"schema_version {version!r} is not supported (this arbkit reads {SCHEMA_VERSION})",
+                f"schema_version {version!r} is not supported (this arbkit reads "
+                f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))})",
                 path=path, field="schema_version",
             )
         try:

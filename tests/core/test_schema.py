@@ -13,8 +13,8 @@ def test_numpy_and_arrow_schemas_come_from_one_definition():
 
 
 def test_kind_codes_are_stable():
-    assert [int(k) for k in Kind] == [1, 2, 3, 4, 5, 6]
-    assert [k.name for k in Kind] == ["SNAPSHOT", "DEPTH", "TRADE", "BBO", "CLEAR", "GAP"]
+    assert [int(k) for k in Kind] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [k.name for k in Kind] == ["SNAPSHOT", "DEPTH", "TRADE", "BBO", "CLEAR", "GAP", "FUNDING", "MARK"]
 
 
 def test_instrument_rejects_bad_values_naming_the_field():

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 MASK = (1 << 64) - 1
 
-SNAPSHOT, DEPTH, TRADE, BBO, CLEAR, GAP = 1, 2, 3, 4, 5, 6
+SNAPSHOT, DEPTH, TRADE, BBO, CLEAR, GAP, FUNDING, MARK = 1, 2, 3, 4, 5, 6, 7, 8
 LIMIT, POST_ONLY, IOC, MARKET = 0, 1, 2, 3
 NEW, OPEN, PARTIAL, FILLED, CANCELLED, REJECTED = 0, 1, 2, 3, 4, 5
 TERMINAL = (FILLED, CANCELLED, REJECTED)
@@ -423,6 +423,8 @@ class ReferenceEngine:
         """``rows``: (ts, asset, kind, side, price, qty, seq); ``strategy(engine)`` runs at every message end."""
         pending = None  # (asset, ts, seq, class)
         for ts, a, kind, side, price, qty, seq in rows:
+            if kind in (FUNDING, MARK):  # not used by the engine yet: no message, no clock step
+                continue
             cls = 0 if kind in (SNAPSHOT, DEPTH, CLEAR) else kind
             if pending is not None and pending != (a, ts, seq, cls):
                 self.now = pending[1]
