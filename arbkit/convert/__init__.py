@@ -12,12 +12,13 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from arbkit.core.errors import DataError
+from arbkit.convert.cryptofeed import venue_catalog
 from arbkit.convert.files import source_provenance
-from arbkit.io.recording import Recording
+from arbkit.core.errors import DataError
 from arbkit.io.parts import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS
+from arbkit.io.recording import Recording
 from arbkit.io.writer import write_recording
-from arbkit.venues.common import ConversionResult
+from arbkit.venues.common import ConversionResult, apply_catalog
 
 # format name -> "module:function"; imported on use so one broken optional path cannot break the rest.
 FORMATS: dict[str, str] = {
@@ -39,16 +40,28 @@ def converter(fmt: str) -> Callable[..., ConversionResult]:
     return getattr(importlib.import_module(module), func)
 
 
-def run_converter(fmt: str, sources: Sequence[str | Path], **options: Any) -> ConversionResult:
-    """Run a converter in memory (no files written)."""
-    return converter(fmt)(list(sources), **options)
+def run_converter(fmt: str, sources: Sequence[str | Path], *, venue_meta: Sequence[str | Path] = (),
+                  **options: Any) -> ConversionResult:
+    """Run a converter in memory (no files written).
+
+    ``venue_meta``: cryptofeed captures whose REST responses (instruments / exchangeInfo / products)
+    give the venue's own tick, lot and contract sizes for instruments of ``sources`` (e.g. a Deribit
+    capture's ``get_instruments`` for a tardis Deribit file); the values' origin is recorded in each
+    instrument's ``extra["meta_source"]``.
+    """
+    result = converter(fmt)(list(sources), **options)
+    if venue_meta:
+        result.instruments = apply_catalog(result.instruments, venue_catalog(list(venue_meta)), result.events)
+        result.report["venue_meta"] = [Path(p).name for p in venue_meta]
+    return result
 
 
 def convert(fmt: str, sources: Sequence[str | Path], out: str | Path, *, overwrite: bool = False,
             keep_raw: bool = False, part_rows: int = DEFAULT_PART_ROWS, row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
-            **options: Any) -> Recording:
-    """Convert ``sources`` in format ``fmt`` and write the recording to ``out``."""
-    result = run_converter(fmt, sources, **options)
+            venue_meta: Sequence[str | Path] = (), **options: Any) -> Recording:
+    """Convert ``sources`` in format ``fmt`` and write the recording to ``out`` (``venue_meta``: see
+    :func:`run_converter`)."""
+    result = run_converter(fmt, sources, venue_meta=venue_meta, **options)
     if len(result.events) == 0:
         raise DataError(f"the {fmt} converter produced no events from {[str(s) for s in sources]}")
     provenance = {"converter": fmt, "sources": source_provenance(list(sources))}

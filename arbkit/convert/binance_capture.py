@@ -2,7 +2,8 @@
 
 Handles spot, USD-M and COIN-M: combined-stream envelopes (``{"stream", "data"}``) or
 bare payloads for ``depthUpdate`` (with ``U``/``u`` and futures ``pu``), ``bookTicker``,
-``trade``/``aggTrade``, and the REST depth snapshot line (``lastUpdateId``). Several files
+``trade``/``aggTrade``, futures ``markPriceUpdate`` (MARK and FUNDING rows), and the REST
+depth snapshot line (``lastUpdateId``). Several files
 of one symbol (day N, day N+1) are chained in time order so the sequence check spans
 the file boundary.
 
@@ -17,7 +18,7 @@ from typing import Any, Sequence
 
 from arbkit.convert.files import iter_lines, loads
 from arbkit.core.errors import DataError
-from arbkit.venues.binance import VENUE_NAMES, BinanceBookSync, instrument_meta, market_of
+from arbkit.venues.binance import VENUE_NAMES, BinanceBookSync, emit_mark_price, instrument_meta, market_of
 from arbkit.venues.common import (
     _EPOCH_HI_S,
     _EPOCH_LO_S,
@@ -55,6 +56,8 @@ def _payload(msg: Any) -> tuple[str, dict[str, Any]]:
         return "ticker", msg
     if e in ("trade", "aggTrade"):
         return "trade", msg
+    if e == "markPriceUpdate":
+        return "mark", msg
     return "other", msg
 
 
@@ -69,7 +72,7 @@ def _peek(path: Path) -> dict[str, Any]:
             unit = detect_ts_unit(int(ts), where=f"{path} line {lineno}")
             first_ts = to_ns(int(ts), unit)
         kind, data = _payload(loads(payload, path=path, row=lineno))
-        if kind in ("depth", "ticker") and "s" in data and data["s"] not in found:
+        if kind in ("depth", "ticker", "mark") and "s" in data and data["s"] not in found:
             m = market_of(data)
             if m:
                 found[data["s"]] = m
@@ -78,7 +81,8 @@ def _peek(path: Path) -> dict[str, Any]:
     if first_ts is None:
         raise DataError("file holds no messages", path=path)
     if not found:
-        raise DataError("no depthUpdate or bookTicker message found: cannot tell the symbol and market", path=path)
+        raise DataError("no depthUpdate, bookTicker or markPriceUpdate message found: cannot tell the symbol and "
+                        "market", path=path)
     return {"first_ts": first_ts, "unit": unit, "symbols": found}
 
 
@@ -105,7 +109,9 @@ def convert_binance(sources: Sequence[str | Path], *, check_bbo: bool = True,
         for sym, market in markets.items():
             if (market, sym) not in syncs:
                 asset = table.asset(VENUE_NAMES[market], sym, **instrument_meta(market, sym))
-                syncs[(market, sym)] = BinanceBookSync(sink, asset, market, sym, check_bbo=check_bbo)
+                syncs[(market, sym)] = BinanceBookSync(sink, asset, market, sym, check_bbo=check_bbo,
+                                                       checks=table.checks(asset, sequence="checked",
+                                                                           book="REST snapshot+delta"))
             files_of.setdefault((market, sym), []).append(path.name)
         only_symbol = next(iter(markets)) if len(markets) == 1 else None
         where = str(path)
@@ -130,6 +136,8 @@ def convert_binance(sources: Sequence[str | Path], *, check_bbo: bool = True,
                 _sync(syncs, markets, data.get("s"), path, lineno).on_book_ticker(ts, data, loc)
             elif kind == "trade":
                 _sync(syncs, markets, data.get("s"), path, lineno).on_trade(ts, data, loc)
+            elif kind == "mark":
+                emit_mark_price(sink, _sync(syncs, markets, data.get("s"), path, lineno).asset, ts, data, loc)
             else:
                 sink.count("binance_messages_ignored")
 

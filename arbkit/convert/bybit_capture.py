@@ -2,31 +2,31 @@
 
 Accepts Bybit's public-data ``.data`` dumps and websocket captures alike: one JSON object
 a line with ``topic``, ``type`` (snapshot/delta), ``ts`` (ms) and ``data`` {s, b, a, u, seq}.
-A snapshot (or ``u == 1``, Bybit's service-restart snapshot) replaces the book; a delta
-must carry ``u == previous u + 1``, else a GAP event is written and deltas are ignored
-until the next snapshot. Lines may be prefixed with a local receive timestamp
-(``<ts> <json>``); otherwise ``ts_local`` is the message's ``ts`` (or ``cts``).
+Lines may be prefixed with a local receive timestamp (``<ts> <json>``); otherwise
+``ts_local`` is the message's ``ts`` (or ``cts``). The book rules (``u`` continuity, GAP
+and re-sync) and the ``publicTrade`` / ``tickers`` topics are Bybit's normaliser's
+(:mod:`arbkit.venues.bybit`), shared with cryptofeed's BYBIT captures and the recorder.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Sequence
 
-from arbkit.core.errors import DataError
 from arbkit.convert.files import iter_lines, loads
-from arbkit.venues.bybit import BybitBookSync
-from arbkit.venues.common import NS_PER_MS, ConversionResult, EventSink, InstrumentTable, detect_ts_unit, to_ns
+from arbkit.core.errors import DataError
+from arbkit.venues.bybit import CATEGORIES, BybitFeed
+from arbkit.venues.common import (NS_PER_MS, ConversionResult, EventSink, InstrumentTable, MalformedMessage,
+                                   detect_ts_unit, to_ns)
 
 
 def convert_bybit(sources: Sequence[str | Path], *, category: str = "linear",
                   instruments: dict[str, dict[str, Any]] | None = None) -> ConversionResult:
-    """Convert Bybit v5 order-book captures into one event table."""
+    """Convert Bybit v5 captures of one category into one event table."""
+    if category not in CATEGORIES:
+        raise DataError(f"category {category!r} is not linear/inverse/spot")
     table = InstrumentTable(overrides=instruments)
     sink = EventSink(table)
-    syncs: dict[str, BybitBookSync] = {}
-    contract = {"linear": "linear_perp", "inverse": "inverse_perp", "spot": "spot"}.get(category)
-    if contract is None:
-        raise DataError(f"category {category!r} is not linear/inverse/spot")
+    feed = BybitFeed(sink, table, category)
     for src in (Path(s) for s in sources):
         for lineno, line in iter_lines(src):
             prefix, sep, rest = line.partition(" ")
@@ -35,21 +35,20 @@ def convert_bybit(sources: Sequence[str | Path], *, category: str = "linear",
                 local = to_ns(int(prefix), detect_ts_unit(int(prefix), where=f"{src} line {lineno}"))
                 line = rest
             msg = loads(line, path=src, row=lineno)
-            if not isinstance(msg, dict) or "topic" not in msg or not str(msg["topic"]).startswith("orderbook."):
+            if not isinstance(msg, dict) or not str(msg.get("topic", "")).startswith(("orderbook.", "publicTrade.",
+                                                                                      "tickers.")):
                 sink.count("bybit_messages_ignored")
                 continue
-            if not isinstance(msg.get("data"), dict) or "s" not in msg["data"]:
-                raise DataError("orderbook message without data.s", path=src, row=lineno, field="data")
-            sym = msg["data"]["s"]
-            if sym not in syncs:
-                asset = table.asset(f"bybit-{category}", sym, contract_type=contract,
-                                    maker_fee_bps=2.0 if category != "spot" else 10.0,
-                                    taker_fee_bps=5.5 if category != "spot" else 10.0)
-                syncs[sym] = BybitBookSync(sink, asset, sym)
             ts_local = local if local is not None else int(msg.get("cts", msg.get("ts", 0))) * NS_PER_MS
-            syncs[sym].on_message(ts_local, msg, f"{src} line {lineno}")
-    report = {"format": "bybit", "symbols": {s: {"snapshots": y.snapshots, "deltas": y.deltas, "gaps": y.gaps}
-                                             for s, y in syncs.items()},
+            try:
+                feed.on_frame(ts_local, msg, f"{src} line {lineno}")
+            except MalformedMessage as exc:
+                raise DataError(str(exc), path=src, row=lineno, field="data") from None
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DataError(f"malformed Bybit {msg.get('topic')} message ({type(exc).__name__}: {exc})",
+                                path=src, row=lineno) from None
+    report = {"format": "bybit", "symbols": {sym: {"snapshots": y.snapshots, "deltas": y.deltas, "gaps": y.gaps}
+                                             for (_, sym), y in feed.syncs.items()},
               "counters": sink.counters, "warnings": sink.warnings}
     return ConversionResult(events=sink.columns(), instruments=table.instruments(), report=report,
                             sources=[str(s) for s in sources])

@@ -1,14 +1,17 @@
-"""Shared pieces of venue normalisation: the event sink, the instrument table, time units.
+"""Shared pieces of venue normalisation: the event sink, the instrument table, book checks, time units.
 
-Venue adapters (Binance, OKX, Kraken, ...) turn raw messages into schema rows through an
+Venue normalisers (Binance, OKX, Kraken, ...) turn raw messages into schema rows through an
 :class:`EventSink`; converters (files) and the live recorder (websockets) both drive them.
+The :class:`InstrumentTable` resolves each instrument's metadata (user overrides, the
+venue's own instrument responses, the module's knowledge, inference) and records where
+each value came from; :class:`BookChecks` says what a book could be checked for.
 """
 from __future__ import annotations
 
 import math
 import warnings
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
@@ -16,6 +19,11 @@ import numpy as np
 from arbkit.core.errors import DataError
 from arbkit.core.columns import EventColumns
 from arbkit.core.schema import ASK, BID, Instrument, Kind
+
+
+class MalformedMessage(Exception):
+    """A frame that is not JSON or not the shape its channel promises (counted, logged, skipped)."""
+
 
 NS_PER_MS = 1_000_000
 NS_PER_US = 1_000
@@ -56,6 +64,17 @@ def decimals(text: str) -> int:
     return len(frac)
 
 
+def number_text(value: Any) -> str | None:
+    """The decimal text of a price/quantity as the venue sent it (JSON numbers via their shortest repr)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return str(value)
+
+
 def parse_number(text: Any, *, where: str, field: str, row: int | None = None) -> float:
     """Parse a price/quantity given as string or number; NaN, inf and garbage raise a DataError."""
     try:
@@ -67,6 +86,55 @@ def parse_number(text: Any, *, where: str, field: str, row: int | None = None) -
     return value
 
 
+#: Instrument fields whose origin the manifest records (``extra["meta_source"]``).
+SOURCED_FIELDS = ("tick_size", "lot_size", "contract_size", "contract_type", "quote_currency", "maker_fee_bps",
+                  "taker_fee_bps")
+#: Values of ``book_checks["sequence"]`` / ``["checksum"]`` (see docs/venues.md).
+CHECK_STATES = ("checked", "monotonic", "absent", "unverifiable")
+
+
+@dataclass
+class BookChecks:
+    """What a venue's book rules allowed to be checked for one instrument, and how it went.
+
+    ``sequence`` / ``checksum``: ``checked`` (the venue sends it and every message was
+    checked), ``monotonic`` (the venue's sequence does not step by one per message of a
+    book, e.g. it is shared by several books: it is only checked never to go back, so a
+    lost message cannot be told), ``absent`` (the feed carries none), or
+    ``unverifiable`` (the venue sends one but the capture does not allow checking it; ``note``
+    says why). ``book`` names the venue's book model.
+    """
+
+    sequence: str = "absent"
+    checksum: str = "absent"
+    book: str = "snapshot+delta"
+    note: str = ""
+    sequence_checks: int = 0
+    sequence_mismatches: int = 0
+    checksum_checks: int = 0
+    checksum_mismatches: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("sequence", "checksum"):
+            if getattr(self, name) not in CHECK_STATES:
+                raise ValueError(f"book check {name}={getattr(self, name)!r} is not one of {CHECK_STATES}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The checks as the manifest stores them."""
+        d = asdict(self)
+        if not d["note"]:
+            del d["note"]
+        return d
+
+
+@dataclass
+class CatalogEntry:
+    """Instrument metadata a venue published (an instruments / exchangeInfo / products response)."""
+
+    meta: dict[str, Any]
+    source: str  # "venue:<url path>"
+
+
 @dataclass
 class _InstrumentEntry:
     venue: str
@@ -75,19 +143,25 @@ class _InstrumentEntry:
     price_decimals: int = 0
     qty_decimals: int = 0
     seen_price: bool = False
+    checks: BookChecks | None = None
 
 
 class InstrumentTable:
-    """Assigns asset ids to (venue, symbol) in order of first sight and infers tick/lot sizes.
+    """Assigns asset ids to (venue, symbol) in order of first sight and resolves their metadata.
 
-    Unless given explicitly, ``tick_size`` is 10^-d with d the most decimals seen in any
-    price of the instrument, and ``lot_size`` likewise from quantities: a grid every
-    observed price lies on (the venue's true tick may be coarser).
+    Each value comes, by precedence, from ``overrides`` (the user), the venue's own instrument
+    metadata when a capture holds it (:meth:`catalog`), what the venue module knows
+    (registration keywords: contract type, default fees), or inference: ``tick_size`` is
+    10^-d with d the most decimals seen in any price of the instrument, and ``lot_size``
+    likewise from quantities (a grid every observed price lies on; the venue's true tick may
+    be coarser). ``extra["meta_source"]`` records which, per field: ``override``,
+    ``venue:<url path>``, ``static``, ``inferred`` or ``default``.
     """
 
     def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
         self._entries: list[_InstrumentEntry] = []
         self._index: dict[tuple[str, str], int] = {}
+        self._catalog: dict[tuple[str, str], CatalogEntry] = {}
         self.overrides = overrides or {}
 
     def asset(self, venue: str, symbol: str, **meta: Any) -> int:
@@ -102,9 +176,35 @@ class InstrumentTable:
             self._entries[idx].meta.update(meta)
         return idx
 
+    def find(self, venue: str, symbol: str) -> int | None:
+        """The asset index of (venue, symbol) if registered."""
+        return self._index.get((venue, symbol))
+
     def set_meta(self, asset: int, **meta: Any) -> None:
         """Update an instrument's metadata."""
         self._entries[asset].meta.update(meta)
+
+    def catalog(self, venue: str, symbol: str, source: str, **meta: Any) -> None:
+        """Record what the venue publishes about (venue, symbol); used if the instrument appears."""
+        meta = {k: v for k, v in meta.items() if v is not None}
+        if meta:
+            self._catalog[(venue, symbol)] = CatalogEntry(meta, source)
+
+    def catalog_entry(self, venue: str, symbol: str) -> CatalogEntry | None:
+        """The venue's published metadata of (venue, symbol), if a capture held it."""
+        return self._catalog.get((venue, symbol))
+
+    def merge_catalog(self, other: "InstrumentTable") -> None:
+        """Take every catalog entry of ``other`` this table does not have."""
+        for key, entry in other._catalog.items():
+            self._catalog.setdefault(key, entry)
+
+    def checks(self, asset: int, **defaults: Any) -> BookChecks:
+        """The book checks of ``asset`` (created with ``defaults`` on first use)."""
+        e = self._entries[asset]
+        if e.checks is None:
+            e.checks = BookChecks(**defaults)
+        return e.checks
 
     def observe(self, asset: int, price_text: str | None, qty_text: str | None) -> None:
         """Note the decimals of a price/quantity string (tick and lot inference)."""
@@ -126,17 +226,91 @@ class InstrumentTable:
         """The instruments' ``venue:symbol`` keys."""
         return [f"{e.venue}:{e.symbol}" for e in self._entries]
 
-    def instruments(self) -> list[Instrument]:
-        """The instruments with inferred tick/lot sizes and overrides."""
+    def instruments(self, events: EventColumns | None = None) -> list[Instrument]:
+        """The instruments with their metadata resolved (see the class doc).
+
+        With ``events``, a venue tick some recorded price is not a multiple of (resting orders
+        from before a tick change, deep in a REST image) gives way to the inferred grid, which
+        holds every price: ``extra`` keeps ``venue_tick_size`` and ``off_venue_tick_rows``.
+        """
         out = []
-        for e in self._entries:
+        for a, e in enumerate(self._entries):
             meta = dict(e.meta)
-            meta.setdefault("tick_size", round(10.0 ** -e.price_decimals, e.price_decimals))
-            meta.setdefault("lot_size", round(10.0 ** -e.qty_decimals, e.qty_decimals))
-            meta.update(self.overrides.get(f"{e.venue}:{e.symbol}", {}))
-            meta.update(self.overrides.get(e.symbol, {}))
-            out.append(Instrument(venue=e.venue, symbol=e.symbol, **meta))
+            extra = dict(meta.pop("extra", None) or {})
+            source = {k: "static" for k in meta if k in SOURCED_FIELDS}
+            cat = self._catalog.get((e.venue, e.symbol))
+            if cat is not None:
+                cat_meta = dict(cat.meta)
+                extra.update(cat_meta.pop("extra", None) or {})
+                meta.update(cat_meta)
+                source.update({k: cat.source for k in cat_meta if k in SOURCED_FIELDS})
+            if "tick_size" not in meta:
+                meta["tick_size"] = round(10.0 ** -e.price_decimals, e.price_decimals)
+                source["tick_size"] = "inferred"
+            if "lot_size" not in meta:
+                meta["lot_size"] = round(10.0 ** -e.qty_decimals, e.qty_decimals)
+                source["lot_size"] = "inferred"
+            for over in (self.overrides.get(f"{e.venue}:{e.symbol}", {}), self.overrides.get(e.symbol, {})):
+                over = dict(over)
+                extra.update(over.pop("extra", None) or {})
+                meta.update(over)
+                source.update({k: "override" for k in over if k in SOURCED_FIELDS})
+            if events is not None and source["tick_size"].startswith("venue:"):
+                off = off_grid_rows(events, a, float(meta["tick_size"]))
+                if off:
+                    extra.update(venue_tick_size=meta["tick_size"], off_venue_tick_rows=off)
+                    meta["tick_size"] = round(10.0 ** -e.price_decimals, e.price_decimals)
+                    source["tick_size"] = "inferred"
+            for k in ("contract_size", "contract_type"):
+                source.setdefault(k, "default")
+            extra["meta_source"] = {k: source[k] for k in SOURCED_FIELDS if k in source}
+            if e.checks is not None:
+                extra["book_checks"] = e.checks.as_dict()
+            out.append(Instrument(venue=e.venue, symbol=e.symbol, extra=extra, **meta))
         return out
+
+
+def apply_catalog(instruments: list[Instrument], catalog: "InstrumentTable",
+                  events: EventColumns | None = None) -> list[Instrument]:
+    """``instruments`` with the venue metadata ``catalog`` holds for them (from another capture's REST
+    responses) in place of inferred, static or default values; user overrides are kept. With
+    ``events``, a venue tick some price is off falls back as in :meth:`InstrumentTable.instruments`."""
+    out = []
+    for a, inst in enumerate(instruments):
+        entry = catalog.catalog_entry(inst.venue, inst.symbol)
+        if entry is None:
+            out.append(inst)
+            continue
+        d = inst.to_dict()
+        extra = dict(d.pop("extra") or {})
+        source = dict(extra.get("meta_source") or {})
+        cat_meta = dict(entry.meta)
+        extra.update(cat_meta.pop("extra", None) or {})
+        for k, v in cat_meta.items():
+            if k in d and source.get(k) != "override":
+                old_tick = d["tick_size"]
+                d[k] = v
+                source[k] = entry.source
+                if k == "tick_size" and events is not None:
+                    off = off_grid_rows(events, a, float(v))
+                    if off:
+                        extra.update(venue_tick_size=v, off_venue_tick_rows=off)
+                        d[k], source[k] = old_tick, "inferred"
+        extra["meta_source"] = source
+        out.append(Instrument(extra=extra, **d))
+    return out
+
+
+_PRICED_KINDS = np.array([Kind.SNAPSHOT, Kind.DEPTH, Kind.TRADE, Kind.BBO], dtype=np.uint8)
+
+
+def off_grid_rows(events: EventColumns, asset: int, tick: float) -> int:
+    """How many priced rows of ``asset`` are not on a multiple of ``tick`` (the tolerance of ``arbkit validate``)."""
+    m = (events.asset == asset) & np.isin(events.kind, _PRICED_KINDS) & (events.price > 0)
+    if not m.any():
+        return 0
+    ticks = events.price[m] / tick
+    return int(np.count_nonzero(np.abs(ticks - np.round(ticks)) > 1e-6 + 1e-12 * np.abs(ticks)))
 
 
 class EventSink:
@@ -191,8 +365,7 @@ class EventSink:
             if price <= 0 or qty < 0:
                 raise DataError(f"level [{p_text}, {q_text}] has a non-positive price or negative qty",
                                 path=where, field="price" if price <= 0 else "qty")
-            if isinstance(p_text, str):
-                observe(asset, p_text, q_text if isinstance(q_text, str) else None)
+            observe(asset, number_text(p_text), number_text(q_text))
             self.emit(ts_exch, ts_local, asset, kind, side, price, qty, seq)
             n += 1
         return n
@@ -223,6 +396,20 @@ class EventSink:
                    where: str) -> None:
         """One TRADE row (``side`` = the aggressor's)."""
         self.emit_levels(ts_exch, ts_local, asset, Kind.TRADE, side, [(price, qty)], seq, where=where)
+
+    def emit_funding(self, ts_exch: int, ts_local: int, asset: int, rate: Any, funding_time_ns: int, *,
+                     where: str) -> None:
+        """A FUNDING row: ``rate`` (fraction per interval, may be negative) applying at ``funding_time_ns``."""
+        value = parse_number(rate, where=where, field="funding_rate")
+        self.emit(ts_exch, ts_local, asset, Kind.FUNDING, 0, value, 0.0, int(funding_time_ns))
+
+    def emit_mark(self, ts_exch: int, ts_local: int, asset: int, mark: Any, index: Any = None, *, where: str) -> None:
+        """A MARK row: the venue's mark price and (when sent) its index price."""
+        m = parse_number(mark, where=where, field="mark_price")
+        i = parse_number(index, where=where, field="index_price") if index not in (None, "") else 0.0
+        if m <= 0 or i < 0:
+            raise DataError(f"mark {mark!r} / index {index!r} price is not positive", path=where, field="mark_price")
+        self.emit(ts_exch, ts_local, asset, Kind.MARK, 0, m, i, -1)
 
     def take(self) -> EventColumns:
         """The rows collected so far (sorted by ts_local), leaving the sink empty: the live recorder's drain."""
@@ -257,48 +444,3 @@ class ConversionResult:
     report: dict[str, Any] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
 
-
-class ChecksummedBooks:
-    """Shared state of venues whose book messages carry a checksum of the top levels (OKX, Kraken)."""
-
-    venue = ""
-
-    def __init__(self, sink: EventSink, table: InstrumentTable) -> None:
-        self.sink, self.table = sink, table
-        self.books: dict[str, tuple[dict, dict]] = {}
-        self.synced: dict[str, bool] = {}
-        self.stats: dict[str, dict[str, int]] = {}
-
-    def http(self, ts: int, url: str, body: str, where: str) -> None:
-        """REST responses carry nothing these venues need."""
-        return
-
-    def report(self) -> dict[str, Any]:
-        """Per-book checksum statistics."""
-        return self.stats
-
-    def _stats(self, key: str) -> dict[str, int]:
-        return self.stats.setdefault(key, {"snapshots": 0, "updates": 0, "checksum_ok": 0, "checksum_mismatch": 0,
-                                           "gaps": 0})
-
-    @staticmethod
-    def _apply_levels(book: dict[float, tuple[str, str]], levels: list) -> None:
-        """Keep the venue's own price/size strings per level (checksums are over the strings); size 0 removes."""
-        for lv in levels:
-            p = float(lv[0])
-            if float(lv[1]) == 0:
-                book.pop(p, None)
-            else:
-                book[p] = (lv[0], lv[1])
-
-    def _checksum(self, key: str, asset: int, ok: bool, ts_exch: int, ts: int, where: str) -> None:
-        """Count a checksum result; a mismatch writes a GAP and stops applying updates until a snapshot."""
-        st = self._stats(key)
-        if ok:
-            st["checksum_ok"] += 1
-            return
-        st["checksum_mismatch"] += 1
-        st["gaps"] += 1
-        self.synced[key] = False
-        self.sink.emit_gap(ts_exch, ts, asset)
-        self.sink.warn(f"{where}: {self.venue} {key}: checksum mismatch; GAP until the next snapshot")
