@@ -35,7 +35,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         options["instruments"] = inst
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rec = convert(args.format, args.sources, args.output, overwrite=args.force, keep_raw=args.keep_raw, **options)
+        rec = convert(args.format, args.sources, args.output, overwrite=args.force, keep_raw=args.keep_raw,
+                      venue_meta=args.venue_meta or (), **options)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     summary = info(rec, books=False)
@@ -95,7 +96,11 @@ def cmd_merge(args: argparse.Namespace) -> int:
     """``arbkit merge``: recordings onto one clock."""
     from arbkit.io.merge import merge_recordings
 
-    rec = merge_recordings(args.recordings, args.output, overwrite=args.force)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = merge_recordings(args.recordings, args.output, overwrite=args.force, align_starts=args.align_starts)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     print(f"wrote {rec.path}: {rec.n_events} events, instruments {[i.key for i in rec.instruments]}")
     return 0
 
@@ -273,7 +278,7 @@ def _venue_specs(args: argparse.Namespace) -> list:
             if not isinstance(v, dict) or "venue" not in v or "symbols" not in v:
                 raise ConfigError(f"{venues_file}: venues[{i}] needs 'venue' and 'symbols'")
             syms = v["symbols"].split(",") if isinstance(v["symbols"], str) else list(v["symbols"])
-            out.append(VenueSpec(v["venue"], syms, tuple(v.get("channels", ("depth", "trades", "bbo"))),
+            out.append(VenueSpec(v["venue"], syms, tuple(v.get("channels", ("depth", "trades", "bbo", "funding"))),
                                  v.get("endpoint"), v.get("rest"), v.get("rest_rate"), v.get("rest_burst")))
         return out
     if not args.venue or not args.symbols:
@@ -443,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--force", action="store_true", help="replace an existing recording in the output directory")
     c.add_argument("--keep-raw", action="store_true", help="keep compressed copies of the sources in raw/")
     c.add_argument("--instruments", help="JSON file of per-instrument overrides (tick_size, lot_size, fees, ...)")
+    c.add_argument("--venue-meta", action="append", metavar="CAPTURE",
+                   help="a cryptofeed capture whose REST responses give the venue's tick / lot / contract sizes "
+                        "(repeatable)")
     c.add_argument("--json", action="store_true", help="print a JSON summary")
     c.set_defaults(func=cmd_convert)
 
@@ -462,6 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("recordings", nargs="+")
     m.add_argument("-o", "--output", required=True)
     m.add_argument("--force", action="store_true")
+    m.add_argument("--align-starts", action="store_true",
+                   help="move recordings of different times onto the first one's start (recorded in the manifest; "
+                        "the result is not simultaneous data)")
     m.set_defaults(func=cmd_merge)
 
     r = sub.add_parser("replay", help="replay a strategy over a recording (optionally tracing a time window)")
@@ -480,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc = sub.add_parser("record", help="record live order books (websockets) into a recording that survives a kill")
     rc.add_argument("--venue", help="binance-spot, binance-usdm, binance-coinm, bybit-linear, bybit-inverse, bybit-spot, okx")
     rc.add_argument("--symbols", help="comma-separated symbols (BTCUSDT / BTC-USDT)")
-    rc.add_argument("--channels", default="depth,trades,bbo", help="any of depth,trades,bbo")
+    rc.add_argument("--channels", default="depth,trades,bbo,funding",
+                    help="any of depth,trades,bbo,funding (funding: funding rate and mark price where the venue has them)")
     rc.add_argument("--config", help="YAML with a 'venues' list (several venues in one recorder, one clock)")
     rc.add_argument("-o", "--output", required=True)
     rc.add_argument("--duration", type=float, help="seconds to record (default: until SIGINT/SIGTERM)")

@@ -35,15 +35,23 @@ def binance_frames(path: Path) -> tuple[list[str], dict[str, Any]]:
     return [f for f in frames if f is not None], {"snapshot": snapshot, "position": pos}
 
 
-def okx_frames(path: Path) -> list[str]:
-    """The websocket frames of cryptofeed's OKX capture (subscribe acks included)."""
+def cryptofeed_frames(path: Path, *, by_time: bool = False) -> list[str]:
+    """The websocket text frames of a cryptofeed capture (acks included), in file order or, with ``by_time``,
+    merged across its connections by receive time (a capture with one connection per channel, served on one)."""
     out = []
     with gzip.open(path, "rt") as fh:
         for line in fh:
             rec = json.loads(line)
-            if rec.get("t") == "recv":
-                out.append(rec["data"])
-    return out
+            if rec.get("t") == "recv" and "data" in rec:
+                out.append((float(rec["ts"]), rec["data"]))
+    if by_time:
+        out.sort(key=lambda x: x[0])
+    return [text for _, text in out]
+
+
+def okx_frames(path: Path) -> list[str]:
+    """The websocket frames of cryptofeed's OKX capture (subscribe acks included)."""
+    return cryptofeed_frames(path)
 
 
 class _BinanceBook:
