@@ -11,7 +11,8 @@ CHUNK_ROWS = 1 << 18
 
 
 def info(path: str | Path, *, books: bool = True) -> dict[str, Any]:
-    """Events, kinds, instruments, span, gaps and (with ``books``) each instrument's final top of book."""
+    """Events, kinds, instruments (with their book checks and metadata sources when recorded), span, gaps and
+    (with ``books``) each instrument's final top of book."""
     rec = path if isinstance(path, Recording) else Recording(path)
     m = rec.manifest
     insts = rec.instruments
@@ -42,6 +43,9 @@ def info(path: str | Path, *, books: bool = True) -> dict[str, Any]:
                  "lot_size": inst.lot_size, "contract_type": inst.contract_type,
                  "maker_fee_bps": inst.maker_fee_bps, "taker_fee_bps": inst.taker_fee_bps,
                  "depth_usable": inst.depth_usable}
+        for key in ("book_checks", "meta_source"):  # what the venue's book rules allowed checking; value origins
+            if key in inst.extra:
+                entry[key] = inst.extra[key]
         if a in per:
             entry["events"] = per[a]["events"]
             entry["by_kind"] = per[a]["by_kind"]

@@ -17,6 +17,7 @@ from arbkit.core.errors import DataError
 from arbkit.convert import convert, run_converter
 from arbkit.core.schema import Kind
 from arbkit.io.check import validate
+from arbkit.io.info import info
 from helpers.paths import SHARED, shared
 
 DIR = "cryptofeed_recordings"
@@ -307,3 +308,11 @@ def test_shared_data_holds_the_23_exchanges():
         pytest.skip("shared data not available")
     names = sorted(p.name[len("cryptofeed_"):-len(".jsonl.gz")] for p in (SHARED / DIR).glob("cryptofeed_*.jsonl.gz"))
     assert names == SHARED_EXCHANGES and len(names) == 23
+
+
+def test_info_shows_each_instruments_book_checks_and_metadata_sources(tmp_path):
+    rec = quiet(convert, "cryptofeed", [capture("KRAKEN_FUTURES")], tmp_path / "kf")
+    summary = info(rec, books=False)
+    assert [e["book_checks"] for e in summary["instruments"]] == [i.extra["book_checks"] for i in rec.instruments]
+    assert sum(e["book_checks"]["sequence_checks"] for e in summary["instruments"]) == 7014
+    assert summary["instruments"][0]["meta_source"]["tick_size"] == "venue:/derivatives/api/v3/instruments"
