@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.metadata
 import statistics
 import sys
 import time
@@ -31,10 +32,18 @@ from typing import Any
 
 import numpy as np
 
+import arbkit
+from arbkit import Kind
+from arbkit.bench import BUNDLED, machine, write_report
+from arbkit.engine import codes as c
+from arbkit.io.convert import run_converter
+from arbkit.io.convert.hftbacktest import hftbacktest_events
+
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 import peer_match as pm  # noqa: E402
+import peer_runs as pr  # noqa: E402
 
 SYMBOL = "binance-usdm:BTCUSDT"
 SIZE = 0.01
@@ -56,9 +65,7 @@ UNMATCHED_CAP = 60
 
 def load_events(sources: list[str] | None):
     """(events of one instrument with asset 0, its Instrument, a description of where they came from)."""
-    import arbkit
     if sources:
-        from arbkit.io.convert import run_converter
         conv = run_converter("binance", sources)
         keys = [i.key for i in conv.instruments]
         if SYMBOL not in keys:
@@ -66,7 +73,6 @@ def load_events(sources: list[str] | None):
         cols, insts = conv.events, conv.instruments
         where = "converted by arbkit from " + ", ".join(Path(s).name for s in sources)
     else:
-        from arbkit.bench import BUNDLED
         rec = arbkit.load(BUNDLED)
         cols, insts = rec.to_numpy(), rec.instruments
         where = (f"the bundled recording {BUNDLED.name}'s {SYMBOL} rows (arbkit's conversion of "
@@ -87,9 +93,6 @@ def fill_pnl(fills: np.ndarray, tick: float, maker_bps: float, mid: float) -> tu
 
 def compare_config(cfg: dict[str, Any], cols, inst, data: np.ndarray, params: dict[str, float]) -> dict[str, Any]:
     """Both engines' logged runs of one configuration, compared fill by fill."""
-    import peer_runs as pr
-    from arbkit import Kind
-    from arbkit.engine import codes as c
     fill = pr.arbkit_fill_model(cfg["queue"], cfg["queue_power"])
     # at most one call per interval, and at most two requests per call
     calls_max = int((cols.ts_local[-1] - cols.ts_local[0]) // int(INTERVAL_MS * 1e6)) + 2
@@ -151,7 +154,6 @@ def side_by_side(af: np.ndarray, hf: np.ndarray, pair: np.ndarray, unmatched: li
 
 def time_runs(cfg, cols, inst, data, params, call_ts, runs: int, logged: dict) -> dict[str, Any]:
     """Alternating timed runs of each engine in this process; checks they did what the logged runs did."""
-    import peer_runs as pr
     fill = pr.arbkit_fill_model(cfg["queue"], cfg["queue_power"])
     pr.run_arbkit_plain(cols, inst, params, fill, LATENCY_NS, INTERVAL_MS)  # warm: compiled code, caches
     pr.run_hftbacktest(data, inst, call_ts, params, cfg["queue"], cfg["queue_power"], LATENCY_NS, step=False, nudge=NUDGE)
@@ -184,9 +186,6 @@ def run(sources: list[str] | None, runs: int) -> dict[str, Any]:
         import hftbacktest
     except ImportError:
         raise SystemExit("hftbacktest is not installed: pip install -e '.[peer]'") from None
-    from importlib.metadata import version
-    from arbkit.bench import machine
-    from arbkit.io.convert.hftbacktest import hftbacktest_events
 
     cols, inst, where = load_events(sources)
     data = hftbacktest_events(cols, 0).astype(hftbacktest.types.event_dtype)
@@ -198,7 +197,7 @@ def run(sources: list[str] | None, runs: int) -> dict[str, Any]:
         r["speed"] = time_runs(cfg, cols, inst, data, params, a_run["calls"], runs, r)
         del r["_runs"]
         configs.append(r)
-    return {"machine": machine(), "hftbacktest_version": version("hftbacktest"), "events": int(len(cols)),
+    return {"machine": machine(), "hftbacktest_version": importlib.metadata.version("hftbacktest"), "events": int(len(cols)),
             "hftbacktest_rows": int(len(data)), "source": where,
             "span_s": float((cols.ts_local[-1] - cols.ts_local[0]) / 1e9),
             "instrument": {"key": inst.key, "tick_size": inst.tick_size, "lot_size": inst.lot_size,
@@ -343,8 +342,6 @@ def markdown(r: dict[str, Any], command: str) -> str:
 
 
 def main() -> None:
-    from arbkit.bench import write_report
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", nargs="*", help="raw Binance capture file(s) to convert instead of the bundled recording")
     ap.add_argument("--runs", type=int, default=9, help="timed runs of each engine per configuration")

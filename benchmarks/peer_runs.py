@@ -17,12 +17,14 @@ Both are driven at the same call times and record what they did:
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from numba import njit
 
-from arbkit import Strategy, strategy_kernel
+from arbkit import FillModel, Strategy, replay, strategy_kernel
 from arbkit.engine import codes as c
-from arbkit.strategies.touch_mm import touch_mm_kernel
+from arbkit.strategies.touch_mm import touch_mm, touch_mm_kernel
 from peer_match import FILL_DTYPE, REQUEST_DTYPE
 
 #: request kinds in both logs (arbkit's RQ_* codes; a strategy call is -1)
@@ -67,7 +69,6 @@ def logged_touch_mm(st, params, user):
 
 def logged_strategy(interval_ms: float, capacity: int) -> tuple[Strategy, np.ndarray]:
     """The logging touch_mm (touch_mm's parameters and schedule) and the array its log lands in (``capacity`` rows)."""
-    from arbkit.strategies.touch_mm import touch_mm
     base = touch_mm(interval_ms)
     user = np.zeros(2 + 1 + capacity * LOG_COLS)
     strat = Strategy("touch_mm_logged", logged_touch_mm, params=dict(base.params), schedule=base.schedule,
@@ -293,9 +294,6 @@ def arbkit_fill_model(queue: str, queue_power: float) -> dict:
 
     ``fill.trade_through`` is ``"all"`` where the engine knows the volume-capped mode, else ``True``.
     """
-    import dataclasses
-
-    from arbkit import FillModel
     default = {f.name: f.default for f in dataclasses.fields(FillModel)}["trade_through"]
     return {"queue": queue, "queue_power": queue_power, "cross_fill": True,
             "trade_through": True if isinstance(default, bool) else "all"}
@@ -304,7 +302,6 @@ def arbkit_fill_model(queue: str, queue_power: float) -> dict:
 def run_arbkit(cols, instrument, params: dict, fill: dict, latency_ns: int, interval_ms: float,
                log_capacity: int) -> dict:
     """arbkit's logged touch_mm: the result, its call times and its requests."""
-    from arbkit import replay
     strat, user = logged_strategy(interval_ms, log_capacity)
     res = replay(cols, strat, params, instruments=[instrument], fill=fill,
                  latency={"entry": latency_ns, "response": latency_ns})
@@ -314,15 +311,13 @@ def run_arbkit(cols, instrument, params: dict, fill: dict, latency_ns: int, inte
 
 def run_arbkit_plain(cols, instrument, params: dict, fill: dict, latency_ns: int, interval_ms: float):
     """arbkit's touch_mm as a user runs it (the timed run)."""
-    from arbkit import replay
-    from arbkit.strategies.touch_mm import touch_mm
     return replay(cols, touch_mm(interval_ms), params, instruments=[instrument], fill=fill,
                   latency={"entry": latency_ns, "response": latency_ns})
 
 
 def hftbacktest_backtest(data: np.ndarray, instrument, queue: str, queue_power: float, latency_ns: int):
     """hftbacktest 2.4 on ``data``: partial-fill exchange, the queue model, constant latencies, the fees."""
-    from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
+    from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest  # the optional peer, HashMapMarketDepthBacktest
     asset = (BacktestAsset().data([data]).linear_asset(1.0).constant_order_latency(latency_ns, latency_ns)
              .partial_fill_exchange()
              .trading_value_fee_model(instrument.maker_fee_bps * 1e-4, instrument.taker_fee_bps * 1e-4)

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 
 from arbkit.io.columns import EventColumns
+from arbkit.io.convert.hftbacktest import hftbacktest_events
 from arbkit.schema import Instrument, Kind
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import peer_match as pm  # noqa: E402
+import peer_runs as pr  # noqa: E402  (no hftbacktest import until a run)
 
 LOT = 0.001
 T0 = 1_723_161_300_000_000_000  # a multiple of the 100 ms call interval
@@ -103,8 +105,6 @@ def book(rows, bid_qty, ask_qty):
 
 def both(cols, queue):
     pytest.importorskip("hftbacktest")
-    import peer_runs as pr
-    from arbkit.io.convert.hftbacktest import hftbacktest_events
     a = pr.run_arbkit(cols, INST, PARAMS, pr.arbkit_fill_model(queue, 2.0), MS, 100.0, log_capacity=1000)
     h = pr.run_hftbacktest(hftbacktest_events(cols, 0), INST, a["calls"], PARAMS, queue, 2.0, MS, step=True,
                            nudge=1e-12)
