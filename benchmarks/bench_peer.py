@@ -34,10 +34,10 @@ import numpy as np
 
 import arbkit
 from arbkit import Kind
-from arbkit.bench import BUNDLED, machine, write_report
+from arbkit.apps.bench import BUNDLED, machine, write_report
 from arbkit.engine import codes as c
-from arbkit.io.convert import run_converter
-from arbkit.io.convert.hftbacktest import hftbacktest_events
+from arbkit.convert import run_converter
+from arbkit.convert.hftbacktest import hftbacktest_events
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))

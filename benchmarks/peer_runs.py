@@ -36,10 +36,10 @@ LOG_COLS = 6  # t (int64 bits), kind, order id, side, price tick, qty
 def logged_touch_mm(st, params, user):
     """``touch_mm_kernel`` plus a log of this call and the requests it sent (in ``user[2:]``)."""
     ring = st.rq_i.shape[0]
-    head = st.clock[c.K_RQ_HEAD]
-    n0 = st.clock[c.K_RQ_N]
+    head = st.clock[c.CLK_RQ_HEAD]
+    n0 = st.clock[c.CLK_RQ_N]
     touch_mm_kernel(st, params, user)
-    n1 = st.clock[c.K_RQ_N]
+    n1 = st.clock[c.CLK_RQ_N]
     log = user[2:]
     ints = log.view(np.int64)
     cap = (log.shape[0] - 1) // LOG_COLS
@@ -48,7 +48,7 @@ def logged_touch_mm(st, params, user):
         ints[0] = -1  # overflow: the driver says so
         return
     b = 1 + k * LOG_COLS
-    ints[b] = st.clock[c.K_NOW]
+    ints[b] = st.clock[c.CLK_NOW]
     log[b + 1] = CALL
     for f in range(2, LOG_COLS):
         log[b + f] = 0.0
@@ -57,7 +57,7 @@ def logged_touch_mm(st, params, user):
         j = (head + i) % ring
         s = st.rq_i[j, c.Q_SLOT]
         b = 1 + k * LOG_COLS
-        ints[b] = st.clock[c.K_NOW]
+        ints[b] = st.clock[c.CLK_NOW]
         log[b + 1] = st.rq_i[j, c.Q_KIND]
         log[b + 2] = st.oi[s, c.O_ID]
         log[b + 3] = st.oi[s, c.O_SIDE]

@@ -6,12 +6,12 @@ exported rows must equal the hand-worked book (a clear removes both sides).
 import numpy as np
 import pytest
 
-from arbkit.errors import DataError
-from arbkit.io.columns import EventColumns
-from arbkit.io.convert import run_converter
-from arbkit.io.convert.hftbacktest import (BUY_EVENT, EXCH_EVENT, HB_BBO, HB_CLEAR, HB_DEPTH, HB_SNAPSHOT, HB_TRADE,
+from arbkit.core.errors import DataError
+from arbkit.core.columns import EventColumns
+from arbkit.convert import run_converter
+from arbkit.convert.hftbacktest import (BUY_EVENT, EXCH_EVENT, HB_BBO, HB_CLEAR, HB_DEPTH, HB_SNAPSHOT, HB_TRADE,
                                           LOCAL_EVENT, SELL_EVENT, export_hftbacktest, hftbacktest_events)
-from arbkit.schema import Kind
+from arbkit.core.schema import Kind
 
 T0 = 1_723_161_300_000_000_000
 VENUE_AHEAD = 1_270_000_000  # the venue's clock ran this far ahead of the recorder's

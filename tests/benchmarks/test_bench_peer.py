@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from arbkit.io.columns import EventColumns
-from arbkit.io.convert.hftbacktest import hftbacktest_events
-from arbkit.schema import Instrument, Kind
+from arbkit.core.columns import EventColumns
+from arbkit.convert.hftbacktest import hftbacktest_events
+from arbkit.core.schema import Instrument, Kind
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import peer_match as pm  # noqa: E402
 import peer_runs as pr  # noqa: E402  (no hftbacktest import until a run)
 
