@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.metadata
+import os
 import statistics
 import sys
 import time
@@ -153,32 +154,40 @@ def side_by_side(af: np.ndarray, hf: np.ndarray, pair: np.ndarray, unmatched: li
 
 
 def time_runs(cfg, cols, inst, data, params, call_ts, runs: int, logged: dict) -> dict[str, Any]:
-    """Alternating timed runs of each engine in this process; checks they did what the logged runs did."""
+    """Alternating timed runs of each engine in this process (wall and CPU time); checks they did what the
+    logged runs did. CPU time is the steadier figure on a shared machine: both engines run on one thread."""
     fill = pr.arbkit_fill_model(cfg["queue"], cfg["queue_power"])
     pr.run_arbkit_plain(cols, inst, params, fill, LATENCY_NS, INTERVAL_MS)  # warm: compiled code, caches
     pr.run_hftbacktest(data, inst, call_ts, params, cfg["queue"], cfg["queue_power"], LATENCY_NS, step=False, nudge=NUDGE)
-    ta, th = [], []
+    times: dict[str, dict[str, list[float]]] = {"arbkit": {"wall": [], "cpu": []}, "hftbacktest": {"wall": [], "cpu": []}}
     same_a = same_h = True
+    load_before = os.getloadavg()[0]
     for k in range(runs):
-        order = ("a", "h") if k % 2 == 0 else ("h", "a")
-        for who in order:
-            t0 = time.perf_counter()
-            if who == "a":
+        for who in (("arbkit", "hftbacktest") if k % 2 == 0 else ("hftbacktest", "arbkit")):
+            w0, c0 = time.perf_counter(), time.process_time()
+            if who == "arbkit":
                 res = pr.run_arbkit_plain(cols, inst, params, fill, LATENCY_NS, INTERVAL_MS)
-                ta.append(time.perf_counter() - t0)
-                same_a &= res.fills_hash == logged["arbkit"]["fills_hash"]
             else:
                 h = pr.run_hftbacktest(data, inst, call_ts, params, cfg["queue"], cfg["queue_power"], LATENCY_NS,
                                        step=False, nudge=NUDGE)
-                th.append(time.perf_counter() - t0)
+            times[who]["wall"].append(time.perf_counter() - w0)
+            times[who]["cpu"].append(time.process_time() - c0)
+            if who == "arbkit":
+                same_a &= res.fills_hash == logged["arbkit"]["fills_hash"]
+            else:
                 same_h &= bool(np.array_equal(h["requests"], logged["_runs"][1]["requests"]))
-    med_a, med_h = statistics.median(ta), statistics.median(th)
-    n = len(cols)
-    return {"runs": runs, "arbkit_s": ta, "hftbacktest_s": th,
-            "arbkit_min_s": min(ta), "arbkit_median_s": med_a, "hftbacktest_min_s": min(th), "hftbacktest_median_s": med_h,
-            "ratio_median": med_h / med_a, "ratio_min": min(th) / min(ta),
-            "arbkit_events_per_s_median": n / med_a, "hftbacktest_events_per_s_median": n / med_h,
-            "arbkit_timed_runs_same_fills": bool(same_a), "hftbacktest_timed_runs_same_requests": bool(same_h)}
+    out: dict[str, Any] = {"runs": runs, "load_average_1min": [load_before, os.getloadavg()[0]], "seconds": times,
+                           "arbkit_timed_runs_same_fills": bool(same_a),
+                           "hftbacktest_timed_runs_same_requests": bool(same_h)}
+    for clock in ("wall", "cpu"):
+        for who in ("arbkit", "hftbacktest"):
+            out[f"{who}_{clock}_min_s"] = min(times[who][clock])
+            out[f"{who}_{clock}_median_s"] = statistics.median(times[who][clock])
+        for stat in ("min", "median"):
+            out[f"ratio_{clock}_{stat}"] = out[f"hftbacktest_{clock}_{stat}_s"] / out[f"arbkit_{clock}_{stat}_s"]
+    out["arbkit_events_per_s_cpu_median"] = len(cols) / out["arbkit_cpu_median_s"]
+    out["hftbacktest_events_per_s_cpu_median"] = len(cols) / out["hftbacktest_cpu_median_s"]
+    return out
 
 
 def run(sources: list[str] | None, runs: int) -> dict[str, Any]:
@@ -261,15 +270,19 @@ def markdown(r: dict[str, Any], command: str) -> str:
     out.append(line("hftbacktest's own position / PnL / fill count (its #299)",
                     lambda c: f"{c['hftbacktest']['own_position']:.3f} / {c['hftbacktest']['own_pnl']:.2f} / "
                               f"{c['hftbacktest']['own_num_trades']}"))
-    out.append(line("wall time s, arbkit min / median", lambda c: f"{c['speed']['arbkit_min_s']:.3f} / {c['speed']['arbkit_median_s']:.3f}"))
-    out.append(line("wall time s, hftbacktest min / median",
-                    lambda c: f"{c['speed']['hftbacktest_min_s']:.3f} / {c['speed']['hftbacktest_median_s']:.3f}"))
-    out.append(line("speed ratio hftbacktest ÷ arbkit, min / median",
-                    lambda c: f"{c['speed']['ratio_min']:.2f}× / {c['speed']['ratio_median']:.2f}×"))
+    for clock, label in (("cpu", "CPU"), ("wall", "wall")):
+        for who in ("arbkit", "hftbacktest"):
+            out.append(line(f"{label} time s, {who} min / median", lambda c, w=who, k=clock: (
+                f"{c['speed'][f'{w}_{k}_min_s']:.3f} / {c['speed'][f'{w}_{k}_median_s']:.3f}")))
+        out.append(line(f"speed ratio hftbacktest ÷ arbkit, {label} time, min / median", lambda c, k=clock: (
+            f"{c['speed'][f'ratio_{k}_min']:.2f}× / {c['speed'][f'ratio_{k}_median']:.2f}×")))
+    loads = [x for c in cs for x in c["speed"]["load_average_1min"]]
     out.append(f"\nSpeed: {cs[0]['speed']['runs']} alternating runs of each engine per configuration in one process "
                "after a warm-up, each from the in-memory events to the final fills (arbkit: `replay` of the plain "
-               "`touch_mm`; hftbacktest: building the backtest and running the rule from call to call). The timed runs "
-               "did what the compared runs did: " + ", ".join(
+               "`touch_mm`; hftbacktest: building the backtest and running the rule from call to call), timed by the "
+               "wall clock and by this process's CPU time. Both engines run on one thread, so CPU time is the steadier "
+               f"figure on a shared machine (1-minute load average here {min(loads):.1f}–{max(loads):.1f} on "
+               f"{m['cores']} cores). The timed runs did what the compared runs did: " + ", ".join(
                    f"{c['name']}: arbkit fills hash {'same' if c['speed']['arbkit_timed_runs_same_fills'] else 'DIFFERENT'}, "
                    f"hftbacktest requests {'same' if c['speed']['hftbacktest_timed_runs_same_requests'] else 'DIFFERENT'}"
                    for c in cs) + ".\n\n")
