@@ -6,7 +6,8 @@ its low byte (1 depth, 2 trade, 3 depth clear, 4 depth snapshot, 5 BBO) and flag
 EXCH_EVENT (1<<31), LOCAL_EVENT (1<<30), BUY (1<<29), SELL (1<<28). Only events flagged
 LOCAL (what the strategy sees) are converted. Clears of both sides at one timestamp
 become one CLEAR row. ``export_hftbacktest`` writes the reverse, so the same events can
-be replayed by hftbacktest for the peer benchmark.
+be replayed by hftbacktest for the peer benchmark (see its docstring for the clock and
+the clear rows).
 """
 from __future__ import annotations
 
@@ -101,24 +102,44 @@ def _infer_tick(values: np.ndarray) -> float:
     return 1e-12
 
 
+def hftbacktest_events(cols: EventColumns, asset: int) -> np.ndarray:
+    """One asset's events as an hftbacktest event array, on arbkit's one clock.
+
+    * ``exch_ts = local_ts = ts_local`` and every row is flagged EXCH|LOCAL: arbkit's
+      simulated exchange meets each event at its ``ts_local`` (the feed delay is already
+      in the recording), so hftbacktest's exchange must see the book at the same time for a
+      like-for-like comparison. The recorded ``ts_exch`` is on the venue's clock, which need
+      not agree with the recorder's (seconds apart on some captures); feeding it as exchange
+      time would show hftbacktest's exchange the book early or late.
+    * A CLEAR becomes one DEPTH_CLEAR row with neither BUY nor SELL flag, which hftbacktest
+      applies to both sides (a side-flagged clear only removes that side's levels from its
+      ``px`` on, so a price of 0.0 would clear every bid but no ask).
+    * TRADE rows carry the aggressor as BUY/SELL (hftbacktest's convention too); BBO rows
+      become DEPTH_BBO rows; GAP rows have no hftbacktest event and are dropped (the CLEAR
+      and snapshot that follow a gap re-image the book).
+    """
+    back = {int(v): k for k, v in _TO_KIND.items()}
+    rows = np.flatnonzero((cols.asset == asset) & np.isin(cols.kind, list(back)))
+    sel = cols.take(rows)
+    code = np.zeros(256, np.uint64)
+    for k, hb in back.items():
+        code[k] = hb
+    clear = sel.kind == Kind.CLEAR
+    bad = np.flatnonzero(~clear & (sel.side == 0))
+    if bad.size:
+        raise DataError("a non-CLEAR event has no side (+1 or -1)", row=int(rows[bad[0]]), field="side")
+    side_flag = np.where(clear, 0, np.where(sel.side > 0, BUY_EVENT, SELL_EVENT)).astype(np.uint64)
+    out = np.zeros(len(sel), dtype=HB_EVENT_DTYPE)
+    out["ev"] = np.uint64(EXCH_EVENT | LOCAL_EVENT) | side_flag | code[sel.kind]
+    out["exch_ts"] = sel.ts_local
+    out["local_ts"] = sel.ts_local
+    out["px"] = np.where(clear, 0.0, sel.price)
+    out["qty"] = np.where(clear, 0.0, sel.qty)
+    return out
+
+
 def export_hftbacktest(cols: EventColumns, asset: int, path: str | Path) -> int:
-    """Write one asset's events as an hftbacktest npz (LOCAL|EXCH flagged); returns the row count."""
-    sel = cols.take(cols.asset == asset)
-    out = np.zeros(len(sel) + int(np.sum(sel.kind == Kind.CLEAR)), dtype=HB_EVENT_DTYPE)
-    j = 0
-    back = {v: k for k, v in _TO_KIND.items()}
-    for r in range(len(sel)):
-        k = int(sel.kind[r])
-        if k not in back:
-            continue
-        flags = EXCH_EVENT | LOCAL_EVENT
-        if k == Kind.CLEAR:
-            for f in (BUY_EVENT, SELL_EVENT):
-                out[j] = (flags | f | HB_CLEAR, sel.ts_exch[r], sel.ts_local[r], 0.0, 0.0, 0, 0, 0.0)
-                j += 1
-            continue
-        f = BUY_EVENT if sel.side[r] > 0 else SELL_EVENT
-        out[j] = (flags | f | back[k], sel.ts_exch[r], sel.ts_local[r], sel.price[r], sel.qty[r], 0, 0, 0.0)
-        j += 1
-    np.savez_compressed(path, data=out[:j])
-    return j
+    """Write :func:`hftbacktest_events` of one asset as an hftbacktest npz; returns the row count."""
+    out = hftbacktest_events(cols, asset)
+    np.savez_compressed(path, data=out)
+    return len(out)
