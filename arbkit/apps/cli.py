@@ -164,22 +164,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
         trace = (lo, hi)
     res = cfg.replay(args.recording, seed=args.seed, trace=trace)
     summary = res.summary()
-    from arbkit.kpi import compute_kpis
-
-    trips = None
-    if cfg.strategy == "arb":
-        from arbkit.strategies.arb import round_trips
-        trips = round_trips(res)
-    kpis = compute_kpis(res, round_trips=trips)
-    summary["kpis"] = {"total": kpis["total"], "instruments": kpis["instruments"]}
     from arbkit.kpi import checkpoints
+
+    ev = res.evaluate(gate=args.gate)
+    summary["kpis"] = {"total": ev.total, "instruments": ev.kpis["instruments"]}
     summary["checkpoints"] = checkpoints(res)
-    if cfg.strategy == "arb":
-        from arbkit.kpi.edge import edge_report
-        summary["edge"] = edge_report(args.recording, res.params, result=res)
+    if ev.edge is not None:
+        summary["edge"] = ev.edge
     if args.gate:
-        from arbkit.kpi.gates import Gate
-        summary["gate"] = Gate.load(args.gate).evaluate(kpis["total"])
+        summary["gate"] = ev.gates[0]
     if args.json:
         if trace is not None:
             summary["trace"] = res.trace

@@ -251,4 +251,5 @@ class Replayer:
             fills=fills, orders=orders, equity_ts=eq_ts, equity_values=eq_val, equity_positions=eq_pos,
             counters=counters, accounts=self.state.acct.copy(), notes=notes, guards=guard_report,
             span_ns=(self._first_ts or 0, self._last_ts if self._last_ts != _INT64_MIN else 0), trace=self.trace,
+            user_state=self.user.copy(),
         )

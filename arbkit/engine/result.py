@@ -45,6 +45,7 @@ class Result:
     notes: np.ndarray = field(default_factory=lambda: np.zeros((0, 2 + c.NOTE_VALUES)))  # strategy annotations
     guards: dict[str, Any] = field(default_factory=dict)  # per guard: blocks, longest run, stuck; kill switch
     trace: list[dict[str, Any]] = field(default_factory=list)
+    user_state: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the strategy's own state at the end
 
     @property
     def fills_hash(self) -> str:

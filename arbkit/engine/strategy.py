@@ -13,6 +13,9 @@
 
 ``params`` is the float64 vector of the parameters in declaration order; ``user`` is the
 strategy's own float64 state array (``state_size`` long, zeroed, or made by ``init_state``).
+
+A Strategy also carries its analysis hooks (its own round trips, edge model, default
+objective and ranking), which :func:`arbkit.kpi.evaluate` reads; the engine never calls them.
 """
 from __future__ import annotations
 
@@ -25,6 +28,11 @@ from numba import njit
 from arbkit.engine.config import Schedule
 from arbkit.engine.state import STRATEGY_SIG
 from arbkit.core.errors import ConfigError
+
+
+#: analysis defaults of a strategy without its own: optimise PnL; rank by PnL, then the smaller drawdown
+DEFAULT_OBJECTIVE = "total_pnl"
+DEFAULT_RANK_KEYS: tuple[tuple[str, bool], ...] = (("total_pnl", True), ("max_drawdown", False))
 
 
 def strategy_kernel(fn: Callable) -> Any:
@@ -42,6 +50,16 @@ class Strategy:
     schedule: Schedule = field(default_factory=lambda: Schedule(every_event=True))
     state_size: int = 16
     init_state: Callable[[np.ndarray, int], np.ndarray] | None = None
+
+    # -- analysis hooks: read by arbkit.kpi.evaluate (the engine never calls them) -----------------
+    #: the strategy's own round trips from a Result (they replace the flat-to-flat cycles in the KPIs)
+    round_trips: Callable[[Any], list[dict[str, Any]]] | None = None
+    #: the strategy's edge model: (Result, its round trips) -> ``arbkit.strategies.hooks.PaperEdge``
+    edge: Callable[[Any, Any], Any] | None = None
+    #: the KPI a sweep job returns by default; ``{costs}`` stands for the run's cost profile name
+    objective: str = DEFAULT_OBJECTIVE
+    #: how sweeps rank parameter sets: (KPI, descending) in order of precedence
+    rank_keys: tuple[tuple[str, bool], ...] = DEFAULT_RANK_KEYS
 
     def param_vector(self, values: Mapping[str, Any] | Sequence[float] | np.ndarray | None = None) -> np.ndarray:
         """Defaults overridden by ``values`` (a mapping by name, or a full vector)."""

@@ -307,7 +307,7 @@ class PaperRun:
         finally:
             result = None
             if self.replayer is not None:
-                result = RunResult.of(self.replayer.finish())
+                result = RunResult.of(self.replayer.finish(), self.strategy)
                 self._write_trades()
                 summary = {**result.summary(), "fills_hash": result.fills_hash, "recording": str(self.recorder.out_dir)}
                 _atomic_json(self.out / "paper_result.json", summary)

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from arbkit.book.scanner import scan_books
 from arbkit.engine import codes as c
-from arbkit.kpi.edge import _tops
+from arbkit.io.recording import Recording, load
+from arbkit.strategies.hooks import SpreadHistogram
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -93,21 +95,16 @@ def fills_figure(result: Any) -> Figure:
     return fig
 
 
-def spread_figure(result: Any, recording: Any) -> Figure:
-    """Arbitrage: distribution of the two legs' cross spread (bps) over the run, with the entry and TP lines."""
-
-    a, b = int(result.params["asset_a"]), int(result.params["asset_b"])
-    tops = _tops(recording, a, b)
-    lo, hi = result.span_ns
-    tops = tops[(tops[:, 4] >= lo) & (tops[:, 4] <= hi)]
-    bid_a, ask_a, bid_b, ask_b = tops[:, 0], tops[:, 1], tops[:, 2], tops[:, 3]
-    mid = 0.25 * (bid_a + ask_a + bid_b + ask_b)
-    buy_a = (bid_b - ask_a) / mid * 1e4  # buy a, sell b
-    buy_b = (bid_a - ask_b) / mid * 1e4  # buy b, sell a
+def spread_figure(result: Any, spreads: SpreadHistogram) -> Figure:
+    """The spreads a strategy's edge model saw (bps, per direction) over the run, with the entry and TP lines."""
     fig, ax = _pyplot().subplots(figsize=(9, 3.8))
-    bins = np.linspace(np.nanpercentile(np.r_[buy_a, buy_b], 0.5), np.nanpercentile(np.r_[buy_a, buy_b], 99.5), 120)
-    ax.hist(buy_a, bins=bins, alpha=0.6, label=f"buy {result.instruments[a].key} / sell {result.instruments[b].key}")
-    ax.hist(buy_b, bins=bins, alpha=0.6, label=f"buy {result.instruments[b].key} / sell {result.instruments[a].key}")
+    edges = spreads.edges
+    seen = np.flatnonzero(spreads.counts.sum(axis=0))
+    lo, hi = (seen[0], seen[-1] + 1) if len(seen) else (0, len(edges) - 1)
+    for d, label in enumerate(spreads.directions):
+        outside = int(spreads.below[d] + spreads.above[d])
+        ax.stairs(spreads.counts[d, lo:hi], edges[lo:hi + 1], fill=True, alpha=0.6,
+                  label=label + (f" ({outside:,} outside {edges[0]:g}..{edges[-1]:g} bps)" if outside else ""))
     entry = float(result.params.get("entry_bps", np.nan))
     tp = float(result.params.get("tp_bps", np.nan))
     ax.axvline(entry, color="k", ls="--", label=f"entry {entry:g} bps")
@@ -121,6 +118,15 @@ def spread_figure(result: Any, recording: Any) -> Figure:
     return fig
 
 
+def book_tops(recording: Any, asset: int) -> np.ndarray:
+    """Best bid and ask of ``asset`` after each of its rows: columns bid, ask, ts_local."""
+    rec = recording if isinstance(recording, Recording) else load(recording)
+    cols = rec.to_numpy()
+    _, tops = scan_books(cols, [i.tick_size for i in rec.instruments], record_tops=True)
+    mine = cols.asset == asset
+    return np.column_stack([tops[mine, 0], tops[mine, 2], cols.ts_local[mine].astype(np.float64)])
+
+
 def quotes_figure(result: Any, recording: Any, asset: int | None = None, window_s: tuple[float, float] | None = None
                   ) -> Figure:
     """Market making: own bid/ask quotes (from the order log) against the book's best bid/ask in a time window."""
@@ -128,8 +134,8 @@ def quotes_figure(result: Any, recording: Any, asset: int | None = None, window_
     a = int(result.params.get("asset", 0)) if asset is None else asset
     t0 = result.span_ns[0]
     lo, hi = window_s if window_s is not None else (0.0, min(60.0, (result.span_ns[1] - t0) / 1e9))
-    tops = _tops(recording, a, a)
-    tt = _times_s(tops[:, 4], t0)
+    tops = book_tops(recording, a)
+    tt = _times_s(tops[:, 2], t0)
     m = (tt >= lo) & (tt <= hi)
     fig, ax = _pyplot().subplots(figsize=(9, 4))
     ax.step(tt[m], tops[m, 0], where="post", color="tab:green", lw=0.8, label="best bid")

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from arbkit.core.version import __version__
-from arbkit.kpi import compute_kpis
 from arbkit.kpi.compute import checkpoints
-from arbkit.kpi.gates import Gate
+from arbkit.kpi.evaluation import evaluate
 from arbkit.report import figures as figs
-from arbkit.strategies.arb import round_trips
 
 
 def _fmt(v: Any) -> str:
@@ -57,11 +55,9 @@ def run_report(result: Any, out: str | Path, *, recording: Any = None, gates: Se
 
     out = Path(out)
     fig_dir = out.parent / f"{out.stem}_figures"
-    trips = None
-    if result.strategy == "arb":
-        trips = round_trips(result)
-    kpis = compute_kpis(result, round_trips=trips)
-    total = kpis["total"]
+    ev = evaluate(result, gate=list(gates))
+    kpis = ev.kpis
+    total = ev.total
     cfg = result.config
     md = [f"# Run report: {result.strategy}\n"]
     md.append("## Set-up\n")
@@ -100,20 +96,16 @@ def run_report(result: Any, out: str | Path, *, recording: Any = None, gates: Se
         md.append("### Checkpoints\n")
         keys = ["total_pnl", "fills", "round_trips", "win_rate_pct", "max_drawdown", "sharpe"]
         md.append(_table(["elapsed", *keys], [(k, *(v.get(x) for x in keys)) for k, v in cps.items()]))
-    if gates:
+    if ev.gates:
         md.append("## Gates\n")
-        rows = []
-        for g in gates:
-            v = Gate.load(g).evaluate(total)
-            rows.append((v["gate"], v["verdict"], v["reason"]))
-        md.append(_table(["gate", "verdict", "reasons"], rows))
+        md.append(_table(["gate", "verdict", "reasons"], [(v["gate"], v["verdict"], v["reason"]) for v in ev.gates]))
     md.append("## Figures\n")
     pngs = [("Equity and drawdown", _save(figs.equity_figure(result), fig_dir / "equity.png")),
             ("Inventory", _save(figs.inventory_figure(result), fig_dir / "inventory.png"))]
     if len(result.fills):
         pngs.append(("Fills on price", _save(figs.fills_figure(result), fig_dir / "fills.png")))
-    if recording is not None and result.strategy == "arb":
-        pngs.append(("Spread / edge distribution", _save(figs.spread_figure(result, recording), fig_dir / "spread.png")))
+    if ev.spreads is not None:
+        pngs.append(("Spread / edge distribution", _save(figs.spread_figure(result, ev.spreads), fig_dir / "spread.png")))
     if recording is not None and "asset" in result.params:
         pngs.append(("Quotes vs book", _save(figs.quotes_figure(result, recording, window_s=quote_window_s),
                                              fig_dir / "quotes.png")))
@@ -141,10 +133,11 @@ def sweep_report(sweep_dir: str | Path, out: str | Path, *, kpi: str | None = No
     table = pl.read_parquet(d / "results.parquet")
     manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").is_file() else {}
     strategy = manifest.get("strategy", "")
-    kpi = kpi or ("edge_realistic" if strategy == "arb" and "edge_realistic" in table.columns else "total_pnl")
+    ranked_by = [k for k, _ in manifest.get("rank_keys", []) if k in table.columns]
+    kpi = kpi or (ranked_by[0] if ranked_by else "total_pnl")
     params = swept_parameters(table, manifest)
     md = [f"# Sweep report: {strategy} ({table.height} parameter sets)\n",
-          f"Recording: `{manifest.get('recording', '')}`; ranked by {', '.join(manifest.get('rank_keys', []) or [kpi])}; "
+          f"Recording: `{manifest.get('recording', '')}`; ranked by {', '.join(ranked_by or [kpi])}; "
           f"seed {manifest.get('seed', '')}.\n", "## Top sets\n"]
     cols = ["rank", *params, kpi, "total_pnl", "fills", "max_drawdown"] + (["gate_verdict"] if "gate_verdict" in table.columns else [])
     cols = list(dict.fromkeys(c for c in cols if c in table.columns))

@@ -21,6 +21,7 @@ from arbkit.engine.replayer import Replayer
 from arbkit.engine.strategy import Strategy
 from arbkit.io.recording import Recording, load
 from arbkit.run.result import RunResult
+from arbkit.strategies import get_strategy
 
 DEFAULT_CHUNK_ROWS = 1 << 16
 _INT64_MIN = np.iinfo(np.int64).min
@@ -62,17 +63,24 @@ def prefetch(chunks: Iterable[EventColumns], depth: int = 2) -> Iterator[EventCo
         stop.set()
 
 
-def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any = None, latency: Any = None,
+def as_strategy(strategy: Strategy | str) -> Strategy:
+    """A Strategy as given, or the registry's by name (``"mm"``, ``"arb"``, or ``package.module:factory``)."""
+    return get_strategy(strategy) if isinstance(strategy, str) else strategy
+
+
+def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill: Any = None, latency: Any = None,
            seed: int = 0, schedule: Any = None, guards: Any = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0,
            start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
            instruments: Sequence[Instrument] | None = None, warmup: bool = True) -> RunResult:
-    """Replay ``strategy`` over a recording (a path, a :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
+    """Replay ``strategy`` (a Strategy or a registry name) over a recording (a path, a
+    :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
 
     The events stream through the engine ``chunk_rows`` at a time; fills, ``fills_hash`` and
     accounts do not depend on the chunk size. ``start``/``end`` bound the window [start, end)
     of ts_local (ns); with ``warmup`` the events before ``start`` build the books first, so
     the strategy starts on the book as recorded, not on an empty one.
     """
+    strategy = as_strategy(strategy)
     chunks, instruments, source, warm = event_source(recording, chunk_rows, start, end, instruments, warmup)
     runner = Replayer(instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
                       guards=guards, equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
@@ -80,7 +88,7 @@ def replay(recording: Any, strategy: Strategy, params: Any = None, *, fill: Any 
         runner.warm(chunk)
     for chunk in chunks:
         runner.feed(chunk)
-    return RunResult.of(runner.finish())
+    return RunResult.of(runner.finish(), strategy)
 
 
 def event_source(recording: Any, chunk_rows: int, start: int | None, end: int | None,
@@ -115,7 +123,7 @@ def event_source(recording: Any, chunk_rows: int, start: int | None, end: int | 
     return chunks, instruments, source, warm
 
 
-def replay_batch(recording: Any, strategy: Strategy, param_sets: Sequence[Any], *, fill: Any = None,
+def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[Any], *, fill: Any = None,
                  latency: Any = None, seeds: int | Sequence[int] = 0, schedule: Any = None, guards: Any = None,
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0, start: int | None = None,
                  end: int | None = None, instruments: Sequence[Instrument] | None = None,
@@ -125,6 +133,7 @@ def replay_batch(recording: Any, strategy: Strategy, param_sets: Sequence[Any], 
     The recording is read once; each Result (fills, ``fills_hash``, accounts, counters)
     equals that set's own :func:`replay`.
     """
+    strategy = as_strategy(strategy)
     chunks, instruments, source, warm = event_source(recording, chunk_rows, start, end, instruments, warmup)
     batch = BatchReplayer(instruments, strategy, param_sets, fill=fill, latency=latency, seeds=seeds,
                           schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, source=source,
@@ -133,4 +142,4 @@ def replay_batch(recording: Any, strategy: Strategy, param_sets: Sequence[Any], 
         batch.warm(chunk)
     for chunk in chunks:
         batch.feed(chunk)
-    return [RunResult.of(r) for r in batch.finish()]
+    return [RunResult.of(r, strategy) for r in batch.finish()]

@@ -7,27 +7,37 @@ the methods that need the layers above it (kpi, report, strategies). ``arbkit.re
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import polars as pl
 
+from arbkit.core.errors import ConfigError
 from arbkit.engine.result import Result
-from arbkit.kpi import compute_kpis
+from arbkit.engine.strategy import Strategy
+from arbkit.kpi import Evaluation, evaluate
+from arbkit.kpi.evaluation import GateSpec
 from arbkit.report import run_report
 from arbkit.report.figures import equity_figure, fills_figure, inventory_figure, quotes_figure, spread_figure
 from arbkit.run.trade_log import TradeLog
-from arbkit.strategies.arb import round_trips
 
 
+@dataclass
 class RunResult(Result):
-    """One replay's output with its analysis methods (``kpis()``, ``plot_*()``, ``report()``, ``trades_jsonl()``)."""
+    """One replay's output with its analysis methods (``evaluate()``, ``kpis()``, ``plot_*()``, ``report()``,
+    ``trades_jsonl()``). ``spec`` is the Strategy it was replayed with (its analysis hooks)."""
+
+    spec: Strategy | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, result: Result) -> "RunResult":
-        """The same run's data (no copies) as a RunResult."""
-        return cls(**{f.name: getattr(result, f.name) for f in fields(result)})
+    def of(cls, result: Result, spec: Strategy | None = None) -> "RunResult":
+        """The same run's data (no copies) as a RunResult replayed with ``spec``."""
+        return cls(**{f.name: getattr(result, f.name) for f in fields(Result)}, spec=spec)
+
+    def evaluate(self, gate: GateSpec | Sequence[GateSpec] | None = None, costs: str = "realistic") -> Evaluation:
+        """KPIs, round trips, edge, gate verdicts and objective (see :func:`arbkit.kpi.evaluate`)."""
+        return evaluate(self, gate=gate, costs=costs)
 
     def trades_jsonl(self, path: str | Path) -> Path:
         """One JSON line per fill with its decision context; returns the path.
@@ -51,10 +61,7 @@ class RunResult(Result):
 
     def kpis(self) -> pl.DataFrame:
         """The KPIs as a table: one row per KPI, a ``total`` column and one per instrument."""
-        trips = None
-        if self.strategy == "arb":
-            trips = round_trips(self)
-        k = compute_kpis(self, round_trips=trips)
+        k = evaluate(self).kpis
         blocks = {"total": k["total"], **k.get("instruments", {})}
         names = [n for n, v in k["total"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
         return pl.DataFrame({"kpi": names, **{col: [float(b[n]) if isinstance(b.get(n), (int, float)) else None
@@ -72,9 +79,12 @@ class RunResult(Result):
         """Fills on price with the book top at each fill."""
         return fills_figure(self)
 
-    def plot_spread(self, recording: Any):
-        """Arbitrage: the legs' cross-spread distribution with the entry and take-profit lines."""
-        return spread_figure(self, recording)
+    def plot_spread(self):
+        """A strategy with an edge model (the arbitrage): the spreads it saw, with the entry and take-profit lines."""
+        spreads = evaluate(self).spreads
+        if spreads is None:
+            raise ConfigError(f"plot_spread: strategy {self.strategy!r} has no edge model, so no spread histogram")
+        return spread_figure(self, spreads)
 
     def plot_quotes(self, recording: Any, window_s: tuple[float, float] | None = None):
         """Market making: own quotes against the book's best bid/ask in a window (seconds into the run)."""

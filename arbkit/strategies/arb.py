@@ -18,16 +18,26 @@ At most ``max_open_round_trips`` at a time; one entry at a time in flight.
 
 Round trips are written as annotations (``Result.notes``); :func:`round_trips` turns them
 and the fills into the round-trip table.
+
+Alongside its orders the kernel runs the edge model's paper trader (:func:`paper_step_nb`)
+on the books it is called with, and counts the legs' spreads in a fixed-bin histogram
+(:func:`count_spread_nb`); :func:`paper_edge` reads both from the final user state, so the
+edge needs no second pass over the recording. The strategy's hooks (``round_trips``,
+``edge``, objective and rank keys) are declared in :func:`arb`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
+from numba import njit
+
+from arbkit.core.errors import ConfigError
 from arbkit.engine import api
 from arbkit.engine.config import Schedule
 from arbkit.engine.strategy import Strategy, strategy_kernel
+from arbkit.strategies.hooks import PaperEdge, SpreadHistogram
 
 # params
 P_A, P_B, P_ENTRY, P_TP, P_SL, P_TIME, P_SIZE, P_MAX_OPEN, P_NET, P_IMB_MODE = range(10)
@@ -44,10 +54,86 @@ MAX_SLOTS = 16
 SLOT_W = 16
 FREE, ENTERING, BALANCING, OPEN, EXITING = 0, 1, 2, 3, 4
 
+# the edge model's paper trader, after the slots: closed round trips, their gross bps sum, the open one
+PAPER = HEADER + MAX_SLOTS * SLOT_W
+PP_N, PP_SUM, PP_DIR, PP_LONG, PP_SHORT, PP_REF, PP_T0, PP_LAST = range(PAPER, PAPER + 8)
+# the spread histogram: its bins (set by init_state), the legs' tops last counted, then per direction
+# (up, down) the count below the range, the bins, the count above it
+SH_LO, SH_BIN, SH_BINS = PAPER + 8, PAPER + 9, PAPER + 10
+SH_TOPS = PAPER + 11
+SH_COUNTS = PAPER + 15
+SPREAD_RANGE_BPS = (-50.0, 50.0)
+SPREAD_BIN_BPS = 0.25
+#: calls driven by the market (not by the strategy's own responses): the paper trader steps on these,
+#: so it sees the same books at the same times for every parameter set
+MARKET_CALLS = api.CALL_EVERY_EVENT | api.CALL_INTERVAL | api.CALL_TOP_CHANGE
+
 # annotation codes and exit reasons
 N_OPEN, N_OPENED, N_EXIT, N_CLOSED, N_IMBALANCE, N_ABORT = 1, 2, 3, 4, 5, 6
 EXIT_REASONS = {1: "tp", 2: "stop_loss", 3: "time_limit", 4: "kill_switch", 5: "end_of_data"}
 R_TP, R_SL, R_TIME, R_KILL = 1, 2, 3, 4
+
+
+@njit(cache=True)
+def paper_step_nb(user, t, bid_a, ask_a, bid_b, ask_b, entry_bps, tp_bps, stop_bps, limit_ns):
+    """One step of the edge model's paper trader at the legs' tops at time ``t`` (ns).
+
+    No costs, latency or queue: with no round trip open, enter when a direction's spread
+    reaches ``entry_bps`` (at the touches); with one open, mark it at the closing touches
+    and close it when it gains ``tp_bps``, loses ``stop_bps`` or has lasted ``limit_ns``.
+    One action per step: a round trip closed at a step is not followed by an entry at it.
+    """
+    if not (bid_a == bid_a and ask_a == ask_a and bid_b == bid_b and ask_b == ask_b):
+        return
+    d = user[PP_DIR]
+    if d != 0.0:
+        close_long = bid_a if d > 0 else bid_b
+        close_short = ask_b if d > 0 else ask_a
+        pnl = ((close_long - user[PP_LONG]) + (user[PP_SHORT] - close_short)) / user[PP_REF] * 1e4
+        user[PP_LAST] = pnl
+        if pnl >= tp_bps or pnl <= -stop_bps or t - user[PP_T0] >= limit_ns:
+            user[PP_N] += 1.0
+            user[PP_SUM] += pnl
+            user[PP_DIR] = 0.0
+        return
+    mid = 0.5 * (bid_a + ask_a)
+    up = (bid_b - ask_a) / mid * 1e4
+    down = (bid_a - ask_b) / mid * 1e4
+    if up >= entry_bps and up >= down:
+        user[PP_DIR] = 1.0
+        user[PP_LONG] = ask_a
+        user[PP_SHORT] = bid_b
+        user[PP_REF] = ask_a
+    elif down >= entry_bps:
+        user[PP_DIR] = -1.0
+        user[PP_LONG] = ask_b
+        user[PP_SHORT] = bid_a
+        user[PP_REF] = bid_a
+    else:
+        return
+    user[PP_T0] = t
+    user[PP_LAST] = 0.0
+
+
+@njit(cache=True)
+def count_spread_nb(user, bid_a, ask_a, bid_b, ask_b):
+    """Count both directions' spreads (bps of A's mid) once per change of the legs' tops."""
+    if not (bid_a == bid_a and ask_a == ask_a and bid_b == bid_b and ask_b == ask_b):
+        return
+    if (bid_a == user[SH_TOPS] and ask_a == user[SH_TOPS + 1] and bid_b == user[SH_TOPS + 2]
+            and ask_b == user[SH_TOPS + 3]):
+        return
+    user[SH_TOPS] = bid_a
+    user[SH_TOPS + 1] = ask_a
+    user[SH_TOPS + 2] = bid_b
+    user[SH_TOPS + 3] = ask_b
+    mid = 0.5 * (bid_a + ask_a)
+    n = np.int64(user[SH_BINS])
+    for k in range(2):
+        spread = (bid_b - ask_a) / mid * 1e4 if k == 0 else (bid_a - ask_b) / mid * 1e4
+        i = np.int64(np.floor((spread - user[SH_LO]) / user[SH_BIN]))
+        i = min(max(i, np.int64(-1)), n) + 1  # 0: below the range, n + 1: above it
+        user[SH_COUNTS + k * (n + 2) + i] += 1.0
 
 
 @strategy_kernel
@@ -64,6 +150,10 @@ def arb_kernel(st, params, user):
     mid = 0.5 * (ask_a + bid_a)
     net = params[P_NET] > 0.0
     fee_bps = api.taker_fee_bps(st, a) + api.taker_fee_bps(st, b)
+    if api.call_reason(st) & MARKET_CALLS:
+        paper_step_nb(user, float(now), bid_a, ask_a, bid_b, ask_b, params[P_ENTRY], params[P_TP], params[P_SL],
+                      params[P_TIME] * 1e9)
+        count_spread_nb(user, bid_a, ask_a, bid_b, ask_b)
     n_busy = 0
     entering = False
     for k in range(MAX_SLOTS):
@@ -218,11 +308,58 @@ def arb_kernel(st, params, user):
         return
 
 
-def arb(interval_ms: float = 100.0) -> Strategy:
-    """The arbitrage strategy, called on every top-of-book change and every ``interval_ms`` (for time limits)."""
+def arb(interval_ms: float = 100.0, spread_range_bps: tuple[float, float] = SPREAD_RANGE_BPS,
+        spread_bin_bps: float = SPREAD_BIN_BPS) -> Strategy:
+    """The arbitrage strategy, called on every top-of-book change and every ``interval_ms`` (for time limits).
+
+    ``spread_range_bps`` / ``spread_bin_bps``: the bins of the spread histogram the report draws.
+    """
+    lo, hi = (float(x) for x in spread_range_bps)
+    bins = int(round((hi - lo) / spread_bin_bps))
+    if not (hi > lo and spread_bin_bps > 0 and bins >= 1):
+        raise ConfigError(f"arb: spread_range_bps {spread_range_bps} and spread_bin_bps {spread_bin_bps} give no bins")
+
+    def init_state(params: np.ndarray, n_assets: int) -> np.ndarray:
+        user = np.zeros(SH_COUNTS + 2 * (bins + 2))
+        user[SH_LO], user[SH_BIN], user[SH_BINS] = lo, spread_bin_bps, bins
+        user[SH_TOPS:SH_TOPS + 4] = np.nan  # nothing counted yet
+        return user
+
     return Strategy("arb", arb_kernel, params=dict(PARAMS),
                     schedule=Schedule(on_top_change=True, interval_ms=interval_ms, on_response=True),
-                    state_size=HEADER + MAX_SLOTS * SLOT_W)
+                    state_size=SH_COUNTS + 2 * (bins + 2), init_state=init_state,
+                    round_trips=round_trips, edge=paper_edge, objective="edge_{costs}",
+                    rank_keys=(("edge_realistic", True), ("edge_conservative", True), ("total_pnl", True)))
+
+
+def paper_edge(result: Any, trips: list[dict[str, Any]] | None = None) -> PaperEdge:
+    """The edge model's inputs from an ``arb`` replay: the paper trader's round trips, the legs' fees, the
+    replay's own round trips (``trips``, else :func:`round_trips`) in bps of their entry notional, and the
+    spread histogram."""
+    u = result.user_state
+    if len(u) <= SH_COUNTS:
+        raise ConfigError("paper_edge: the result holds no arb user state (replayed by an older arbkit?)")
+    n, total = int(u[PP_N]), float(u[PP_SUM])
+    if u[PP_DIR] != 0.0:  # still open at the end: closed at its last mark
+        n += 1
+        total += float(u[PP_LAST])
+    a, b = int(result.params["asset_a"]), int(result.params["asset_b"])
+    insts = result.instruments
+    done = [t for t in (round_trips(result) if trips is None else trips) if t["exit_reason"] != "end_of_data"]
+    size = float(result.params.get("order_size", 0.0))
+    realised = tuple(t["pnl_net"] / (size * _entry_price(result, t)) * 1e4 for t in done if size > 0)
+    bins = int(u[SH_BINS])
+    counts = u[SH_COUNTS:SH_COUNTS + 2 * (bins + 2)].reshape(2, bins + 2)
+    spreads = SpreadHistogram(float(u[SH_LO]), float(u[SH_BIN]), counts[:, 1:-1].copy(), counts[:, 0].copy(),
+                              counts[:, -1].copy(), (f"buy {insts[a].key} / sell {insts[b].key}",
+                                                     f"buy {insts[b].key} / sell {insts[a].key}"))
+    return PaperEdge(round_trips=n, gross_bps_sum=total, fee_bps=2.0 * (insts[a].taker_fee_bps + insts[b].taker_fee_bps),
+                     fills=4, realised_bps=realised, spreads=spreads)
+
+
+def _entry_price(result: Any, trip: Mapping[str, Any]) -> float:
+    f = result.fills[np.isin(result.fills["order_id"], trip["orders"][:1])]
+    return float(f["price"][0]) if len(f) else float("nan")
 
 
 def round_trips(result: Any) -> list[dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 A job is one parameter set: the ``strategy`` group's values (``strategy.<param>=…``) with
 the ``data``, ``fill``, ``latency``, ``guards``, ``gates``, ``costs`` groups and ``seed``
-(``costs`` picks the edge an arbitrage job returns: ``edge_<name>``). It writes
-its result row (parameters, KPIs, edges, gate, fills_hash) to ``rows/<param_id>.json`` in
+(``costs`` is the cost profile of the strategy's default objective, e.g. the arbitrage's
+``edge_<name>``). It writes its result row (parameters, KPIs, edges, gate, fills_hash) to ``rows/<param_id>.json`` in
 the sweep directory (a row already there is reused: resume) and returns the objective KPI(s)
 so ``hydra/sweeper=arbkit_optuna`` can optimise them. The default launcher (``arbkit``)
 replays all the jobs it is given that differ only in strategy parameters in one pass of the
@@ -29,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from arbkit.conf import HYDRA_CONFIG_PATH
 from arbkit.core.errors import ConfigError
 from arbkit.io.recording import load
+from arbkit.strategies import get_strategy
 from arbkit.sweep import expand_grid, random_grid, sweep
 from arbkit.sweep.grid import param_id
 from arbkit.sweep.progress import Progress
@@ -48,9 +49,9 @@ def resolve_recording(path: str) -> Path:
     return Path(path).expanduser().resolve()
 
 
-def default_objective(strategy: str, costs: str = "realistic") -> list[str]:
-    """The KPI a job returns when ``objective`` is not set."""
-    return [f"edge_{costs}"] if strategy == "arb" else ["total_pnl"]
+def default_objective(strategy: str, options: Mapping[str, Any], costs: str = "realistic") -> list[str]:
+    """The KPI a job returns when ``objective`` is not set: the strategy's own (``Strategy.objective``)."""
+    return [get_strategy(strategy, **options).objective.format(costs=costs)]
 
 
 def job_spec(cfg: DictConfig) -> dict[str, Any]:
@@ -73,10 +74,11 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
     costs = str(cfg.costs.name) if cfg.get("costs") else "realistic"
-    objective = _plain(cfg.get("objective")) or default_objective(strat["name"], costs)
+    options = dict(strat.get("options") or {})
+    objective = _plain(cfg.get("objective")) or default_objective(strat["name"], options, costs)
     if isinstance(objective, str):
         objective = [objective]
-    return {"recording": str(rec.path), "strategy": strat["name"], "options": dict(strat.get("options") or {}),
+    return {"recording": str(rec.path), "strategy": strat["name"], "options": options,
             "params": {k: float(v) for k, v in params.items()},
             "settings": {"fill": _plain(cfg.get("fill")), "latency": _plain(cfg.get("latency")),
                          "guards": _plain(cfg.get("guards")), "seed": seed, "start": start, "end": end,

@@ -10,17 +10,10 @@ from typing import Any, Sequence
 
 import polars as pl
 
-#: default order: arbitrage by realistic then conservative edge; others by PnL then drawdown
-RANK_KEYS = {
-    "arb": [("edge_realistic", True), ("edge_conservative", True), ("total_pnl", True)],
-    "default": [("total_pnl", True), ("max_drawdown", False)],
-}
-
-
-def rank(table: pl.DataFrame, strategy: str, keys: Sequence[tuple[str, bool]] | None = None) -> pl.DataFrame:
-    """Rows sorted best first (NaN last) with a ``rank`` column (1 = best); gate failures after passes."""
-    order = list(keys or RANK_KEYS.get(strategy, RANK_KEYS["default"]))
-    order = [(k, desc) for k, desc in order if k in table.columns]
+def rank(table: pl.DataFrame, keys: Sequence[tuple[str, bool]]) -> pl.DataFrame:
+    """Rows sorted best first by ``keys`` ((column, descending) pairs, a strategy's ``rank_keys``; NaN last)
+    with a ``rank`` column (1 = best); gate failures after passes."""
+    order = [(k, desc) for k, desc in keys if k in table.columns]
     cols, desc = [], []
     if "gate_passed" in table.columns:
         cols.append("gate_passed")

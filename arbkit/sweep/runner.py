@@ -21,17 +21,15 @@ import polars as pl
 from arbkit.core.errors import ConfigError
 from arbkit.core.version import __version__
 from arbkit.io.recording import load
-from arbkit.kpi import compute_kpis
-from arbkit.kpi.edge import PROFILES, edge_report
-from arbkit.kpi.gates import Gate
+from arbkit.kpi.edge import PROFILES
+from arbkit.kpi.evaluation import evaluate
 from arbkit.report import sweep_report
 from arbkit.report.figures import heatmap_figure
 from arbkit.run.replay import replay, replay_batch
 from arbkit.strategies import get_strategy
-from arbkit.strategies.arb import round_trips
 from arbkit.sweep.grid import as_list, param_id
 from arbkit.sweep.progress import Progress
-from arbkit.sweep.ranking import RANK_KEYS, rank, write_candidates
+from arbkit.sweep.ranking import rank, write_candidates
 
 ROW_DIR = "rows"
 
@@ -65,45 +63,13 @@ class SweepResult:
         return sweep_report(self.out_dir, path, kpi=kpi)
 
 
-def _flat_kpis(kpis: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in kpis.items():
-        if k == "exit_reasons":
-            for reason, d in v.items():
-                out[f"exit_{reason}_count"] = d["count"]
-                out[f"{reason}_exit_pct"] = d["pct"]
-        elif k == "blocks":
-            for g, n in v.items():
-                out[f"blocks_{g}"] = n
-        elif isinstance(v, (int, float)):
-            out[k] = v
-    return out
-
-
-def result_row(res: Any, recording: str, strategy: str, params: Mapping[str, float],
-               gate: str | Mapping[str, Any] | None, cost_profile: str | None = None) -> dict[str, Any]:
-    """One replay's result row: parameters, total KPIs, edges (arb; the three standard cost profiles
-    plus ``cost_profile`` from arbkit/conf/costs), gate verdict, fills_hash."""
-
-    trips = None
-    row: dict[str, Any] = dict(params)
-    if strategy == "arb":
-        trips = round_trips(res)
-        profiles = tuple(PROFILES) + ((cost_profile,) if cost_profile and cost_profile not in PROFILES else ())
-        edge = edge_report(recording, res.params, result=res, profiles=profiles)
-        row.update({f"edge_{n}": edge[f"edge_{n}"] for n in profiles})
-        row.update({"realised_edge_bps": edge["realised_edge_bps"], "is_structurally_safe": edge["is_structurally_safe"],
-                    "is_recommended": edge["is_recommended"], "paper_round_trips": edge["paper_round_trips"]})
-    kpis = compute_kpis(res, round_trips=trips)
-    row.update(_flat_kpis(kpis["total"]))
-    row["events"] = res.counters["events"]
-    row["fills_hash"] = res.fills_hash
-    if gate:
-        verdict = (Gate.from_dict(gate) if isinstance(gate, Mapping) else Gate.load(gate)).evaluate(kpis["total"])
-        row["gate_passed"] = verdict["passed"]
-        row["gate_verdict"] = verdict["verdict"]
-        row["gate_reason"] = verdict["reason"]
-    return row
+def result_row(res: Any, params: Mapping[str, float], gate: str | Mapping[str, Any] | None,
+               cost_profile: str | None = None) -> dict[str, Any]:
+    """One replay's result row: parameters, then :meth:`arbkit.kpi.Evaluation.row` (edges under the three
+    standard cost profiles and ``cost_profile`` when the strategy has an edge model, total KPIs, the gate's
+    verdict), events and fills_hash."""
+    ev = evaluate(res, gate=gate or None, costs=cost_profile or "realistic")
+    return {**params, **ev.row(), "events": res.counters["events"], "fills_hash": res.fills_hash}
 
 
 def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, Any],
@@ -123,7 +89,7 @@ def run_one(recording: str, strategy: str, strategy_options: Mapping[str, Any], 
             settings: Mapping[str, Any], gate: str | None) -> dict[str, Any]:
     """Replay one parameter set; its result row."""
     res = replay_sets(recording, strategy, strategy_options, [params], settings, batched=False)[0]
-    return result_row(res, recording, strategy, params, gate, settings.get("cost_profile"))
+    return result_row(res, params, gate, settings.get("cost_profile"))
 
 
 def _write_row(path: Path, row: Mapping[str, Any]) -> None:
@@ -151,7 +117,7 @@ def run_block(job: SweepJob) -> list[str]:
     """Replay one block of parameter sets (one pass when batched) and write each set's row atomically."""
     results = replay_sets(job.recording, job.strategy, job.options, job.sets, job.settings, batched=job.batched)
     for params, res, pid, path in zip(job.sets, results, job.param_ids, job.row_paths):
-        row = result_row(res, job.recording, job.strategy, params, job.gate, job.settings.get("cost_profile"))
+        row = result_row(res, params, job.gate, job.settings.get("cost_profile"))
         row["param_id"] = pid
         _write_row(Path(path), row)
     return list(job.param_ids)
@@ -258,17 +224,18 @@ def finish_sweep(out: Path, rec: Any, strategy: str, options: Mapping[str, Any],
     """Gather the rows into results.parquet, candidates.json and manifest.json (each written atomically)."""
     rows = [json.loads((out / ROW_DIR / f"{pid}.json").read_text()) for pid in ids]
     table = pl.DataFrame(rows, infer_schema_length=None)
-    ranked = rank(table, strategy)
+    spec = get_strategy(strategy, **options)
+    ranked = rank(table, spec.rank_keys)
     tmp = out / f"results.{os.getpid()}.tmp.parquet"
     ranked.write_parquet(tmp)
     os.replace(tmp, out / "results.parquet")
     meta = {"source_recording": str(rec.path), "recording_parts_sha256": [p.sha256 for p in rec.manifest.parts],
-            "strategy": strategy, "cost_profiles": ["optimistic", "realistic", "conservative"],
-            "rank_keys": RANK_KEYS.get(strategy, RANK_KEYS["default"]), "code_version": _versions()["arbkit"]}
+            "strategy": strategy, "cost_profiles": list(PROFILES), "rank_keys": [list(k) for k in spec.rank_keys],
+            "code_version": _versions()["arbkit"]}
     write_candidates(out / "candidates.json", ranked, names, meta, top=top)
     manifest = {"recording": str(rec.path), "recording_parts_sha256": meta["recording_parts_sha256"],
                 "strategy": strategy, "strategy_options": options, "settings": settings, "gate": gate,
-                "grid": list(sets), "param_ids": list(ids), "seed": settings.get("seed", 0), "versions": _versions()}
+                "rank_keys": meta["rank_keys"], "grid": list(sets), "param_ids": list(ids), "seed": settings.get("seed", 0), "versions": _versions()}
     tmpm = out / f"manifest.{os.getpid()}.tmp"
     tmpm.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
     os.replace(tmpm, out / "manifest.json")

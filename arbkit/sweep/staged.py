@@ -21,11 +21,9 @@ from typing import Any, Mapping, Sequence
 from arbkit.conf import conf_path
 from arbkit.core.errors import ConfigError
 from arbkit.io.recording import load
-from arbkit.kpi import compute_kpis
-from arbkit.kpi.gates import Gate
+from arbkit.kpi.evaluation import as_gate, evaluate
 from arbkit.run.replay import replay_batch
 from arbkit.strategies import get_strategy
-from arbkit.strategies.arb import round_trips
 
 DEFAULTS_FILE = conf_path("validation", "default.yaml")
 
@@ -79,7 +77,7 @@ def validate_candidates(sweep_dir: str | Path, *, recording: str | Path | None =
     gate_spec = settings.get("gate") or manifest.get("gate")
     if not gate_spec:
         raise ConfigError("validation needs a gate (validation.gate, --gate, or the sweep's own gate)")
-    the_gate = Gate.from_dict(gate_spec) if isinstance(gate_spec, Mapping) else Gate.load(gate_spec)
+    the_gate = as_gate(gate_spec)
     run = manifest["settings"]
     same_data = recording is None
     rec = load(recording if recording is not None else manifest["recording"])
@@ -106,10 +104,7 @@ def validate_candidates(sweep_dir: str | Path, *, recording: str | Path | None =
                                latency=run.get("latency"), guards=run.get("guards"), seeds=int(run.get("seed", 0)),
                                start=start, end=end)
         for c, res in zip(todo, results):
-            trips = None
-            if manifest["strategy"] == "arb":
-                trips = round_trips(res)
-            verdict = the_gate.evaluate(compute_kpis(res, round_trips=trips)["total"])
+            verdict = evaluate(res, gate=the_gate).gates[0]
             c["stages"].append({"stage": k + 1, "verdict": verdict["verdict"], "reason": verdict["reason"],
                                 "total_pnl": res.pnl, "fills": int(len(res.fills)), "fills_hash": res.fills_hash})
             if verdict["passed"]:

@@ -55,3 +55,20 @@ def top_recorder_kernel(st, params, user):
 def top_recorder(n_assets: int, n_messages: int) -> Strategy:
     return Strategy("top_recorder", top_recorder_kernel, params={"unused": 0.0}, schedule=Schedule(every_event=True),
                     state_size=1 + 4 * n_assets * n_messages)
+
+
+@strategy_kernel
+def leg_tops_kernel(st, params, user):
+    """Annotate (bid A, ask A, bid B, ask B) at each market-driven call (the calls the arbitrage's paper trader
+    steps on); assets A and B are params[0] and params[1]."""
+    if api.call_reason(st) & (api.CALL_EVERY_EVENT | api.CALL_INTERVAL | api.CALL_TOP_CHANGE):
+        a = np.int64(params[0])
+        b = np.int64(params[1])
+        api.annotate(st, 1, api.best_bid(st, a), api.best_ask(st, a), api.best_bid(st, b), api.best_ask(st, b),
+                     0.0, 0.0, 0.0, 0.0)
+
+
+def leg_tops(interval_ms: float = 100.0) -> Strategy:
+    """The legs' tops at the calls of the arbitrage's schedule (``Result.notes``: ts, code, the four tops)."""
+    return Strategy("leg_tops", leg_tops_kernel, params={"asset_a": 0, "asset_b": 1},
+                    schedule=Schedule(on_top_change=True, interval_ms=interval_ms, on_response=True), state_size=1)

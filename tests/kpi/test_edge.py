@@ -1,25 +1,65 @@
-"""Edge model: paper round trips on hand-made tops, cost profiles, flags; on the real recording."""
+"""Edge model: the arbitrage's paper trader on hand-made tops and against the plain-Python oracle, cost profiles,
+flags; priced on the real recording."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arbkit.core.errors import ConfigError
-from arbkit.kpi.edge import CostProfile, edge_report, paper_round_trips_nb
+from arbkit.kpi.edge import CostProfile, edge_report
+from arbkit.strategies.arb import PP_DIR, PP_LAST, PP_N, PP_SUM, arb, paper_step_nb
+from arbkit.strategies.hooks import PaperEdge
+from helpers.oracles import paper_round_trips
 
 
-def test_paper_round_trips_by_hand():
+def _step_all(bid_a, ask_a, bid_b, ask_b, ts, entry, tp, stop, limit):
+    """Run the kernel's paper trader over a series; its round trips as (count, gross sum), open one included."""
+    user = arb().new_user_state(np.zeros(10), 3)
+    for i in range(len(ts)):
+        paper_step_nb(user, ts[i], bid_a[i], ask_a[i], bid_b[i], ask_b[i], entry, tp, stop, limit)
+    n, total = int(user[PP_N]), user[PP_SUM]
+    if user[PP_DIR] != 0.0:
+        n, total = n + 1, total + user[PP_LAST]
+    return n, total
+
+
+def test_paper_trader_by_hand():
     # A 99.5/100, B 100.5/101: up = 0.5/99.75 = 50.1 bps -> enter +1 at askA 100, bidB 100.5
     bid_a = np.array([99.5, 99.5, 100.5, 99.5, 99.5, 99.5])
     ask_a = np.array([100.0, 100.0, 101.0, 100.0, 100.0, 100.0])
     bid_b = np.array([100.5, 100.5, 100.0, 99.0, 99.0, 99.0])
     ask_b = np.array([101.0, 101.0, 100.5, 99.5, 99.5, 99.5])
     ts = np.arange(6, dtype=np.float64) * 1e9
-    gross, dirs = paper_round_trips_nb(bid_a, ask_a, bid_b, ask_b, ts, 40.0, 30.0, 1e9, 1e18)
-    # row 2 closes: sell A at 100.5, buy B at 100.5 -> (0.5 + 0) / 100 = 50 bps >= 30
-    assert dirs[0] == 1 and gross[0] == pytest.approx(50.0)
-    # after the exit, row 3 has no spread >= 40 in either direction (down = (99.5 - 99.5) / mid = 0)
-    assert len(gross) == 1
-    g2, _ = paper_round_trips_nb(bid_a, ask_a, bid_b, ask_b, ts, 40.0, 1000.0, 1e9, 2e9)  # time limit 2 s
-    assert g2[0] == pytest.approx(((99.5 - 100.0) + (100.5 - 99.5)) / 100.0 * 1e4)  # closed at row 3 (3 s > 2 s)
+    # row 2 closes: sell A at 100.5, buy B at 100.5 -> (0.5 + 0) / 100 = 50 bps >= 30; after it no spread >= 40
+    assert _step_all(bid_a, ask_a, bid_b, ask_b, ts, 40.0, 30.0, 1e9, 1e18) == (1, pytest.approx(50.0))
+    # time limit 2 s: closed at row 3 (3 s > 2 s) at (99.5 - 100) + (100.5 - 99.5) over 100
+    n, total = _step_all(bid_a, ask_a, bid_b, ask_b, ts, 40.0, 1000.0, 1e9, 2e9)
+    assert n == 1 and total == pytest.approx(((99.5 - 100.0) + (100.5 - 99.5)) / 100.0 * 1e4)
+    # entered at the last point and never marked: closes at 0 bps
+    assert _step_all(bid_a[:1], ask_a[:1], bid_b[:1], ask_b[:1], ts[:1], 40.0, 30.0, 1e9, 1e18) == (1, 0.0)
+    # a point with a missing top is skipped
+    gap = bid_b.copy()
+    gap[0] = np.nan
+    assert _step_all(bid_a, ask_a, gap, ask_b, ts, 40.0, 30.0, 1e9, 1e18)[0] == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-6, 6), st.integers(1, 3), st.integers(-6, 6), st.integers(1, 3),
+                          st.integers(0, 3)), min_size=1, max_size=60),
+       st.sampled_from([-20.0, 0.0, 10.0, 40.0]), st.sampled_from([5.0, 20.0, 80.0]), st.sampled_from([10.0, 1e9]),
+       st.sampled_from([2e9, 1e18]))
+def test_paper_trader_matches_the_oracle(rows, entry, tp, stop, limit):
+    """Random top series (prices near 1000 on a 0.5 grid, clock steps of 0-3 s): the jitted step equals the
+    plain-Python paper trader in round trips and gross bps."""
+    bid_a = np.array([1000.0 + 0.5 * r[0] for r in rows])
+    ask_a = bid_a + 0.5 * np.array([r[1] for r in rows])
+    bid_b = np.array([1000.0 + 0.5 * r[2] for r in rows])
+    ask_b = bid_b + 0.5 * np.array([r[3] for r in rows])
+    ts = np.cumsum([r[4] for r in rows]).astype(np.float64) * 1e9
+    expected = paper_round_trips(bid_a, ask_a, bid_b, ask_b, ts, entry, tp, stop, limit)
+    n, total = _step_all(bid_a, ask_a, bid_b, ask_b, ts, entry, tp, stop, limit)
+    assert n == len(expected)
+    assert total == pytest.approx(sum(expected), abs=1e-9)
 
 
 def test_cost_profiles_load_and_check():
@@ -29,14 +69,29 @@ def test_cost_profiles_load_and_check():
         CostProfile.load("heroic")
 
 
+def test_edge_report_prices_a_paper_edge_by_hand():
+    paper = PaperEdge(round_trips=4, gross_bps_sum=30.0, fee_bps=20.0, fills=4, realised_bps=(1.0, -3.0))
+    rep = edge_report(paper)
+    # realistic: fees x1.0, 0.5 bps per fill; optimistic / conservative from arbkit/conf/costs
+    assert rep["gross_edge_bps"] == 7.5 and rep["paper_round_trips"] == 4
+    assert rep["edge_realistic"] == pytest.approx(7.5 - 20.0 - 2.0)
+    for name in ("optimistic", "conservative"):
+        prof = CostProfile.load(name)
+        assert rep[f"edge_{name}"] == pytest.approx(7.5 - 20.0 * prof.fee_scale - 4 * prof.slippage_bps)
+    assert rep["realised_edge_bps"] == -1.0 and rep["realised_round_trips"] == 2
+    assert not rep["is_structurally_safe"] and not rep["is_recommended"]
+    empty = edge_report(PaperEdge(round_trips=0, gross_bps_sum=0.0, fee_bps=20.0, fills=4))
+    assert np.isnan(empty["edge_realistic"]) and not empty["is_recommended"] and np.isnan(empty["realised_edge_bps"])
+
+
 def test_edge_report_on_the_real_recording(bundled):
+    from arbkit.kpi import evaluate
     from arbkit.run.replay import replay
-    from arbkit.strategies.arb import arb
 
     params = {"asset_a": 1, "asset_b": 2, "entry_bps": 0.5, "tp_bps": 1.0, "stop_loss_bps": 3.0, "time_limit_s": 30.0,
               "order_size": 0.01, "net_of_fees": 0}
-    res = replay(bundled, arb(), params, latency={"entry": 1_000_000, "response": 1_000_000})
-    rep = edge_report(bundled, params, result=res)
+    res = replay(bundled, "arb", params, latency={"entry": 1_000_000, "response": 1_000_000})
+    rep = evaluate(res).edge
     assert rep["paper_round_trips"] > 10
     e = [rep[f"edge_{n}"] for n in ("optimistic", "realistic", "conservative")]
     assert e[0] > e[1] > e[2]
