@@ -1,5 +1,6 @@
 # The two commands that matter: `make demo` and `make test`. Both build the
-# virtualenv from nothing (python3 -m venv + pip install -e ".[dev]").
+# virtualenv from nothing (python3 -m venv + pip install -e ".[dev]", then the
+# engine compiled into the JIT cache so the first run starts at once).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -13,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m arbkit.apps.warm
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,10 +1,14 @@
-"""``make demo``: the main job on the bundled real recording, offline; writes ``outputs/demo/summary.json``.
+"""``make demo``: the main job on the bundled real recording, offline — sweep, rank, validate, report.
 
-Loads the bundled Binance BTC spot / USD-M / COIN-M recording, validates it, prints its
-summary with every rebuilt book's final top, measures the cross-venue basis (USD-M
-mid minus spot mid, in bps) at every top-of-book change — the spread an arbitrage
-strategy trades — and replays the example market maker (``examples/run_touch_mm.yaml``)
-through the engine with its queue, latency and fee assumptions.
+1. An arbitrage entry × take-profit grid (USD-M vs COIN-M perpetual) and a market-making
+   half-spread × inventory-skew grid (USD-M perpetual), each set of a grid replayed in one
+   pass of the batched kernel over the first ``sweep_s`` seconds of the recording.
+2. Each sweep ranked by its strategy's keys (the arbitrage by expected edge after costs, the
+   market maker by PnL) into ``results.parquet`` and ``candidates.json``.
+3. Staged validation of the ``top`` candidates of each on the data after the sweep's window
+   (``stages_s``: growing windows; a candidate goes on while it passes the gate).
+4. One markdown report with both sweeps' tables, heatmaps, candidates and verdicts.
+5. A short summary naming the files; ``summary.json`` holds the same.
 """
 from __future__ import annotations
 
@@ -12,83 +16,104 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any, Mapping, Sequence
 
-import numpy as np
+from rich.console import Console
+from rich.table import Table
 
-from arbkit.book.scanner import scan_books
-from arbkit.io.check import validate
-from arbkit.io.info import info
 from arbkit.io.recording import load
-from arbkit.run.config import RunConfig
+from arbkit.report import sweep_markdown
+from arbkit.sweep import sweep
+from arbkit.sweep.staged import validate_candidates
 
-# the repository's bundled recording and example config, relative to the current directory (``make demo`` runs
-# from the repository's root); pass others to :func:`main`
+# the repository's bundled recording, relative to the current directory (``make demo`` runs from the
+# repository's root); pass another to :func:`main`
 BUNDLED = Path("recordings") / "binance_btc_3venues_20240808"
-MM_CONFIG = Path("examples") / "run_touch_mm.yaml"
+LATENCY = {"entry": 1_000_000, "response": 1_000_000}
 
 
-def basis_bps(path: Path, leg_a: str, leg_b: str) -> dict[str, float]:
-    """Distribution of (mid_b / mid_a - 1) in bps, sampled whenever either book's top changes."""
-    rec = load(path)
-    cols = rec.to_numpy()
-    a, b = rec.asset_index(leg_a), rec.asset_index(leg_b)
-    _, tops = scan_books(cols, [i.tick_size for i in rec.instruments], record_tops=True)
-    mid = (tops[:, 0] + tops[:, 2]) / 2.0
-    mids = np.full((2, len(cols)), np.nan)
-    for j, asset in enumerate((a, b)):
-        mask = cols.asset == asset
-        series = np.where(mask, mid, np.nan)
-        idx = np.where(~np.isnan(series), np.arange(len(series)), 0)
-        np.maximum.accumulate(idx, out=idx)
-        mids[j] = series[idx]  # last known mid of that asset at every row
-    ok = ~np.isnan(mids).any(axis=0)
-    bps = (mids[1, ok] / mids[0, ok] - 1.0) * 1e4
-    return {"samples": int(bps.size), "mean": float(bps.mean()), "p5": float(np.percentile(bps, 5)),
-            "p50": float(np.percentile(bps, 50)), "p95": float(np.percentile(bps, 95)),
-            "min": float(bps.min()), "max": float(bps.max())}
+#: what each sweep of the demo runs: strategy, fixed parameters, the grid, the gate of its validation
+SWEEPS: dict[str, dict[str, Any]] = {
+    "arbitrage": {
+        "strategy": "arb", "gate": "default",
+        "base": {"asset_a": 1, "asset_b": 2, "order_size": 0.01, "stop_loss_bps": 3.0, "time_limit_s": 30.0,
+                 "net_of_fees": 0},
+        "grid": {"entry_bps": [0.5, 1.0, 1.5, 2.0, 3.0], "tp_bps": [0.5, 1.0, 2.0, 3.0]},
+    },
+    "market_making": {
+        "strategy": "mm", "gate": "market_maker",
+        "base": {"asset": 1, "mode": 1, "order_size": 0.01, "max_position": 0.05},
+        "grid": {"half_spread_bps": [0.1, 0.2, 0.5, 1.0, 2.0], "inventory_skew_bps": [0.0, 0.5, 1.0]},
+    },
+}
 
 
-def main(path: Path = BUNDLED, out: Path = Path("outputs") / "demo", config: Path = MM_CONFIG) -> int:
-    """``make demo``: replay the bundled recording and print the summary."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=120)
+def run(path: Path = BUNDLED, out: Path = Path("outputs") / "demo", *, sweep_s: float = 240.0,
+        stages_s: Sequence[float] = (30.0, 60.0, 100.0), top: int = 3,
+        sweeps: Mapping[str, Mapping[str, Any]] = SWEEPS) -> dict[str, Any]:
+    """Sweep, rank, validate and report (see the module doc); returns what ``summary.json`` holds."""
     t0 = time.perf_counter()
-    report = validate(path)
-    console.print(f"[bold]validate[/] {path.name}: {'OK' if report.ok else 'FAILED'} "
-                  f"({report.rows_checked:,} rows, {len(report.errors)} errors, {len(report.warnings)} warnings)")
-    for issue in report.errors[:10]:
-        console.print(f"  {issue}")
-    summary = info(path)
-    console.print(f"[bold]info[/] events={summary['events']:,} span={summary['span_s']:.1f}s gaps={summary['gaps']} "
-                  f"by_kind={summary['by_kind']}")
-    table = Table("instrument", "type", "tick", "events", "final bid", "bid qty", "final ask", "ask qty")
-    for e in summary["instruments"]:
-        top = e["final_top"]
-        table.add_row(f"{e['venue']}:{e['symbol']}", e["contract_type"], f"{e['tick_size']:g}", f"{e['events']:,}",
-                      f"{top['bid']:.2f}", f"{top['bid_qty']:g}", f"{top['ask']:.2f}", f"{top['ask_qty']:g}")
-    console.print(table)
-    basis = basis_bps(path, "binance:BTCUSDT", "binance-usdm:BTCUSDT")
-    console.print("[bold]cross-venue basis[/] USD-M perp vs spot mid (bps): " +
-                  ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v:,}" for k, v in basis.items()))
-    t1 = time.perf_counter()
-    res = RunConfig.load(config).replay(path)
-    mm = res.summary()
-    acct = res.account_table()
-    console.print(f"[bold]replay[/] {Path(config).name}: {mm['events']:,} events, {mm['fills']} fills "
-                  f"({mm['counters']['maker_fills']} maker), {mm['counters']['orders']} orders, "
-                  f"{mm['counters']['modifies']} modifies, pnl {mm['pnl']:.4f} USDT after fees "
-                  f"{sum(mm['fees'].values()):.4f}; {time.perf_counter() - t1:.2f}s")
-    console.print(f"  fills_hash {mm['fills_hash']}")
+    rec = load(path)
+    cut = rec.manifest.start_ns + int(sweep_s * 1e9)
     out.mkdir(parents=True, exist_ok=True)
-    summary_path = out / "summary.json"
-    summary_path.write_text(json.dumps({"recording": str(path), "validation": report.to_dict(), "info": summary,
-                                        "basis_usdm_vs_spot_bps": basis, "market_maker_replay": mm,
-                                        "market_maker_accounts": acct.to_dicts()}, indent=1, default=float) + "\n")
-    console.print(f"wrote {summary_path}; done in {time.perf_counter() - t0:.1f}s")
-    return 0 if report.ok else 1
+    summary: dict[str, Any] = {"recording": str(rec.path), "events": rec.n_events, "sweep_s": sweep_s,
+                               "stages_s": list(stages_s), "sweeps": {}}
+    sections = []
+    for name, job in sweeps.items():
+        t1 = time.perf_counter()
+        d = out / name
+        res = sweep(rec.path, job["strategy"], job["grid"], base_params=job["base"], latency=LATENCY,
+                    gate=job["gate"], end=cut, out_dir=d, top=top, progress=False)
+        val = validate_candidates(d, top=top, stages_s=stages_s)
+        sections.append(sweep_markdown(d, out / "report_figures" / name, out, level=2))
+        best = res.best()
+        ranked_by = [k for k, _ in json.loads((d / "manifest.json").read_text())["rank_keys"] if k in best]
+        summary["sweeps"][name] = {
+            "strategy": job["strategy"], "sets": res.frame.height, "seconds": time.perf_counter() - t1,
+            "ranked_by": ranked_by,
+            "best": {"params": {k: best[k] for k in job["grid"]}, **{k: best.get(k) for k in (
+                ranked_by[0], "total_pnl", "fills", "gate_verdict")}},
+            "top": [{k: row[k] for k in ("rank", *job["grid"])} for row in res.frame.head(top).iter_rows(named=True)],
+            "validation": {"verdict": val["verdict"], "reasons": val["reasons"]},
+            "files": {"results": str(d / "results.parquet"), "candidates": str(d / "candidates.json"),
+                      "validation": str(d / "validation.json")},
+        }
+    report = out / "report.md"
+    intro = (f"# arbkit demo: {rec.path.name}\n\n{rec.n_events:,} events; each grid swept over the first "
+             f"{sweep_s:g} s through the batched kernel, the top {top} candidates validated on the next "
+             f"{', '.join(f'{s:g}' for s in stages_s)} s.\n")
+    report.write_text("\n".join([intro, *sections]))
+    summary["report"] = str(report)
+    summary["seconds"] = time.perf_counter() - t0
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
+    return summary
+
+
+def print_summary(summary: Mapping[str, Any], console: Console) -> None:
+    """The demo's outcome in a few lines: the best sets, the verdicts, where the files are."""
+    console.print(f"[bold]arbkit demo[/] {Path(summary['recording']).name}: {summary['events']:,} events; grids swept "
+                  f"over the first {summary['sweep_s']:g} s, candidates validated on the rest")
+    table = Table("sweep", "best set", "ranked by", "total_pnl", "fills", "gate", "validation")
+    for name, s in summary["sweeps"].items():
+        best = s["best"]
+        key = s["ranked_by"][0]
+        table.add_row(f"{name} ({s['strategy']}, {s['sets']} sets)",
+                      ", ".join(f"{k}={v:g}" for k, v in best["params"].items()), f"{key} {best[key]:.4g}",
+                      f"{best['total_pnl']:.4g}", str(best["fills"]), str(best["gate_verdict"]),
+                      f"[bold]{s['validation']['verdict']}[/]")
+    console.print(table)
+    for name, s in summary["sweeps"].items():
+        console.print(f"  {name}: {s['validation']['reasons'][0]}")
+        console.print(f"    {s['files']['candidates']}  {s['files']['validation']}")
+    console.print(f"[bold]report[/] {summary['report']}; done in {summary['seconds']:.1f} s")
+
+
+def main(path: Path = BUNDLED, out: Path = Path("outputs") / "demo") -> int:
+    """``make demo`` (``python -m arbkit.apps.demo [RECORDING [OUT_DIR]]``)."""
+    summary = run(Path(path), Path(out))
+    print_summary(summary, Console(width=120))
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else BUNDLED))
+    sys.exit(main(*sys.argv[1:3]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -125,44 +126,53 @@ def swept_parameters(table: Any, manifest: Mapping[str, Any] | None = None) -> l
 
 def sweep_report(sweep_dir: str | Path, out: str | Path, *, kpi: str | None = None, top: int = 10) -> Path:
     """Write the sweep's report (ranked table, heatmaps / scatter, candidates, validation verdict)."""
+    out = Path(out)
+    text = sweep_markdown(sweep_dir, out.parent / f"{out.stem}_figures", out.parent, kpi=kpi, top=top)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return out
+
+
+def sweep_markdown(sweep_dir: str | Path, fig_dir: Path, md_dir: Path, *, kpi: str | None = None, top: int = 10,
+                   level: int = 1) -> str:
+    """A sweep's report as markdown for a file in ``md_dir``, its figures saved in ``fig_dir``; ``level`` is the
+    depth of its title heading."""
     import polars as pl
 
     d = Path(sweep_dir)
-    out = Path(out)
-    fig_dir = out.parent / f"{out.stem}_figures"
+    link = Path(os.path.relpath(fig_dir, md_dir)).as_posix()
+    h = "#" * level
     table = pl.read_parquet(d / "results.parquet")
     manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").is_file() else {}
     strategy = manifest.get("strategy", "")
     ranked_by = [k for k, _ in manifest.get("rank_keys", []) if k in table.columns]
     kpi = kpi or (ranked_by[0] if ranked_by else "total_pnl")
     params = swept_parameters(table, manifest)
-    md = [f"# Sweep report: {strategy} ({table.height} parameter sets)\n",
+    md = [f"{h} Sweep report: {strategy} ({table.height} parameter sets)\n",
           f"Recording: `{manifest.get('recording', '')}`; ranked by {', '.join(ranked_by or [kpi])}; "
-          f"seed {manifest.get('seed', '')}.\n", "## Top sets\n"]
+          f"seed {manifest.get('seed', '')}.\n", f"{h}# Top sets\n"]
     cols = ["rank", *params, kpi, "total_pnl", "fills", "max_drawdown"] + (["gate_verdict"] if "gate_verdict" in table.columns else [])
     cols = list(dict.fromkeys(c for c in cols if c in table.columns))
     md.append(_table(cols, table.head(top).select(cols).iter_rows()))
-    md.append("## Parameter maps\n")
+    md.append(f"{h}# Parameter maps\n")
     if len(params) >= 2:
         name = _save(figs.heatmap_figure(table, params[0], params[1], kpi), fig_dir / "heatmap.png")
-        md.append(f"![{kpi} heatmap]({fig_dir.name}/{name})\n")
+        md.append(f"![{kpi} heatmap]({link}/{name})\n")
     if len(params) >= 3 or (params and len(params) < 2):
         name = _save(figs.scatter_figure(table, kpi, params), fig_dir / "scatter.png")
-        md.append(f"![{kpi} by parameter]({fig_dir.name}/{name})\n")
+        md.append(f"![{kpi} by parameter]({link}/{name})\n")
     if (d / "candidates.json").is_file():
         cands = json.loads((d / "candidates.json").read_text())
-        md.append("## Candidates\n")
+        md.append(f"{h}# Candidates\n")
         md.append(_table(["param_id", "parameters", "structurally safe", "recommended", "rationale"],
                          [(c["param_id"], ", ".join(f"{k}={v:g}" for k, v in c["params"].items() if k in params),
                            c.get("is_structurally_safe"), c.get("is_recommended"), c.get("rationale"))
                           for c in cands["candidates"][:top]]))
     if (d / "validation.json").is_file():
         val = json.loads((d / "validation.json").read_text())
-        md.append("## Staged validation\n")
+        md.append(f"{h}# Staged validation\n")
         md.append(f"**{val['verdict']}** — " + "; ".join(val["reasons"]) + "\n")
         md.append(_table(["candidate", *[f"stage {s['stage']} ({s['window_s']:g} s)" for s in val["stages"]]],
                          [(c["param_id"], *[s["verdict"] for s in c["stages"]],
                            *["—"] * (len(val["stages"]) - len(c["stages"]))) for c in val["candidates"]]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(md))
-    return out
+    return "\n".join(md)
