@@ -30,7 +30,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-
 from numba import njit
 
 from arbkit.core.errors import ConfigError
@@ -78,10 +77,10 @@ R_TP, R_SL, R_TIME, R_KILL = 1, 2, 3, 4
 def paper_step_nb(user, t, bid_a, ask_a, bid_b, ask_b, entry_bps, tp_bps, stop_bps, limit_ns):
     """One step of the edge model's paper trader at the legs' tops at time ``t`` (ns).
 
-    No costs, latency or queue: with no round trip open, enter when a direction's spread
-    reaches ``entry_bps`` (at the touches); with one open, mark it at the closing touches
-    and close it when it gains ``tp_bps``, loses ``stop_bps`` or has lasted ``limit_ns``.
-    One action per step: a round trip closed at a step is not followed by an entry at it.
+    No costs, latency or queue: with a round trip open, mark it at the closing touches and
+    close it when it gains ``tp_bps``, loses ``stop_bps`` or has lasted ``limit_ns``; with
+    none open (or one just closed: zero latency, the same book), enter when a direction's
+    spread reaches ``entry_bps``, at the touches.
     """
     if not (bid_a == bid_a and ask_a == ask_a and bid_b == bid_b and ask_b == ask_b):
         return
@@ -91,11 +90,11 @@ def paper_step_nb(user, t, bid_a, ask_a, bid_b, ask_b, entry_bps, tp_bps, stop_b
         close_short = ask_b if d > 0 else ask_a
         pnl = ((close_long - user[PP_LONG]) + (user[PP_SHORT] - close_short)) / user[PP_REF] * 1e4
         user[PP_LAST] = pnl
-        if pnl >= tp_bps or pnl <= -stop_bps or t - user[PP_T0] >= limit_ns:
-            user[PP_N] += 1.0
-            user[PP_SUM] += pnl
-            user[PP_DIR] = 0.0
-        return
+        if not (pnl >= tp_bps or pnl <= -stop_bps or t - user[PP_T0] >= limit_ns):
+            return
+        user[PP_N] += 1.0
+        user[PP_SUM] += pnl
+        user[PP_DIR] = 0.0
     mid = 0.5 * (bid_a + ask_a)
     up = (bid_b - ask_a) / mid * 1e4
     down = (bid_a - ask_b) / mid * 1e4
@@ -315,9 +314,9 @@ def arb(interval_ms: float = 100.0, spread_range_bps: tuple[float, float] = SPRE
     ``spread_range_bps`` / ``spread_bin_bps``: the bins of the spread histogram the report draws.
     """
     lo, hi = (float(x) for x in spread_range_bps)
-    bins = int(round((hi - lo) / spread_bin_bps))
-    if not (hi > lo and spread_bin_bps > 0 and bins >= 1):
+    if not (hi > lo and spread_bin_bps > 0):
         raise ConfigError(f"arb: spread_range_bps {spread_range_bps} and spread_bin_bps {spread_bin_bps} give no bins")
+    bins = max(1, int(round((hi - lo) / spread_bin_bps)))
 
     def init_state(params: np.ndarray, n_assets: int) -> np.ndarray:
         user = np.zeros(SH_COUNTS + 2 * (bins + 2))

@@ -77,12 +77,12 @@ def _apply(d, bids, asks, futures, last, ref) -> int:
 def paper_round_trips(bid_a, ask_a, bid_b, ask_b, ts, entry_bps, tp_bps, stop_bps, limit_ns) -> list[float]:
     """The arbitrage edge model's paper trader over a series of the two legs' tops, in plain Python.
 
-    At each point with no round trip open: enter when a direction's spread (bps of A's mid)
-    reaches ``entry_bps``, buying at the ask and selling at the bid. With one open: mark it at
-    the closing touches, close when it gains ``tp_bps``, loses ``stop_bps`` or has lasted
-    ``limit_ns``; the next entry is looked for at the following point. A round trip still
-    open at the end closes at its last mark (0 when it was entered at the last point).
-    Returns the gross bps of each round trip.
+    At each point with a round trip open: mark it at the closing touches (sell the long leg
+    at its bid, buy the short leg back at its ask); close it when it gains ``tp_bps``, loses
+    ``stop_bps`` or has lasted ``limit_ns``. With none open, or one just closed at this
+    point: enter when a direction's spread (bps of A's mid) reaches ``entry_bps``, buying at
+    the ask and selling at the bid. A round trip still open at the end closes at its last
+    mark (0 when it was entered at the last point). Returns the gross bps of each.
     """
     out = []
     open_trip = None  # (direction, long price, short price, reference, t0)
@@ -93,18 +93,17 @@ def paper_round_trips(bid_a, ask_a, bid_b, ask_b, ts, entry_bps, tp_bps, stop_bp
             close_long = bid_a[i] if d > 0 else bid_b[i]
             close_short = ask_b[i] if d > 0 else ask_a[i]
             last = ((close_long - p_long) + (p_short - close_short)) / ref * 1e4
-            if last >= tp_bps or last <= -stop_bps or ts[i] - t0 >= limit_ns:
-                out.append(last)
-                open_trip = None
-            continue
+            if not (last >= tp_bps or last <= -stop_bps or ts[i] - t0 >= limit_ns):
+                continue
+            out.append(last)
+            open_trip = None
         mid = 0.5 * (bid_a[i] + ask_a[i])
         up = (bid_b[i] - ask_a[i]) / mid * 1e4
         down = (bid_a[i] - ask_b[i]) / mid * 1e4
         if up >= entry_bps and up >= down:
-            open_trip = (1, ask_a[i], bid_b[i], ask_a[i], ts[i])
+            open_trip, last = (1, ask_a[i], bid_b[i], ask_a[i], ts[i]), 0.0
         elif down >= entry_bps:
-            open_trip = (-1, ask_b[i], bid_a[i], bid_a[i], ts[i])
-        last = 0.0
+            open_trip, last = (-1, ask_b[i], bid_a[i], bid_a[i], ts[i]), 0.0
     if open_trip is not None:
         out.append(last)
     return out

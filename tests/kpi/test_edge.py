@@ -37,6 +37,12 @@ def test_paper_trader_by_hand():
     assert n == 1 and total == pytest.approx(((99.5 - 100.0) + (100.5 - 99.5)) / 100.0 * 1e4)
     # entered at the last point and never marked: closes at 0 bps
     assert _step_all(bid_a[:1], ask_a[:1], bid_b[:1], ask_b[:1], ts[:1], 40.0, 30.0, 1e9, 1e18) == (1, 0.0)
+    # zero latency: the point that closes a round trip can open the next, on the same book. t0: up 50.1 bps -> +1;
+    # t1: closes at ((100.5 - 100) + (100.5 - 100.1)) / 100 = 90 bps and down = (100.5 - 100.1) / 100.55 = 39.8 bps
+    # opens -1 (long B at 100.1, short A at 100.5); t2, the end: marked at ((100.0 - 100.1) + (100.5 - 100.6)) / 100.5
+    n, total = _step_all(np.array([99.5, 100.5, 100.5]), np.array([100.0, 100.6, 100.6]), np.array([100.5, 100.0, 100.0]),
+                         np.array([101.0, 100.1, 100.1]), np.array([0.0, 1e9, 2e9]), 30.0, 30.0, 1e9, 1e18)
+    assert n == 2 and total == pytest.approx(90.0 + (-0.2 / 100.5 * 1e4))
     # a point with a missing top is skipped
     gap = bid_b.copy()
     gap[0] = np.nan
