@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import polars as pl
 
 from arbkit.core.errors import ConfigError
+from arbkit.core.out_dir import writable_dir
 from arbkit.core.version import __version__
 from arbkit.io.recording import load
 from arbkit.kpi.edge import PROFILES
@@ -123,6 +124,18 @@ def run_block(job: SweepJob) -> list[str]:
     return list(job.param_ids)
 
 
+def check_sets(strategy: Any, sets: Sequence[Mapping[str, Any]], instruments: Sequence[Any],
+               labels: Sequence[str] | None = None) -> None:
+    """Check every parameter set against the strategy's specs and the recording's instruments before any
+    replay; a ConfigError naming the first bad set (``labels``: how to name each set)."""
+    for k, p in enumerate(sets):
+        try:
+            strategy.checked_vector(dict(p), instruments)
+        except ConfigError as exc:
+            where = labels[k] if labels is not None else f"parameter set {k + 1} of {len(sets)}"
+            raise ConfigError(f"{where}: {exc}") from None
+
+
 def _versions() -> dict[str, str]:
     import numba
     import numpy
@@ -194,14 +207,14 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
         raise ConfigError(f"sweep.batch_size must be a positive integer, got {batch_size!r}")
     rec = load(recording)  # fail early, with the recording's own error
     sets = [{**(base_params or {}), **p} for p in as_list(grid)]
+    options = dict(strategy_options or {})
+    check_sets(get_strategy(strategy, **options), sets, rec.instruments)  # every set, before any runs
     names = list(dict.fromkeys(k for p in sets for k in p))
     settings = {"fill": fill, "latency": latency, "guards": guards, "seed": seed, "start": start, "end": end}
     out = Path(out_dir)
-    rows_dir = out / ROW_DIR
-    rows_dir.mkdir(parents=True, exist_ok=True)
+    rows_dir = writable_dir(out / ROW_DIR, "sweep output directory")
     for stale in rows_dir.glob("*.tmp"):  # left by a writer killed mid-row; never read as a row
         stale.unlink(missing_ok=True)
-    options = dict(strategy_options or {})
     extra = {"strategy": strategy, "options": options, "settings": settings, "gate": gate,
              "recording": str(Path(recording).resolve())}
     ids = [param_id(p, extra) for p in sets]
