@@ -87,8 +87,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if extra:
             print(f"(only the first 20 of each shown; totals: {extra})")
         status = "OK" if report.ok else "FAILED"
-        print(f"{status}: {args.recording}: {report.rows_checked} rows checked, {len(report.errors)} errors, "
-              f"{len(report.warnings)} warnings")
+        print(f"{status}: {args.recording}: {report.rows_checked} rows checked, {report.error_count} errors, "
+              f"{report.warning_count} warnings")
     return 0 if report.ok else 1
 
 
@@ -328,6 +328,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
     except RecorderError as exc:
         print(f"arbkit paper: error: {exc}", file=sys.stderr)
         return 3
+    if run.refused is not None:
+        raise run.refused  # one line (main), exit 2: the recording so far is kept
     out = {"fills": 0 if result is None else len(result.fills),
            "fills_hash": None if result is None else result.fills_hash,
            "pnl": None if result is None else result.pnl, "errors": run.errors, "run_dir": str(run.out)}

@@ -36,6 +36,7 @@ import yaml
 
 from arbkit.book.ladder import NO_ASK, NO_BID
 from arbkit.core.columns import EventColumns
+from arbkit.core.errors import ConfigError
 from arbkit.core.terminal import rss_mb
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import asset_equity_nb, unrealised_nb
@@ -65,6 +66,7 @@ class PaperRun:
                  checkpoint_s: float = 5.0, resume: bool = False, **recorder_options: Any) -> None:
         self.config = config
         self.strategy = get_strategy(config.strategy, **config.strategy_options)
+        self.strategy.checked_vector(config.params)  # kinds and ranges now; asset indices at the first batch
         self.out = Path(out_dir)
         try:
             self._lock = DirectoryLock(self.out, "arbkit paper").acquire()
@@ -110,6 +112,7 @@ class PaperRun:
         self._cpu0 = time.process_time()
         self._peak_equity = -np.inf
         self.errors: list[str] = []
+        self.refused: ConfigError | None = None  # the config the live instruments do not allow (nothing traded)
         self._write_run_yaml()
 
     def release(self) -> None:
@@ -137,7 +140,13 @@ class PaperRun:
 
     def _on_events(self, cols: EventColumns) -> None:
         if self.replayer is None:
-            self._new_replayer(self.recorder._writer.instruments)
+            try:
+                self._new_replayer(self.recorder._writer.instruments)
+            except ConfigError as exc:  # e.g. an asset index the venues' instruments do not have
+                self.refused = exc
+                self.errors.append(f"config: {exc}")
+                self.recorder.stop()
+                return
         try:
             self.replayer.feed(cols)
         except Exception as exc:  # the engine refused the batch: stop the run, keep what was recorded
