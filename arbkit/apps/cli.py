@@ -122,15 +122,29 @@ def parse_time_ns(text: str) -> int:
     return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
 
 
-def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
-    """``key=value`` -> params[key]; ``fill.key=value`` / ``latency.key=value`` / ``seed=N`` into their section."""
+def set_value(key: str, raw: str) -> Any:
+    """A ``--set`` value as YAML reads it, except that number-like text is a number (YAML 1.1 reads ``1e30`` as text)."""
     import yaml
 
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}={raw}: not a value ({' '.join(str(exc).split())})") from None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
+    """``key=value`` -> params[key]; ``fill.key=value`` / ``latency.key=value`` / ``seed=N`` into their section."""
     for item in sets:
         if "=" not in item:
             raise ArbkitError(f"--set {item!r}: expected key=value")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        value = set_value(key, raw)
         section, _, name = key.partition(".")
         if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
             cfg_dict.setdefault(section, {})
@@ -162,7 +176,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if hi < lo:
             raise ArbkitError(f"--trace-to ({hi}) is before --trace-from ({lo})")
         trace = (lo, hi)
-    res = cfg.replay(args.recording, seed=args.seed, trace=trace)
+    from arbkit.run.replay import BadRowsWarning, EmptyRunWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        for category in (EmptyRunWarning, BadRowsWarning):
+            warnings.filterwarnings("always", category=category)
+        res = cfg.replay(args.recording, seed=args.seed, trace=trace, allow_bad_rows=args.allow_bad_rows,
+                         verify=args.verify)
+    for w in caught:
+        if not issubclass(w.category, (EmptyRunWarning, BadRowsWarning)):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            continue
+        if args.strict and issubclass(w.category, EmptyRunWarning):
+            raise ArbkitError(f"{args.recording}: {w.message} (--strict)")
+        print(f"arbkit replay: notice: {w.message}", file=sys.stderr)
     summary = res.summary()
     from arbkit.kpi import checkpoints
 
@@ -320,6 +347,11 @@ def cmd_paper(args: argparse.Namespace) -> int:
     cfg = RunConfig.load(args.config)
     if args.seed is not None:
         cfg.seed = args.seed
+    if args.verify and args.resume and (Path(args.output) / "recording" / "manifest.json").is_file():
+        from arbkit.io.read_checks import verify_parts
+        from arbkit.io.recording import load
+
+        verify_parts(load(Path(args.output) / "recording"))  # before the checkpoint and its parts are trusted
     try:
         run = PaperRun(cfg, _venue_specs(args), args.output, duration_s=args.duration, flush_s=args.flush_s,
                        silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None,
@@ -481,6 +513,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--trace-from", help="start of the trace window (ns or ISO-8601)")
     r.add_argument("--trace-to", help="end of the trace window (ns or ISO-8601)")
     r.add_argument("--json", action="store_true", help="print one JSON object (events, fills, fills_hash, pnl, ...)")
+    r.add_argument("--allow-bad-rows", action="store_true",
+                   help="replay without the rows `arbkit validate` rejects (counted in the result) instead of refusing")
+    r.add_argument("--verify", action="store_true", help="check every part's sha256 against manifest.json first")
+    r.add_argument("--strict", action="store_true",
+                   help="a window (or trace window) holding no events is an error (exit 2), not a notice")
     r.set_defaults(func=cmd_replay)
 
     rc = sub.add_parser("record", help="record live order books (websockets) into a recording that survives a kill")
@@ -518,6 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--quiet", action="store_true")
     pp.add_argument("--checkpoint-s", type=float, default=5.0, help="seconds between engine checkpoints")
     pp.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
+    pp.add_argument("--verify", action="store_true", help="with --resume: check the recording's part hashes first")
     pp.add_argument("--supervise", type=int, default=0, metavar="N",
                     help="run in a child process and restart it up to N times when it crashes")
     _connection_arguments(pp)

@@ -144,7 +144,7 @@ class RowGuard:
         self.tally = BadRows()
         self.last_ts = np.iinfo(np.int64).min
 
-    def check(self, cols: EventColumns, path: str | Path, offset: int) -> EventColumns:
+    def check(self, cols: EventColumns, path: str | Path | None, offset: int) -> EventColumns:
         """``cols`` (rows ``offset``… of the file ``path``) if every row passes; else a DataError, or the good rows."""
         n = len(cols)
         if n == 0:
@@ -164,7 +164,8 @@ class RowGuard:
             raise DataError(f"{what} (arbkit validate lists every problem; --allow-bad-rows replays without the "
                             f"bad rows)", path=path, row=offset + r, field=PROBLEMS[code][1])
         if self.tally.first is None:
-            self.tally.first = f"{path}, row {offset + r}, field {PROBLEMS[code][1]!r}: {what}"
+            where = f"{path}, " if path is not None else ""
+            self.tally.first = f"{where}row {offset + r}, field {PROBLEMS[code][1]!r}: {what}"
         for c, count in enumerate(np.bincount(codes[bad], minlength=len(PROBLEMS) + 1)):
             if c and count:
                 check = PROBLEMS[c][0]

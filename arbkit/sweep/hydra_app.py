@@ -34,6 +34,7 @@ from arbkit.conf import HYDRA_CONFIG_PATH
 from arbkit.core.errors import ArbkitError, ConfigError
 from arbkit.core.out_dir import writable_dir
 from arbkit.engine.config import FillModel, LatencyModel, RiskGuards
+from arbkit.io.read_checks import verify_parts
 from arbkit.io.recording import load
 from arbkit.kpi.gates import Gate
 from arbkit.strategies import get_strategy
@@ -49,6 +50,8 @@ ROW_DIR = "rows"
 
 #: True when the user asked hydra for full tracebacks (HYDRA_FULL_ERROR=1): errors are not shortened.
 _FULL_ERRORS = False
+#: Recordings whose part hashes this process checked already (``data.verify``).
+_VERIFIED: set[str] = set()
 
 
 class JobRefused(ConfigError, CompactHydraException):
@@ -81,6 +84,9 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
             shown = "an empty value" if v in ("", None) else repr(v)
             raise ConfigError(f"strategy.{k} must be a number, got {shown}")
     rec = load(resolve_recording(str(cfg.data.path)))
+    if cfg.data.get("verify") and str(rec.path) not in _VERIFIED:
+        verify_parts(rec)
+        _VERIFIED.add(str(rec.path))
     start = end = None
     if cfg.data.get("start_s") is not None:
         start = rec.manifest.start_ns + int(float(cfg.data.start_s) * 1e9)
@@ -98,7 +104,7 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
             "params": {k: float(v) for k, v in params.items()},
             "settings": {"fill": _plain(cfg.get("fill")), "latency": _plain(cfg.get("latency")),
                          "guards": _plain(cfg.get("guards")), "seed": seed, "start": start, "end": end,
-                         "cost_profile": costs},
+                         "cost_profile": costs, **({"allow_bad_rows": True} if cfg.data.get("allow_bad_rows") else {})},
             "gate": _plain(cfg.get("gates")), "objective": list(objective)}
     check_spec(spec, rec.instruments)
     return spec
@@ -207,7 +213,7 @@ def run_grid(cfg: DictConfig, spec: Mapping[str, Any]) -> float | list[float]:
                 guards=st["guards"], seed=st["seed"], start=st["start"], end=st["end"], gate=spec["gate"],
                 n_jobs=int(sw["n_jobs"]), batched=bool(sw["batched"]), batch_size=int(sw["batch_size"]),
                 backend=sw["backend"], scheduler=sw.get("scheduler"), resume=bool(sw["resume"]),
-                top=int(sw["top"]), progress=sw.get("progress"))
+                top=int(sw["top"]), progress=sw.get("progress"), allow_bad_rows=bool(st.get("allow_bad_rows", False)))
     return objective_values(res.best(), spec["objective"])
 
 
