@@ -13,14 +13,15 @@ from arbkit.core.errors import ArbkitError, ConfigError
 
 
 def _load_instruments_arg(path: str | None) -> dict[str, dict[str, Any]] | None:
+    from arbkit.core.schema import Instrument
+
     if not path:
         return None
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ArbkitError(f"{path}: cannot read instrument overrides ({exc})") from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ArbkitError(f"{path}: expected an object of 'venue:symbol' or 'symbol' -> {{field: value}}")
+    Instrument.check_overrides(data, path)  # names the entry and the field of a bad key or value
     return data
 
 
@@ -39,6 +40,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
                       venue_meta=args.venue_meta or (), **options)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
+    for key in inst or {}:
+        if not any(key in (i.key, i.symbol) for i in rec.instruments):
+            print(f"warning: {args.instruments}: override {key!r} matches no instrument of the recording "
+                  f"({', '.join(i.key for i in rec.instruments)})", file=sys.stderr)
     summary = info(rec, books=False)
     if args.json:
         print(json.dumps(summary))
