@@ -82,11 +82,12 @@ def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill
     of ts_local (ns); with ``warmup`` the events before ``start`` build the books first, so
     the strategy starts on the book as recorded, not on an empty one.
 
-    Every row read is checked by the rules of ``arbkit validate`` (:mod:`arbkit.io.read_checks`):
-    the first bad one is a DataError naming the part file, row and field, unless
-    ``allow_bad_rows`` (then such rows are left out and counted: ``counters["bad_rows_skipped"]``).
-    ``verify`` checks every part's sha256 against the manifest first. A window or a trace
-    window that holds no events is said in ``result.notices`` (and warned).
+    Every row read from a recording is checked by the rules of ``arbkit validate``
+    (:mod:`arbkit.io.read_checks`): the first bad one is a DataError naming the part file, row
+    and field, unless ``allow_bad_rows`` (then such rows are left out and counted:
+    ``counters["bad_rows_skipped"]``). ``verify`` checks every part's sha256 against the
+    manifest first. (EventColumns given directly meet the engine's own input checks.) A window
+    or a trace window that holds no events is said in ``result.notices`` (and warned).
     """
     strategy = as_strategy(strategy)
     source = event_source(recording, chunk_rows, start, end, instruments, warmup, allow_bad_rows=allow_bad_rows,
@@ -107,7 +108,7 @@ class EventSource:
     """A replay's input: the checked ``(warm, chunk)`` stream, the instruments, where it came from, the bad-row tally."""
 
     def __init__(self, stream: Iterable[tuple[bool, EventColumns]], instruments: Sequence[Instrument],
-                 path: str | None, guard: RowGuard, window: tuple[int | None, int | None],
+                 path: str | None, guard: RowGuard | None, window: tuple[int | None, int | None],
                  span: tuple[int | None, int | None]) -> None:
         self.stream, self.instruments, self.path, self.guard = stream, list(instruments), path, guard
         self.window, self.span = window, span
@@ -115,8 +116,8 @@ class EventSource:
     def report(self, result: RunResult, trace: tuple[int, int] | None = None, *, warn: bool = True) -> None:
         """Put what the run should know into ``result`` (and warn): rows left out, an empty window, a trace that missed."""
         said: list[tuple[type[Warning], str]] = []
-        tally = self.guard.tally
-        if self.guard.skip_bad:
+        if self.guard is not None and self.guard.skip_bad:
+            tally = self.guard.tally
             result.counters["bad_rows_skipped"] = tally.total
             if tally.total:
                 checks = ", ".join(f"{k}={v}" for k, v in tally.by_check.items())
@@ -181,10 +182,9 @@ def event_source(recording: Any, chunk_rows: int, start: int | None, end: int | 
     if isinstance(recording, EventColumns):
         if instruments is None:
             raise ConfigError("replaying bare EventColumns needs instruments=[...]")
-        guard = RowGuard([i.tick_size for i in instruments], skip_bad=allow_bad_rows)
-        cols = guard.check(recording, None, 0)
+        cols = recording
         span = (int(cols.ts_local[0]), int(cols.ts_local[-1])) if len(cols) else (None, None)
-        return EventSource(_split_window(cols, chunk_rows, start, end, warmup), instruments, None, guard,
+        return EventSource(_split_window(cols, chunk_rows, start, end, warmup), instruments, None, None,
                            (start, end), span)
     rec = recording if isinstance(recording, Recording) else load(Path(recording))
     if verify:
