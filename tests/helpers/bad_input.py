@@ -59,19 +59,14 @@ def part_columns(rec_dir: Path, part: int = 0) -> EventColumns:
     return EventColumns.from_arrow(pq.read_table(rec_dir / manifest["parts"][part]["path"]))
 
 
-def run_cli(*args: str, program: str | None = "arbkit.apps.cli", cwd: Path | None = None, user: int | None = None,
-            env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``python -m <program> args`` (``python args`` when ``program`` is None) in a subprocess, as ``user``
-    when given, with ``env`` added; output captured as text."""
+def run_cli(*args: str, program: str | None = "arbkit.apps.cli", cwd: Path | None = None, env: dict | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+    """``python -m <program> args`` (``python args`` when ``program`` is None) in a subprocess, with ``env``
+    added; output captured as text."""
     env = {**{k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}, "CI": "true", "PYTHONPATH": str(ROOT),
            **(env or {})}
-    preexec = None
-    if user is not None:
-        def preexec():  # drop root for a read-only directory to mean something
-            os.setgid(user)
-            os.setuid(user)
     argv = [sys.executable, *(["-m", program] if program else []), *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd, preexec_fn=preexec)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
 
 
 def one_line_error(proc: subprocess.CompletedProcess, *needles: str, rc: int = 2) -> str:
