@@ -13,25 +13,25 @@ from arbkit.core.errors import ArbkitError, ConfigError
 
 
 def _load_instruments_arg(path: str | None) -> dict[str, dict[str, Any]] | None:
-    from arbkit.core.schema import Instrument
-
     if not path:
         return None
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ArbkitError(f"{path}: cannot read instrument overrides ({exc})") from None
-    Instrument.check_overrides(data, path)  # names the entry and the field of a bad key or value
     return data
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """``arbkit convert``: vendor/venue files to a recording."""
     from arbkit.convert import convert
+    from arbkit.core.schema import Instrument
     from arbkit.io.info import info
 
     options: dict[str, Any] = {}
     inst = _load_instruments_arg(args.instruments)
+    if inst is not None:
+        Instrument.check_overrides(inst, args.instruments)  # names the entry and the field of a bad key or value
     if inst:
         options["instruments"] = inst
     with warnings.catch_warnings(record=True) as caught:
