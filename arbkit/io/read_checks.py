@@ -59,7 +59,7 @@ def kind_tables() -> np.ndarray:
     return tables
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def row_codes_nb(ts, asset, kind, side, price, qty, tick, kinds, last_ts, codes):
     """codes[r] = the first problem of row r (0: none); returns the latest ts_local of the rows kept so far.
 

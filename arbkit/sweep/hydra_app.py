@@ -37,6 +37,7 @@ from arbkit.engine.config import FillModel, LatencyModel, RiskGuards
 from arbkit.io.read_checks import verify_parts
 from arbkit.io.recording import load
 from arbkit.kpi.gates import Gate
+from arbkit.run.replay import window_notice
 from arbkit.strategies import get_strategy
 from arbkit.sweep import expand_grid, random_grid, sweep
 from arbkit.sweep.grid import param_id
@@ -52,6 +53,8 @@ ROW_DIR = "rows"
 _FULL_ERRORS = False
 #: Recordings whose part hashes this process checked already (``data.verify``).
 _VERIFIED: set[str] = set()
+#: (recording, start, end) windows already said to hold no events.
+_NOTICED: set[tuple] = set()
 
 
 class JobRefused(ConfigError, CompactHydraException):
@@ -92,6 +95,10 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
         start = rec.manifest.start_ns + int(float(cfg.data.start_s) * 1e9)
     if cfg.data.get("end_s") is not None:
         end = rec.manifest.start_ns + int(float(cfg.data.end_s) * 1e9)
+    notice = window_notice((start, end), (rec.manifest.start_ns, rec.manifest.end_ns))
+    if notice and (str(rec.path), start, end) not in _NOTICED:
+        _NOTICED.add((str(rec.path), start, end))
+        log.warning("%s: %s", rec.path, notice)
     seed = cfg.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
