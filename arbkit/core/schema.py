@@ -150,7 +150,7 @@ class Instrument:
             raise ConfigError(f"an instrument must be an object of {', '.join(f.name for f in fields(cls))}, got {d!r}")
         unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
-            raise ConfigError(f"instrument {d.get('venue')}:{d.get('symbol')}: unknown field(s) {sorted(unknown)}"
+            raise ConfigError(f"instrument {d.get('venue')}:{d.get('symbol')}: unknown fields {sorted(unknown)}"
                               f"{_did_you_mean(sorted(unknown)[0])}")
         missing = [n for n in ("venue", "symbol", "tick_size", "lot_size") if n not in d]
         if missing:
