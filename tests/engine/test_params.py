@@ -1,6 +1,7 @@
 """Parameter schemas: each kind's rule and message, strategies' declarations, and the engine refusing before a kernel runs."""
 import math
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -103,3 +104,22 @@ def test_no_index_outside_the_books_reaches_a_kernel(value, n):
         return
     idx = run.params[0]
     assert idx == math.floor(idx) and 0 <= idx < n
+
+
+@strategy_kernel
+def _read_any_book(st, params, user):
+    user[0] = api.best_bid(st, np.int64(params[0]))  # an index nobody declared: the bounds-checked run's business
+
+
+@pytest.mark.skipif(not numba.config.BOUNDSCHECK, reason="only with NUMBA_BOUNDSCHECK=1 (make test-boundscheck)")
+def test_bounds_checked_run_turns_an_undeclared_index_into_an_error():
+    """What no spec covers (a user's undeclared index) is an IndexError in the bounds-checked run, not memory corruption."""
+    strat = Strategy("read_any", _read_any_book, params={"which": 0})
+    events = make_events([(1, 0, 5, 0, 0.0, 0.0, 0), (1, 0, 1, 1, 99.5, 2.0, 0), (1, 0, 1, -1, 100.5, 2.0, 0)])
+    run = Replayer(INST, strat, {"which": 1})
+    run.feed(events)
+    run.finish()
+    with pytest.raises(IndexError):
+        bad = Replayer(INST, strat, {"which": 7})
+        bad.feed(events)
+        bad.finish()
