@@ -154,7 +154,7 @@ def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
         if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
             cfg_dict.setdefault(section, {})
             cfg_dict[section][name] = value
-        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns"):
+        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed"):
             cfg_dict[key] = value
         else:
             cfg_dict.setdefault("params", {})[key] = value
@@ -187,7 +187,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         for category in (EmptyRunWarning, BadRowsWarning):
             warnings.filterwarnings("always", category=category)
         res = cfg.replay(args.recording, seed=args.seed, trace=trace, allow_bad_rows=args.allow_bad_rows,
-                         verify=args.verify)
+                         verify=args.verify, allow_crossed=True if args.allow_crossed else None)
     for w in caught:
         if not issubclass(w.category, (EmptyRunWarning, BadRowsWarning)):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
@@ -517,6 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, help="override the config's seed")
     r.add_argument("--trace-from", help="start of the trace window (ns or ISO-8601)")
     r.add_argument("--trace-to", help="end of the trace window (ns or ISO-8601)")
+    r.add_argument("--allow-crossed", action="store_true",
+                   help="replay books left crossed after a complete message (counted) instead of stopping")
     r.add_argument("--json", action="store_true", help="print one JSON object (events, fills, fills_hash, pnl, ...)")
     r.add_argument("--allow-bad-rows", action="store_true",
                    help="replay without the rows `arbkit validate` rejects (counted in the result) instead of refusing")
