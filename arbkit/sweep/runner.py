@@ -84,7 +84,8 @@ def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, An
     strat = get_strategy(strategy, **strategy_options)
     kw = {"fill": settings.get("fill"), "latency": settings.get("latency"), "guards": settings.get("guards"),
           "start": settings.get("start"), "end": settings.get("end"),
-          "allow_bad_rows": bool(settings.get("allow_bad_rows", False))}
+          "allow_bad_rows": bool(settings.get("allow_bad_rows", False)),
+          "allow_crossed": bool(settings.get("allow_crossed", False))}
     seed = int(settings.get("seed", 0))
     if batched and len(sets) > 1:
         return replay_batch(recording, strat, [dict(p) for p in sets], seeds=seed, **kw)
@@ -192,7 +193,7 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
           resume: bool = True, top: int = 10, base_params: Mapping[str, Any] | None = None,
           batched: bool = True, batch_size: int = 64, backend: str = "local", scheduler: Any = None,
           start: int | None = None, end: int | None = None, progress: bool | None = None,
-          allow_bad_rows: bool = False, verify: bool = False) -> SweepResult:
+          allow_bad_rows: bool = False, verify: bool = False, allow_crossed: bool = False) -> SweepResult:
     """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc.
 
     ``batched``: sets run ``batch_size`` at a time through one pass of the batched kernel
@@ -203,6 +204,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     outside CI). Every set is checked against the strategy's parameter specs and the recording's
     instruments before any replays; ``verify`` checks the parts' sha256 first; rows ``arbkit
     validate`` rejects stop the sweep unless ``allow_bad_rows`` (then each row counts them).
+    ``allow_crossed``: replay books left crossed after a complete message (counted in each row's
+    ``crossed_books``) instead of stopping at the first.
     """
 
     if backend not in ("local", "dask"):
@@ -227,6 +230,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     notice = window_notice((start, end), (rec.manifest.start_ns, rec.manifest.end_ns))
     if notice:
         warnings.warn(notice, EmptyRunWarning, stacklevel=2)
+    if allow_crossed:  # only when set: the parameter-set ids of earlier sweeps stay the same
+        settings["allow_crossed"] = True
     out = Path(out_dir)
     rows_dir = writable_dir(out / ROW_DIR, "sweep output directory")
     for stale in rows_dir.glob("*.tmp"):  # left by a writer killed mid-row; never read as a row
