@@ -42,9 +42,13 @@ R_INVALID_LOT = 10  #: the size is not a whole number of the instrument's lots (
 R_IOC_LEFTOVER = 11  #: what an IOC or market order could not fill at once
 R_END_OF_DATA = 12  #: still resting when the data (or the window) ended
 R_KILL_SWITCH = 13  #: the cancel the kill switch sent when it tripped (in EV_CANCEL_SENT and EV_CANCEL)
+#: a sell of a spot / outcome token beyond what is held (the position as known, less every live sell's leaves)
+R_INSUFFICIENT_POSITION = 14
+R_MARKET_RESOLVED = 15  #: the instrument's market has resolved: new orders are refused, resting ones cancelled
 REASON_NAMES = ("", "post_only_would_cross", "invalid_qty", "invalid_price", "no_liquidity",
                 "unknown_order", "too_many_orders", "book_unusable", "modify_would_cross", "guard_blocked",
-                "invalid_lot", "ioc_leftover", "end_of_data", "kill_switch")
+                "invalid_lot", "ioc_leftover", "end_of_data", "kill_switch", "insufficient_position",
+                "market_resolved")
 
 # -- requests (strategy -> exchange) and responses (exchange -> strategy) ---------------------
 RQ_NEW = 0
@@ -79,10 +83,17 @@ NOF = 10  # F_LVALUE: sum of price x qty of the fills the strategy has heard of
 # -- per-asset accounting columns (float64 [n, NA]) and instrument columns (float64 [n, NI]) ----
 # A_POS_U / A_LPOS_U: the positions in quantity units (whole lots; see I_UNIT); A_POS = A_POS_U * unit, exactly
 A_POS, A_CASH, A_AVG, A_REAL, A_FEES, A_VOL, A_LPOS, A_MID, A_NOTIONAL, A_POS_U, A_LPOS_U = range(11)
-NA = 11
+# outcome instruments: A_SETTLED 1 once the market resolved and the position was paid out; A_SETTLE_ADJ the sum of
+# position x (payoff - last mid) paid at settlement (mark-to-mid PnL = settled PnL - A_SETTLE_ADJ)
+A_SETTLED, A_SETTLE_ADJ = range(11, 13)
+NA = 13
 # I_UNIT: the engine's quantity unit, the lot size (or 1.0 when the lot is unknown: float quantities then)
 I_MAKER_BPS, I_TAKER_BPS, I_CSIZE, I_INVERSE, I_LOT, I_BINARY, I_UNIT = range(7)
-NI = 7
+# I_NO_SHORT 1: the position may not go below zero (spot, outcome tokens unless allow_short); I_COMPLEMENT the asset
+# index of the other outcome of a binary market (-1 none); I_PAYOFF the payoff per token at resolution (NaN: not
+# known); I_RES_S / I_RES_NS the resolution time as whole seconds and the ns beyond them (exact; -1 s: not known)
+I_NO_SHORT, I_COMPLEMENT, I_PAYOFF, I_RES_S, I_RES_NS = range(7, 12)
+NI = 12
 # -- engine configuration vectors ---------------------------------------------------------------
 # G_MAX_SILENCE: ns of feed silence after which interval calls, wake-ups and equity samples pause (0: never)
 G_SCHEDULE, G_INTERVAL, G_QUEUE, G_THROUGH, G_CROSS, G_CONSUME, G_EQ_INTERVAL, G_MAX_LEVELS, G_ALLOW_CROSSED, \
@@ -119,7 +130,7 @@ COUNTER_NAMES = (
     "prob_skipped_fills", "gaps", "messages", "equity_samples", "responses",
     "guard_budget_capped", "guard_budget_blocks", "guard_exposure_blocks", "guard_cooldown_blocks",
     "guard_kill_blocks", "kill_switch_trips", "exchange_cancels", "kill_switch_cancels", "invalid_lot_rejects",
-    "crossed_books", "timer_calls",
+    "crossed_books", "timer_calls", "insufficient_position_rejects", "settlements", "merges",
 )
 # cancels_sent: cancel requests sent, by the strategy and by the kill switch (its share: kill_switch_cancels);
 # exchange_cancels: orders the exchange cancelled that the strategy did not ask to cancel: IOC/market leftovers,
@@ -129,6 +140,9 @@ C_EVENTS, C_CALLS, C_ORDERS, C_CANCELS_SENT, C_MODIFIES, C_REJECTS, C_REQ_REJECT
 C_FILLS, C_MAKER, C_TAKER, C_THROUGH, C_CROSS, C_PROB_SKIP, C_GAPS, C_MESSAGES, C_EQ, C_RESP = range(7, 17)
 C_G_CAPPED, C_G_BUDGET, C_G_EXPOSURE, C_G_COOLDOWN, C_G_KILL, C_KILL_TRIPS = range(17, 23)
 C_EXCH_CANCELS, C_KILL_CANCELS, C_LOT_REJECTS, C_CROSSED, C_TIMER_CALLS = range(23, 28)
+# insufficient_position_rejects: sells refused at submit (or modifies refused) for want of the tokens;
+# settlements: positions paid out at a market's resolution; merges: complementary pairs merged into cash
+C_POS_REJECTS, C_SETTLES, C_MERGES = range(28, 31)
 
 # -- risk guards: configuration (float64 [NRG]) and state (float64 [NGS]) -------------------------
 (RG_ON, RG_BUDGET, RG_MAX_POS_NOTIONAL, RG_MAX_TOTAL_NOTIONAL, RG_COOLDOWN_FILL_MS, RG_COOLDOWN_LOSS_MS,
@@ -155,7 +169,10 @@ CLK_NOW, CLK_NEXT_ID, CLK_NEXT_CALL, CLK_NEXT_EQ, CLK_PEND_ASSET, CLK_PEND_TS, C
 # CLK_KILL_TS the kill switch's trip time, exact (GS_KILL_TS holds it as a float)
 CLK_NEXT_DUE, CLK_NEXT_TIMER, CLK_WAKE, CLK_LAST_CALL_T, CLK_CROSS_TS, CLK_CROSS_ASSET, CLK_CROSS_ROW, \
     CLK_LAST_T, CLK_KILL_TS = range(27, 36)
-N_CLOCK = 36
+# CLK_NEXT_SETTLE: the earliest resolution time of a market not settled yet (max int: none); a timer like the
+# kill-switch deadlines (never paused by max_silence_s)
+CLK_NEXT_SETTLE = 36
+N_CLOCK = 37
 
 # engine errors (CLK_ERROR): the driver turns them into exceptions
 E_NONE = 0
@@ -193,7 +210,10 @@ FILL_DTYPE = np.dtype([
     ("slip_mid_bps", "f8"),  # signed cost vs the mid on arrival
     ("best_bid", "f8"),  # the book's top when the fill happened (NaN when a side is empty)
     ("best_ask", "f8"),
+    ("kind", "i1"),  # FK_TRADE a trade; FK_SETTLE a payout at resolution; FK_MERGE a pair merged into cash
 ])
+FK_TRADE, FK_SETTLE, FK_MERGE = range(3)
+FILL_KIND_NAMES = ("trade", "settlement", "merge")
 
 # EV_CANCEL_SENT: a cancel request left (strategy, or the kill switch with reason R_KILL_SWITCH), logged when sent
 # like EV_SUBMIT; EV_CANCEL: the order left the book at the exchange (reason 0 = requested, else R_IOC_LEFTOVER,

@@ -47,6 +47,7 @@ from arbkit.engine.marks import mark_equity_nb
 from arbkit.engine.matching import (cancel_resting_at_end_nb, maker_on_cross_nb, maker_on_trade_nb, queue_on_depth_nb,
                                     requeue_after_image_nb, reset_consumed_nb)
 from arbkit.engine.guards import guard_on_call_nb
+from arbkit.engine.outcomes import settle_at_end_nb
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
 from arbkit.engine.timers import (BUFFER_MARGIN, advance_nb, buffers_full_nb, recompute_due_nb,  # noqa: F401
                                   sample_equity_nb, timers_at_nb)
@@ -451,7 +452,8 @@ def finish_events_nb(st, strategy, params, user, t_end):
     """End of data: close the last message (its strategy call included), then cancel what still rests.
 
     The exchange cancels resting orders at the later of the last message's time and ``t_end``
-    (the clock's end when the driver moved it on; min int when not).
+    (the clock's end when the driver moved it on; min int when not); then markets with a known
+    winner not settled yet pay out (at their resolution time when it is later).
     """
     a = st.clock[c.CLK_PEND_ASSET]
     if a >= 0:
@@ -462,6 +464,7 @@ def finish_events_nb(st, strategy, params, user, t_end):
     if t != I64_MIN:
         st.clock[c.CLK_NOW] = t
         cancel_resting_at_end_nb(st, t)
+        settle_at_end_nb(st, t)
 
 
 @njit(types.void(ENGINE_STATE_TYPE, *_event_array_types(True)[:6]), cache=True, nogil=True)

@@ -14,6 +14,7 @@ and replayed with ``arbkit replay REC --config run.yaml``.
     end_ns: null
     allow_crossed: false        # replay books that end a message crossed (counted) instead of stopping
     clock_end_ns: null          # timers ran on to here after the last event (paper runs write it)
+    allow_short: null           # null: perpetuals/futures may go short, spot and outcome tokens not; or true/false
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from arbkit.run.result import RunResult
 from arbkit.strategies import get_strategy
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
-        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns")
+        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns", "allow_short")
 
 
 @dataclass
@@ -48,6 +49,7 @@ class RunConfig:
     end_ns: int | None = None
     allow_crossed: bool = False
     clock_end_ns: int | None = None
+    allow_short: bool | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "config") -> "RunConfig":
@@ -67,6 +69,8 @@ class RunConfig:
             raise ConfigError(f"{where}: seed must be an integer, got {seed!r}")
         if not isinstance(d.get("allow_crossed", False), bool):
             raise ConfigError(f"{where}: allow_crossed must be true or false, got {d['allow_crossed']!r}")
+        if d.get("allow_short") is not None and not isinstance(d["allow_short"], bool):
+            raise ConfigError(f"{where}: allow_short must be true, false or null, got {d['allow_short']!r}")
         clock_end = d.get("clock_end_ns")
         if clock_end is not None and (not isinstance(clock_end, int) or isinstance(clock_end, bool)):
             raise ConfigError(f"{where}: clock_end_ns must be an integer (ns), got {clock_end!r}")
@@ -86,7 +90,7 @@ class RunConfig:
                       chunk_rows=self.chunk_rows, equity_interval_ms=self.equity_interval_ms,
                       start=self.start_ns, end=self.end_ns, trace=trace, allow_bad_rows=allow_bad_rows, verify=verify,
                       allow_crossed=self.allow_crossed if allow_crossed is None else allow_crossed,
-                      clock_end=self.clock_end_ns)
+                      clock_end=self.clock_end_ns, allow_short=self.allow_short)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
