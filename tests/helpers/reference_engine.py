@@ -324,7 +324,7 @@ class ReferenceEngine:
                 self.counters["rejects"] += 1
                 return -3
             tick = self.to_tick(a, price)
-            if abs(tick * self.instruments[a].tick - price) > 1e-9 * price:
+            if abs(tick * self.instruments[a].tick - price) > 1e-9 * price or (self.instruments[a].binary and price >= 1.0):
                 self.counters["rejects"] += 1
                 return -3
         units = self._lots(a, qty)
