@@ -210,6 +210,27 @@ class Instrument:
 OUTCOME_FIELDS = ("market_id", "outcome", "complement", "resolution_ts", "winner")
 
 
+def market_key(inst: Any) -> str:
+    """A binary instrument's market: its market id, else its symbol and its complement's."""
+    return inst.market_id or "/".join(sorted((inst.symbol, inst.complement)))
+
+
+#: outcome names taken as the YES side of a pair (net exposure = YES − NO)
+YES_NAMES = ("up", "yes")
+
+
+def markets_of(instruments: Any) -> dict[str, list[int]]:
+    """Binary instruments grouped by market (YES first: the outcome named Up / Yes, else the first listed)."""
+    out: dict[str, list[int]] = {}
+    for a, inst in enumerate(instruments):
+        if inst.contract_type != "binary_outcome":
+            continue
+        out.setdefault(market_key(inst), []).append(a)
+    for key, assets in out.items():  # YES first: the outcome named Up / Yes, else the first listed
+        assets.sort(key=lambda a: instruments[a].outcome.lower() not in YES_NAMES)
+    return out
+
+
 def _did_you_mean(name: str) -> str:
     close = difflib.get_close_matches(name, [f.name for f in fields(Instrument)], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

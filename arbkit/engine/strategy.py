@@ -63,6 +63,8 @@ class Strategy:
     round_trips: Callable[[Any], list[dict[str, Any]]] | None = None
     #: the strategy's edge model: (Result, its round trips) -> ``arbkit.strategies.hooks.PaperEdge``
     edge: Callable[[Any, Any], Any] | None = None
+    #: binary-outcome makers: Result -> {market id: max net exposure}, for the market KPIs' time within limit
+    market_limits: Callable[[Any], Mapping[str, float]] | None = None
     #: the KPI a sweep job returns by default; ``{costs}`` stands for the run's cost profile name
     objective: str = DEFAULT_OBJECTIVE
     #: how sweeps rank parameter sets: (KPI, descending) in order of precedence
