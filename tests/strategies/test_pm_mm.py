@@ -10,7 +10,9 @@ from arbkit.core.columns import EventColumns
 from arbkit.core.schema import markets_of
 from arbkit.convert import convert
 from arbkit.engine import codes as c
+from arbkit.engine.config import instrument_matrix
 from arbkit.engine.replayer import Replayer
+from arbkit.live.paper import market_cards
 from arbkit.run.replay import replay, replay_batch
 from arbkit.strategies.pm_mm import market_params, pm_mm
 from helpers.paths import shared
@@ -151,5 +153,15 @@ def test_batched_and_paper_style_runs_equal_single_replays(every_sample):
         rp.feed(cols.take(slice(lo, hi)))
         if hi < len(cols):
             rp.advance_to(int(cols.ts_local[hi]))
+        if hi == edges[4]:  # the live state's market cards mid-run: net exposure YES − NO, one card per market
+            acct = rp.state.acct
+            cards = market_cards(rp.instruments, acct, instrument_matrix(rp.instruments),
+                                 [{"quotes": []} for _ in rp.instruments])
+            groups = markets_of(rp.instruments)
+            assert [k["market"] for k in cards] == list(groups)
+            for card, (yes, no) in zip(cards, groups.values()):
+                assert card["net_exposure"] == acct[yes, c.A_POS] - acct[no, c.A_POS]
+                assert card["resolution"] == "open"
+            assert any(k["net_exposure"] != 0.0 for k in cards)
     got = rp.finish(clock_end=clock_end)
     assert got.fills_hash == want.fills_hash and got.counters == want.counters
