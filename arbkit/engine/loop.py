@@ -25,6 +25,12 @@ the plain-Python reference engine in the tests follow it exactly):
   arriving at the instant of the strategy's last call (zero latency) does not call it again
   at that instant: it carries ``CALL_RESPONSE`` into the next call (so zero latency cannot
   make a strategy loop without time passing).
+* Binary markets with a known winner pay out at their resolution time: a timer
+  (``CLK_NEXT_SETTLE``, folded into ``CLK_NEXT_TIMER`` / ``CLK_NEXT_DUE`` by ``timer_due_nb``
+  and ``advance_nb``, never paused by ``max_silence_s``) run first in ``timers_at_nb``; it needs
+  no per-row work. A resolution after the data pays out in ``finish_events_nb`` (and the
+  batched finish) after the end-of-data cancels. Sells beyond the tokens held and merges are
+  strategy-side (``api``), shared by both loops.
 * Then the row updates its book and our resting orders (queue positions, trade fills).
 * Nothing fires before the first message ends, and nothing after the last event of the
   data (or of a window), unless the driver moves the clock on (``Replayer.advance_to``:
