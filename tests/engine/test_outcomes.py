@@ -166,3 +166,14 @@ def test_instrument_fields_are_checked_and_round_trip():
     with pytest.raises(ConfigError, match="winner"):
         Instrument("v", "X", 0.1, 1.0, winner=1)
     assert inst.payoff == 1.0 and pair("Down")[0].payoff == 0.0 and pair()[0].payoff is None
+
+
+def test_outcome_fees_charge_takers_and_never_payouts():
+    """Fees per outcome instrument (most markets none, some charge takers): a taker buy pays its bps, the payout none."""
+    acts = [(100, 0, 0, 1, 0.41, 5.0, IOC, 0)]
+    res = run(acts, pair("Up", 500, taker_fee_bps=100.0))
+    assert kinds(res) == ["trade", "settlement"]
+    assert res.fills["fee"][0] == pytest.approx(5 * 0.41 * 0.01) and res.fills["fee"][1] == 0.0
+    assert res.pnl == pytest.approx(5 * (1.0 - 0.41) - 5 * 0.41 * 0.01)
+    want = ref(acts, pair("Up", 500, taker_fee_bps=100.0))
+    assert [f.fee for f in want.fills] == [float(x) for x in res.fills["fee"]] and sum(want.cash) == pytest.approx(res.pnl)
