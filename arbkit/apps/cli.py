@@ -72,8 +72,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     for e in data["instruments"]:
         top = e.get("final_top") or {}
         table.add_row(str(e["asset"]), f"{e['venue']}:{e['symbol']}", e["contract_type"], f"{e['tick_size']:g}",
-                      f"{e.get('events', 0):,}", *(f"{top.get(k):g}" if top.get(k) is not None else "-"
-                                                   for k in ("bid", "bid_qty", "ask", "ask_qty")))
+                      f"{e.get('events', 0):,}", *(_exact(top.get(k)) for k in ("bid", "bid_qty", "ask", "ask_qty")))
     console.print(table)
     return 0
 
@@ -92,9 +91,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if extra:
             print(f"(only the first 20 of each shown; totals: {extra})")
         status = "OK" if report.ok else "FAILED"
-        print(f"{status}: {args.recording}: {report.rows_checked} rows checked, {report.error_count} errors, "
-              f"{report.warning_count} warnings")
+        print(f"{status}: {args.recording}: {report.rows_checked} rows checked, {report.error_count} "
+              f"error{'' if report.error_count == 1 else 's'}, {report.warning_count} "
+              f"warning{'' if report.warning_count == 1 else 's'}")
     return 0 if report.ok else 1
+
+
+def _exact(x: float | None) -> str:
+    """A price or size as recorded (shortest round-trip form, not rounded to 6 digits: 65083.66 stays itself)."""
+    return "-" if x is None else repr(float(x)).removesuffix(".0")
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
