@@ -67,6 +67,9 @@ class Strategy:
     objective: str = DEFAULT_OBJECTIVE
     #: how sweeps rank parameter sets: (KPI, descending) in order of precedence
     rank_keys: tuple[tuple[str, bool], ...] = DEFAULT_RANK_KEYS
+    #: the strategy's internal figures over time from a Result's annotations: {"ts": ns, name: values, ...}
+    #: (the market maker's reservation price, spread, skew, volatility estimate); campaigns and the dashboard read it
+    internals: Callable[[Any], dict[str, np.ndarray]] | None = None
 
     # -- parameter schema: kinds and ranges, checked against the recording (arbkit.engine.params) --
     specs: Mapping[str, ParamSpec] = field(default_factory=dict)
