@@ -160,9 +160,8 @@ class Campaign:
         hyp = self.spec.hypotheses[s["hypothesis"]]
         duration = self.spec.durations_s[s["rung"]]
         config = self._config(s["values"])
-        window = None
-        if self.spec.source_kind == "offline":
-            window = self.source.window(s["cursor_ns"], duration)
+        window = self.source.window(s["cursor_ns"], duration)
+        if window is not None:
             config["start_ns"], config["end_ns"] = window
         changes = s["pending_changes"]
         run_yaml = {"run_id": rid, "hypothesis": f"{hyp.name}: {hyp.claim}", "parent_run": s["parent_run"],
@@ -194,7 +193,7 @@ class Campaign:
         rid = cur["run_id"]
         out = self.dir.run_result(rid)
         if not out.exists():  # a run killed before its result was written is run again: same id, same config
-            config = {k: v for k, v in read_yaml(self.dir.run_yaml(rid)).items()}
+            config = {**read_yaml(self.dir.run_yaml(rid)), "duration_s": cur["duration_s"]}
             try:
                 record = self.source.run(config, self.dir.runs_dir / rid, self.spec.inventory_limit)
             except (ArbkitError, OSError, ValueError, RuntimeError) as exc:
@@ -230,7 +229,8 @@ class Campaign:
                  "duration_s": cur["duration_s"], "fills": record["fills"], "fills_hash": record["fills_hash"],
                  "start_ns": record["start_ns"], "end_ns": record["end_ns"], "parent_run": cur["parent_run"],
                  "changes": cur["changes"], "values": cur["values"], "decision": {k: decision[k] for k in ("action", "reason")},
-                 "report": f"reports/{cur['run_id']}.md", "config": f"runs/{cur['run_id']}.yaml"}
+                 "report": f"reports/{cur['run_id']}.md", "config": f"runs/{cur['run_id']}.yaml",
+                 "recording": record.get("recording"), "replay_config": record.get("replay_config")}
         claim = self.spec.hypotheses[s["hypothesis"]].claim
         self.dir.write_text(self.dir.report(cur["run_id"]), run_markdown(self.spec.name, entry, claim, record["kpis"]))
         self.dir.append_history(entry)

@@ -5,10 +5,17 @@ and its KPIs (the standard total block, flat, plus :mod:`arbkit.kpi.campaign`).
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
+import yaml
+
 from arbkit.core.errors import ConfigError
+from arbkit.io.lock import LOCK_NAME, DirectoryLock, DirectoryLocked
 from arbkit.io.recording import load
 from arbkit.kpi.campaign import campaign_kpis
 from arbkit.kpi.evaluation import evaluate, flat_kpis
@@ -52,14 +59,67 @@ class OfflineSource:
 
     def run(self, config: Mapping[str, Any], run_dir: Path, inventory_limit: float | None) -> dict[str, Any]:
         """Replay the window the config names; the run's record."""
-        result = RunConfig.from_dict(config, where=str(run_dir)).replay(self.recording)
+        run = {k: v for k, v in config.items() if k != "duration_s"}
+        result = RunConfig.from_dict(run, where=str(run_dir)).replay(self.recording)
         record = run_record(result, inventory_limit=inventory_limit)
         record["recording"] = self.recording
         return record
 
 
+
 class LiveSource:
-    """Each run is a paper run on live data for the rung's duration (``arbkit paper`` under its supervisor)."""
+    """Each run is ``arbkit paper`` under its supervisor on live data for the rung's duration (wall seconds); its
+    record comes from the replay of the paper run's own recording, which must give the paper run's fills_hash."""
 
     def __init__(self, source: Mapping[str, Any], durations_s: tuple[float, ...]) -> None:
-        raise ConfigError("source.kind live: live campaigns are not available in this version (use kind: offline)")
+        self.venues = [dict(v) for v in source["venues"]]
+        self.flush_s = float(source.get("flush_s", 0.5))
+        self.supervise = int(source.get("supervise", 2))
+        self.checkpoint_s = float(source.get("checkpoint_s", 5.0))
+
+    def window(self, cursor_ns: int | None, duration_s: float) -> None:
+        """Live runs have no window: they last ``duration_s`` of wall time from when they start."""
+        return None
+
+    def run(self, config: Mapping[str, Any], run_dir: Path, inventory_limit: float | None,
+            duration_s: float | None = None) -> dict[str, Any]:
+        """Run the paper trader (restarted by its supervisor after a crash, resuming its checkpoint); the record."""
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg_path, venues_path = run_dir / "campaign_run.yaml", run_dir / "venues.yaml"
+        cfg_path.write_text(yaml.safe_dump({k: v for k, v in config.items() if k != "duration_s"}, sort_keys=False))
+        venues_path.write_text(yaml.safe_dump({"venues": self.venues}, sort_keys=False))
+        cmd = [sys.executable, "-m", "arbkit.apps.cli", "paper", "--config", str(cfg_path), "--venues", str(venues_path),
+               "-o", str(run_dir / "paper"), "--duration", f"{float(config['duration_s']):g}", "--flush-s",
+               f"{self.flush_s:g}", "--checkpoint-s", f"{self.checkpoint_s:g}", "--quiet",
+               "--supervise", str(self.supervise)]
+        paper = run_dir / "paper"
+        _wait_unlocked(paper, float(config["duration_s"]) + 120.0)  # a paper run left by a killed campaign ends first
+        if not (paper / "paper_result.json").is_file():  # finished already: its result stands (no second run)
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0 or not (paper / "paper_result.json").is_file():
+                last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                raise RuntimeError(f"paper run exited with {proc.returncode}: {last}")
+        live_hash = json.loads((paper / "paper_result.json").read_text())["fills_hash"]
+        result = RunConfig.load(paper / "run.yaml").replay(str(paper / "recording"))
+        if result.fills_hash != live_hash:
+            raise RuntimeError(f"the replay of {paper / 'recording'} gives fills_hash {result.fills_hash[:12]}…, "
+                               f"the paper run {str(live_hash)[:12]}…")
+        record = run_record(result, inventory_limit=inventory_limit)
+        record["recording"] = str(paper / "recording")
+        record["replay_config"] = str(paper / "run.yaml")
+        return record
+
+
+def _wait_unlocked(directory: Path, timeout_s: float) -> None:
+    """Wait until no process holds ``directory``'s lock (a paper run still going), at most ``timeout_s``."""
+    if not (directory / LOCK_NAME).exists():
+        return
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            DirectoryLock(directory, "arbkit campaign").acquire().release()
+            return
+        except DirectoryLocked:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

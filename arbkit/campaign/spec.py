@@ -24,7 +24,7 @@ TOP_KEYS = ("name", "source", "base", "durations_s", "hypotheses", "bounds", "ad
             "optuna_seed")
 HYPOTHESIS_KEYS = ("name", "claim", "checks", "inconclusive_if", "max_retries", "adjust")
 SOURCE_KEYS = {"offline": ("kind", "recording", "start_ns"),
-               "live": ("kind", "venues", "replay_url", "flush_ms", "state_every_s", "supervise")}
+               "live": ("kind", "venues", "flush_s", "checkpoint_s", "supervise")}
 BUDGET_KEYS = ("runs", "wall_s")
 ADJUSTERS = ("rules", "optuna")
 SECTIONS = ("params", "fill", "latency", "guards", "strategy_options")
@@ -152,7 +152,17 @@ def _source(s: Any, where: str, root: Path | None) -> dict[str, Any]:
     else:
         venues = s.get("venues")
         if not isinstance(venues, Sequence) or isinstance(venues, str) or not venues:
-            raise ConfigError(f"{where}.venues: a non-empty list of 'venue:SYMBOL' is required (live source)")
+            raise ConfigError(f"{where}.venues: a non-empty list of {{venue, symbols, endpoint?, rest?}} is required "
+                              "(live source)")
+        for i, v in enumerate(venues):
+            if not isinstance(v, Mapping) or "venue" not in v or "symbols" not in v:
+                raise ConfigError(f"{where}.venues[{i}]: needs 'venue' and 'symbols'")
+        for key in ("flush_s", "checkpoint_s"):
+            if key in s and (not _number(s[key]) or s[key] <= 0):
+                raise ConfigError(f"{where}.{key} must be a number of seconds > 0, got {s[key]!r}")
+        if "supervise" in s and (not isinstance(s["supervise"], int) or isinstance(s["supervise"], bool)
+                                 or s["supervise"] < 0):
+            raise ConfigError(f"{where}.supervise must be an integer >= 0 (restarts after a crash), got {s['supervise']!r}")
     return out
 
 
