@@ -483,6 +483,13 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     if args.action == "resume":
         print(f"{args.dir}: resumed, state {resume(args.dir)}")
         return 0
+    if args.action == "dashboard":
+        from arbkit.campaign.dashboard import serve
+
+        print(f"arbkit campaign dashboard: http://{args.host}:{args.port}/ (campaign {args.dir}); Ctrl-C to stop",
+              file=sys.stderr)
+        serve(args.dir, args.port, args.host)
+        return 0
     if args.action == "status":
         data = status_of(args.dir)
         print(json.dumps(data, indent=1) if args.json else "\n".join(status_lines(data)))
@@ -635,7 +642,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("run", "step until DONE or PAUSED; a killed run resumes where it stopped"),
                        ("pause", "write the PAUSE file: the campaign stops at its next transition"),
                        ("resume", "remove the PAUSE file and return to the state the campaign left"),
-                       ("status", "state, current hypothesis and the run history")):
+                       ("status", "state, current hypothesis and the run history"),
+                       ("dashboard", "serve the campaign page: history, reports, strategy internals")):
         a = cps.add_parser(name, help=text)
         a.add_argument("dir")
         if name == "run":
@@ -643,6 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
             a.add_argument("--quiet", action="store_true", help="do not print each state")
         if name == "status":
             a.add_argument("--json", action="store_true", help="the status as JSON")
+        if name == "dashboard":
+            a.add_argument("--port", type=int, default=8502)
+            a.add_argument("--host", default="127.0.0.1")
     cp.set_defaults(func=cmd_campaign)
 
     b = sub.add_parser("bench", help="measure replay events/s and peak RSS against a bare numba loop")

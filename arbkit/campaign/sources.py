@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import yaml
 
+from arbkit.campaign.store import write_json
 from arbkit.core.errors import ConfigError
 from arbkit.io.lock import LOCK_NAME, DirectoryLock, DirectoryLocked
 from arbkit.io.recording import load
@@ -21,6 +23,28 @@ from arbkit.kpi.campaign import campaign_kpis
 from arbkit.kpi.evaluation import evaluate, flat_kpis
 from arbkit.run.config import RunConfig
 from arbkit.run.result import RunResult
+
+
+INTERNALS_POINTS = 600
+
+
+def internals_series(result: RunResult, points: int = INTERNALS_POINTS) -> dict[str, list[float]] | None:
+    """The strategy's internals over the run (its ``internals`` hook), thinned to at most ``points`` evenly spaced
+    decisions for the dashboard; None for a strategy without the hook."""
+    hook = getattr(result.spec, "internals", None)
+    if hook is None:
+        return None
+    inner = hook(result)
+    n = len(inner["ts"])
+    keep = np.unique(np.linspace(0, n - 1, min(n, points)).round().astype(np.int64)) if n else np.zeros(0, np.int64)
+    return {k: [float(x) for x in np.asarray(v)[keep]] for k, v in inner.items()}
+
+
+def write_internals(result: RunResult, path: Path) -> None:
+    """``runs/<run_id>.internals.json`` (written before the run's result, so a result always has it)."""
+    series = internals_series(result)
+    if series is not None:
+        write_json(path, series)
 
 
 def run_record(result: RunResult, *, inventory_limit: float | None) -> dict[str, Any]:
@@ -61,6 +85,7 @@ class OfflineSource:
         """Replay the window the config names; the run's record."""
         run = {k: v for k, v in config.items() if k != "duration_s"}
         result = RunConfig.from_dict(run, where=str(run_dir)).replay(self.recording)
+        write_internals(result, run_dir.with_name(run_dir.name + ".internals.json"))
         record = run_record(result, inventory_limit=inventory_limit)
         record["recording"] = self.recording
         return record
@@ -104,6 +129,7 @@ class LiveSource:
         if result.fills_hash != live_hash:
             raise RuntimeError(f"the replay of {paper / 'recording'} gives fills_hash {result.fills_hash[:12]}…, "
                                f"the paper run {str(live_hash)[:12]}…")
+        write_internals(result, run_dir.with_name(run_dir.name + ".internals.json"))
         record = run_record(result, inventory_limit=inventory_limit)
         record["recording"] = str(paper / "recording")
         record["replay_config"] = str(paper / "run.yaml")
