@@ -86,3 +86,23 @@ def test_campaign_kpis_on_a_replay(tmp_path):
     np.testing.assert_allclose(inner["spread"], 0.1 * inner["sigma"] ** 2 * 60.0 + (2 / 0.1) * np.log(1 + 0.1 / 1.5),
                                rtol=1e-9)
     assert set(k) >= set(CAMPAIGN_KPI_DEFINITIONS)
+
+
+def test_cli_verbs(tmp_path, capsys):
+    from arbkit.apps.cli import main
+
+    spec = write_spec(tmp_path / "spec", small(budget={"runs": 1}))
+    d = str(tmp_path / "c")
+    assert main(["campaign", "init", d, "--config", str(spec)]) == 0
+    assert main(["campaign", "step", d]) == 0 and capsys.readouterr().out.splitlines()[-1] == "STARTING"
+    assert main(["campaign", "pause", d]) == 0
+    assert main(["campaign", "run", d, "--quiet"]) == 0 and "PAUSED" in capsys.readouterr().out
+    assert main(["campaign", "resume", d]) == 0 and "state STARTING" in capsys.readouterr().out
+    assert main(["campaign", "run", d, "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == "DONE BUDGET: budget spent: runs 1 of 1"
+    assert main(["campaign", "status", d, "--json"]) == 0
+    import json
+    data = json.loads(capsys.readouterr().out)
+    assert data["state"] == "DONE" and [h["run_id"] for h in data["history"]] == ["small-r001"]
+    assert main(["campaign", "status", str(tmp_path / "nowhere")]) == 2
+    assert "not a campaign directory" in capsys.readouterr().err
