@@ -15,7 +15,14 @@ from campaign.campaigns import EXAMPLE
 
 def test_example_campaign_story_and_replays(tmp_path):
     camp = init_campaign(tmp_path / "c", EXAMPLE)
-    assert camp.run() == "DONE"
+    seen = [[]]
+
+    def append_only(_state):
+        now = camp.dir.read_history()
+        assert now[:len(seen[-1])] == seen[-1] and len(now) - len(seen[-1]) <= 1  # earlier entries never change
+        seen.append(now)
+
+    assert camp.run(on_step=append_only) == "DONE"
     state = camp.state()
     assert state["outcome"] == "ALL_PASSED", state["reason"]
     history = camp.dir.read_history()
