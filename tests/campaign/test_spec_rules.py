@@ -159,7 +159,7 @@ def test_optuna_proposes_inside_the_bounds_and_is_seeded(tmp_path):
 
 
 @pytest.mark.slow
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(campaigns())
 def test_optuna_never_leaves_the_bounds(tmp_path_factory, spec_dict):
-    _optuna_rounds(spec_dict, tmp_path_factory.mktemp("optuna") / "optuna.db", 6)
+    _optuna_rounds(spec_dict, tmp_path_factory.mktemp("optuna") / "optuna.db", 5)
