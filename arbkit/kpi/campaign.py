@@ -11,6 +11,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from arbkit.engine import codes as c
+
 CAMPAIGN_KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "duration_s": ("s", "the run's span (its window of the recording, or the paper run's clock)"),
     "duration_h": ("h", "the run's span in hours"),
@@ -22,6 +24,8 @@ CAMPAIGN_KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
                                          "estimate over its quote decisions (strategies exposing internals; NaN "
                                          "when either is constant or there are fewer than 3)"),
     "quote_decisions": ("count", "quote decisions the strategy annotated (strategies exposing internals)"),
+    "kill_switch_reaction_s": ("s", "from the kill switch tripping to the last of its cancels leaving the book (every "
+                                    "resting order off the exchange); 0 when none was resting, NaN when it did not trip"),
 }
 
 
@@ -48,6 +52,14 @@ def inventory_within_limit_pct(fills: np.ndarray, n_assets: int, span_ns: tuple[
     return float(within / whole * 100.0)
 
 
+def kill_switch_reaction_s(orders: np.ndarray, kill_ts: int | None) -> float:
+    """Seconds from the kill switch's trip (``kill_ts``) to its last cancel at the exchange (NaN: it did not trip)."""
+    if kill_ts is None:
+        return float("nan")
+    done = orders[(orders["event"] == c.EV_CANCEL) & (orders["reason"] == c.R_KILL_SWITCH)]
+    return float(max(int(done["ts"].max()) - int(kill_ts), 0) / 1e9) if len(done) else 0.0
+
+
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson correlation; NaN with fewer than 3 points or a constant series."""
     if len(x) < 3:
@@ -72,6 +84,8 @@ def campaign_kpis(result: Any, *, total_pnl: float, inventory_limit: float | Non
         "pnl_per_hour": total_pnl / (duration_s / 3600.0) if duration_s > 0 else float("nan"),
         "inventory_within_limit_pct": inventory_within_limit_pct(result.fills, len(result.instruments),
                                                                  result.span_ns, limit),
+        "kill_switch_reaction_s": kill_switch_reaction_s(result.orders,
+                                                         (result.guards or {}).get("kill_switch", {}).get("ts")),
     }
     if internals is not None:
         inner = internals(result)

@@ -106,3 +106,19 @@ def test_cli_verbs(tmp_path, capsys):
     assert data["state"] == "DONE" and [h["run_id"] for h in data["history"]] == ["small-r001"]
     assert main(["campaign", "status", str(tmp_path / "nowhere")]) == 2
     assert "not a campaign directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("entry_ns", [3_000_000, 7_000_000])
+def test_kill_switch_reaction_is_the_cancels_trip_to_the_exchange(entry_ns):
+    """A data-gap trip with two quotes resting: the kill switch sends both cancels at the trip, and they leave the
+    book one entry latency later, so the reaction time is the entry latency."""
+    from arbkit.kpi.campaign import kill_switch_reaction_s
+
+    start = 1723161254087891268 + 60 * 10**9
+    res = replay(BUNDLED, "touch_mm", {"asset": 1, "half_spread_bps": 1, "order_size": 0.01, "max_position": 0.05},
+                 seed=7, start=start, end=start + 30 * 10**9, latency={"entry": entry_ns, "response": 1_000_000},
+                 guards={"max_gap_ms": 80})
+    kill = res.guards["kill_switch"]
+    assert kill["tripped"] and res.counters["kill_switch_cancels"] == 2
+    assert kill_switch_reaction_s(res.orders, kill["ts"]) == pytest.approx(entry_ns / 1e9)
+    assert np.isnan(kill_switch_reaction_s(res.orders, None))
