@@ -260,7 +260,7 @@ class Campaign:
             rung = int(s["rung"])
             if rung + 1 < len(spec.durations_s):
                 return {**keep, "rung": rung + 1, "action": "longer_run",
-                        "reason": f"INCONCLUSIVE: {verdict['reasons'][0]}; next run {spec.durations_s[rung + 1]:g} s "
+                        "reason": f"INCONCLUSIVE ({verdict['reasons'][0]}): next run {spec.durations_s[rung + 1]:g} s "
                                   f"(ladder step {rung + 2} of {len(spec.durations_s)})"}
             return {**keep, "action": "stop", "outcome": "INCONCLUSIVE",
                     "reason": f"INCONCLUSIVE: {hyp.name} still inconclusive at the longest run "

@@ -26,9 +26,9 @@ def _holds(th: Threshold, kpis: Mapping[str, Any]) -> tuple[bool | None, str]:
 def judge(hypothesis: Hypothesis, kpis: Mapping[str, Any]) -> dict[str, Any]:
     """``{verdict, reasons, checks}``: every check with its value and whether it held."""
     for th in hypothesis.inconclusive_if:
-        held, why = _holds(th, kpis)
+        held, _ = _holds(th, kpis)
         if held:
-            return {"verdict": "INCONCLUSIVE", "reasons": [f"inconclusive: {th} ({why.split(' meets')[0]})"],
+            return {"verdict": "INCONCLUSIVE", "reasons": [f"{th} holds ({th.kpi} = {kpi_value(kpis, th.kpi):.6g})"],
                     "checks": []}
     checks = []
     for th in hypothesis.checks:
