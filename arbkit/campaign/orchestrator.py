@@ -240,6 +240,10 @@ class Campaign:
                  last_safe=cur["values"], errors_in_row=0, current=None, analysis=None, decision=None)
         if decision["action"] == "stop":
             return self._done(s, decision["outcome"], decision["reason"])
+        gate = self.spec.pause_after
+        if gate == "run" or (gate == "hypothesis" and decision["action"] == "next_hypothesis"):
+            atomic_write_text(self.dir.pause_path, f"pause_after: {gate}: {cur['run_id']} {verdict['verdict']}; "
+                                                   "'arbkit campaign resume' approves the next run\n")
         s["state"] = "IDLE"
         return s
 

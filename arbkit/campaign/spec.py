@@ -21,7 +21,8 @@ from arbkit.run.config import RunConfig
 from arbkit.strategies import get_strategy
 
 TOP_KEYS = ("name", "source", "base", "durations_s", "hypotheses", "bounds", "adjuster", "budget", "inventory_limit",
-            "optuna_seed")
+            "optuna_seed", "pause_after")
+PAUSE_AFTER = ("run", "hypothesis")
 HYPOTHESIS_KEYS = ("name", "claim", "checks", "inconclusive_if", "max_retries", "adjust")
 SOURCE_KEYS = {"offline": ("kind", "recording", "start_ns"),
                "live": ("kind", "venues", "flush_s", "checkpoint_s", "supervise")}
@@ -62,6 +63,7 @@ class CampaignSpec:
     budget: Budget = field(default_factory=Budget)
     inventory_limit: float | None = None
     optuna_seed: int = 0
+    pause_after: str | None = None
 
     @property
     def source_kind(self) -> str:
@@ -104,9 +106,12 @@ class CampaignSpec:
         seed = d.get("optuna_seed", 0)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise ConfigError(f"{where}: optuna_seed must be an integer, got {seed!r}")
+        pause_after = d.get("pause_after")
+        if pause_after is not None and pause_after not in PAUSE_AFTER:
+            raise ConfigError(f"{where}: pause_after must be one of {list(PAUSE_AFTER)} (or left out), got {pause_after!r}")
         return cls(name=name, source=source, base=base, durations_s=durations, hypotheses=hyps, bounds=bounds,
                    adjuster=adjuster, budget=budget, inventory_limit=None if limit is None else float(limit),
-                   optuna_seed=seed)
+                   optuna_seed=seed, pause_after=pause_after)
 
     def base_value(self, path: str) -> float:
         """The base run's value at ``section.name`` (the strategy's default when the base does not set it)."""

@@ -122,3 +122,15 @@ def test_kill_switch_reaction_is_the_cancels_trip_to_the_exchange(entry_ns):
     assert kill["tripped"] and res.counters["kill_switch_cancels"] == 2
     assert kill_switch_reaction_s(res.orders, kill["ts"]) == pytest.approx(entry_ns / 1e9)
     assert np.isnan(kill_switch_reaction_s(res.orders, None))
+
+
+def test_pause_after_hypothesis_waits_for_approval(tmp_path):
+    camp = init_campaign(tmp_path / "c", write_spec(tmp_path, small(pause_after="hypothesis")))
+    assert camp.run() == "PAUSED"
+    history = camp.dir.read_history()
+    assert history[-1]["verdict"] == "PASS" and history[-1]["decision"]["action"] == "next_hypothesis"
+    assert all(h["hypothesis"] == history[0]["hypothesis"] for h in history)  # stopped at the first PASS
+    assert "approves the next run" in camp.dir.pause_path.read_text()
+    resume(camp.dir.path)
+    assert Campaign(camp.dir.path).run() == "DONE"
+    assert camp.dir.read_history()[:len(history)] == history
