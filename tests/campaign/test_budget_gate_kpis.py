@@ -134,3 +134,17 @@ def test_pause_after_hypothesis_waits_for_approval(tmp_path):
     resume(camp.dir.path)
     assert Campaign(camp.dir.path).run() == "DONE"
     assert camp.dir.read_history()[:len(history)] == history
+
+
+def test_optuna_campaign_adjusts_inside_the_bounds_with_reasons(tmp_path):
+    hyp = {"name": "never", "checks": ["fill_rate_pct < 0"], "max_retries": 2}
+    camp = init_campaign(tmp_path / "c", write_spec(tmp_path, small(hypotheses=[hyp], adjuster="optuna")))
+    assert camp.run() == "DONE"
+    history = camp.dir.read_history()
+    assert [h["verdict"] for h in history] == ["FAIL"] * 3
+    assert camp.dir.optuna_path.is_file()
+    for h in history[1:]:
+        assert h["changes"] and all("optuna study 'small:never'" in c["reason"] for c in h["changes"].values())
+        for p, v in h["values"].items():
+            lo, hi = camp.spec.bounds[p]
+            assert lo <= v <= hi
