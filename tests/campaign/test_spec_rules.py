@@ -163,3 +163,11 @@ def test_optuna_proposes_inside_the_bounds_and_is_seeded(tmp_path):
 @given(campaigns())
 def test_optuna_never_leaves_the_bounds(tmp_path_factory, spec_dict):
     _optuna_rounds(spec_dict, tmp_path_factory.mktemp("optuna") / "optuna.db", 5)
+
+
+def test_malformed_yaml_is_one_line(tmp_path):
+    path = tmp_path / "campaign.yaml"
+    path.write_text("name: x\nhypotheses: [\n  - oops: {\n")
+    with pytest.raises(ConfigError) as err:
+        CampaignSpec.load(path)
+    assert "\n" not in str(err.value) and str(err.value).startswith(f"{path}: cannot read campaign (")
