@@ -1,7 +1,5 @@
 """campaign.yaml mistakes are one line naming the key; the adjustment grammar; parameters never leave their bounds."""
 import math
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +11,6 @@ from arbkit.campaign.rules import Rule, apply_rules
 from arbkit.campaign.spec import CampaignSpec
 from arbkit.core.errors import ConfigError
 from arbkit.run.config import RunConfig
-from helpers.paths import ROOT
 
 from campaign.campaigns import small, write_spec
 
@@ -64,11 +61,13 @@ def test_ladder_longer_than_the_recording_is_one_line_on_the_first_step(tmp_path
     assert camp.state()["state"] == "IDLE" and camp.dir.read_history() == []
 
 
-def test_cli_init_with_a_bad_config_exits_2_with_one_line(tmp_path):
+def test_cli_init_with_a_bad_config_exits_2_with_one_line(tmp_path, capsys):
+    from arbkit.apps.cli import main
+
     bad = write_spec(tmp_path / "bad", small(hypotheses=[_hyp(adjust=["half_spread_bps ** 2"])]))
-    out = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "campaign", "init", str(tmp_path / "d"), "--config",
-                          str(bad)], capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 2 and "hypotheses[0].adjust[0]" in out.stderr and out.stderr.count("\n") == 1
+    assert main(["campaign", "init", str(tmp_path / "d"), "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "hypotheses[0].adjust[0]" in err and err.count("\n") == 1
     assert not (tmp_path / "d").exists()
 
 
@@ -151,6 +150,7 @@ def _optuna_rounds(spec_dict, storage, rounds):
     return values
 
 
+@pytest.mark.slow
 def test_optuna_proposes_inside_the_bounds_and_is_seeded(tmp_path):
     spec = small(bounds={"half_spread_bps": [0.25, 3.0], "fill_probability": [1.0, 1.0]})
     first = _optuna_rounds(spec, tmp_path / "a.db", 2)
