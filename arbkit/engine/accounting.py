@@ -75,7 +75,7 @@ def book_fill_nb(acct, inst, a, side, price, units, fee):
 @njit(cache=True)
 def mark_of_nb(acct, a):
     """The price asset ``a``'s position is marked at: its mark price in ``mark: mark_price`` mode once a MARK row
-    came (``A_MARK``, else NaN), else the last mid."""
+    came (``A_MARK``, 0 before), else the last mid."""
     mk = acct[a, A_MARK]
     return mk if mk > 0.0 else acct[a, A_MID]
 

@@ -81,7 +81,7 @@ NOF = 10  # F_LVALUE: sum of price x qty of the fills the strategy has heard of
 A_POS, A_CASH, A_AVG, A_REAL, A_FEES, A_VOL, A_LPOS, A_MID, A_NOTIONAL, A_POS_U, A_LPOS_U = range(11)
 # A_FUNDING: perpetual funding received (+) or paid (-) in the settlement currency, already in A_CASH
 # (arbkit.engine.funding); A_MARK: the price equity and unrealised PnL use in ``mark: mark_price`` mode
-# (the last MARK row; NaN: the mid)
+# (the last MARK row; 0 before one: the mid)
 A_FUNDING, A_MARK = 11, 12
 NA = 13
 # I_UNIT: the engine's quantity unit, the lot size (or 1.0 when the lot is unknown: float quantities then)

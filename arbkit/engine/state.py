@@ -131,7 +131,6 @@ def new_state(
     oi[:, c.O_ID] = -1
     acct = np.zeros((n, c.NA))
     acct[:, c.A_MID] = np.nan
-    acct[:, c.A_MARK] = np.nan
     fund_i, fund_f = new_funding(n)
     market = share_market_with
     books = new_books(np.asarray(tick_sizes, np.float64), ladder) if market is None else market.books
