@@ -346,8 +346,9 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                 return r
         # ---- apply the row: the shared book once, then the states it concerns ----
         if k_ >= KIND_FUNDING:
-            # funding hook (after the work due before the row): a FUNDING row goes to every set's own funding
-            # state and due time (each pays on its own position); a MARK row to the shared last mark
+            # funding hook (engine.funding), on every FUNDING / MARK row after the work due before it: a FUNDING
+            # row goes to every set's own funding state and lowers its due time (due_row, B_GMIN_ROW) to the
+            # funding time (each pays on its own position); a MARK row to the shared last mark
             if k_ == KIND_FUNDING:
                 _funding_row_sets_nb(states, due_row, bclock, a, t, price[r], seq[r])
             else:

@@ -322,8 +322,9 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
                 return r
         # ---- apply the row ----
         if k >= KIND_FUNDING:
-            # funding hook: after the work due before the row (funding times before t are paid by then), the row
-            # sets the asset's announced rate (its funding time joins CLK_NEXT_DUE) or its last mark; no message
+            # funding hook (engine.funding): runs on every FUNDING / MARK row, after the work due before the row
+            # (funding times before t are paid by then); it sets the asset's announced rate (its funding time
+            # joins CLK_FUND_DUE and CLK_NEXT_DUE) or its last mark; no message, no event count
             if k == KIND_FUNDING:
                 funding_row_nb(st, a, t, price[r], seq[r], clock[c.CLK_LAST_T] != I64_MIN)
             else:
