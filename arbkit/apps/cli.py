@@ -159,7 +159,7 @@ def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
         if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
             cfg_dict.setdefault(section, {})
             cfg_dict[section][name] = value
-        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed"):
+        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed", "mark"):
             cfg_dict[key] = value
         else:
             cfg_dict.setdefault("params", {})[key] = value

@@ -38,7 +38,7 @@ from arbkit.book.ladder import (
     book_recenter_nb,
 )
 from arbkit.engine import codes as c
-from arbkit.engine.funding import funding_row_nb, mark_price_nb
+from arbkit.engine.funding import FI_T, funding_row_nb, keep_funding_mark_nb, mark_price_nb
 from arbkit.engine.guards import guard_on_call_nb
 from arbkit.engine.loop import _event_array_types
 from arbkit.engine.marks import holds_nb, mark_equity_nb
@@ -251,9 +251,12 @@ def _funding_row_sets_nb(states, due_row, bclock, a, t, rate, when):
 
 
 @njit(cache=True)
-def _mark_row_sets_nb(states, mid, a, price):
+def _mark_row_sets_nb(states, mid, a, t, price):
     """A MARK row: the shared last mark once; in ``mark: mark_price`` mode every set's equity price too."""
     st0 = states.getitem_unchecked(0)
+    if st0.fund_i[a, FI_T] <= t:  # a funding time passed, not paid yet (every set has it): each keeps its mark
+        for k in range(len(states)):
+            keep_funding_mark_nb(states.getitem_unchecked(k), a, t)
     st0.mark_px[a] = price
     if st0.cfg_i[c.G_MARK] == c.MARK_PRICE:
         for k in range(len(states)):
@@ -313,12 +316,20 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
         t = ts[r]
         a = asset[r]
         k_ = kind[r]
+        if k_ >= KIND_FUNDING:
+            # funding hook (engine.funding), on every FUNDING / MARK row; no message, no clock step (as in
+            # loop.run_events_nb): a FUNDING row goes to every set's own funding state and lowers its due time
+            # (due_row, B_GMIN_ROW) to the funding time (each pays on its own position); a MARK row to the shared
+            # last mark
+            if k_ == KIND_FUNDING:
+                _funding_row_sets_nb(states, due_row, bclock, a, t, price[r], seq[r])
+            else:
+                _mark_row_sets_nb(states, mid, a, t, price[r])
+            continue
         mclass = 0 if (k_ == KIND_DEPTH or k_ == KIND_SNAPSHOT or k_ == KIND_CLEAR) else np.int64(k_)
         pa = bclock[B_PEND_ASSET]
-        # FUNDING / MARK rows are no message (loop.run_events_nb): the pending one ends only when they are later
-        if pa >= 0 and ((bclock[B_PEND_TS] != t) if k_ >= KIND_FUNDING else
-                        not (pa == a and bclock[B_PEND_TS] == t and bclock[B_PEND_SEQ] == seq[r]
-                             and bclock[B_PEND_KIND] == mclass)):
+        if pa >= 0 and not (pa == a and bclock[B_PEND_TS] == t and bclock[B_PEND_SEQ] == seq[r]
+                            and bclock[B_PEND_KIND] == mclass):
             bclock[B_MESSAGES] += 1
             bclock[B_PEND_ASSET] = -1
             _message_end_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end,
@@ -345,15 +356,6 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                 bclock[B_DRAIN] = 0
                 return r
         # ---- apply the row: the shared book once, then the states it concerns ----
-        if k_ >= KIND_FUNDING:
-            # funding hook (engine.funding), on every FUNDING / MARK row after the work due before it: a FUNDING
-            # row goes to every set's own funding state and lowers its due time (due_row, B_GMIN_ROW) to the
-            # funding time (each pays on its own position); a MARK row to the shared last mark
-            if k_ == KIND_FUNDING:
-                _funding_row_sets_nb(states, due_row, bclock, a, t, price[r], seq[r])
-            else:
-                _mark_row_sets_nb(states, mid, a, price[r])
-            continue
         asset_ts[a, 0] = t
         if k_ == KIND_DEPTH or k_ == KIND_SNAPSHOT:
             sd = side[r]

@@ -6,11 +6,14 @@ with its latest rate, and one later time (a venue announcing the next period bef
 one is paid). A row whose funding time is not after its own ``ts_local`` is ignored (the
 payment was already due when it arrived). MARK rows set the asset's last mark price.
 
-At ``T`` — a due time in ``CLK_FUND_DUE`` and so in ``CLK_NEXT_DUE``, handled by
-:func:`arbkit.engine.timers.advance_nb` before any row at or after ``T`` and before
-requests and responses due at ``T`` — each asset held pays or receives, on its position
-just before ``T``, at the rate of the last FUNDING row for ``T`` and the last MARK row
-(both with ``ts_local < T``; with no MARK row yet, the mid, and the ledger row says so):
+FUNDING and MARK rows move no clock (a run's fills do not depend on them). At ``T`` — a due
+time in ``CLK_FUND_DUE`` and so in ``CLK_NEXT_DUE``, handled by
+:func:`arbkit.engine.timers.advance_nb` before any book / trade row at or after ``T`` (or the
+clock moving past it) and before requests and responses due at ``T`` — each asset held pays or
+receives, on its position just before ``T``, at the rate of the last FUNDING row for ``T`` and
+the last MARK row (both with ``ts_local < T``: a MARK row at or after ``T`` that comes before
+the payment leaves the earlier mark to it; with no MARK row yet, the mid, and the ledger row
+says so):
 
 * linear: ``amount = -position · contract_size · mark · rate`` in the quote currency;
 * inverse: ``amount = -position · contract_size / mark · rate`` in the coin.
@@ -28,10 +31,11 @@ from arbkit.engine import codes as c
 from arbkit.engine.marks import mark_equity_nb
 
 I64_MAX = np.iinfo(np.int64).max
-#: per-asset funding columns: int64 fund_i [n, 3] (times), float64 fund_f [n, 3] (rates): the pending one, a
-#: later one, and the last funding time passed (held or not: what a strategy's carry estimate reads)
-FI_T, FI_NEXT, FI_LAST = 0, 1, 2
-FF_RATE, FF_NEXT, FF_LAST = 0, 1, 2
+#: per-asset funding columns: int64 fund_i [n, 4] (times), float64 fund_f [n, 4] (rates): the pending one, a
+#: later one, the last funding time passed (held or not: what a strategy's carry estimate reads), and whether
+#: (FI_KEPT) the pending one's mark was kept (FF_MARK) because a MARK row came after its time before it was paid
+FI_T, FI_NEXT, FI_LAST, FI_KEPT = 0, 1, 2, 3
+FF_RATE, FF_NEXT, FF_LAST, FF_MARK = 0, 1, 2, 3
 
 
 @njit(cache=True)
@@ -65,8 +69,20 @@ def funding_row_nb(st, a, t, rate, when, started):
 
 
 @njit(cache=True)
-def mark_row_nb(st, a, price):
-    """A MARK row of asset ``a`` in a state of its own (the batched kernel writes the shared ``mark_px`` once)."""
+def keep_funding_mark_nb(st, a, t):
+    """A MARK row at ``t`` at or after asset ``a``'s pending funding time (not paid yet: no row since): that
+    payment keeps the mark before this row."""
+    fi = st.fund_i
+    if fi[a, FI_T] <= t and fi[a, FI_KEPT] == 0:
+        fi[a, FI_KEPT] = 1
+        st.fund_f[a, FF_MARK] = st.mark_px[a]
+
+
+@njit(cache=True)
+def mark_row_nb(st, a, t, price):
+    """A MARK row of asset ``a`` at ``t`` in a state of its own (the batched kernel writes the shared ``mark_px``
+    once)."""
+    keep_funding_mark_nb(st, a, t)
     st.mark_px[a] = price
     mark_price_nb(st, a, price)
 
@@ -83,13 +99,13 @@ def mark_price_nb(st, a, price):
 
 
 @njit(cache=True)
-def pay_funding_nb(st, a, when, rate):
-    """Asset ``a``'s payment at funding time ``when``: cash, ``A_FUNDING``, a ledger row (nothing when flat)."""
+def pay_funding_nb(st, a, when, rate, mark):
+    """Asset ``a``'s payment at funding time ``when`` at ``mark`` (NaN: none, the mid): cash, ``A_FUNDING``, a
+    ledger row (nothing when flat)."""
     acct = st.acct
     pos = acct[a, c.A_POS]
     if pos == 0.0:
         return
-    mark = st.mark_px[a]
     src = 1
     if not (mark > 0.0):
         mark = acct[a, c.A_MID]
@@ -125,7 +141,8 @@ def funding_due_nb(st, t):
     due = I64_MAX
     for a in range(n):
         while fi[a, FI_T] <= t:
-            pay_funding_nb(st, a, fi[a, FI_T], ff[a, FF_RATE])
+            pay_funding_nb(st, a, fi[a, FI_T], ff[a, FF_RATE], ff[a, FF_MARK] if fi[a, FI_KEPT] != 0 else st.mark_px[a])
+            fi[a, FI_KEPT] = 0
             fi[a, FI_LAST] = fi[a, FI_T]
             ff[a, FF_LAST] = ff[a, FF_RATE]
             fi[a, FI_T] = fi[a, FI_NEXT]
@@ -139,6 +156,7 @@ def funding_due_nb(st, t):
 
 def new_funding(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-asset funding state with nothing announced."""
-    fi = np.full((n, 3), I64_MAX, np.int64)
+    fi = np.full((n, 4), I64_MAX, np.int64)
     fi[:, FI_LAST] = np.iinfo(np.int64).min
-    return fi, np.zeros((n, 3))
+    fi[:, FI_KEPT] = 0
+    return fi, np.zeros((n, 4))

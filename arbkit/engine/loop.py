@@ -26,13 +26,14 @@ the plain-Python reference engine in the tests follow it exactly):
   at that instant: it carries ``CALL_RESPONSE`` into the next call (so zero latency cannot
   make a strategy loop without time passing).
 * Then the row updates its book and our resting orders (queue positions, trade fills).
-* FUNDING and MARK rows (:mod:`arbkit.engine.funding`) are no message: they call no
-  strategy and are not counted as events. One ends the pending message only when it is later
-  than it; the work due before it happens as before any row; then it sets the asset's
-  announced funding rate (the funding time joins ``CLK_NEXT_DUE``) or its last mark price.
+* FUNDING and MARK rows (:mod:`arbkit.engine.funding`) are no message and move no clock:
+  they call no strategy, are not counted as events, do not end the open message and do no
+  due work; they set the asset's announced funding rate (the funding time joins
+  ``CLK_NEXT_DUE``) or its last mark price. So a run's fills never depend on them being there.
   A funding time ``T`` is due work like a request: paid before anything else at ``T`` (before
   requests and responses at ``T``, and before a row at ``T``), on the position held then,
-  at the last rate and mark from rows with ``ts_local < T``.
+  at the last rate and mark from rows with ``ts_local < T`` (a MARK row at or after ``T``
+  arriving before ``T`` is paid leaves that mark to later funding times).
 * Nothing fires before the first message ends, and nothing after the last event of the
   data (or of a window), unless the driver moves the clock on (``Replayer.advance_to``:
   paper trading's wall clock). At the very end orders still resting are cancelled by the
@@ -250,11 +251,18 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
         t = ts[r]
         a = asset[r]
         k = kind[r]
+        if k >= KIND_FUNDING:
+            # funding hook (engine.funding), on every FUNDING / MARK row: no message, no event, no clock step (the
+            # open message goes on; nothing due is done): it sets the asset's announced rate (its funding time joins
+            # CLK_FUND_DUE and CLK_NEXT_DUE, paid before the next row at or after it) or its last mark (keeping the
+            # mark of a funding time already passed and not yet paid)
+            if k == KIND_FUNDING:
+                funding_row_nb(st, a, t, price[r], seq[r], clock[c.CLK_LAST_T] != I64_MIN)
+            else:
+                mark_row_nb(st, a, t, price[r])
+            continue
         mclass = 0 if (k == KIND_DEPTH or k == KIND_SNAPSHOT or k == KIND_CLEAR) else np.int64(k)
-        # FUNDING / MARK rows are no message (no strategy call, not counted): the pending message ends at one only
-        # when it is later (no row can continue that message); see the funding hook below
-        if pa >= 0 and ((p_ts != t) if k >= KIND_FUNDING else
-                        not (pa == a and p_ts == t and p_seq == seq[r] and p_kind == mclass)):
+        if pa >= 0 and not (pa == a and p_ts == t and p_seq == seq[r] and p_kind == mclass):
             # ---- the previous message ended: bookkeeping, timers, maybe the strategy ----
             tp = p_ts
             messages += 1
@@ -321,15 +329,6 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
                 _save_pending_nb(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
                 return r
         # ---- apply the row ----
-        if k >= KIND_FUNDING:
-            # funding hook (engine.funding): runs on every FUNDING / MARK row, after the work due before the row
-            # (funding times before t are paid by then); it sets the asset's announced rate (its funding time
-            # joins CLK_FUND_DUE and CLK_NEXT_DUE) or its last mark; no message, no event count
-            if k == KIND_FUNDING:
-                funding_row_nb(st, a, t, price[r], seq[r], clock[c.CLK_LAST_T] != I64_MIN)
-            else:
-                mark_row_nb(st, a, price[r])
-            continue
         asset_ts[a, 0] = t
         if k == KIND_DEPTH or k == KIND_SNAPSHOT:
             sd = side[r]
@@ -511,7 +510,7 @@ def warm_market_nb(st, ts, asset, kind, side, price, qty, seq):
         elif k == KIND_FUNDING:
             funding_row_nb(st, a, t, price[r], seq[r], False)
         elif k == KIND_MARK:
-            mark_row_nb(st, a, price[r])
+            mark_row_nb(st, a, t, price[r])
         else:
             book_apply_nb(b, a, k, side[r], price[r], qty[r])
             if k != KIND_BBO:

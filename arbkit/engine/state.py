@@ -71,8 +71,8 @@ class EngineState(NamedTuple):
     trade_hist: np.ndarray  # float64[n, TRADE_BUCKETS]: public trades by distance from the mid, in ticks
     marks: np.ndarray  # float64[n + 1, NMK]: exact running equity peak and max drawdown, per asset and total
     hold: np.ndarray  # int64[n + 1, NHD]: exact time in market and the open holding period, per asset and total
-    fund_i: np.ndarray  # int64[n, 3]: announced funding times, the pending one, a later one (max int: none), the last
-    fund_f: np.ndarray  # float64[n, 3]: their rates (engine.funding)
+    fund_i: np.ndarray  # int64[n, 4]: announced funding times, the pending one, a later one (max int: none), the last
+    fund_f: np.ndarray  # float64[n, 4]: their rates, and a kept mark (engine.funding)
     mark_px: np.ndarray  # float64[n]: the last MARK row's price (NaN: none yet); market data, shared in a batch
     fund_log: np.ndarray  # FUNDING_DTYPE buffer: the funding ledger (count in clock[CLK_NFUND])
     # the book arrays the strategy API and the matcher read, also as direct fields (the same

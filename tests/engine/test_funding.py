@@ -106,12 +106,22 @@ def test_the_last_rate_and_mark_before_the_funding_time_count():
              (5 * S, 0, FUNDING, 0, 0.0009, 0.0, 2 * T),  # the period after: paid at 2T
              (50 * S, 0, MARK, 0, 62000.0, 0.0, -1),
              (T, 0, MARK, 0, 99999.0, 0.0, -1), (T, 0, FUNDING, 0, 0.5, 0.0, T),  # at T: too late for T
+             (T + 5 * S, 0, MARK, 0, 88888.0, 0.0, -1),  # after T, before it is paid (no book row since)
              (150 * S, 0, 2, 1, 59999.0, 6.0, 1), (250 * S, 0, 2, 1, 59999.0, 7.0, 2)]
     res = run(rows, LINEAR, 1, 1.0, 60001.0)
     assert ledger(res) == [(T, 0, 1.0, 62000.0, 1, 0.0002, -1.0 * 62000.0 * 0.0002),
-                           (2 * T, 0, 1.0, 99999.0, 1, 0.0009, -1.0 * 99999.0 * 0.0009)]
+                           (2 * T, 0, 1.0, 88888.0, 1, 0.0009, -1.0 * 88888.0 * 0.0009)]
     ref = ref_of(rows, LINEAR, 1, 1.0, 60001.0)
     assert ref.ledger == ledger(res) and ref.cash[0] == res.accounts[0, c.A_CASH]
+
+
+def test_funding_rows_move_no_clock():
+    """A funding time after the last book row is paid only when the clock runs on past it (paper trading's clock);
+    MARK / FUNDING rows after the last book row do not move it."""
+    rows = book(1 * S, 59999.0, 60001.0) + [(3 * S, 0, FUNDING, 0, 0.0001, 0.0, T), (T + S, 0, MARK, 0, 1.0, 0.0, -1)]
+    assert len(run(rows, LINEAR, 1, 1.0, 60001.0).funding) == 0
+    res = run(rows, LINEAR, 1, 1.0, 60001.0, clock_end=T + 2 * S)
+    assert ledger(res) == [(T, 0, 1.0, 60000.0, 0, 0.0001, -6.0)]  # no MARK before T: the mid
 
 
 def test_flat_pays_nothing_and_funding_rows_open_no_message():

@@ -27,10 +27,10 @@ Semantics (the kernel contract of ``arbkit/engine/loop.py``, written out again):
 * random draws (splitmix64) happen at: each request sent (entry latency), each response
   pushed (response latency), each maker fill tried (fill probability);
 * at the end: orders still resting are cancelled by the exchange (end_of_data);
-* FUNDING / MARK rows are no message (no call, no event): one ends the pending message only
-  when it is later, the work due before it happens, then it announces a rate for a funding
-  time (ignored when that time is not after the row; per asset the earliest time to come and
-  one later one are kept) or sets the last mark. A funding time T is due work: at T, before
+* FUNDING / MARK rows are no message and move no clock (no call, no event, no due work): one
+  announces a rate for a funding time (ignored when that time is not after the row; per asset
+  the earliest time to come and one later one are kept) or sets the last mark (a funding time
+  passed and not yet paid keeps the mark before it). A funding time T is due work: at T, before
   requests, responses and timers at T, each asset held pays ``-pos·cs·mark·rate`` (linear,
   quote) or ``-pos·cs/mark·rate`` (inverse, coin) into cash, at the last mark (the mid when
   no MARK row came yet); ``mark='mark_price'``: equity marks at the last MARK price once one came.
@@ -202,6 +202,7 @@ class ReferenceEngine:
         self.observer = None  # called as observer(engine, t) after every fill and every message end (tests)
         self.announced: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # (funding time, rate), earliest first
         self.mark_px = [float("nan")] * n
+        self.kept_mark: dict[int, float] = {}  # the mark of a funding time passed but not paid yet (rows came after)
         self.equity_mark = [float("nan")] * n  # mark_price mode: the price equity uses (NaN: the mid)
         self.funding = [0.0] * n
         self.ledger: list[tuple] = []  # (ts, asset, position, mark, mark_source, rate, amount)
@@ -679,10 +680,11 @@ class ReferenceEngine:
         for a in range(len(self.instruments)):
             while self.announced[a] and self.announced[a][0][0] <= t:
                 when, rate = self.announced[a].pop(0)
+                mark = self.kept_mark.pop(a, self.mark_px[a])
                 pos = self.pos(a)
                 if pos == 0.0:
                     continue
-                mark, src = (self.mark_px[a], 1) if self.mark_px[a] > 0 else (self.mid[a], 0)
+                mark, src = (mark, 1) if mark > 0 else (self.mid[a], 0)
                 inst = self.instruments[a]
                 amount = -pos * inst.contract_size / mark * rate if inst.inverse else \
                     -pos * inst.contract_size * mark * rate
@@ -691,7 +693,10 @@ class ReferenceEngine:
                 self.ledger.append((when, a, pos, mark, src, rate, amount))
                 self._mark(a)
 
-    def _on_mark(self, a: int, price: float) -> None:
+    def _on_mark(self, a: int, t: int, price: float) -> None:
+        slots = self.announced[a]
+        if slots and slots[0][0] <= t and a not in self.kept_mark:  # passed, not paid yet: it keeps this mark
+            self.kept_mark[a] = self.mark_px[a]
         self.mark_px[a] = price
         if self.mark_mode == "mark_price" and self.equity_mark[a] != price:
             self.equity_mark[a] = price
@@ -817,17 +822,11 @@ class ReferenceEngine:
         """``rows``: (ts, asset, kind, side, price, qty, seq); ``strategy(engine)`` is called as scheduled."""
         pending = None  # (asset, ts, seq, class)
         for ts, a, kind, side, price, qty, seq in rows:
-            if kind in (FUNDING, MARK):  # no message: ends the pending one only when later
-                if pending is not None and pending[1] != ts:
-                    self._message_end(pending, strategy)
-                    self.started = True
-                    pending = None
-                if self.started:
-                    self._advance(ts, strategy)
+            if kind in (FUNDING, MARK):  # no message, no clock step
                 if kind == FUNDING:
                     self._announce(a, ts, price, seq)
                 else:
-                    self._on_mark(a, price)
+                    self._on_mark(a, ts, price)
                 continue
             cls = 0 if kind in (SNAPSHOT, DEPTH, CLEAR) else kind
             if pending is not None and pending != (a, ts, seq, cls):
