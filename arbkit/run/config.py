@@ -14,6 +14,7 @@ and replayed with ``arbkit replay REC --config run.yaml``.
     end_ns: null
     allow_crossed: false        # replay books that end a message crossed (counted) instead of stopping
     clock_end_ns: null          # timers ran on to here after the last event (paper runs write it)
+    origin: null                # where the config came from (arbkit apply-candidate: sweep id, rank, job id)
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from arbkit.run.result import RunResult
 from arbkit.strategies import get_strategy
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
-        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns")
+        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns", "origin")
 
 
 @dataclass
@@ -48,6 +49,7 @@ class RunConfig:
     end_ns: int | None = None
     allow_crossed: bool = False
     clock_end_ns: int | None = None
+    origin: dict[str, Any] | None = None  # provenance only (e.g. the sweep and candidate); not used by replay
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "config") -> "RunConfig":
@@ -59,7 +61,7 @@ class RunConfig:
             raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(KEYS)}")
         if "strategy" not in d:
             raise ConfigError(f"{where}: 'strategy' is required")
-        for key in ("strategy_options", "params", "fill", "latency", "guards"):
+        for key in ("strategy_options", "params", "fill", "latency", "guards", "origin"):
             if d.get(key) is not None and not isinstance(d[key], Mapping):
                 raise ConfigError(f"{where}: {key} must be a mapping, got {d[key]!r}")
         seed = d.get("seed", 0)
