@@ -1,4 +1,4 @@
-"""The ``arbkit`` command line: convert, info, validate, merge, replay, bench."""
+"""The ``arbkit`` command line: convert, info, validate, merge, replay, bench, sweep-run, apply-candidate, …"""
 from __future__ import annotations
 
 import argparse
