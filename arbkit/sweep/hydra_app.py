@@ -55,6 +55,7 @@ from arbkit.sweep.runner import _run_blocks, _write_row, block_jobs, finish_swee
 log = logging.getLogger("arbkit.sweep")
 STRATEGY_KEYS = ("name", "options")  # everything else in the strategy group is a parameter
 ROW_DIR = "rows"
+REFUSED_DIR = "refused"  # the arbkit launcher's note per job refused before it ran (read into tuning_results)
 
 
 #: True when the user asked hydra for full tracebacks (HYDRA_FULL_ERROR=1): errors are not shortened.
@@ -275,7 +276,7 @@ def consolidate(sweep_dir: Path, top: int = 10, csv: bool = False) -> Any:
     have = set(ids)
     failed = [{"job_id": ln["job_id"], "params": ln["params"], "reason": ln.get("reason", "no result row")}
               for ln in plan if ln["job_id"] not in have]
-    for p in sorted((sweep_dir / ROW_DIR).glob("*.refused.json")):  # jobs refused before they had a job id
+    for p in sorted((sweep_dir / REFUSED_DIR).glob("*.json")):  # jobs refused before they had a job id
         failed.append(json.loads(p.read_text()))
     starts = [float(ln["planned_at"]) for ln in plan if "planned_at" in ln]
     seconds = time.time() - min(starts) if starts else 0.0

@@ -39,7 +39,7 @@ import time
 
 from arbkit.core.errors import ArbkitError
 from arbkit.core.out_dir import writable_dir
-from arbkit.sweep.hydra_app import ROW_DIR, JobRefused, job_spec, one_line, precompute_rows, spec_id
+from arbkit.sweep.hydra_app import REFUSED_DIR, ROW_DIR, JobRefused, job_spec, one_line, precompute_rows, spec_id
 from arbkit.sweep.plan import PLAN_FILE, existing_sweep_id, new_sweep_id, plan_line, write_plan
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ class ArbkitLauncher(Launcher):
                     raise refused[k]  # before anything is replayed
                 note = {"job_id": f"job#{initial_job_idx + k}", "reason": str(refused[k]),
                         "params": {o.split("=", 1)[0]: o.split("=", 1)[1] for o in ov if "=" in o}}
-                (sweep_dir / ROW_DIR / f"job{initial_job_idx + k}.refused.json").write_text(json.dumps(note) + "\n")
+                (sweep_dir / REFUSED_DIR).mkdir(exist_ok=True)  # kept apart from the rows
+                (sweep_dir / REFUSED_DIR / f"job{initial_job_idx + k}.json").write_text(json.dumps(note) + "\n")
         self._write_plan(sweep_dir, specs, numbers)
         if self.config.sweep.get("plan_only"):
             log.info(f"Plan of {len(specs)} jobs written to {sweep_dir / PLAN_FILE}; nothing run (sweep.plan_only)")

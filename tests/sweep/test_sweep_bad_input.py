@@ -86,6 +86,11 @@ def test_optuna_trials_outside_the_books_are_told_fail_with_the_reason(tmp_path)
     assert {t.params["strategy.asset"] for t in study.trials} - {0, 1, 2}, "no trial left the books: widen the space"
     rows = [json.loads((out / "rows" / name).read_text()) for name in _rows(out) if not name.endswith(".job.json")]
     assert rows and all(r["asset"] <= 2 for r in rows)
+    # tuning_results.json lists the refused trials as failed, with the reason
+    doc = json.loads((out / "tuning_results.json").read_text())
+    failed = [j for j in doc["jobs"] if j["status"] == "failed"]
+    assert doc["counts"]["failed"] == len(failed) == sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
+    assert all("is not allowed (the recording has 3 instruments)" in j["reason"] for j in failed)
 
 
 def test_sweep_checks_every_set_before_any_runs(tmp_path):
