@@ -1,6 +1,8 @@
 """The volume guard on a hand-built book: exact caps and blocks (traded volume over a window, displayed depth),
 the same run in the plain-Python reference engine, and in the batched kernel."""
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
 
 from arbkit.core.errors import ConfigError
 from arbkit.engine import RiskGuards
@@ -9,7 +11,9 @@ from arbkit.kpi import compute_kpis
 from arbkit.run.replay import replay, replay_batch
 from helpers.events import make_events
 from helpers.fill_books import IMAGE, INST, IOC
-from helpers.reference_engine import Latency, RefInstrument, ReferenceEngine, scripted
+from helpers.reference_engine import Latency, RefInstrument, ReferenceEngine, reference_run, scripted
+from helpers.streams import fill_models, instruments, latencies, lots, streams
+from helpers.streams import scripts as script_lists
 from helpers.script_strategy import HEAD, WIDTH, script_kernel, script_vector
 
 from arbkit.engine.config import Schedule
@@ -105,6 +109,36 @@ def test_batched_kernel_equals_single_runs():
             assert got.fills_hash == single.fills_hash and got.counters == single.counters
             assert got.guards == single.guards
         assert batched[0].counters["guard_volume_blocks"] > 0 or guards is DEPTH
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=hs.data(), stream=streams(), fill=fill_models, lat=latencies, lot=lots,
+       share=hs.sampled_from([0.05, 0.3, 1.0]), window_ms=hs.sampled_from([1.0, 1000.0]),
+       basis=hs.sampled_from(["traded", "depth"]), n_sets=hs.integers(1, 3))
+def test_random_books_reference_and_batch(data, stream, fill, lat, lot, share, window_ms, basis, n_sets):
+    """Random books and order scripts with the volume guard on: the reference engine's fills and guard counts,
+    and each set of a batch equal to its own run."""
+    n_assets, rows = stream
+    scripts_ = [data.draw(script_lists(n_assets, rows[0][0], rows[-1][0] + 5_000)) for _ in range(n_sets)]
+    n_max = max(len(s) for s in scripts_)
+    strat = Strategy("script", script_kernel, params={f"p{i}": 0.0 for i in range(HEAD + WIDTH * n_max)},
+                     schedule=Schedule(every_event=True), state_size=1 + n_max)
+    vectors = [script_vector(s, False, n_max) for s, _ in zip(scripts_, range(n_sets))]
+    vol = {"max_volume_share": share, "volume_window_ms": window_ms, "volume_basis": basis}
+    latency = {"entry": lat[1], "response": lat[2]} if lat[0] == "const" else \
+        {"entry": {"samples_ns": lat[1]}, "response": {"samples_ns": lat[2]}}
+    kw = {"fill": fill, "latency": latency, "instruments": instruments(n_assets, lot), "guards": vol,
+          "allow_crossed": True}
+    events = make_events(rows)
+    batched = replay_batch(events, strat, vectors, **kw)
+    for vec, acts, got in zip(vectors, scripts_, batched):
+        single = replay(events, strat, vec, **kw)
+        assert got.fills_hash == single.fills_hash and got.counters == single.counters
+        ref = reference_run(rows, kw["instruments"], acts, fill, lat, 0, volume=vol)
+        assert [(int(f["ts"]), int(f["order_id"]), float(f["qty"]), float(f["price"])) for f in single.fills] == \
+            [(f.ts, f.order_id, f.qty, f.price) for f in ref.fills]
+        for key in ("guard_volume_blocks", "guard_volume_capped", "orders", "rejects"):
+            assert single.counters[key] == ref.counters[key], key
 
 
 def test_volume_guard_config_is_checked():

@@ -896,11 +896,12 @@ def scripted(actions: list[tuple], wake: bool = False):
 
 def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fill: dict, lat: tuple, seed: int, *,
                   schedule=None, wake: bool = False, gap_ms: float = 0.0, equity_ns: int = 1_000_000_000,
-                  clock_end: int | None = None) -> ReferenceEngine:
+                  clock_end: int | None = None, volume: dict | None = None) -> ReferenceEngine:
     """The reference engine run of a scripted strategy, configured like an arbkit replay.
 
     ``instruments``: arbkit Instruments; ``lat``: ("const", entry, response) or ("emp", samples, samples);
-    ``schedule``: an arbkit Schedule (every event when None).
+    ``schedule``: an arbkit Schedule (every event when None); ``volume``: the volume guard's
+    ``max_volume_share`` / ``volume_window_ms`` / ``volume_basis``.
     """
     if lat[0] == "const":
         entry, response = Latency(lat[1]), Latency(lat[2])
@@ -916,6 +917,6 @@ def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fi
                           max_levels=fill["max_taker_levels"], schedule=bits, interval_ns=interval,
                           equity_interval_ns=equity_ns, max_gap_ms=gap_ms,
                           max_silence_ns=int(round(schedule.max_silence_s * 1e9)) if schedule is not None else
-                          3_600_000_000_000)
+                          3_600_000_000_000, **(volume or {}))
     ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
     return ref
