@@ -149,3 +149,16 @@ def test_tuning_results_schema_is_documented():
     section = doc[doc.index("### tuning_results.json"):]
     for field in list(TUNING_SCHEMA["properties"]) + list(TUNING_SCHEMA["properties"]["jobs"]["items"]["properties"]):
         assert f"`{field}`" in section, field
+
+
+def test_bad_plans_are_one_line(tmp_path, capsys):
+    assert cli(["sweep-run", str(tmp_path / "none.jsonl")]) == 2
+    assert "none.jsonl: cannot read the job plan" in capsys.readouterr().err
+    bad = tmp_path / "jobs.jsonl"
+    bad.write_text('{"sweep_id": "x", "job_id": "a"}\nnot json\n')
+    assert cli(["sweep-run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "jobs.jsonl, line 1: missing recording" in err and err.count("\n") == 1
+    assert cli(["apply-candidate", str(tmp_path), "-o", str(tmp_path / "run.yaml")]) == 2
+    assert "candidates.json: cannot read the sweep's candidates" in capsys.readouterr().err
+    assert not (tmp_path / "run.yaml").exists()
