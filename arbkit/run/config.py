@@ -14,7 +14,11 @@ and replayed with ``arbkit replay REC --config run.yaml``.
     end_ns: null
     allow_crossed: false        # replay books that end a message crossed (counted) instead of stopping
     clock_end_ns: null          # timers ran on to here after the last event (paper runs write it)
-    origin: null                # where the config came from (arbkit apply-candidate: sweep id, rank, job id)
+
+Provenance (ignored by the replay): ``run_id``, ``hypothesis`` (the claim the run tests),
+``parent_run`` (the run it was derived from) and ``changes_from_parent`` (a mapping of what
+changed, ``{key: {from, to, reason}}``), written by campaigns; ``origin`` (the sweep id, rank,
+job id and fills_hash of the candidate it came from), written by ``arbkit apply-candidate``.
 """
 from __future__ import annotations
 
@@ -29,7 +33,9 @@ from arbkit.run.result import RunResult
 from arbkit.strategies import get_strategy
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
-        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns", "origin")
+        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns")
+#: provenance keys: who the run is and where it came from (campaigns and apply-candidate write them; replays ignore them)
+PROVENANCE_KEYS = ("run_id", "hypothesis", "parent_run", "changes_from_parent", "origin")
 
 
 @dataclass
@@ -49,19 +55,26 @@ class RunConfig:
     end_ns: int | None = None
     allow_crossed: bool = False
     clock_end_ns: int | None = None
-    origin: dict[str, Any] | None = None  # provenance only (e.g. the sweep and candidate); not used by replay
+    run_id: str | None = None
+    hypothesis: str | None = None
+    parent_run: str | None = None
+    changes_from_parent: dict[str, Any] = field(default_factory=dict)
+    origin: dict[str, Any] | None = None  # the sweep and candidate it came from (arbkit apply-candidate)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "config") -> "RunConfig":
         """A RunConfig from a mapping; a ConfigError naming ``where``."""
         if not isinstance(d, Mapping):
             raise ConfigError(f"{where}: expected a mapping of {', '.join(KEYS)}")
-        unknown = sorted(set(d) - set(KEYS))
+        unknown = sorted(set(d) - set(KEYS) - set(PROVENANCE_KEYS))
         if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(KEYS)}")
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(KEYS + PROVENANCE_KEYS)}")
+        for key in ("run_id", "hypothesis", "parent_run"):
+            if d.get(key) is not None and not isinstance(d[key], str):
+                raise ConfigError(f"{where}: {key} must be a string, got {d[key]!r}")
         if "strategy" not in d:
             raise ConfigError(f"{where}: 'strategy' is required")
-        for key in ("strategy_options", "params", "fill", "latency", "guards", "origin"):
+        for key in ("strategy_options", "params", "fill", "latency", "guards", "changes_from_parent", "origin"):
             if d.get(key) is not None and not isinstance(d[key], Mapping):
                 raise ConfigError(f"{where}: {key} must be a mapping, got {d[key]!r}")
         seed = d.get("seed", 0)
