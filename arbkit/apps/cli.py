@@ -159,7 +159,7 @@ def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
         if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
             cfg_dict.setdefault(section, {})
             cfg_dict[section][name] = value
-        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed"):
+        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed", "mark"):
             cfg_dict[key] = value
         else:
             cfg_dict.setdefault("params", {})[key] = value
@@ -232,10 +232,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     console.print(f"[bold]{res.strategy}[/] on {args.recording}  seed={res.seed}  events={summary['events']:,}  "
                   f"fills={summary['fills']:,}  pnl={summary['pnl']:.6g}")
     console.print(f"fills_hash {summary['fills_hash']}")
-    table = Table("instrument", "position", "realised", "unrealised", "fees", "volume", "equity (quote)")
+    table = Table("instrument", "position", "realised", "unrealised", "fees", "funding", "volume", "equity (quote)")
     for row in res.account_table().iter_rows(named=True):
         table.add_row(row["instrument"], f"{row['position']:g}", f"{row['realised']:.6g}", f"{row['unrealised']:.6g}",
-                      f"{row['fees']:.6g}", f"{row['volume']:g}", f"{row['equity_quote']:.6g}")
+                      f"{row['fees']:.6g}", f"{row['funding']:.6g}", f"{row['volume']:g}", f"{row['equity_quote']:.6g}")
     console.print(table)
     console.print("counters: " + ", ".join(f"{k}={v:,}" for k, v in summary["counters"].items() if v))
     tot = summary["kpis"]["total"]

@@ -31,7 +31,7 @@ from arbkit.kpi.edge import PROFILES
 from arbkit.kpi.evaluation import evaluate
 from arbkit.report import sweep_report
 from arbkit.report.figures import heatmap_figure
-from arbkit.engine.config import FillModel, LatencyModel, RiskGuards
+from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, check_mark
 from arbkit.io.read_checks import verify_parts
 from arbkit.run.replay import EmptyRunWarning, replay, replay_batch, window_notice
 from arbkit.strategies import get_strategy
@@ -110,7 +110,7 @@ def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, An
     kw = {"fill": settings.get("fill"), "latency": settings.get("latency"), "guards": settings.get("guards"),
           "start": settings.get("start"), "end": settings.get("end"),
           "allow_bad_rows": bool(settings.get("allow_bad_rows", False)),
-          "allow_crossed": bool(settings.get("allow_crossed", False))}
+          "allow_crossed": bool(settings.get("allow_crossed", False)), "mark": settings.get("mark", "mid")}
     seed = int(settings.get("seed", 0))
     if batched and len(sets) > 1:
         return replay_batch(recording, strat, [dict(p) for p in sets], seeds=seed, **kw)
@@ -223,9 +223,9 @@ def sweep(recording: str | Path | None = None, strategy: str | None = None,
           batched: bool = True, batch_size: int = 64, backend: str = "local", scheduler: Any = None,
           start: int | None = None, end: int | None = None, progress: bool | None = None,
           allow_bad_rows: bool = False, verify: bool = False, allow_crossed: bool = False,
-          random_samples: int = 0, plan: str | Path | None = None, jobs: Sequence[str] | None = None,
-          plan_only: bool = False, sweep_id: str | None = None, csv: str | Path | None = None,
-          summary: bool = True) -> SweepResult | Path:
+          mark: str = "mid", random_samples: int = 0, plan: str | Path | None = None,
+          jobs: Sequence[str] | None = None, plan_only: bool = False, sweep_id: str | None = None,
+          csv: str | Path | None = None, summary: bool = True) -> SweepResult | Path:
     """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc.
 
     ``batched``: sets run ``batch_size`` at a time through one pass of the batched kernel
@@ -237,7 +237,8 @@ def sweep(recording: str | Path | None = None, strategy: str | None = None,
     instruments before any replays; ``verify`` checks the parts' sha256 first; rows ``arbkit
     validate`` rejects stop the sweep unless ``allow_bad_rows`` (then each row counts them).
     ``allow_crossed``: replay books left crossed after a complete message (counted in each row's
-    ``crossed_books``) instead of stopping at the first.
+    ``crossed_books``) instead of stopping at the first. ``mark``: what equity marks positions at
+    (``mid`` or ``mark_price``; see :func:`arbkit.run.replay.replay`).
 
     ``random_samples`` > 0: that many seeded draws from ``grid`` (``[lo, hi]`` ranges, longer
     lists are choices) instead of the full grid. ``out_dir/jobs.jsonl`` (the plan) is written
@@ -293,6 +294,8 @@ def sweep(recording: str | Path | None = None, strategy: str | None = None,
         warnings.warn(notice, EmptyRunWarning, stacklevel=2)
     if allow_crossed:  # only when set: the parameter-set ids of earlier sweeps stay the same
         settings["allow_crossed"] = True
+    if check_mark(mark) != "mid":  # likewise
+        settings["mark"] = mark
     out = Path(out_dir)
     rows_dir = writable_dir(out / ROW_DIR, "sweep output directory")
     extra = {"strategy": strategy, "options": options, "settings": settings, "gate": gate,
