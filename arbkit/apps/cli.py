@@ -1,4 +1,4 @@
-"""The ``arbkit`` command line: convert, info, validate, merge, replay, bench."""
+"""The ``arbkit`` command line: convert, info, validate, merge, replay, bench, sweep-run, apply-candidate, …"""
 from __future__ import annotations
 
 import argparse
@@ -315,6 +315,27 @@ def cmd_validate_candidates(args: argparse.Namespace) -> int:
         console.print(table)
         console.print(f"[bold]{report['verdict']}[/]: " + "; ".join(report["reasons"]))
     return 0 if report["verdict"] == "GO" else 1
+
+
+def cmd_sweep_run(args: argparse.Namespace) -> int:
+    """``arbkit sweep-run``: run a sweep's job plan (jobs.jsonl), all of it or some jobs."""
+    from arbkit.sweep.runner import run_plan
+
+    jobs = [j for j in args.jobs.split(",") if j] if args.jobs else None
+    res = run_plan(args.plan, out_dir=args.output, jobs=jobs, n_jobs=args.n_jobs, batch_size=args.batch_size,
+                   backend="local", scheduler=None, progress=None, top=args.top, csv=args.csv, summary=True,
+                   batched=True, resume=not args.no_resume, verify=args.verify)
+    print(f"results in {res.out_dir} (sweep {res.sweep_id})")
+    return 0
+
+
+def cmd_apply_candidate(args: argparse.Namespace) -> int:
+    """``arbkit apply-candidate``: write a run config from one of a sweep's candidates (only when asked)."""
+    from arbkit.sweep.apply import apply_candidate
+
+    path = apply_candidate(args.sweep_dir, args.output, rank=args.rank, force=args.force)
+    print(f"wrote {path} from candidate ranked {args.rank} of {args.sweep_dir}")
+    return 0
 
 
 def _venue_specs(args: argparse.Namespace) -> list:
@@ -672,6 +693,25 @@ def build_parser() -> argparse.ArgumentParser:
     vc.add_argument("--settings", help="validation settings YAML (default arbkit/conf/validation/default.yaml)")
     vc.add_argument("--json", action="store_true", help="print the report as JSON")
     vc.set_defaults(func=cmd_validate_candidates)
+
+    sr = sub.add_parser("sweep-run", help="run a sweep's job plan (jobs.jsonl): all jobs, or some (--jobs)")
+    sr.add_argument("plan", help="the plan, a jobs.jsonl written by a sweep")
+    sr.add_argument("--jobs", help="comma-separated job ids to run (default: all)")
+    sr.add_argument("-o", "--output", help="output directory (default: the plan's directory)")
+    sr.add_argument("--csv", help="also write the ranked table as CSV here")
+    sr.add_argument("--n-jobs", type=int, default=1, help="worker processes (default 1)")
+    sr.add_argument("--batch-size", type=int, default=64, help="parameter sets per pass of the batched kernel")
+    sr.add_argument("--top", type=int, default=10, help="candidates written to candidates.json")
+    sr.add_argument("--no-resume", action="store_true", help="replay jobs whose row already exists too")
+    sr.add_argument("--verify", action="store_true", help="check the recording's part hashes first")
+    sr.set_defaults(func=cmd_sweep_run)
+
+    ac = sub.add_parser("apply-candidate", help="write a run config (run.yaml) from a sweep's candidate, by rank")
+    ac.add_argument("sweep_dir")
+    ac.add_argument("--rank", type=int, default=1, help="the candidate's rank (default 1, the best)")
+    ac.add_argument("-o", "--output", required=True, help="the run config to write, e.g. run.yaml")
+    ac.add_argument("--force", action="store_true", help="overwrite the output when it exists")
+    ac.set_defaults(func=cmd_apply_candidate)
 
     cp = sub.add_parser("campaign", help="a campaign of runs: hypotheses in order, verdicts, bounded adjustment, budget")
     cps = cp.add_subparsers(dest="action", required=True)

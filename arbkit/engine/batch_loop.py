@@ -39,7 +39,7 @@ from arbkit.book.ladder import (
 )
 from arbkit.engine import codes as c
 from arbkit.engine.funding import FI_T, funding_row_nb, keep_funding_mark_nb, mark_price_nb
-from arbkit.engine.guards import guard_on_call_nb
+from arbkit.engine.guards import guard_on_call_nb, note_trade_volume_nb, volume_bucket_ns_nb
 from arbkit.engine.loop import _event_array_types
 from arbkit.engine.marks import holds_nb, mark_equity_nb
 from arbkit.engine.matching import (
@@ -307,6 +307,8 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
     prev_top = st0.prev_top
     trade_hist = st0.trade_hist
     n_buckets = trade_hist.shape[1]
+    vol_ring = st0.vol_ring  # shared market data, like the books (every set has the same guards)
+    vol_width = volume_bucket_ns_nb(st0.guard_cfg)
     queue_model = st0.cfg_i[c.G_QUEUE]
     queue_power = st0.cfg_f[c.H_QUEUE_POWER]
     cross_on = st0.cfg_i[c.G_CROSS] != 0
@@ -450,6 +452,8 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
             if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:
                 dist = abs(2 * tick - best_bid[a] - best_ask[a]) // 2
                 trade_hist[a, min(dist, n_buckets - 1)] += 1.0
+            if vol_width > 0:  # the volume guard's traded volume, as in loop.run_events_nb
+                note_trade_volume_nb(vol_ring, a, t, qty[r], vol_width)
             agg = side[r]
             if (agg >= 0 and tick >= ubound[a, 2]) or (agg <= 0 and tick <= ubound[a, 1]):
                 hits = 0

@@ -141,6 +141,7 @@ COUNTER_NAMES = (
     "guard_budget_capped", "guard_budget_blocks", "guard_exposure_blocks", "guard_cooldown_blocks",
     "guard_kill_blocks", "kill_switch_trips", "exchange_cancels", "kill_switch_cancels", "invalid_lot_rejects",
     "crossed_books", "timer_calls", "insufficient_position_rejects", "settlements", "merges",
+    "guard_volume_capped", "guard_volume_blocks",
 )
 # cancels_sent: cancel requests sent, by the strategy and by the kill switch (its share: kill_switch_cancels);
 # exchange_cancels: orders the exchange cancelled that the strategy did not ask to cancel: IOC/market leftovers,
@@ -153,12 +154,16 @@ C_EXCH_CANCELS, C_KILL_CANCELS, C_LOT_REJECTS, C_CROSSED, C_TIMER_CALLS = range(
 # insufficient_position_rejects: sells refused at submit (or modifies refused) for want of the tokens;
 # settlements: positions paid out at a market's resolution; merges: complementary pairs merged into cash
 C_POS_REJECTS, C_SETTLES, C_MERGES = range(28, 31)
+C_G_VOL_CAPPED, C_G_VOL_BLOCKS = range(31, 33)
 
 # -- risk guards: configuration (float64 [NRG]) and state (float64 [NGS]) -------------------------
 (RG_ON, RG_BUDGET, RG_MAX_POS_NOTIONAL, RG_MAX_TOTAL_NOTIONAL, RG_COOLDOWN_FILL_MS, RG_COOLDOWN_LOSS_MS,
  RG_MAX_DAILY_LOSS, RG_MAX_DRAWDOWN, RG_MAX_GAP_MS, RG_STALE_MS, RG_STUCK_MS) = range(11)
-NRG = 11
-GUARDS = ("budget", "exposure", "cooldown", "kill_switch")
+RG_VOL_SHARE, RG_VOL_WINDOW_MS, RG_VOL_BASIS = range(11, 14)  # volume guard: share, window, basis (VOL_BASIS_*)
+NRG = 14
+VOL_TRADED, VOL_DEPTH = 0, 1  #: the volume guard's basis: traded volume over the window, or displayed depth
+VOL_BASIS_CODES = {"traded": VOL_TRADED, "depth": VOL_DEPTH}
+GUARDS = ("budget", "exposure", "cooldown", "kill_switch", "volume")
 (GS_KILLED, GS_KILL_REASON, GS_KILL_TS, GS_LAST_FILL_TS, GS_LAST_LOSS_TS, GS_DAY, GS_DAY_START_EQ, GS_PEAK_EQ,
  GS_LAST_REAL) = range(9)
 GS_STREAK = 9  # per guard: start of the current run of blocks (0 = none)

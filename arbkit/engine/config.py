@@ -281,10 +281,19 @@ class RiskGuards:
     max_gap_ms: float = 0.0  #: a GAP or a silent instrument this long trips the kill switch
     stale_book_ms: float = 0.0  #: a book with no update this long trips the kill switch
     stuck_window_ms: float = 60_000.0  #: a guard blocking every entry this long is reported stuck
+    #: an order may be at most this share of its instrument's recent traded volume (or displayed depth); 0: off
+    max_volume_share: float = 0.0
+    volume_window_ms: float = 60_000.0  #: the traded-volume window (kept in 64 buckets of a 64th of it)
+    volume_basis: str = "traded"  #: traded (volume over the window) | depth (displayed at the touch the order takes)
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            _check_number("guards", f.name, getattr(self, f.name), lo=0.0)
+            if f.name != "volume_basis":
+                _check_number("guards", f.name, getattr(self, f.name), lo=0.0)
+        _check_number("guards", "max_volume_share", self.max_volume_share, lo=0.0, hi=1.0)
+        _check_number("guards", "volume_window_ms", self.volume_window_ms, lo=1.0)  # buckets of >= 15.6 µs
+        if self.volume_basis not in c.VOL_BASIS_CODES:
+            raise ConfigError(f"guards.volume_basis must be one of {sorted(c.VOL_BASIS_CODES)}, got {self.volume_basis!r}")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> "RiskGuards":
@@ -294,7 +303,8 @@ class RiskGuards:
     @property
     def active(self) -> bool:
         """True when any guard is on."""
-        return any(getattr(self, f.name) > 0 for f in fields(self) if f.name != "stuck_window_ms")
+        return any(getattr(self, f.name) > 0 for f in fields(self)
+                   if f.name not in ("stuck_window_ms", "volume_window_ms", "volume_basis"))
 
     def vector(self) -> np.ndarray:
         """The guard settings as the engine's float vector."""
@@ -310,6 +320,9 @@ class RiskGuards:
         g[c.RG_MAX_GAP_MS] = self.max_gap_ms
         g[c.RG_STALE_MS] = self.stale_book_ms
         g[c.RG_STUCK_MS] = self.stuck_window_ms
+        g[c.RG_VOL_SHARE] = self.max_volume_share
+        g[c.RG_VOL_WINDOW_MS] = self.volume_window_ms
+        g[c.RG_VOL_BASIS] = float(c.VOL_BASIS_CODES[self.volume_basis])
         return g
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 Every order a strategy submits passes :func:`guard_order_nb` first. Orders that reduce the
 position the strategy knows of always pass (they lower risk). Otherwise, in order:
-kill switch active -> blocked; cooldown after a fill / a realised loss -> blocked; the
-position after the order above ``max_position_notional`` (per instrument) or the gross
+kill switch active -> blocked; cooldown after a fill / a realised loss -> blocked; the volume
+guard (below) -> cut or blocked; the position after the order above ``max_position_notional`` (per instrument) or the gross
 exposure above ``max_total_notional`` -> blocked; the gross exposure plus the order above
 ``budget`` -> the size is cut to what the budget allows (counted as "budget cap applied"),
 blocked when nothing is left. Notional: qty · price · contract size (inverse: qty · contract
@@ -19,6 +19,16 @@ deadline itself, during the silence, not at the next event. It sends a cancel fo
 live order at the trip time (counted in ``cancels_sent`` and ``kill_switch_cancels``) and
 then only lets reducing orders through. Each guard counts its blocks and the longest run of blocks with no entry
 let through; a run longer than ``stuck_window_ms`` marks the guard stuck.
+
+The volume guard (``max_volume_share`` > 0), after the cooldown and before the notional
+guards (it needs no price, and they see the size it left): an entry may be at most that
+share of its instrument's traded volume over ``volume_window_ms`` (``volume_basis: traded``)
+or of the quantity displayed at the best level it would take — the best ask for a buy, the
+best bid for a sell (``depth``); the size is cut to whole lots (counted in
+``guard_volume_capped``), blocked when no lot is left (``guard_volume_blocks``). Traded volume
+is market data, kept as rows arrive (:func:`note_trade_volume_nb`, shared by a batch's sets):
+a ring of 64 buckets per instrument, each ``volume_window_ms / 64`` long (whole ns, rounded
+up); the volume at time ``t`` is the sum of the bucket holding ``t`` and the 63 before it.
 """
 from __future__ import annotations
 
@@ -27,9 +37,11 @@ from numba import njit
 
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import total_equity_nb
+from arbkit.book.ladder import NO_ASK, NO_BID
 from arbkit.engine.orders import log_order_nb, push_request_nb
+from arbkit.engine.state import VOL_BUCKETS
 
-G_BUDGET, G_EXPOSURE, G_COOLDOWN, G_KILL = 0, 1, 2, 3
+G_BUDGET, G_EXPOSURE, G_COOLDOWN, G_KILL, G_VOLUME = 0, 1, 2, 3, 4
 I64_MAX = np.iinfo(np.int64).max
 
 
@@ -63,6 +75,51 @@ def _block_nb(st, g, counter, now):
 
 
 @njit(cache=True)
+def volume_bucket_ns_nb(guard_cfg):
+    """Width in ns of the traded-volume ring's buckets; 0 when no guard needs traded volume (rows skip the ring)."""
+    if guard_cfg[c.RG_ON] == 0.0 or guard_cfg[c.RG_VOL_SHARE] <= 0.0 or guard_cfg[c.RG_VOL_BASIS] != c.VOL_TRADED:
+        return np.int64(0)
+    n = np.int64(np.ceil(guard_cfg[c.RG_VOL_WINDOW_MS] * 1e6 / VOL_BUCKETS))
+    return max(n, np.int64(1))
+
+
+@njit(cache=True)
+def note_trade_volume_nb(vol_ring, a, t, q, width):
+    """A public trade of ``q`` at ``t`` on asset ``a`` goes into its bucket (a stale slot is emptied first)."""
+    bk = t // width
+    s = bk % VOL_BUCKETS
+    if vol_ring[a, VOL_BUCKETS + s] != bk:
+        vol_ring[a, VOL_BUCKETS + s] = bk
+        vol_ring[a, s] = 0.0
+    vol_ring[a, s] += q
+
+
+@njit(cache=True)
+def traded_volume_nb(vol_ring, a, t, width):
+    """Quantity traded on asset ``a`` in the bucket holding ``t`` and the 63 before it."""
+    now_bk = t // width
+    tot = 0.0
+    for s in range(VOL_BUCKETS):
+        bk = vol_ring[a, VOL_BUCKETS + s]
+        if now_bk - VOL_BUCKETS < bk <= now_bk:
+            tot += vol_ring[a, s]
+    return tot
+
+
+@njit(cache=True)
+def _volume_room_nb(st, a, side):
+    """Quantity the volume guard's basis offers: traded over the window, or displayed at the touch taken."""
+    g = st.guard_cfg
+    if g[c.RG_VOL_BASIS] == c.VOL_DEPTH:
+        if side > 0:
+            tk = st.best_ask[a]
+            return st.ask_qty[a, tk - st.base[a]] if tk != NO_ASK else 0.0
+        tk = st.best_bid[a]
+        return st.bid_qty[a, tk - st.base[a]] if tk != NO_BID else 0.0
+    return traded_volume_nb(st.vol_ring, a, st.clock[c.CLK_NOW], volume_bucket_ns_nb(g))
+
+
+@njit(cache=True)
 def guard_order_nb(st, a, side, price, qty):
     """The quantity the guards let this order have (``qty``, less, or 0.0 = blocked)."""
     g = st.guard_cfg
@@ -81,6 +138,15 @@ def guard_order_nb(st, a, side, price, qty):
     if g[c.RG_COOLDOWN_LOSS_MS] > 0.0 and gs[c.GS_LAST_LOSS_TS] > 0.0 and \
             now - gs[c.GS_LAST_LOSS_TS] < g[c.RG_COOLDOWN_LOSS_MS] * 1e6:
         return _block_nb(st, G_COOLDOWN, c.C_G_COOLDOWN, now)
+    if g[c.RG_VOL_SHARE] > 0.0:  # needs no price: before the notional guards
+        lot = st.inst[a, c.I_LOT]
+        room = g[c.RG_VOL_SHARE] * _volume_room_nb(st, a, side)
+        capped = np.floor(room / lot + 1e-9) * lot if lot > 0.0 else room
+        if capped <= 0.0:
+            return _block_nb(st, G_VOLUME, c.C_G_VOL_BLOCKS, now)
+        if capped < qty:
+            st.counters[c.C_G_VOL_CAPPED] += 1
+            qty = capped
     px = price
     if not px > 0.0:
         px = st.acct[a, c.A_MID]

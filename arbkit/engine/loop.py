@@ -61,7 +61,7 @@ from arbkit.engine.funding import funding_row_nb, mark_row_nb
 from arbkit.engine.marks import mark_equity_nb
 from arbkit.engine.matching import (cancel_resting_at_end_nb, maker_on_cross_nb, maker_on_trade_nb, queue_on_depth_nb,
                                     requeue_after_image_nb, reset_consumed_nb)
-from arbkit.engine.guards import guard_on_call_nb
+from arbkit.engine.guards import guard_on_call_nb, note_trade_volume_nb, volume_bucket_ns_nb
 from arbkit.engine.outcomes import settle_at_end_nb
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
 from arbkit.engine.timers import (BUFFER_MARGIN, advance_nb, buffers_full_nb, recompute_due_nb,  # noqa: F401
@@ -235,6 +235,8 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
     asset_ts = st.asset_ts
     trade_hist = st.trade_hist
     n_buckets = trade_hist.shape[1]
+    vol_ring = st.vol_ring
+    vol_width = volume_bucket_ns_nb(st.guard_cfg)  # 0: no guard reads traded volume, rows skip the ring
     guards_on = st.guard_cfg[c.RG_ON] != 0.0
     queue_model = cfg_i[c.G_QUEUE]
     queue_power = st.cfg_f[c.H_QUEUE_POWER]
@@ -413,6 +415,9 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
             if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:  # arrival rate by distance (for kappa fits)
                 dist = abs(2 * tick - best_bid[a] - best_ask[a]) // 2
                 trade_hist[a, min(dist, n_buckets - 1)] += 1.0
+            # the volume guard's traded volume: market data, kept per row (no due time: it is read at submit)
+            if vol_width > 0:
+                note_trade_volume_nb(vol_ring, a, t, qty[r], vol_width)
             if n_resting[a] > 0:
                 agg = side[r]
                 # a buyer reaches our asks at or below its price, a seller our bids at or above it
@@ -501,6 +506,7 @@ def warm_market_nb(st, ts, asset, kind, side, price, qty, seq):
     announced and the last mark before it).
     """
     b = st.books
+    vol_width = volume_bucket_ns_nb(st.guard_cfg)
     for r in range(ts.shape[0]):
         a = asset[r]
         k = kind[r]
@@ -508,6 +514,8 @@ def warm_market_nb(st, ts, asset, kind, side, price, qty, seq):
         if k < KIND_FUNDING:
             st.asset_ts[a, 0] = t
         if k == KIND_TRADE:
+            if vol_width > 0:
+                note_trade_volume_nb(st.vol_ring, a, t, qty[r], vol_width)
             if b.best_bid[a] != NO_BID and b.best_ask[a] != NO_ASK:
                 tick = np.int64(np.floor(price[r] * b.inv_tick[a] + 0.5))
                 dist = abs(2 * tick - b.best_bid[a] - b.best_ask[a]) // 2

@@ -324,13 +324,15 @@ class Replayer:
                                         "reason": c.KILL_REASONS[int(gs[c.GS_KILL_REASON])],
                                         "ts": int(self.state.clock[c.CLK_KILL_TS]) if gs[c.GS_KILLED] else None}}
         blocks = {"budget": counters["guard_budget_blocks"], "exposure": counters["guard_exposure_blocks"],
-                  "cooldown": counters["guard_cooldown_blocks"], "kill_switch": counters["guard_kill_blocks"]}
+                  "cooldown": counters["guard_cooldown_blocks"], "kill_switch": counters["guard_kill_blocks"],
+                  "volume": counters["guard_volume_blocks"]}
         for k, name in enumerate(c.GUARDS):
             longest = float(gs[c.GS_MAX_STREAK + k])
             guard_report.setdefault(name, {}).update(
                 {"blocks": blocks[name], "longest_block_run_s": longest / 1e9,
                  "stuck": bool(self.guards.active and longest >= self.guards.stuck_window_ms * 1e6)})
         guard_report["budget"]["cap_applied"] = counters["guard_budget_capped"]
+        guard_report["volume"]["cap_applied"] = counters["guard_volume_capped"]
         return Result(
             instruments=self.instruments, strategy=self.strategy.name,
             params=self.strategy.param_dict(self.params), seed=self.seed,

@@ -28,6 +28,7 @@ DEFAULT_FILL_BUFFER = 1 << 16
 DEFAULT_EQ_BUFFER = 1 << 14
 CONSUMED_SLOTS = 256
 TRADE_BUCKETS = 64
+VOL_BUCKETS = 64  # traded-volume ring per asset (the volume guard's window in 64 buckets)
 FUNDING_BUFFER = 1024  # funding ledger rows before a drain (plus room for one funding time of every asset)
 
 
@@ -70,6 +71,7 @@ class EngineState(NamedTuple):
     guard_st: np.ndarray  # float64[NGS]: kill switch, cooldown clocks, equity marks, block streaks
     asset_ts: np.ndarray  # int64[n, 3]: last event, last book message, start of an open GAP (0 = none)
     trade_hist: np.ndarray  # float64[n, TRADE_BUCKETS]: public trades by distance from the mid, in ticks
+    vol_ring: np.ndarray  # float64[n, 2 * VOL_BUCKETS]: traded quantity per time bucket, then each slot's bucket number
     marks: np.ndarray  # float64[n + 1, NMK]: exact running equity peak and max drawdown, per asset and total
     hold: np.ndarray  # int64[n + 1, NHD]: exact time in market and the open holding period, per asset and total
     fund_i: np.ndarray  # int64[n, 4]: announced funding times, the pending one, a later one (max int: none), the last
@@ -108,7 +110,7 @@ def new_state(
     """A fresh engine state for ``len(tick_sizes)`` assets.
 
     ``share_market_with``: take the arrays that only the recorded data writes (books, top,
-    usable/gap flags, per-asset times, trade histogram) from that state instead of new
+    usable/gap flags, per-asset times, trade histogram, traded-volume ring) from that state instead of new
     ones, so a batched run keeps one copy of the market for all its parameter sets.
     """
     n = len(tick_sizes)
@@ -174,6 +176,7 @@ def new_state(
         guard_st=np.zeros(c.NGS),
         asset_ts=np.zeros((n, 3), np.int64) if market is None else market.asset_ts,
         trade_hist=np.zeros((n, TRADE_BUCKETS)) if market is None else market.trade_hist,
+        vol_ring=np.zeros((n, 2 * VOL_BUCKETS)) if market is None else market.vol_ring,
         marks=np.zeros((n + 1, c.NMK)),
         hold=flat_hold(n),
         fund_i=fund_i, fund_f=fund_f,
@@ -264,6 +267,7 @@ def _build_struct_nb(arrays):
     st.guard_st = arrays.guard_st
     st.asset_ts = arrays.asset_ts
     st.trade_hist = arrays.trade_hist
+    st.vol_ring = arrays.vol_ring
     st.marks = arrays.marks
     st.hold = arrays.hold
     st.fund_i = arrays.fund_i

@@ -253,6 +253,7 @@ def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[
         _apply_trips(out["total"], done)
     if until_ns is None and result.guards:
         out["total"]["blocks"] = {name: g.get("blocks", 0) for name, g in result.guards.items()}
+        out["total"]["caps"] = {name: g["cap_applied"] for name, g in result.guards.items() if "cap_applied" in g}
     out["counters"] = dict(result.counters)
     return out
 

@@ -39,6 +39,7 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "fills": ("count", "fill rows"),
     "volume": ("contracts", "filled quantity"),
     "blocks": ("count per guard", "orders each risk guard refused (total block only; see Result.guards)"),
+    "caps": ("count per guard", "orders the budget and volume guards cut to a smaller size (total block only)"),
     "crossed_books": ("count", "book messages that left best bid >= best ask (total block only; a replay stops at the "
                                "first unless crossed books are allowed)"),
 }

@@ -72,9 +72,9 @@ def flat_kpis(block: Mapping[str, Any]) -> dict[str, Any]:
             for reason, d in v.items():
                 out[f"exit_{reason}_count"] = d["count"]
                 out[f"{reason}_exit_pct"] = d["pct"]
-        elif k == "blocks":
+        elif k in ("blocks", "caps"):
             for g, n in v.items():
-                out[f"blocks_{g}"] = n
+                out[f"{k}_{g}"] = n
         elif isinstance(v, (int, float)):
             out[k] = v
     return out

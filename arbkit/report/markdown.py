@@ -98,8 +98,8 @@ def run_report(result: Any, out: str | Path, *, recording: Any = None, gates: Se
         md.append(_table(["reason", "count", "share %"],
                          [(r, d["count"], d["pct"]) for r, d in total["exit_reasons"].items()]))
     md.append("### Risk guards\n")
-    md.append(_table(["guard", "blocks", "longest block run s", "stuck"],
-                     [(g, d.get("blocks"), d.get("longest_block_run_s"), d.get("stuck"))
+    md.append(_table(["guard", "blocks", "size caps", "longest block run s", "stuck"],
+                     [(g, d.get("blocks"), d.get("cap_applied", ""), d.get("longest_block_run_s"), d.get("stuck"))
                       for g, d in result.guards.items() if g != "kill_switch"]))
     ks = result.guards.get("kill_switch", {})
     md.append(f"Kill switch: {'tripped (' + ks.get('reason', '') + ')' if ks.get('tripped') else 'not tripped'}.\n")

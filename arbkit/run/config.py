@@ -17,9 +17,10 @@ and replayed with ``arbkit replay REC --config run.yaml``.
     allow_short: null           # null: perpetuals/futures may go short, spot and outcome tokens not; or true/false
     mark: mid                   # what equity / unrealised PnL mark positions at: mid | mark_price
 
-Provenance (written by campaigns, ignored by the replay): ``run_id``, ``hypothesis`` (the
-claim the run tests), ``parent_run`` (the run it was derived from) and ``changes_from_parent``
-(a mapping of what changed, ``{key: {from, to, reason}}``).
+Provenance (ignored by the replay): ``run_id``, ``hypothesis`` (the claim the run tests),
+``parent_run`` (the run it was derived from) and ``changes_from_parent`` (a mapping of what
+changed, ``{key: {from, to, reason}}``), written by campaigns; ``origin`` (the sweep id, rank,
+job id and fills_hash of the candidate it came from), written by ``arbkit apply-candidate``.
 """
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ from arbkit.strategies import get_strategy
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
         "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns", "mark", "allow_short")
-#: provenance keys: who the run is and where it came from (a campaign writes them; replays ignore them)
-PROVENANCE_KEYS = ("run_id", "hypothesis", "parent_run", "changes_from_parent")
+#: provenance keys: who the run is and where it came from (campaigns and apply-candidate write them; replays ignore them)
+PROVENANCE_KEYS = ("run_id", "hypothesis", "parent_run", "changes_from_parent", "origin")
 
 
 @dataclass
@@ -63,6 +64,7 @@ class RunConfig:
     hypothesis: str | None = None
     parent_run: str | None = None
     changes_from_parent: dict[str, Any] = field(default_factory=dict)
+    origin: dict[str, Any] | None = None  # the sweep and candidate it came from (arbkit apply-candidate)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "config") -> "RunConfig":
@@ -77,7 +79,7 @@ class RunConfig:
                 raise ConfigError(f"{where}: {key} must be a string, got {d[key]!r}")
         if "strategy" not in d:
             raise ConfigError(f"{where}: 'strategy' is required")
-        for key in ("strategy_options", "params", "fill", "latency", "guards", "changes_from_parent"):
+        for key in ("strategy_options", "params", "fill", "latency", "guards", "changes_from_parent", "origin"):
             if d.get(key) is not None and not isinstance(d[key], Mapping):
                 raise ConfigError(f"{where}: {key} must be a mapping, got {d[key]!r}")
         seed = d.get("seed", 0)

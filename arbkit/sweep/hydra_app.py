@@ -8,7 +8,13 @@ the sweep directory (a row already there is reused: resume) and returns the obje
 so ``hydra/sweeper=arbkit_optuna`` can optimise them. The default launcher (``arbkit``)
 replays all the jobs it is given that differ only in strategy parameters in one pass of the
 batched kernel. At the end of a multirun :class:`ConsolidateResults` writes
-``results.parquet``, ``candidates.json`` and ``manifest.json`` into the sweep directory.
+``results.parquet``, ``candidates.json``, ``manifest.json`` and ``tuning_results.json`` into
+the sweep directory (and ``results.csv`` with ``sweep.csv=true``), and prints the end-of-sweep summary.
+
+The ``arbkit`` launcher writes each batch's jobs to the plan ``jobs.jsonl`` before it
+replays any of them (a ``-m`` grid is one batch; the Optuna sweeper asks a batch of trials at
+a time, so its plan grows by one batch at a time); every job carries the multirun's sweep id
+(``sweep.id``), which its log line and every output repeat.
 
 With a non-empty ``sweep.grid`` a single job runs that whole grid through
 :func:`arbkit.sweep.sweep` (batched, ``sweep.n_jobs`` processes or a Dask cluster).
@@ -20,6 +26,7 @@ import logging
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -39,14 +46,16 @@ from arbkit.io.recording import load
 from arbkit.kpi.gates import Gate
 from arbkit.run.replay import window_notice
 from arbkit.strategies import get_strategy
-from arbkit.sweep import expand_grid, random_grid, sweep
+from arbkit.sweep import sweep
 from arbkit.sweep.grid import param_id
 from arbkit.sweep.progress import Progress
-from arbkit.sweep.runner import _run_blocks, _write_row, block_jobs, finish_sweep, run_one
+from arbkit.sweep.plan import PLAN_FILE, existing_sweep_id, read_plan
+from arbkit.sweep.runner import _run_blocks, _write_row, block_jobs, finish_sweep, run_one, write_csv
 
 log = logging.getLogger("arbkit.sweep")
 STRATEGY_KEYS = ("name", "options")  # everything else in the strategy group is a parameter
 ROW_DIR = "rows"
+REFUSED_DIR = "refused"  # the arbkit launcher's note per job refused before it ran (read into tuning_results)
 
 
 #: True when the user asked hydra for full tracebacks (HYDRA_FULL_ERROR=1): errors are not shortened.
@@ -163,7 +172,7 @@ def _sweep_dir() -> Path:
 
 
 def precompute_rows(specs: Sequence[Mapping[str, Any]], rows_dir: Path, batch_size: int = 64,
-                    n_jobs: int = 1) -> int:
+                    n_jobs: int = 1, sweep_id: str | None = None) -> int:
     """Replay, batched, every spec whose row is missing; returns how many sets were replayed."""
 
     rows_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +186,7 @@ def precompute_rows(specs: Sequence[Mapping[str, Any]], rows_dir: Path, batch_si
         first = members[0][0]
         jobs += block_jobs(first["recording"], first["strategy"], first["options"], first["settings"], first["gate"],
                            [(spec["params"], pid) for spec, pid in members], rows_dir, batch_size=batch_size,
-                           n_jobs=n_jobs)
+                           n_jobs=n_jobs, sweep_id=sweep_id)
     n = sum(len(job.sets) for job in jobs)
     if jobs:
         with Progress(n, 0, 0, enabled=False) as bar:
@@ -192,6 +201,7 @@ def run_job(cfg: DictConfig) -> float | list[float]:
         return run_grid(cfg, spec)
 
     pid = spec_id(spec)
+    sid = cfg.sweep.get("id") or existing_sweep_id(_sweep_dir())
     rows_dir = writable_dir(_sweep_dir() / ROW_DIR, "sweep output directory")
     path = rows_dir / f"{pid}.json"
     if path.is_file():
@@ -200,14 +210,16 @@ def run_job(cfg: DictConfig) -> float | list[float]:
         row = run_one(spec["recording"], spec["strategy"], spec["options"], spec["params"], spec["settings"],
                       spec["gate"])
         row["param_id"] = pid
+        if sid:
+            row["sweep_id"] = sid
         _write_row(path, row)
-    _write_row(rows_dir / f"{pid}.job.json", spec)
+    _write_row(rows_dir / f"{pid}.job.json", {**spec, "sweep_id": sid})
     out = Path(HydraConfig.get().runtime.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "row.json").write_text(json.dumps(row, indent=1, default=float) + "\n")
     value = objective_values(row, spec["objective"])
-    log.info("%s %s: %s = %s, fills %s, total_pnl %s, fills_hash %s", spec["strategy"], pid, spec["objective"], value,
-             row.get("fills"), row.get("total_pnl"), str(row.get("fills_hash", ""))[:16])
+    log.info("sweep %s job %s %s: %s = %s, fills %s, total_pnl %s, fills_hash %s", sid or "-", pid, spec["strategy"],
+             spec["objective"], value, row.get("fills"), row.get("total_pnl"), str(row.get("fills_hash", ""))[:16])
     return value
 
 
@@ -216,16 +228,20 @@ def run_grid(cfg: DictConfig, spec: Mapping[str, Any]) -> float | list[float]:
 
     sw = _plain(cfg.sweep)
     grid = sw["grid"]
-    sets = random_grid(grid, int(sw["random_samples"]), seed=spec["settings"]["seed"]) \
-        if sw.get("random_samples") else expand_grid(grid)
     st = spec["settings"]
-    res = sweep(spec["recording"], spec["strategy"], sets, out_dir=HydraConfig.get().runtime.output_dir,
+    res = sweep(spec["recording"], spec["strategy"], grid, random_samples=int(sw.get("random_samples") or 0),
+                out_dir=HydraConfig.get().runtime.output_dir,
                 strategy_options=spec["options"], base_params=spec["params"], fill=st["fill"], latency=st["latency"],
                 guards=st["guards"], seed=st["seed"], start=st["start"], end=st["end"], gate=spec["gate"],
                 n_jobs=int(sw["n_jobs"]), batched=bool(sw["batched"]), batch_size=int(sw["batch_size"]),
                 backend=sw["backend"], scheduler=sw.get("scheduler"), resume=bool(sw["resume"]),
                 top=int(sw["top"]), progress=sw.get("progress"), allow_bad_rows=bool(st.get("allow_bad_rows", False)),
-                allow_crossed=bool(st.get("allow_crossed", False)))
+                allow_crossed=bool(st.get("allow_crossed", False)), plan_only=bool(sw.get("plan_only")),
+                csv=Path(HydraConfig.get().runtime.output_dir) / "results.csv" if sw.get("csv") else None)
+    if isinstance(res, Path):  # sweep.plan_only: the plan is written, nothing ran
+        log.info("plan written to %s", res)
+        return math.nan
+    log.info(res.summary)
     return objective_values(res.best(), spec["objective"])
 
 
@@ -234,21 +250,45 @@ class ConsolidateResults(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Write the multirun's consolidated results."""
-        consolidate(Path(str(config.hydra.sweep.dir)))
+        sw = config.get("sweep") or {}
+        res = consolidate(Path(str(config.hydra.sweep.dir)), top=int(sw.get("top", 10)), csv=bool(sw.get("csv")))
+        if res is not None:
+            log.info(res.summary)
+            print(res.summary, file=sys.stderr)
 
 
-def consolidate(sweep_dir: Path, top: int = 10) -> Any:
-    """Rank the rows of a multirun's jobs (by the first job's strategy) into the three result files."""
+def consolidate(sweep_dir: Path, top: int = 10, csv: bool = False) -> Any:
+    """Rank the rows of a multirun's jobs (by the first job's strategy) into the result files; the plan
+    (``jobs.jsonl``) gives the sweep id, the optimiser and the jobs that left no row (failed)."""
 
     specs = [json.loads(p.read_text()) for p in sorted((sweep_dir / ROW_DIR).glob("*.job.json"))]
     if not specs:
         return None
+    plan = read_plan(sweep_dir / PLAN_FILE) if (sweep_dir / PLAN_FILE).is_file() else []
     first = specs[0]
     same = [s for s in specs if s["strategy"] == first["strategy"]]
     ids = [spec_id(s) for s in same]
+    order = {ln["job_id"]: k for k, ln in enumerate(plan)}
+    same = [s for _, s in sorted(zip(ids, same), key=lambda x: order.get(x[0], len(order)))]  # plan order
+    ids = [spec_id(s) for s in same]
     names = list(dict.fromkeys(k for s in same for k in s["params"]))
-    return finish_sweep(sweep_dir, load(first["recording"]), first["strategy"], first["options"], first["settings"],
-                        first["gate"], [s["params"] for s in same], ids, names, top, 0, 0.0)
+    info = plan[0] if plan else {}
+    have = set(ids)
+    failed = [{"job_id": ln["job_id"], "params": ln["params"], "reason": ln.get("reason", "no result row")}
+              for ln in plan if ln["job_id"] not in have]
+    for p in sorted((sweep_dir / REFUSED_DIR).glob("*.json")):  # jobs refused before they had a job id
+        failed.append(json.loads(p.read_text()))
+    starts = [float(ln["planned_at"]) for ln in plan if "planned_at" in ln]
+    seconds = time.time() - min(starts) if starts else 0.0
+    res = finish_sweep(sweep_dir, load(first["recording"]), first["strategy"], first["options"], first["settings"],
+                       first["gate"], [s["params"] for s in same], ids, names, top, len(ids), seconds,
+                       sweep_id=info.get("sweep_id") or first.get("sweep_id"),
+                       optimiser=info.get("optimiser") or {"name": "grid", "settings": {"jobs": len(ids)}},
+                       objective=first["objective"], directions=(info.get("optimiser") or {}).get("directions"),
+                       failed=failed)
+    if csv:
+        write_csv(res.frame, sweep_dir / "results.csv")
+    return res
 
 
 def one_line(exc: BaseException) -> str:

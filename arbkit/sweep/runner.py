@@ -3,14 +3,18 @@
 Blocks run in joblib worker processes (or on a Dask cluster). Each finished set is written to ``rows/<param_id>.json`` under a temporary name and renamed,
 so an interrupted sweep leaves only whole rows; rerunning skips the sets whose row exists.
 At the end the rows become ``results.parquet`` (every set, every KPI), ranked into
-``candidates.json``, and ``manifest.json`` records what is needed to reproduce the sweep
-(recording part hashes, settings, seed, package versions).
+``candidates.json``, ``manifest.json`` records what is needed to reproduce the sweep
+(recording part hashes, settings, seed, package versions) and ``tuning_results.json`` what
+was tried and how (:mod:`arbkit.sweep.tuning`). Before any job runs the whole plan is
+written to ``jobs.jsonl`` (:mod:`arbkit.sweep.plan`); a plan runs on its own with
+``sweep(plan=...)``. Every output carries the sweep's id (a UUID).
 """
 from __future__ import annotations
 
 import json
 import os
 import platform
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -31,9 +35,11 @@ from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, check_mark
 from arbkit.io.read_checks import verify_parts
 from arbkit.run.replay import EmptyRunWarning, replay, replay_batch, window_notice
 from arbkit.strategies import get_strategy
-from arbkit.sweep.grid import as_list, param_id
+from arbkit.sweep.grid import as_list, param_id, random_grid
+from arbkit.sweep.plan import PLAN_FILE, existing_sweep_id, new_sweep_id, plan_line, read_plan, write_plan
 from arbkit.sweep.progress import Progress
 from arbkit.sweep.ranking import rank, write_candidates
+from arbkit.sweep.tuning import summary_line, tuning_document, write_tuning_results
 
 ROW_DIR = "rows"
 
@@ -46,6 +52,8 @@ class SweepResult:
     frame: pl.DataFrame  # the ranked table; also table()
     computed: int  # sets replayed in this call (the rest came from earlier rows)
     seconds: float
+    sweep_id: str = ""  # the sweep's UUID, in every file it wrote
+    summary: str = ""  # the end-of-sweep summary line
 
     def best(self) -> dict[str, Any]:
         """The first-ranked row."""
@@ -54,6 +62,10 @@ class SweepResult:
     def table(self) -> pl.DataFrame:
         """Every parameter set with every KPI, ranked (the contents of results.parquet)."""
         return self.frame
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the ranked table (the contents of results.parquet) as CSV, for spreadsheets."""
+        return write_csv(self.frame, path)
 
     def plot_heatmap(self, x: str, y: str, kpi: str):
         """A KPI over two parameters (mean over the others), as a matplotlib Figure."""
@@ -65,6 +77,19 @@ class SweepResult:
     def report(self, path: str | Path, kpi: str | None = None) -> Path:
         """Write the sweep's markdown report (see :func:`arbkit.report.sweep_report`)."""
         return sweep_report(self.out_dir, path, kpi=kpi)
+
+
+def write_csv(frame: pl.DataFrame, path: str | Path) -> Path:
+    """``frame`` as CSV, written atomically (nested columns, if any, as JSON text)."""
+    p = Path(path)
+    nested = [n for n, t in frame.schema.items() if t.is_nested()]
+    flat = frame.with_columns(pl.col(n).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v,
+                                                                          default=str), return_dtype=pl.String)
+                              for n in nested) if nested else frame
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    flat.write_csv(tmp, float_precision=None)
+    os.replace(tmp, p)
+    return p
 
 
 def result_row(res: Any, params: Mapping[str, float], gate: str | Mapping[str, Any] | None,
@@ -118,6 +143,7 @@ class SweepJob:
     param_ids: Sequence[str]  # one per set
     row_paths: Sequence[str]  # one per set: rows/<param_id>.json
     batched: bool = True
+    sweep_id: str | None = None  # written into each row
 
 
 def run_block(job: SweepJob) -> list[str]:
@@ -126,6 +152,8 @@ def run_block(job: SweepJob) -> list[str]:
     for params, res, pid, path in zip(job.sets, results, job.param_ids, job.row_paths):
         row = result_row(res, params, job.gate, job.settings.get("cost_profile"))
         row["param_id"] = pid
+        if job.sweep_id:
+            row["sweep_id"] = job.sweep_id
         _write_row(Path(path), row)
     return list(job.param_ids)
 
@@ -153,12 +181,12 @@ def _versions() -> dict[str, str]:
 
 def block_jobs(recording: str, strategy: str, options: Mapping[str, Any], settings: Mapping[str, Any],
                gate: Any, todo: Sequence[tuple[Mapping[str, float], str]], rows_dir: Path, *, batch_size: int,
-               n_jobs: int, batched: bool = True) -> list[SweepJob]:
+               n_jobs: int, batched: bool = True, sweep_id: str | None = None) -> list[SweepJob]:
     """``run_block`` jobs for ``todo`` (parameter set, param_id) pairs: blocks small enough to keep every
     worker busy, large enough to share each pass (one set per block when not batched)."""
     size = max(1, min(batch_size, -(-len(todo) // max(n_jobs, 1)))) if batched else 1
     return [SweepJob(recording, strategy, dict(options), [p for p, _ in blk], settings, gate, [pid for _, pid in blk],
-                     [str(rows_dir / f"{pid}.json") for _, pid in blk], batched)
+                     [str(rows_dir / f"{pid}.json") for _, pid in blk], batched, sweep_id)
             for blk in (todo[i:i + size] for i in range(0, len(todo), size))]
 
 
@@ -187,14 +215,17 @@ def _run_blocks(jobs: list[SweepJob], n_jobs: int, backend: str, scheduler: Any,
                 progress.advance(len(done))
 
 
-def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]] | Mapping[str, Any], *,
-          out_dir: str | Path, strategy_options: Mapping[str, Any] | None = None, fill: Any = None,
+def sweep(recording: str | Path | None = None, strategy: str | None = None,
+          grid: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None, *,
+          out_dir: str | Path | None = None, strategy_options: Mapping[str, Any] | None = None, fill: Any = None,
           latency: Any = None, guards: Any = None, seed: int = 0, n_jobs: int = 1, gate: str | None = None,
           resume: bool = True, top: int = 10, base_params: Mapping[str, Any] | None = None,
           batched: bool = True, batch_size: int = 64, backend: str = "local", scheduler: Any = None,
           start: int | None = None, end: int | None = None, progress: bool | None = None,
           allow_bad_rows: bool = False, verify: bool = False, allow_crossed: bool = False,
-          mark: str = "mid") -> SweepResult:
+          mark: str = "mid", random_samples: int = 0, plan: str | Path | None = None,
+          jobs: Sequence[str] | None = None, plan_only: bool = False, sweep_id: str | None = None,
+          csv: str | Path | None = None, summary: bool = True) -> SweepResult | Path:
     """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc.
 
     ``batched``: sets run ``batch_size`` at a time through one pass of the batched kernel
@@ -208,6 +239,14 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     ``allow_crossed``: replay books left crossed after a complete message (counted in each row's
     ``crossed_books``) instead of stopping at the first. ``mark``: what equity marks positions at
     (``mid`` or ``mark_price``; see :func:`arbkit.run.replay.replay`).
+
+    ``random_samples`` > 0: that many seeded draws from ``grid`` (``[lo, hi]`` ranges, longer
+    lists are choices) instead of the full grid. ``out_dir/jobs.jsonl`` (the plan) is written
+    before any job runs; ``plan_only`` stops there and returns its path. ``plan`` (a
+    ``jobs.jsonl``; ``jobs``: only these job ids) runs a plan instead of a grid (``out_dir``
+    defaults to the plan's directory). ``sweep_id``: the sweep's UUID (default: the one of the
+    plan already in ``out_dir`` when resuming, else a new one). ``csv``: also write the ranked
+    table there. ``summary``: print the end-of-sweep summary line to stderr.
     """
 
     if backend not in ("local", "dask"):
@@ -218,13 +257,34 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
         raise ConfigError(f"sweep.n_jobs must be a positive integer, got {n_jobs!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"sweep.batch_size must be a positive integer, got {batch_size!r}")
+    run = dict(n_jobs=n_jobs, batch_size=batch_size, backend=backend, scheduler=scheduler, progress=progress,
+               top=top, csv=csv, summary=summary, batched=batched)
+    if plan is not None:
+        if plan_only:
+            raise ConfigError("sweep: plan_only makes a plan; it cannot be combined with plan=")
+        return run_plan(plan, out_dir=out_dir, jobs=jobs, resume=resume, verify=verify, **run)
+    if recording is None or strategy is None or grid is None:
+        raise ConfigError("sweep: give a recording, a strategy and a grid (or plan=jobs.jsonl)")
+    if out_dir is None:
+        raise ConfigError("sweep: out_dir is required")
+    if not isinstance(random_samples, int) or isinstance(random_samples, bool) or random_samples < 0:
+        raise ConfigError(f"sweep.random_samples must be a whole number >= 0, got {random_samples!r}")
     rec = load(recording)  # fail early, with the recording's own error
     if verify:
         verify_parts(rec)
-    sets = [{**(base_params or {}), **p} for p in as_list(grid)]
+    if random_samples:
+        if not isinstance(grid, Mapping):
+            raise ConfigError("sweep.random_samples: the grid must be a mapping of parameter -> [lo, hi] or choices")
+        drawn = random_grid(grid, random_samples, seed=seed)
+        optimiser = {"name": "random", "settings": {"space": dict(grid), "n": random_samples, "seed": seed}}
+    else:
+        drawn = as_list(grid)
+        optimiser = {"name": "grid", "settings": {"space": dict(grid)}} if isinstance(grid, Mapping) else \
+            {"name": "list", "settings": {"n": len(drawn)}}
+    sets = [{**(base_params or {}), **p} for p in drawn]
     options = dict(strategy_options or {})
     check_sets(get_strategy(strategy, **options), sets, rec.instruments)  # every set, before any runs
-    names = list(dict.fromkeys(k for p in sets for k in p))
+    names = list(dict.fromkeys(k for p in drawn for k in p))
     settings = {"fill": fill, "latency": latency, "guards": guards, "seed": seed, "start": start, "end": end}
     if allow_bad_rows:
         settings["allow_bad_rows"] = True  # only when set: the sets' ids (resume) stay those of earlier sweeps
@@ -238,43 +298,132 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
         settings["mark"] = mark
     out = Path(out_dir)
     rows_dir = writable_dir(out / ROW_DIR, "sweep output directory")
-    for stale in rows_dir.glob("*.tmp"):  # left by a writer killed mid-row; never read as a row
-        stale.unlink(missing_ok=True)
     extra = {"strategy": strategy, "options": options, "settings": settings, "gate": gate,
              "recording": str(Path(recording).resolve())}
     ids = [param_id(p, extra) for p in sets]
     if len(set(ids)) != len(ids):
         raise ConfigError("grid: the same parameter set appears twice")
-    todo = [(p, pid) for p, pid in zip(sets, ids) if not (resume and (rows_dir / f"{pid}.json").is_file())]
-    jobs = block_jobs(str(rec.path), strategy, options, settings, gate, todo, rows_dir, batch_size=batch_size,
-                      n_jobs=n_jobs, batched=batched)
+    sid = sweep_id or (existing_sweep_id(out) if resume else None) or new_sweep_id()
+    plan_path = out / PLAN_FILE
+    write_plan(plan_path, [plan_line(sid, pid, str(rec.path), strategy, options, p, settings, gate, plan_path,
+                                     optimiser=optimiser, swept=names) for p, pid in zip(sets, ids)])
+    if plan_only:
+        return plan_path
+    return _execute(out, rec, [(str(rec.path), strategy, options, settings, gate, p, pid) for p, pid in zip(sets, ids)],
+                    sid, optimiser, names, resume=resume, **run)
+
+
+def run_plan(plan: str | Path, *, out_dir: str | Path | None = None, jobs: Sequence[str] | None = None,
+             resume: bool = True, verify: bool = False, **run: Any) -> SweepResult:
+    """Run the jobs of a plan (``jobs.jsonl``; only ``jobs`` when given) into ``out_dir`` (default: the plan's
+    directory): the same rows, table and files as the sweep that wrote the plan."""
+    path = Path(plan)
+    lines = read_plan(path, jobs)
+    ids = {ln["sweep_id"] for ln in lines}
+    if len(ids) != 1:
+        raise ConfigError(f"{path}: the plan mixes sweeps {sorted(ids)}; run each sweep's lines on their own")
+    strategies = {ln["strategy"] for ln in lines}
+    if len(strategies) != 1:
+        raise ConfigError(f"{path}: the plan mixes strategies {sorted(strategies)}; one strategy per sweep")
+    out = Path(out_dir) if out_dir is not None else path.parent
+    writable_dir(out / ROW_DIR, "sweep output directory")
+    first = lines[0]
+    rec = load(first["recording"])
+    if verify:
+        verify_parts(rec)
+    for n, ln in enumerate(lines, 1):
+        try:
+            check_sets(get_strategy(ln["strategy"], **ln["strategy_options"]), [ln["params"]], rec.instruments)
+            st = ln["settings"]
+            FillModel.from_dict(st.get("fill")), LatencyModel.from_dict(st.get("latency"))
+            RiskGuards.from_dict(st.get("guards"))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}, job {ln['job_id']}: {exc}") from None
+    if out.resolve() != path.parent.resolve():
+        write_plan(out / PLAN_FILE, lines)  # the output directory holds the plan it ran
+    names = list(first.get("swept") or dict.fromkeys(k for ln in lines for k in ln["params"]))
+    optimiser = first.get("optimiser") or {"name": "list", "settings": {"n": len(lines)}}
+    todo = [(ln["recording"], ln["strategy"], ln["strategy_options"], ln["settings"], ln["gate"], ln["params"],
+             ln["job_id"]) for ln in lines]
+    return _execute(out, rec, todo, first["sweep_id"], optimiser, names, resume=resume, **run)
+
+
+def _execute(out: Path, rec: Any, todo_all: Sequence[tuple], sweep_id: str, optimiser: Mapping[str, Any],
+             names: Sequence[str], *, resume: bool, n_jobs: int, batch_size: int, backend: str, scheduler: Any,
+             progress: bool | None, top: int, csv: str | Path | None, summary: bool, batched: bool) -> SweepResult:
+    """Replay the jobs (recording, strategy, options, settings, gate, params, job id) whose row is missing,
+    in blocks of jobs that differ only in parameters, then write the sweep's files."""
+    rows_dir = out / ROW_DIR
+    for stale in rows_dir.glob("*.tmp"):  # left by a writer killed mid-row; never read as a row
+        stale.unlink(missing_ok=True)
+    groups: dict[str, list[tuple]] = {}
+    status: dict[str, str] = {}
+    for job in todo_all:
+        pid = job[6]
+        if resume and (rows_dir / f"{pid}.json").is_file():
+            status[pid] = "resumed"
+            continue
+        status[pid] = "done"
+        key = json.dumps([job[0], job[1], job[2], job[3], job[4]], sort_keys=True, default=str)
+        groups.setdefault(key, []).append(job)
+    blocks: list[SweepJob] = []
+    for members in groups.values():
+        r0, strat, opts, st, gt = members[0][:5]
+        blocks += block_jobs(r0, strat, opts, st, gt, [(m[5], m[6]) for m in members], rows_dir,
+                             batch_size=batch_size, n_jobs=n_jobs, batched=batched, sweep_id=sweep_id)
+    n_todo = sum(len(b.sets) for b in blocks)
     t0 = time.perf_counter()
-    with Progress(len(sets), len(sets) - len(todo), rec.n_events, enabled=progress) as bar:
-        if jobs:
-            _run_blocks(jobs, n_jobs, backend, scheduler, bar)
+    with Progress(len(todo_all), len(todo_all) - n_todo, rec.n_events, enabled=progress) as bar:
+        if blocks:
+            _run_blocks(blocks, n_jobs, backend, scheduler, bar)
     seconds = time.perf_counter() - t0
-    return finish_sweep(out, rec, strategy, options, settings, gate, sets, ids, names, top, len(todo), seconds)
+    first = todo_all[0]
+    res = finish_sweep(out, rec, first[1], first[2], first[3], first[4], [j[5] for j in todo_all],
+                       [j[6] for j in todo_all], names, top, n_todo, seconds, sweep_id=sweep_id, optimiser=optimiser,
+                       status=status)
+    if csv is not None:
+        res.to_csv(csv)
+    if summary:
+        print(res.summary, file=sys.stderr)
+    return res
 
 
 def finish_sweep(out: Path, rec: Any, strategy: str, options: Mapping[str, Any], settings: Mapping[str, Any],
                  gate: str | None, sets: Sequence[Mapping[str, Any]], ids: Sequence[str], names: Sequence[str],
-                 top: int, computed: int, seconds: float) -> SweepResult:
-    """Gather the rows into results.parquet, candidates.json and manifest.json (each written atomically)."""
+                 top: int, computed: int, seconds: float, *, sweep_id: str | None = None,
+                 optimiser: Mapping[str, Any] | None = None, status: Mapping[str, str] | None = None,
+                 objective: Sequence[str] | None = None, directions: Sequence[str] | None = None,
+                 failed: Sequence[Mapping[str, Any]] = ()) -> SweepResult:
+    """Gather the rows into results.parquet, candidates.json, manifest.json and tuning_results.json (each
+    written atomically); every file carries ``sweep_id``. ``status``: job id -> done / resumed; ``failed``:
+    jobs that have no row (job_id, params, reason); ``objective``/``directions``: what the optimiser
+    maximised (default: the strategy's first rank key)."""
+    sweep_id = sweep_id or new_sweep_id()
     rows = [json.loads((out / ROW_DIR / f"{pid}.json").read_text()) for pid in ids]
-    table = pl.DataFrame(rows, infer_schema_length=None)
+    table = pl.DataFrame(rows, infer_schema_length=None).with_columns(pl.lit(sweep_id).alias("sweep_id"))
     spec = get_strategy(strategy, **options)
     ranked = rank(table, spec.rank_keys)
     tmp = out / f"results.{os.getpid()}.tmp.parquet"
     ranked.write_parquet(tmp)
     os.replace(tmp, out / "results.parquet")
-    meta = {"source_recording": str(rec.path), "recording_parts_sha256": [p.sha256 for p in rec.manifest.parts],
+    meta = {"sweep_id": sweep_id, "source_recording": str(rec.path),
+            "recording_parts_sha256": [p.sha256 for p in rec.manifest.parts],
             "strategy": strategy, "cost_profiles": list(PROFILES), "rank_keys": [list(k) for k in spec.rank_keys],
             "code_version": _versions()["arbkit"]}
     write_candidates(out / "candidates.json", ranked, names, meta, top=top)
-    manifest = {"recording": str(rec.path), "recording_parts_sha256": meta["recording_parts_sha256"],
+    manifest = {"sweep_id": sweep_id, "recording": str(rec.path), "recording_parts_sha256": meta["recording_parts_sha256"],
                 "strategy": strategy, "strategy_options": options, "settings": settings, "gate": gate,
                 "rank_keys": meta["rank_keys"], "grid": list(sets), "param_ids": list(ids), "seed": settings.get("seed", 0), "versions": _versions()}
     tmpm = out / f"manifest.{os.getpid()}.tmp"
     tmpm.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
     os.replace(tmpm, out / "manifest.json")
-    return SweepResult(out, ranked, computed, seconds)
+    if objective is None:
+        key, desc = spec.rank_keys[0] if spec.rank_keys else ("total_pnl", True)
+        objective, directions = [key], ["maximize" if desc else "minimize"]
+    doc = tuning_document(sweep_id=sweep_id, recording=str(rec.path), parts_sha256=meta["recording_parts_sha256"],
+                          strategy=strategy, optimiser=optimiser or {"name": "list", "settings": {"n": len(sets)}},
+                          objective=objective, directions=directions or ["maximize"] * len(objective),
+                          ranked_rows=list(ranked.iter_rows(named=True)), status=status or {}, failed=failed,
+                          param_names=names)
+    write_tuning_results(out, doc)
+    return SweepResult(out, ranked, computed, seconds, sweep_id, summary_line(doc, seconds, rec.n_events))

@@ -154,6 +154,13 @@ class ArbkitOptunaSweeper(Sweeper):
         study = optuna.create_study(study_name=self.study_name, storage=make_storage(self.storage),
                                     sampler=self._sampler(), directions=self.directions, load_if_exists=True)
         log.info(f"Study {study.study_name}: {self.sampler_name}, {self.directions}, space {sorted(space)}")
+        if hasattr(self.launcher, "optimiser"):  # the arbkit launcher writes it into the plan and tuning_results
+            self.launcher.optimiser = {
+                "name": {"tpe": "tpe", "nsga2": "nsga2", "random": "optuna_random"}[self.sampler_name],
+                "directions": list(self.directions),
+                "settings": {"sampler": self.sampler_name, "n_trials": self.n_trials, "trials_per_batch": self.n_jobs,
+                             "seed": self.seed, "study_name": study.study_name, "storage": self.storage,
+                             "space": {k: repr(v) for k, v in space.items()}, "fixed": fixed}}
         done = 0
         while done < self.n_trials:
             trials = [study.ask(space) for _ in range(min(self.n_jobs, self.n_trials - done))]

@@ -32,7 +32,8 @@ def test_budget_caps_the_size_and_counts_it():
     assert list(sent["qty"]) == [1.25, 0.5, 0.5]  # 0.75 held -> room (150 - 75) / 101.5 = 0.74 -> 0.5
     assert res.counters["guard_budget_blocks"] == 1 and res.counters["guard_budget_capped"] == 2
     from arbkit.kpi import compute_kpis
-    assert compute_kpis(res)["total"]["blocks"] == {"kill_switch": 0, "budget": 1, "exposure": 0, "cooldown": 0}
+    assert compute_kpis(res)["total"]["blocks"] == {"kill_switch": 0, "budget": 1, "exposure": 0, "cooldown": 0,
+                                                    "volume": 0}
 
 
 def test_exposure_limit_blocks_growth_but_not_reduction():

@@ -62,7 +62,9 @@ EVERY, INTERVAL, TOP, RESPONSE, WAKE = 1, 2, 4, 8, 16
 COUNTERS = ("orders", "cancels_sent", "modifies", "rejects", "request_rejects", "maker_fills", "taker_fills",
             "trade_through_fills", "cross_fills", "prob_skipped_fills", "exchange_cancels", "kill_switch_cancels",
             "invalid_lot_rejects", "crossed_books", "strategy_calls", "timer_calls", "kill_switch_trips",
-            "equity_samples", "insufficient_position_rejects", "settlements", "merges")
+            "equity_samples", "insufficient_position_rejects", "settlements", "merges", "guard_volume_capped",
+            "guard_volume_blocks")
+VOL_BUCKETS = 64  # the volume guard's window in buckets (arbkit.engine.state.VOL_BUCKETS)
 
 
 class SplitMix:
@@ -169,6 +171,9 @@ class ReferenceEngine:
     max_gap_ms: float = 0.0
     stale_book_ms: float = 0.0
     max_silence_ns: int = 3_600_000_000_000  # scheduled timers pause after this long with no event (0: never)
+    max_volume_share: float = 0.0  # the volume guard (0: off)
+    volume_window_ms: float = 60_000.0
+    volume_basis: str = "traded"  # traded | depth
     mark_mode: str = "mid"
     fills: list[RefFill] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: {k: 0 for k in COUNTERS})
@@ -217,6 +222,7 @@ class ReferenceEngine:
         self.since = [-1] * (n + 1)
         self.crossed_first = None
         self.observer = None  # called as observer(engine, t) after every fill and every message end (tests)
+        self.traded: list[dict[int, float]] = [dict() for _ in range(n)]  # per asset: bucket number -> quantity
         self.announced: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # (funding time, rate), earliest first
         self.mark_px = [float("nan")] * n
         self.kept_mark: dict[int, float] = {}  # the mark of a funding time passed but not paid yet (rows came after)
@@ -359,6 +365,19 @@ class ReferenceEngine:
             if not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12):
                 self.counters["guard_kill_blocks"] = self.counters.get("guard_kill_blocks", 0) + 1
                 return -9
+        if self.max_volume_share > 0:
+            lpos = self.lpos(a)
+            if not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12):
+                room = self.max_volume_share * self._volume_basis(a, side)
+                lot = self.instruments[a].lot
+                capped = math.floor(room / lot + 1e-9) * lot if lot > 0 else room
+                if capped <= 0.0:
+                    self.counters["guard_volume_blocks"] += 1
+                    return -9
+                if capped < qty:
+                    self.counters["guard_volume_capped"] += 1
+                    qty = capped
+                    units = self._lots(a, qty)
         oid = len(self.orders) + 1
         o = Order(oid, a, 1 if side > 0 else -1, otype, tick, units, units, lleaves=units, lqty=units)
         self.orders.append(o)
@@ -702,6 +721,26 @@ class ReferenceEngine:
             self._arrive(ta, o, what)
             self._maybe_release(o)
 
+    # -- the volume guard ------------------------------------------------------------------------------
+
+    def _vol_width(self) -> int:
+        return max(1, math.ceil(self.volume_window_ms * 1e6 / VOL_BUCKETS))
+
+    def _volume_basis(self, a: int, side: int) -> float:
+        """Traded quantity in the bucket of ``now`` and the 63 before it (summed bucket slot by slot, as the
+        engine's ring does), or the quantity at the best level an order of ``side`` would take."""
+        if self.volume_basis == "depth":
+            book = self.asks[a] if side > 0 else self.bids[a]
+            if not book:
+                return 0.0
+            return book[min(book) if side > 0 else max(book)]
+        now_bk = self.now // self._vol_width()
+        tot = 0.0
+        for s in range(VOL_BUCKETS):
+            bk = now_bk - ((now_bk - s) % VOL_BUCKETS)  # the bucket of the window that lives in slot s
+            tot += self.traded[a].get(bk, 0.0)
+        return tot
+
     # -- the kill switch's time deadlines -------------------------------------------------------------
 
     def _gap_ns(self) -> tuple[int, int]:
@@ -945,6 +984,9 @@ class ReferenceEngine:
                 self.consumed.pop((a, side, tick), None)
             elif kind == TRADE:
                 tick = self.to_tick(a, price)
+                if self.max_volume_share > 0 and self.volume_basis == "traded":
+                    bk = ts // self._vol_width()
+                    self.traded[a][bk] = self.traded[a].get(bk, 0.0) + qty
                 if self._resting(a):
                     self._on_trade(ts, a, side, tick, qty)
             elif kind == BBO:
@@ -1023,11 +1065,13 @@ def scripted(actions: list[tuple], wake: bool = False):
 
 def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fill: dict, lat: tuple, seed: int, *,
                   schedule=None, wake: bool = False, gap_ms: float = 0.0, equity_ns: int = 1_000_000_000,
-                  clock_end: int | None = None, mark: str = "mid", allow_short: bool | None = None) -> ReferenceEngine:
+                  clock_end: int | None = None, mark: str = "mid", allow_short: bool | None = None,
+                  volume: dict | None = None) -> ReferenceEngine:
     """The reference engine run of a scripted strategy, configured like an arbkit replay.
 
     ``instruments``: arbkit Instruments; ``lat``: ("const", entry, response) or ("emp", samples, samples);
-    ``schedule``: an arbkit Schedule (every event when None).
+    ``schedule``: an arbkit Schedule (every event when None); ``volume``: the volume guard's
+    ``max_volume_share`` / ``volume_window_ms`` / ``volume_basis``.
     """
     if lat[0] == "const":
         entry, response = Latency(lat[1]), Latency(lat[2])
@@ -1052,6 +1096,6 @@ def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fi
                           max_levels=fill["max_taker_levels"], schedule=bits, interval_ns=interval,
                           equity_interval_ns=equity_ns, max_gap_ms=gap_ms,
                           max_silence_ns=int(round(schedule.max_silence_s * 1e9)) if schedule is not None else
-                          3_600_000_000_000, mark_mode=mark)
+                          3_600_000_000_000, mark_mode=mark, **(volume or {}))
     ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
     return ref

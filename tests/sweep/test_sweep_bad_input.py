@@ -67,11 +67,16 @@ def test_an_unknown_strategy_parameter(tmp_path):
     one_line_error(proc, "Could not override 'strategy.unknown'", "+strategy.unknown=1")
 
 
+#: sizes of one coin-M contract (its lot is 1), so every asset the recording has can trade
+WHOLE_LOTS = [m for m in MM if not m.startswith(("strategy.order_size", "strategy.max_position"))] + \
+    ["strategy.order_size=1", "strategy.max_position=2"]
+
+
 def test_optuna_trials_outside_the_books_are_told_fail_with_the_reason(tmp_path):
     out = tmp_path / "o"
     db = tmp_path / "study.db"
     proc = arbkit_sweep("-m", "hydra/sweeper=optuna", "hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=6",
-                        "hydra.sweeper.study_name=s", f"hydra.sweeper.storage=sqlite:///{db}", *MM,
+                        "hydra.sweeper.study_name=s", f"hydra.sweeper.storage=sqlite:///{db}", *WHOLE_LOTS,
                         "strategy.asset=range(0,6)", f"hydra.sweep.dir={out}", cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     study = optuna.load_study(study_name="s", storage=f"sqlite:///{db}")
@@ -86,6 +91,11 @@ def test_optuna_trials_outside_the_books_are_told_fail_with_the_reason(tmp_path)
     assert {t.params["strategy.asset"] for t in study.trials} - {0, 1, 2}, "no trial left the books: widen the space"
     rows = [json.loads((out / "rows" / name).read_text()) for name in _rows(out) if not name.endswith(".job.json")]
     assert rows and all(r["asset"] <= 2 for r in rows)
+    # tuning_results.json lists the refused trials as failed, with the reason
+    doc = json.loads((out / "tuning_results.json").read_text())
+    failed = [j for j in doc["jobs"] if j["status"] == "failed"]
+    assert doc["counts"]["failed"] == len(failed) == sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
+    assert failed and all("is not allowed (the recording has 3 instruments)" in j["reason"] for j in failed)
 
 
 def test_sweep_checks_every_set_before_any_runs(tmp_path):

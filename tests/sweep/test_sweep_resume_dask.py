@@ -50,7 +50,7 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path):
     a = pl.read_parquet(killed / "results.parquet")
     b = pl.read_parquet(clean / "results.parquet")
     assert a.height == 30 and a["param_id"].n_unique() == 30 and len(_rows(killed)) == 30
-    assert a.drop("rank").sort("param_id").equals(b.drop("rank").sort("param_id"))
+    assert a.drop("rank", "sweep_id").sort("param_id").equals(b.drop("rank", "sweep_id").sort("param_id"))  # two sweeps
     assert a["param_id"].to_list() == b["param_id"].to_list()  # same ranking
     assert not list((killed / "rows").glob("*.tmp"))
 
@@ -68,5 +68,6 @@ def test_dask_local_cluster_gives_the_local_results(tmp_path):
             workers = client.run(os.getpid)
     assert len(set(workers.values())) == 2 and os.getpid() not in workers.values()
     assert remote.computed == 8
-    assert local.table().drop("rank").equals(remote.table().drop("rank"))
+    assert local.table().drop("rank", "sweep_id").equals(remote.table().drop("rank", "sweep_id"))  # two sweeps, two ids
+    assert local.sweep_id != remote.sweep_id
     assert local.table()["fills_hash"].to_list() == remote.table()["fills_hash"].to_list()
