@@ -39,6 +39,8 @@ SWEEPS: dict[str, dict[str, Any]] = {
         "base": {"asset_a": 0, "asset_b": 1, "order_size": 0.01, "stop_loss_bps": 3.0, "time_limit_s": 30.0,
                  "net_of_fees": 0},
         "grid": {"entry_bps": [1.0, 2.0, 3.0, 4.0, 5.0], "tp_bps": [0.5, 1.0, 2.0, 3.0]},
+        # the spot leg is sold when spot trades above the perpetual: a margin account may short it
+        "run": {"allow_short": True},
     },
     "market_making": {
         "strategy": "mm", "gate": "market_maker",
@@ -63,7 +65,7 @@ def run(path: Path = BUNDLED, out: Path = Path("outputs") / "demo", *, sweep_s: 
         t1 = time.perf_counter()
         d = out / name
         res = sweep(rec.path, job["strategy"], job["grid"], base_params=job["base"], latency=LATENCY,
-                    gate=job["gate"], end=cut, out_dir=d, top=top, progress=False)
+                    gate=job["gate"], end=cut, out_dir=d, top=top, progress=False, **job.get("run", {}))
         val = validate_candidates(d, top=top, stages_s=stages_s)
         sections.append(sweep_markdown(d, out / "report_figures" / name, out, level=2))
         best = res.best()

@@ -59,6 +59,10 @@ def candidate_run_config(sweep_dir: str | Path, rank: int = 1) -> dict[str, Any]
         cfg["end_ns"] = int(st["end"])
     if st.get("allow_crossed"):
         cfg["allow_crossed"] = True
+    if st.get("mark", "mid") != "mid":
+        cfg["mark"] = st["mark"]
+    if st.get("allow_short") is not None:
+        cfg["allow_short"] = bool(st["allow_short"])
     cfg["origin"] = {"sweep_id": sweep_id, "sweep_dir": str(d.resolve()), "rank": rank, "param_id": pid,
                      "fills_hash": chosen.get("fills_hash"), "recording": manifest.get("recording"),
                      "applied_at": datetime.now(timezone.utc).isoformat()}

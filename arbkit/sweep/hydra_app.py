@@ -40,7 +40,7 @@ from omegaconf.errors import OmegaConfBaseException
 from arbkit.conf import HYDRA_CONFIG_PATH
 from arbkit.core.errors import ArbkitError, ConfigError
 from arbkit.core.out_dir import writable_dir
-from arbkit.engine.config import FillModel, LatencyModel, RiskGuards
+from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, check_mark
 from arbkit.io.read_checks import verify_parts
 from arbkit.io.recording import load
 from arbkit.kpi.gates import Gate
@@ -114,6 +114,10 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
     allow_crossed = cfg.get("allow_crossed", False)
     if not isinstance(allow_crossed, bool):
         raise ConfigError(f"allow_crossed must be true or false, got {allow_crossed!r}")
+    mark = check_mark(cfg.get("mark", "mid") or "mid")
+    allow_short = cfg.get("allow_short")
+    if allow_short is not None and not isinstance(allow_short, bool):
+        raise ConfigError(f"allow_short must be true, false or null, got {allow_short!r}")
     costs = str(cfg.costs.name) if cfg.get("costs") else "realistic"
     options = dict(strat.get("options") or {})
     objective = _plain(cfg.get("objective")) or default_objective(strat["name"], options, costs)
@@ -124,7 +128,9 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
             "settings": {"fill": _plain(cfg.get("fill")), "latency": _plain(cfg.get("latency")),
                          "guards": _plain(cfg.get("guards")), "seed": seed, "start": start, "end": end,
                          "cost_profile": costs, **({"allow_bad_rows": True} if cfg.data.get("allow_bad_rows") else {}),
-                         **({"allow_crossed": True} if allow_crossed else {})},
+                         **({"allow_crossed": True} if allow_crossed else {}),
+                         **({"mark": mark} if mark != "mid" else {}),
+                         **({"allow_short": allow_short} if allow_short is not None else {})},
             "gate": _plain(cfg.get("gates")), "objective": list(objective)}
     check_spec(spec, rec.instruments)
     return spec
@@ -236,7 +242,8 @@ def run_grid(cfg: DictConfig, spec: Mapping[str, Any]) -> float | list[float]:
                 n_jobs=int(sw["n_jobs"]), batched=bool(sw["batched"]), batch_size=int(sw["batch_size"]),
                 backend=sw["backend"], scheduler=sw.get("scheduler"), resume=bool(sw["resume"]),
                 top=int(sw["top"]), progress=sw.get("progress"), allow_bad_rows=bool(st.get("allow_bad_rows", False)),
-                allow_crossed=bool(st.get("allow_crossed", False)), plan_only=bool(sw.get("plan_only")),
+                allow_crossed=bool(st.get("allow_crossed", False)), mark=st.get("mark", "mid"),
+                allow_short=st.get("allow_short"), plan_only=bool(sw.get("plan_only")),
                 csv=Path(HydraConfig.get().runtime.output_dir) / "results.csv" if sw.get("csv") else None)
     if isinstance(res, Path):  # sweep.plan_only: the plan is written, nothing ran
         log.info("plan written to %s", res)

@@ -110,7 +110,8 @@ def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, An
     kw = {"fill": settings.get("fill"), "latency": settings.get("latency"), "guards": settings.get("guards"),
           "start": settings.get("start"), "end": settings.get("end"),
           "allow_bad_rows": bool(settings.get("allow_bad_rows", False)),
-          "allow_crossed": bool(settings.get("allow_crossed", False)), "mark": settings.get("mark", "mid")}
+          "allow_crossed": bool(settings.get("allow_crossed", False)), "mark": settings.get("mark", "mid"),
+          "allow_short": settings.get("allow_short")}
     seed = int(settings.get("seed", 0))
     if batched and len(sets) > 1:
         return replay_batch(recording, strat, [dict(p) for p in sets], seeds=seed, **kw)
@@ -223,8 +224,8 @@ def sweep(recording: str | Path | None = None, strategy: str | None = None,
           batched: bool = True, batch_size: int = 64, backend: str = "local", scheduler: Any = None,
           start: int | None = None, end: int | None = None, progress: bool | None = None,
           allow_bad_rows: bool = False, verify: bool = False, allow_crossed: bool = False,
-          mark: str = "mid", random_samples: int = 0, plan: str | Path | None = None,
-          jobs: Sequence[str] | None = None, plan_only: bool = False, sweep_id: str | None = None,
+          mark: str = "mid", allow_short: bool | None = None, random_samples: int = 0,
+          plan: str | Path | None = None, jobs: Sequence[str] | None = None, plan_only: bool = False, sweep_id: str | None = None,
           csv: str | Path | None = None, summary: bool = True) -> SweepResult | Path:
     """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc.
 
@@ -238,7 +239,8 @@ def sweep(recording: str | Path | None = None, strategy: str | None = None,
     validate`` rejects stop the sweep unless ``allow_bad_rows`` (then each row counts them).
     ``allow_crossed``: replay books left crossed after a complete message (counted in each row's
     ``crossed_books``) instead of stopping at the first. ``mark``: what equity marks positions at
-    (``mid`` or ``mark_price``; see :func:`arbkit.run.replay.replay`).
+    (``mid`` or ``mark_price``; see :func:`arbkit.run.replay.replay`). ``allow_short``: None lets
+    perpetuals and futures go short and not spot or outcome tokens; True / False for every instrument.
 
     ``random_samples`` > 0: that many seeded draws from ``grid`` (``[lo, hi]`` ranges, longer
     lists are choices) instead of the full grid. ``out_dir/jobs.jsonl`` (the plan) is written
@@ -296,6 +298,10 @@ def sweep(recording: str | Path | None = None, strategy: str | None = None,
         settings["allow_crossed"] = True
     if check_mark(mark) != "mid":  # likewise
         settings["mark"] = mark
+    if allow_short is not None:  # likewise
+        if not isinstance(allow_short, bool):
+            raise ConfigError(f"sweep: allow_short must be true, false or null, got {allow_short!r}")
+        settings["allow_short"] = allow_short
     out = Path(out_dir)
     rows_dir = writable_dir(out / ROW_DIR, "sweep output directory")
     extra = {"strategy": strategy, "options": options, "settings": settings, "gate": gate,

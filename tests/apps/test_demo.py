@@ -53,7 +53,7 @@ def test_the_best_arbitrage_candidate_is_its_own_replay(demo, bundled):
     summary = json.loads((demo / "summary.json").read_text())
     job = SWEEPS["arbitrage"]
     res = replay(bundled, job["strategy"], {**job["base"], **cand["params"]}, latency=LATENCY,
-                 end=bundled.manifest.start_ns + int(summary["sweep_s"] * 1e9))
+                 end=bundled.manifest.start_ns + int(summary["sweep_s"] * 1e9), **job.get("run", {}))
     assert res.fills_hash == cand["fills_hash"]
     edge = evaluate(res).edge
     assert cand["edges"]["realistic"] == pytest.approx(edge["edge_realistic"], rel=1e-12)
