@@ -60,6 +60,8 @@ class Strategy:
     objective: str = DEFAULT_OBJECTIVE
     #: how sweeps rank parameter sets: (KPI, descending) in order of precedence
     rank_keys: tuple[tuple[str, bool], ...] = DEFAULT_RANK_KEYS
+    #: a short label of a parameter set for run ids (staged validation); default: the parameters that vary
+    run_label: Callable[[Mapping[str, float]], str] | None = None
 
     def param_vector(self, values: Mapping[str, Any] | Sequence[float] | np.ndarray | None = None) -> np.ndarray:
         """Defaults overridden by ``values`` (a mapping by name, or a full vector)."""

@@ -328,7 +328,13 @@ def arb(interval_ms: float = 100.0, spread_range_bps: tuple[float, float] = SPRE
                     schedule=Schedule(on_top_change=True, interval_ms=interval_ms, on_response=True),
                     state_size=SH_COUNTS + 2 * (bins + 2), init_state=init_state,
                     round_trips=round_trips, edge=paper_edge, objective="edge_{costs}",
-                    rank_keys=(("edge_realistic", True), ("edge_conservative", True), ("total_pnl", True)))
+                    rank_keys=(("edge_realistic", True), ("edge_conservative", True), ("total_pnl", True)),
+                    run_label=run_label)
+
+
+def run_label(params: Mapping[str, float]) -> str:
+    """A parameter set's label in run ids: ``E<entry_bps>_TP<tp_bps>`` (e.g. ``E1.5_TP2``)."""
+    return f"E{float(params['entry_bps']):g}_TP{float(params['tp_bps']):g}"
 
 
 def paper_edge(result: Any, trips: list[dict[str, Any]] | None = None) -> PaperEdge:

@@ -21,7 +21,6 @@ import polars as pl
 from arbkit.core.errors import ConfigError
 from arbkit.core.version import __version__
 from arbkit.io.recording import load
-from arbkit.kpi.edge import PROFILES
 from arbkit.kpi.evaluation import evaluate
 from arbkit.report import sweep_report
 from arbkit.report.figures import heatmap_figure
@@ -29,6 +28,7 @@ from arbkit.run.replay import replay, replay_batch
 from arbkit.strategies import get_strategy
 from arbkit.sweep.grid import as_list, param_id
 from arbkit.sweep.progress import Progress
+from arbkit.sweep.candidates import metadata as candidates_metadata
 from arbkit.sweep.ranking import rank, write_candidates
 
 ROW_DIR = "rows"
@@ -229,11 +229,10 @@ def finish_sweep(out: Path, rec: Any, strategy: str, options: Mapping[str, Any],
     tmp = out / f"results.{os.getpid()}.tmp.parquet"
     ranked.write_parquet(tmp)
     os.replace(tmp, out / "results.parquet")
-    meta = {"source_recording": str(rec.path), "recording_parts_sha256": [p.sha256 for p in rec.manifest.parts],
-            "strategy": strategy, "cost_profiles": list(PROFILES), "rank_keys": [list(k) for k in spec.rank_keys],
-            "code_version": _versions()["arbkit"]}
+    meta = candidates_metadata(source=f"arbkit sweep {out}", strategy=strategy, options=options, param_names=names,
+                               recording=rec, settings=settings, gate=gate, rank_keys=spec.rank_keys, top=top)
     write_candidates(out / "candidates.json", ranked, names, meta, top=top)
-    manifest = {"recording": str(rec.path), "recording_parts_sha256": meta["recording_parts_sha256"],
+    manifest = {"recording": str(rec.path), "recording_parts_sha256": meta["recording"]["parts_sha256"],
                 "strategy": strategy, "strategy_options": options, "settings": settings, "gate": gate,
                 "rank_keys": meta["rank_keys"], "grid": list(sets), "param_ids": list(ids), "seed": settings.get("seed", 0), "versions": _versions()}
     tmpm = out / f"manifest.{os.getpid()}.tmp"
