@@ -1,4 +1,5 @@
-"""The ``arbkit`` command line: convert, info, validate, merge, replay, bench."""
+"""The ``arbkit`` command line: convert, info, validate, merge, replay, record, paper, report, dashboard,
+validate-candidates, acceptance, bench."""
 from __future__ import annotations
 
 import argparse
@@ -447,6 +448,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_acceptance(args: argparse.Namespace) -> int:
+    """``arbkit acceptance``: the long-run acceptance report of a paper run; exit 1 on FAIL."""
+    from arbkit.report.acceptance import acceptance_report
+
+    path, verdict = acceptance_report(args.run_dir, args.criteria, args.output)
+    if args.json:
+        print(json.dumps({"report": str(path), **verdict}, default=float))
+    else:
+        print(f"{verdict['verdict']}: {path}" + ("" if verdict["passed"] else f" ({verdict['reason']})"))
+    return 0 if verdict["passed"] else 1
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """``arbkit dashboard``: the live page of a paper run."""
     from arbkit.live.dashboard.server import bind
@@ -576,6 +589,15 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--gate", action="append", help="gate(s) to evaluate (arbkit/conf/gates name or file); repeatable")
     rp.add_argument("--kpi", help="sweep reports: the KPI of the heatmaps (default: the ranking's)")
     rp.set_defaults(func=cmd_report)
+
+    ac = sub.add_parser("acceptance", help="markdown acceptance report of a (long) paper run against criteria; "
+                                           "exit 1 on FAIL")
+    ac.add_argument("run_dir", help="the paper run directory")
+    ac.add_argument("--criteria", default="paper_12h",
+                    help="a name in arbkit/conf/acceptance or a YAML path (default: paper_12h)")
+    ac.add_argument("-o", "--output", help="report path (default: RUN_DIR/acceptance_<criteria>.md)")
+    ac.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    ac.set_defaults(func=cmd_acceptance)
 
     db = sub.add_parser("dashboard", help="serve a live web page for a paper run (live_state.json, trades.jsonl)")
     db.add_argument("--run", required=True, help="the paper run directory")
