@@ -369,10 +369,18 @@ def cmd_paper(args: argparse.Namespace) -> int:
     cfg = RunConfig.load(args.config)
     if args.seed is not None:
         cfg.seed = args.seed
+    feed, venues, options = None, None, {}
+    if args.from_recording:
+        from arbkit.live.replay_feed import RecordingFeed
+
+        feed = RecordingFeed(args.from_recording, loops=args.loops, gap_s=args.loop_gap_s, flush_s=args.flush_s,
+                             speed=args.speed)
+    else:
+        venues, options = _venue_specs(args), _connection_options(args)
     try:
-        run = PaperRun(cfg, _venue_specs(args), args.output, duration_s=args.duration, flush_s=args.flush_s,
+        run = PaperRun(cfg, venues, args.output, duration_s=args.duration, flush_s=args.flush_s,
                        silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None,
-                       checkpoint_s=args.checkpoint_s, resume=args.resume, **_connection_options(args))
+                       checkpoint_s=args.checkpoint_s, resume=args.resume, feed=feed, **options)
         result = run.run()
     except RecorderError as exc:
         print(f"arbkit paper: error: {exc}", file=sys.stderr)
@@ -579,6 +587,13 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
     pp.add_argument("--supervise", type=int, default=0, metavar="N",
                     help="run in a child process and restart it up to N times when it crashes")
+    pp.add_argument("--from-recording", metavar="REC",
+                    help="trade a recording instead of the live feed, on the recording's clock, as fast as possible "
+                         "(acceptance runs: docs/validation.md); --flush-s is then seconds of the recording")
+    pp.add_argument("--loops", type=int, default=1, help="--from-recording: play the recording N times in a row")
+    pp.add_argument("--loop-gap-s", type=float, default=1.0,
+                    help="--from-recording: seconds between one loop's last event and the next loop's first")
+    pp.add_argument("--speed", type=float, help="--from-recording: at most this many times real time")
     _connection_arguments(pp)
     pp.set_defaults(func=cmd_paper)
 

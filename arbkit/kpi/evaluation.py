@@ -131,3 +131,11 @@ def evaluate(result: Any, *, gate: GateSpec | Sequence[GateSpec] | None = None, 
     return Evaluation(kpis=kpis, round_trips=tuple(trips) if trips is not None else None, edge=edge, spreads=spreads,
                       gates=verdicts, objective=objective, objective_value=number, rank_keys=tuple(rank_keys),
                       ops=ops_block)
+
+
+def kpis_at(result: Any, until_ns: int, *, strategy: Strategy | None = None) -> dict[str, Any]:
+    """The total KPIs as of ``until_ns``: fills, orders and equity samples up to it, and the strategy's round trips
+    closed by then (its ``round_trips`` hook, as :func:`evaluate` uses) — a checkpoint of a run in progress."""
+    hooks = strategy if strategy is not None else strategy_of(result)
+    trips = hooks.round_trips(result) if hooks is not None and hooks.round_trips is not None else None
+    return compute_kpis(result, until_ns=until_ns, round_trips=trips)["total"]

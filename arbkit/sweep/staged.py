@@ -331,10 +331,19 @@ def window_doc(w: tuple[int | None, int | None]) -> dict[str, Any]:
     return {"start_ns": w[0], "end_ns": w[1], "start": iso(w[0]), "end": iso(w[1])}
 
 
+def _stage_name(stages: Sequence[StageSpec], stage: StageSpec) -> str:
+    shared = sum(1 for s in stages if s.label == stage.label) > 1
+    return f"{stage.label}{f'-s{stage.number}' if shared else ''}"
+
+
 def summary_name(stages: Sequence[StageSpec], stage: StageSpec) -> str:
     """``summary_<duration>.json``; ``summary_<duration>-s<k>.json`` when two stages share a duration."""
-    shared = sum(1 for s in stages if s.label == stage.label) > 1
-    return f"summary_{stage.label}{f'-s{stage.number}' if shared else ''}.json"
+    return f"summary_{_stage_name(stages, stage)}.json"
+
+
+def paper_dir_name(stages: Sequence[StageSpec], stage: StageSpec) -> str:
+    """A live stage's paper run directory: ``paper_<duration>`` (``-s<k>`` as for the summary)."""
+    return f"paper_{_stage_name(stages, stage)}"
 
 
 def _overlap_s(a: tuple[int, int], b: tuple[int, int]) -> float:
@@ -548,7 +557,7 @@ def _stage_summary(plan: Plan, stage: StageSpec, gate: Gate, entries: list[dict[
     done = [e for e in entries if e["status"] in ("ok", "no_trades")]
     rec = plan.recording
     data = ({"recording": str(rec.path), "parts_sha256": [p.sha256 for p in rec.manifest.parts]} if rec is not None
-            else {"paper_run": str(plan.out_dir / f"paper_{stage.label}")})
+            else {"paper_run": str(plan.out_dir / paper_dir_name(plan.settings.stages, stage))})
     return {
         "metadata": {
             "schema_version": 1, "stage": stage.number, "stages": len(plan.settings.stages),
