@@ -15,6 +15,7 @@ def _inst(inverse, cs):
     inst = np.zeros((1, c.NI))
     inst[0, c.I_INVERSE] = 1.0 if inverse else 0.0
     inst[0, c.I_CSIZE] = cs
+    inst[0, c.I_UNIT] = 1.0  # no lot: quantities are plain floats
     return inst
 
 

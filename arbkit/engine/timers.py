@@ -1,0 +1,169 @@
+"""The clock between messages: timers, and the work due before a row (used by both loops).
+
+Timers are the schedule's interval calls, equity samples, the strategy's wake-up
+(``api.wake_at``) and the kill switch's data-gap / stale-book deadlines. Together with
+requests reaching the exchange and responses reaching the strategy, they are the work
+:func:`advance_nb` does at its own times between two messages (see the kernel contract in
+:mod:`arbkit.engine.loop`). ``CLK_NEXT_DUE`` is a lower bound of the earliest of all of it:
+adding a request, a response or a wake-up lowers it at once, and it is recomputed exactly
+whenever some of that work is used up, so the loops need one comparison per row. A bound
+that is too early only costs a look; it is never late.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from arbkit.engine import codes as c
+from arbkit.engine.accounting import asset_equity_nb
+from arbkit.engine.guards import guard_deadline_nb, guard_deadlines_due_nb, guard_on_call_nb
+from arbkit.engine.marks import time_in_market_nb
+from arbkit.engine.matching import process_requests_nb
+from arbkit.engine.orders import deliver_responses_nb
+
+#: Free room the loops keep in the fill and log buffers; when less is left they return so
+#: the driver can drain them (a strategy call plus one event stays below this).
+BUFFER_MARGIN = 8192
+I64_MAX = np.iinfo(np.int64).max
+I64_MIN = np.iinfo(np.int64).min
+
+
+@njit(cache=True)
+def sample_equity_nb(st, t):
+    """Record every asset's equity and position at ``t``, and the exact running drawdown and time in market."""
+    k = st.clock[c.CLK_NEQ]
+    n = st.acct.shape[0]
+    tot = 0.0
+    for a in range(n):
+        e = asset_equity_nb(st.acct, st.inst, a)
+        st.eq_val[k, a] = e
+        st.eq_pos[k, a] = st.acct[a, c.A_POS]
+        if e == e:
+            tot += e
+    st.eq_val[k, n] = tot
+    for r in range(n + 1):
+        st.eq_marks[k, r] = st.marks[r, c.MK_MAXDD]
+        st.eq_marks[k, n + 1 + r] = time_in_market_nb(st.hold, r, t)
+    st.eq_ts[k] = t
+    st.clock[c.CLK_NEQ] = k + 1
+    st.counters[c.C_EQ] += 1
+
+
+@njit(cache=True)
+def buffers_full_nb(st):
+    """True when an output buffer needs draining (or the engine failed): the loops return before more work."""
+    clock = st.clock
+    return (clock[c.CLK_NFILL] > st.fills.shape[0] - BUFFER_MARGIN or clock[c.CLK_NLOG] > st.log.shape[0] - BUFFER_MARGIN
+            or clock[c.CLK_NEQ] >= st.eq_ts.shape[0] - 1 or clock[c.CLK_NNOTE] > st.notes.shape[0] - BUFFER_MARGIN
+            or clock[c.CLK_ERROR] != 0)
+
+
+@njit(cache=True)
+def timer_due_nb(st):
+    """The earliest timer, exactly: interval call, equity sample, wake-up, kill-switch deadline (max int: none)."""
+    clock = st.clock
+    d = clock[c.CLK_WAKE]
+    if st.cfg_i[c.G_SCHEDULE] & c.CALL_INTERVAL and clock[c.CLK_NEXT_CALL] < d:
+        d = clock[c.CLK_NEXT_CALL]
+    if st.cfg_i[c.G_EQ_INTERVAL] > 0 and clock[c.CLK_NEXT_EQ] < d:
+        d = clock[c.CLK_NEXT_EQ]
+    if st.guard_cfg[c.RG_ON] != 0.0:
+        g = guard_deadline_nb(st)
+        if g < d:
+            d = g
+    return d
+
+
+@njit(cache=True)
+def recompute_due_nb(st):
+    """Set ``CLK_NEXT_TIMER`` and ``CLK_NEXT_DUE`` exactly (after some due work was used up)."""
+    clock = st.clock
+    d = timer_due_nb(st)
+    clock[c.CLK_NEXT_TIMER] = d
+    if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] < d:
+        d = st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T]
+    if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] < d:
+        d = st.rs_i[clock[c.CLK_RS_HEAD], c.P_T]
+    clock[c.CLK_NEXT_DUE] = d
+
+
+@njit(cache=True)
+def timers_at_nb(st, t):
+    """Timer work due at or before ``t``: the equity sample, the kill-switch deadlines, then the call bits.
+
+    Returns ``CALL_INTERVAL`` / ``CALL_WAKE`` when due (and moves the interval to its next
+    grid time, clears the wake-up); the caller makes the call.
+    """
+    clock = st.clock
+    eq_iv = st.cfg_i[c.G_EQ_INTERVAL]
+    if eq_iv > 0 and t >= clock[c.CLK_NEXT_EQ] and clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
+        sample_equity_nb(st, t)
+        clock[c.CLK_NEXT_EQ] = (t // eq_iv + 1) * eq_iv
+    if st.guard_cfg[c.RG_ON] != 0.0:
+        guard_deadlines_due_nb(st, t)
+    bits = 0
+    if st.cfg_i[c.G_SCHEDULE] & c.CALL_INTERVAL and t >= clock[c.CLK_NEXT_CALL]:
+        bits |= c.CALL_INTERVAL
+        civ = st.cfg_i[c.G_INTERVAL]
+        clock[c.CLK_NEXT_CALL] = (t // civ + 1) * civ
+    if t >= clock[c.CLK_WAKE]:
+        bits |= c.CALL_WAKE
+        clock[c.CLK_WAKE] = I64_MAX
+    return bits
+
+
+@njit(cache=True)
+def advance_nb(st, strategy, params, user, t):
+    """The work due before a row at ``t`` (or before the clock reaches ``t``), each piece at its own time.
+
+    At each instant ``d`` in time order: requests reaching the exchange by ``d``, responses
+    due by ``d``, then — only for ``d < t`` — timer work due by ``d`` (equity sample, kill-switch
+    deadlines, one strategy call for ``CALL_INTERVAL`` / ``CALL_WAKE`` / ``CALL_RESPONSE``), with
+    ``now = d``. Timer work due exactly at ``t`` waits for the end of the message at ``t``.
+    Returns False when it stopped early (an output buffer to drain, or an error); calling
+    again with the same ``t`` continues exactly.
+    """
+    clock = st.clock
+    sched = st.cfg_i[c.G_SCHEDULE]
+    done = True
+    while True:
+        if buffers_full_nb(st):
+            done = False
+            break
+        tm = timer_due_nb(st)
+        d = tm if tm < t else I64_MAX
+        if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] < d:
+            d = st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T]
+        if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] < d:
+            d = st.rs_i[clock[c.CLK_RS_HEAD], c.P_T]
+        if d > t:
+            break
+        clock[c.CLK_NOW] = d
+        if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] <= d:
+            process_requests_nb(st, d)
+        if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= d:
+            deliver_responses_nb(st, d)
+        if d < t:
+            reason = timers_at_nb(st, d)
+            if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0:
+                reason |= c.CALL_RESPONSE
+                clock[c.CLK_RESPONDED] = 0
+            if reason != 0:
+                if d == clock[c.CLK_INSTANT_T]:
+                    clock[c.CLK_INSTANT_N] += 1
+                    if clock[c.CLK_INSTANT_N] > c.MAX_CALLS_AT_ONE_INSTANT:
+                        clock[c.CLK_ERROR] = c.E_TIMER_LOOP
+                        done = False
+                        break
+                else:
+                    clock[c.CLK_INSTANT_T] = d
+                    clock[c.CLK_INSTANT_N] = 1
+                clock[c.CLK_NOW] = d
+                if st.guard_cfg[c.RG_ON] != 0.0:
+                    guard_on_call_nb(st, d)
+                clock[c.CLK_CALL_REASON] = reason
+                st.counters[c.C_CALLS] += 1
+                st.counters[c.C_TIMER_CALLS] += 1
+                strategy(st, params, user)
+    recompute_due_nb(st)
+    return done
