@@ -226,6 +226,7 @@ def _ends_due_nb(states, strategy, params, users, mid, due_end, due_row, bclock,
                 if st.guard_cfg[c.RG_ON] != 0.0:
                     guard_on_call_nb(st, tp)
                 clock[c.CLK_CALL_REASON] = reason
+                clock[c.CLK_LAST_CALL_T] = tp
                 st.counters[c.C_CALLS] += 1
                 strategy(st, params[k], users[k])
         _settle_times_nb(st, k, due_row, due_end, bclock)  # a strategy only sends requests; resting ranges wait

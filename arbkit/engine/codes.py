@@ -97,8 +97,6 @@ CALL_RESPONSE = 8
 CALL_WAKE = 16  #: a wake-up the strategy asked for (``api.wake_at``) is due
 CALL_REASON_NAMES = {CALL_EVERY_EVENT: "every_event", CALL_INTERVAL: "interval", CALL_TOP_CHANGE: "top_change",
                      CALL_RESPONSE: "response", CALL_WAKE: "wake"}
-#: strategy calls at one instant (no time passing) before the engine stops with E_TIMER_LOOP
-MAX_CALLS_AT_ONE_INSTANT = 10_000
 
 # -- trade-through fills ----------------------------------------------------------------------
 THROUGH_NONE = 0  #: a trade beyond our price does not fill us (only trades at our price, via the queue)
@@ -150,11 +148,11 @@ CLK_NOW, CLK_NEXT_ID, CLK_NEXT_CALL, CLK_NEXT_EQ, CLK_PEND_ASSET, CLK_PEND_TS, C
     CLK_NNOTE, CLK_DONE_HEAD, CLK_DONE_N = range(27)
 # timers: CLK_NEXT_DUE is a lower bound of the earliest request, response or timer (lowered when one is added,
 # recomputed when one is used up); CLK_NEXT_TIMER the same for timers only; CLK_WAKE the pending wake-up
-# (max int = none); CLK_INSTANT_T / CLK_INSTANT_N count strategy calls at one instant (E_TIMER_LOOP guard).
+# (max int = none); CLK_LAST_CALL_T the time of the last strategy call (no second call for responses at it);
 # the first crossed book: time, asset, row (rows fed so far); CLK_LAST_T the time of the last message end
-CLK_NEXT_DUE, CLK_NEXT_TIMER, CLK_WAKE, CLK_INSTANT_T, CLK_INSTANT_N, CLK_CROSS_TS, CLK_CROSS_ASSET, \
-    CLK_CROSS_ROW, CLK_LAST_T = range(27, 36)
-N_CLOCK = 36
+CLK_NEXT_DUE, CLK_NEXT_TIMER, CLK_WAKE, CLK_LAST_CALL_T, CLK_CROSS_TS, CLK_CROSS_ASSET, CLK_CROSS_ROW, \
+    CLK_LAST_T = range(27, 35)
+N_CLOCK = 35
 
 # engine errors (CLK_ERROR): the driver turns them into exceptions
 E_NONE = 0
@@ -162,7 +160,6 @@ E_FILL_BUFFER = 1
 E_LOG_BUFFER = 2
 E_NOTE_BUFFER = 3
 E_CROSSED = 4  #: a crossed book after a complete book message (and crossed books not allowed)
-E_TIMER_LOOP = 5  #: MAX_CALLS_AT_ONE_INSTANT strategy calls with no time passing
 
 # -- exact performance marks, per asset then the total (rows 0..n) ------------------------------------
 # marks float64 [n + 1, NMK]: running peak of equity (from the starting equity, 0) and the largest fall from it,

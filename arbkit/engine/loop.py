@@ -21,7 +21,10 @@ the plain-Python reference engine in the tests follow it exactly):
   at its last book message + ``stale_book_ms``, and the trip sends its cancels then), and
   one strategy call carrying only ``CALL_INTERVAL`` / ``CALL_WAKE`` / ``CALL_RESPONSE``.
   Requests and responses due exactly at ``t`` are handled before the row; a call for a
-  response due exactly at ``t`` happens at the end of the message at ``t``.
+  response due exactly at ``t`` happens at the end of the message at ``t``. A response
+  arriving at the instant of the strategy's last call (zero latency) does not call it again
+  at that instant: it carries ``CALL_RESPONSE`` into the next call (so zero latency cannot
+  make a strategy loop without time passing).
 * Then the row updates its book and our resting orders (queue positions, trade fills).
 * Nothing fires before the first message ends, and nothing after the last event of the
   data (or of a window), unless the driver moves the clock on (``Replayer.advance_to``:
@@ -138,6 +141,7 @@ def end_message_nb(st, strategy, params, user, pa, tp, p_kind):
         if guards_on:
             guard_on_call_nb(st, tp)
         clock[c.CLK_CALL_REASON] = reason
+        clock[c.CLK_LAST_CALL_T] = tp
         counters[c.C_CALLS] += 1
         strategy(st, params, user)
         check = True
@@ -291,6 +295,7 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
                 if guards_on:
                     guard_on_call_nb(st, tp)
                 clock[c.CLK_CALL_REASON] = reason
+                clock[c.CLK_LAST_CALL_T] = tp
                 counters[c.C_CALLS] += 1
                 strategy(st, params, user)
                 check = True

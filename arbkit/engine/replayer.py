@@ -233,10 +233,6 @@ class Replayer:
         err = int(self.state.clock[c.CLK_ERROR])
         if err == c.E_CROSSED:
             raise self.crossed_error()
-        if err == c.E_TIMER_LOOP:
-            raise RuntimeError(f"strategy {self.strategy.name} was called {c.MAX_CALLS_AT_ONE_INSTANT} times at one "
-                               f"instant (ts {int(self.state.clock[c.CLK_INSTANT_T])}) with no time passing: it answers "
-                               "every response with a new order and latency is 0; give latency or stop re-sending")
         if err:
             what = {c.E_FILL_BUFFER: "fill buffer", c.E_LOG_BUFFER: "order log / response ring",
                     c.E_NOTE_BUFFER: "annotation buffer"}.get(err, "buffer")

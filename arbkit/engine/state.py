@@ -116,7 +116,7 @@ def new_state(
     clock[c.CLK_NEXT_DUE] = np.iinfo(np.int64).max  # nothing happens between messages before the first one ends
     clock[c.CLK_NEXT_TIMER] = np.iinfo(np.int64).min  # the first message end looks at every timer
     clock[c.CLK_WAKE] = np.iinfo(np.int64).max
-    clock[c.CLK_INSTANT_T] = np.iinfo(np.int64).min
+    clock[c.CLK_LAST_CALL_T] = np.iinfo(np.int64).min
     clock[c.CLK_CROSS_ASSET] = -1
     clock[c.CLK_CROSS_ROW] = -1
     clock[c.CLK_LAST_T] = np.iinfo(np.int64).min

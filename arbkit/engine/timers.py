@@ -120,6 +120,9 @@ def advance_nb(st, strategy, params, user, t):
     due by ``d``, then — only for ``d < t`` — timer work due by ``d`` (equity sample, kill-switch
     deadlines, one strategy call for ``CALL_INTERVAL`` / ``CALL_WAKE`` / ``CALL_RESPONSE``), with
     ``now = d``. Timer work due exactly at ``t`` waits for the end of the message at ``t``.
+    Responses arriving at the instant of the strategy's last call (zero latency: no time has
+    passed since the call that caused them) do not call it again at once: it sees them at its
+    next call, so a strategy can never loop at one instant.
     Returns False when it stopped early (an output buffer to drain, or an error); calling
     again with the same ``t`` continues exactly.
     """
@@ -145,19 +148,11 @@ def advance_nb(st, strategy, params, user, t):
             deliver_responses_nb(st, d)
         if d < t:
             reason = timers_at_nb(st, d)
-            if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0:
+            if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0 and d > clock[c.CLK_LAST_CALL_T]:
                 reason |= c.CALL_RESPONSE
                 clock[c.CLK_RESPONDED] = 0
             if reason != 0:
-                if d == clock[c.CLK_INSTANT_T]:
-                    clock[c.CLK_INSTANT_N] += 1
-                    if clock[c.CLK_INSTANT_N] > c.MAX_CALLS_AT_ONE_INSTANT:
-                        clock[c.CLK_ERROR] = c.E_TIMER_LOOP
-                        done = False
-                        break
-                else:
-                    clock[c.CLK_INSTANT_T] = d
-                    clock[c.CLK_INSTANT_N] = 1
+                clock[c.CLK_LAST_CALL_T] = d
                 clock[c.CLK_NOW] = d
                 if st.guard_cfg[c.RG_ON] != 0.0:
                     guard_on_call_nb(st, d)

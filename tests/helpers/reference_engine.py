@@ -14,7 +14,8 @@ Semantics (the kernel contract of ``arbkit/engine/loop.py``, written out again):
   (every_event / top change / response as scheduled, plus interval and wake-up when due);
 * before a row at t (once the first message has ended): everything due before t at its own
   time d, in time order: requests reaching the exchange by d, responses due by d, then for
-  d < t the timer work due by d and one call (interval / wake-up / response only);
+  d < t the timer work due by d and one call (interval / wake-up / response only; no call
+  for responses at the instant of the last call: they wait for the next one);
   requests and responses due exactly at t go before the row, timers at t wait for the
   message end at t;
 * arrival times are non-decreasing (FIFO per direction): max(now + latency, last);
@@ -176,6 +177,7 @@ class ReferenceEngine:
         self.wake = INF
         self.top_changed = False
         self.responded = False
+        self.last_call_t = -INF
         self.last_event = [0] * n
         self.last_book = [0] * n
         self.gap_start = [0] * n
@@ -668,6 +670,7 @@ class ReferenceEngine:
 
     def _call(self, strategy, t: int, reason: int) -> None:
         self.now = t
+        self.last_call_t = t
         if self._guards_on:
             self._time_checks(t)
         self.reason = reason
@@ -690,7 +693,7 @@ class ReferenceEngine:
             self._deliver(d)
             if d < t:
                 reason = self._timers_at(d)
-                if self.schedule & RESPONSE and self.responded:
+                if self.schedule & RESPONSE and self.responded and d > self.last_call_t:
                     reason |= RESPONSE
                     self.responded = False
                 if reason:
