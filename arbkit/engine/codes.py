@@ -149,10 +149,11 @@ CLK_NOW, CLK_NEXT_ID, CLK_NEXT_CALL, CLK_NEXT_EQ, CLK_PEND_ASSET, CLK_PEND_TS, C
 # timers: CLK_NEXT_DUE is a lower bound of the earliest request, response or timer (lowered when one is added,
 # recomputed when one is used up); CLK_NEXT_TIMER the same for timers only; CLK_WAKE the pending wake-up
 # (max int = none); CLK_LAST_CALL_T the time of the last strategy call (no second call for responses at it);
-# the first crossed book: time, asset, row (rows fed so far); CLK_LAST_T the time of the last message end
+# the first crossed book: time, asset, row (rows fed so far); CLK_LAST_T the time of the last message end;
+# CLK_KILL_TS the kill switch's trip time, exact (GS_KILL_TS holds it as a float)
 CLK_NEXT_DUE, CLK_NEXT_TIMER, CLK_WAKE, CLK_LAST_CALL_T, CLK_CROSS_TS, CLK_CROSS_ASSET, CLK_CROSS_ROW, \
-    CLK_LAST_T = range(27, 35)
-N_CLOCK = 35
+    CLK_LAST_T, CLK_KILL_TS = range(27, 36)
+N_CLOCK = 36
 
 # engine errors (CLK_ERROR): the driver turns them into exceptions
 E_NONE = 0

@@ -111,6 +111,7 @@ def _trip_nb(st, t, reason):
     gs[c.GS_KILLED] = 1.0
     gs[c.GS_KILL_REASON] = reason
     gs[c.GS_KILL_TS] = t
+    st.clock[c.CLK_KILL_TS] = t
     st.counters[c.C_KILL_TRIPS] += 1
     for k in range(st.clock[c.CLK_N_ACTIVE]):  # cancel every live order
         s = st.active[k]

@@ -306,7 +306,7 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
             counters[c.C_EVENTS] += events
             events = 0
             check = True
-            if not advance_nb(st, strategy, params, user, t):
+            if not advance_nb(st, strategy, params, user, t, True):
                 _save_pending_nb(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
                 return r
         # ---- apply the row ----
@@ -442,7 +442,7 @@ def advance_clock_nb(st, strategy, params, user, t):
         if buffers_full_nb(st):
             return False
     if t >= st.clock[c.CLK_NEXT_DUE]:
-        return advance_nb(st, strategy, params, user, t)
+        return advance_nb(st, strategy, params, user, t, False)
     return True
 
 

@@ -290,7 +290,7 @@ class Replayer:
         gs = self.state.guard_st
         guard_report = {"kill_switch": {"tripped": bool(gs[c.GS_KILLED]),
                                         "reason": c.KILL_REASONS[int(gs[c.GS_KILL_REASON])],
-                                        "ts": int(gs[c.GS_KILL_TS]) if gs[c.GS_KILLED] else None}}
+                                        "ts": int(self.state.clock[c.CLK_KILL_TS]) if gs[c.GS_KILLED] else None}}
         blocks = {"budget": counters["guard_budget_blocks"], "exposure": counters["guard_exposure_blocks"],
                   "cooldown": counters["guard_cooldown_blocks"], "kill_switch": counters["guard_kill_blocks"]}
         for k, name in enumerate(c.GUARDS):

@@ -113,13 +113,16 @@ def timers_at_nb(st, t):
 
 
 @njit(cache=True)
-def advance_nb(st, strategy, params, user, t):
-    """The work due before a row at ``t`` (or before the clock reaches ``t``), each piece at its own time.
+def advance_nb(st, strategy, params, user, t, row):
+    """The work due before a row at ``t`` (``row``), or before the clock reaches ``t``, each piece at its own time.
 
     At each instant ``d`` in time order: requests reaching the exchange by ``d``, responses
     due by ``d``, then — only for ``d < t`` — timer work due by ``d`` (equity sample, kill-switch
     deadlines, one strategy call for ``CALL_INTERVAL`` / ``CALL_WAKE`` / ``CALL_RESPONSE``), with
-    ``now = d``. Timer work due exactly at ``t`` waits for the end of the message at ``t``.
+    ``now = d``. Timer work due exactly at ``t`` waits for the end of the message at ``t``;
+    requests and responses due exactly at ``t`` go before a row at ``t`` but, when only the
+    clock moves (``row`` False), wait too — for the next row or the next move — so moving the
+    clock in steps gives what one move (or a replay) gives.
     Responses arriving at the instant of the strategy's last call (zero latency: no time has
     passed since the call that caused them) do not call it again at once: it sees them at its
     next call, so a strategy can never loop at one instant.
@@ -139,7 +142,7 @@ def advance_nb(st, strategy, params, user, t):
             d = st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T]
         if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] < d:
             d = st.rs_i[clock[c.CLK_RS_HEAD], c.P_T]
-        if d > t:
+        if d > t or (d == t and not row):
             break
         clock[c.CLK_NOW] = d
         if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] <= d:

@@ -18,6 +18,7 @@ from hypothesis import strategies as hs
 
 from arbkit.engine import LatencyModel
 from arbkit.engine import codes as c
+from arbkit.engine.replayer import Replayer
 from arbkit.kpi import compute_kpis
 from arbkit.run.replay import replay
 from helpers.events import make_events
@@ -30,7 +31,7 @@ EQUITY_NS = 2_500
 
 
 def _run_both(n_assets, rows, actions, fill, lat, seed, *, lot=0.25, schedule=None, wake=False, gap_ms=0.0,
-              chunk_rows=7):
+              chunk_rows=7, clock_end=None):
     insts = instruments(n_assets, lot)
     if lat[0] == "const":
         lat_model = LatencyModel(entry=lat[1], response=lat[2])
@@ -41,7 +42,8 @@ def _run_both(n_assets, rows, actions, fill, lat, seed, *, lot=0.25, schedule=No
     strat, params = script_strategy(actions, wake=wake, schedule=schedule)
     guards = {"max_gap_ms": gap_ms} if gap_ms else None
     res = replay(make_events(rows), strat, params, fill=fill, latency=lat_model, seed=seed, instruments=insts,
-                 chunk_rows=chunk_rows, equity_interval_ms=EQUITY_NS / 1e6, guards=guards, allow_crossed=True)
+                 chunk_rows=chunk_rows, equity_interval_ms=EQUITY_NS / 1e6, guards=guards, allow_crossed=True,
+                 clock_end=clock_end)
     sched = strat.schedule
     ref = ReferenceEngine([RefInstrument(i.tick_size, i.maker_fee_bps, i.taker_fee_bps, i.contract_size,
                                          i.contract_type.startswith("inverse"), i.lot_size) for i in insts],
@@ -50,7 +52,7 @@ def _run_both(n_assets, rows, actions, fill, lat, seed, *, lot=0.25, schedule=No
                           cross_fill=fill["cross_fill"], consume=fill["taker_consumes_book"],
                           max_levels=fill["max_taker_levels"], schedule=sched.bits, interval_ns=max(sched.interval_ns, 1),
                           equity_interval_ns=EQUITY_NS, max_gap_ms=gap_ms)
-    ref.run(rows, scripted(actions, wake=wake))
+    ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
     return res, ref
 
 
@@ -99,15 +101,54 @@ def test_numba_engine_matches_reference(data, stream, fill, lat, seed, lot):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=hs.data(), stream=streams(), fill=fill_models, lat=latencies, seed=hs.integers(0, 2**64 - 1), lot=lots,
        schedule=schedules, wake=hs.booleans(), gap_ms=hs.sampled_from([0.0, 0.0, 0.002, 0.0075]),
-       chunk_rows=hs.sampled_from([1, 7, 65536]))
-def test_timers_between_events_match_reference(data, stream, fill, lat, seed, lot, schedule, wake, gap_ms, chunk_rows):
-    """Interval calls, wake-ups, responses and kill-switch deadlines inside silences, at their own times."""
+       chunk_rows=hs.sampled_from([1, 7, 65536]), clock_extra=hs.sampled_from([None, None, 0, 1, 6_000]))
+def test_timers_between_events_match_reference(data, stream, fill, lat, seed, lot, schedule, wake, gap_ms, chunk_rows,
+                                               clock_extra):
+    """Interval calls, wake-ups, responses and kill-switch deadlines inside silences, at their own times (and after
+    the last event when the clock runs on to a clock end)."""
     n_assets, rows = stream
     actions = data.draw(scripts(n_assets, rows[0][0], rows[-1][0] + 5_000))
+    clock_end = None if clock_extra is None else rows[-1][0] + clock_extra
     res, ref = _run_both(n_assets, rows, actions, fill, lat, seed, lot=lot, schedule=schedule, wake=wake,
-                         gap_ms=gap_ms, chunk_rows=chunk_rows)
+                         gap_ms=gap_ms, chunk_rows=chunk_rows, clock_end=clock_end)
     assert_same(res, ref, n_assets)
     assert_invariants(res, rows, fill, ref)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=hs.data(), stream=streams(), fill=fill_models, lat=latencies, seed=hs.integers(0, 2**32),
+       schedule=schedules, wake=hs.booleans(), gap_ms=hs.sampled_from([0.0, 0.002]))
+def test_moving_the_clock_between_batches_changes_nothing(data, stream, fill, lat, seed, schedule, wake, gap_ms):
+    """Paper trading's path: rows fed in batches with ``advance_to`` at arbitrary times between them (never past a
+    row still to come) gives the replay with that clock end, fill for fill."""
+    n_assets, rows = stream
+    actions = data.draw(scripts(n_assets, rows[0][0], rows[-1][0] + 5_000))
+    ticks = sorted(data.draw(hs.lists(hs.integers(rows[0][0], rows[-1][0] + 6_000), min_size=1, max_size=12)))
+    insts = instruments(n_assets)
+    latency = LatencyModel(entry=lat[1], response=lat[2]) if lat[0] == "const" else \
+        LatencyModel(entry={"samples_ns": lat[1]}, response={"samples_ns": lat[2]})
+    strat, params = script_strategy(actions, wake=wake, schedule=schedule)
+    kw = {"fill": fill, "latency": latency, "seed": seed, "equity_interval_ms": EQUITY_NS / 1e6,
+          "guards": {"max_gap_ms": gap_ms} if gap_ms else None, "allow_crossed": True}
+    events = make_events(rows)
+    clock_end = max(ticks[-1], rows[-1][0])
+    want = replay(events, strat, params, instruments=insts, clock_end=clock_end, **kw)
+    rp = Replayer(insts, strat, params, **kw)
+    i = 0
+    for tick in ticks:
+        j = i
+        while j < len(rows) and rows[j][0] < tick:
+            j += 1
+        if j > i:
+            rp.feed(events.take(slice(i, j)))
+            i = j
+        rp.advance_to(tick)
+    if i < len(rows):
+        rp.feed(events.take(slice(i, None)))
+    got = rp.finish(clock_end=clock_end)
+    assert got.fills_hash == want.fills_hash
+    assert np.array_equal(got.orders, want.orders) and np.array_equal(got.equity_values, want.equity_values)
+    assert got.counters == want.counters and got.guards == want.guards
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -678,7 +678,7 @@ class ReferenceEngine:
         self.counters["strategy_calls"] += 1
         strategy(self)
 
-    def _advance(self, t: int, strategy) -> None:
+    def _advance(self, t: int, strategy, row: bool = True) -> None:
         while True:
             tm = self._timer_due()
             d = tm if tm < t else INF
@@ -686,7 +686,7 @@ class ReferenceEngine:
                 d = min(d, self.requests[0][0])
             if self.responses:
                 d = min(d, self.responses[0][0])
-            if d > t:
+            if d > t or (d == t and not row):
                 return
             self.now = d
             self._process_requests(d)
@@ -804,7 +804,7 @@ class ReferenceEngine:
             self._message_end(pending, strategy)
             self.started = True
         if clock_end is not None and self.started:
-            self._advance(clock_end, strategy)
+            self._advance(clock_end, strategy, row=False)
         end = max(self.last_t, clock_end if clock_end is not None else -INF)
         self.end = end
         if end != -INF:
