@@ -102,7 +102,7 @@ def validate_candidates(sweep_dir: str | Path, *, recording: str | Path | None =
             continue
         results = replay_batch(rec, strategy, [c["params"] for c in todo], fill=run.get("fill"),
                                latency=run.get("latency"), guards=run.get("guards"), seeds=int(run.get("seed", 0)),
-                               start=start, end=end)
+                               start=start, end=end, allow_crossed=bool(run.get("allow_crossed", False)))
         for c, res in zip(todo, results):
             verdict = evaluate(res, gate=the_gate).gates[0]
             c["stages"].append({"stage": k + 1, "verdict": verdict["verdict"], "reason": verdict["reason"],

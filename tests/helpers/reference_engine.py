@@ -190,6 +190,7 @@ class ReferenceEngine:
         self.tim = [0] * (n + 1)
         self.since = [-1] * (n + 1)
         self.crossed_first = None
+        self.observer = None  # called as observer(engine, t) after every fill and every message end (tests)
 
     # -- book ------------------------------------------------------------------------------
 
@@ -403,6 +404,8 @@ class ReferenceEngine:
         seen = self._respond(t, o, "fill", units)
         self.fills.append(RefFill(t, seen, a, o.oid, o.side, int(maker), level, price, qty, fee, how))
         self.counters["maker_fills" if maker else "taker_fills"] += 1
+        if self.observer is not None:
+            self.observer(self, t)
 
     def _maker_fill(self, t: int, o: Order, units: float, how: str) -> bool:
         if self.fill_probability < 1.0 and self.rng.uniform() >= self.fill_probability:
@@ -736,6 +739,8 @@ class ReferenceEngine:
             if top != self.prev_top[a]:
                 self.prev_top[a] = top
                 self.top_changed = True
+        if self.observer is not None:
+            self.observer(self, tp)
         reason = 0
         if self.schedule & EVERY:
             reason |= EVERY
