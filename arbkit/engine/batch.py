@@ -16,7 +16,7 @@ from arbkit.engine import batch_loop as bl
 from arbkit.engine import codes as c
 from arbkit.book.ladder import DEFAULT_LADDER
 from arbkit.engine.result import Result
-from arbkit.engine.replayer import Replayer, book_rows, crossed_book_error
+from arbkit.engine.replayer import Replayer, crossed_book_error
 from arbkit.engine.strategy import Strategy
 from arbkit.core.errors import ConfigError
 from arbkit.core.columns import EventColumns
@@ -118,7 +118,7 @@ class BatchReplayer:
         lead = self.runs[0]
         lead._check(cols)
         last_ts = int(cols.ts_local[-1])
-        cols = book_rows(cols)
+        cols = lead._engine_rows_of(cols)
         m = len(cols)
         if m == 0:
             for run in self.runs:
@@ -143,7 +143,8 @@ class BatchReplayer:
         b = self.bclock
         if b[bl.B_ERROR] == c.E_CROSSED:
             a = int(b[bl.B_CROSS_ASSET])
-            raise crossed_book_error(self.runs[0].source, int(b[bl.B_CROSS_ROW]), int(b[bl.B_CROSS_TS]),
+            raise crossed_book_error(self.runs[0].source, self.runs[0].input_row(int(b[bl.B_CROSS_ROW])),
+                                     int(b[bl.B_CROSS_TS]),
                                      self.runs[0].instruments[a].key)
 
     def _drain(self, r: int) -> None:
@@ -168,5 +169,6 @@ class BatchReplayer:
                 clock[c.CLK_CROSS_TS] = b[bl.B_CROSS_TS]
                 clock[c.CLK_CROSS_ASSET] = b[bl.B_CROSS_ASSET]
                 clock[c.CLK_CROSS_ROW] = b[bl.B_CROSS_ROW]
+                run._row_map = self.runs[0]._row_map
             self._finished = True
         return [run.finish() for run in self.runs]

@@ -77,6 +77,8 @@ class Replayer:
         self._last_ts = _INT64_MIN
         self._first_ts: int | None = None
         self._clock = _INT64_MIN  # where advance_to moved the clock (no later row may be before it)
+        self._engine_rows = 0  # rows handed to the engine (FUNDING / MARK rows are not)
+        self._row_map: list[tuple[int, int, np.ndarray, int]] = []  # chunks that dropped rows, to name input rows
         self.trace_window = trace_window
         self.trace: list[dict[str, Any]] = []
         self._finished = False
@@ -131,7 +133,7 @@ class Replayer:
             return
         self._check(cols)
         last_ts = int(cols.ts_local[-1])
-        cols = book_rows(cols)
+        cols = self._engine_rows_of(cols)
         if len(cols):
             if self._first_ts is None:
                 self._first_ts = int(cols.ts_local[0])
@@ -143,6 +145,26 @@ class Replayer:
                 self._run(arrays, 0, len(cols))
         self._rows += n
         self._last_ts = last_ts
+
+    def _engine_rows_of(self, cols: EventColumns) -> EventColumns:
+        """The rows of a fed chunk the engine sees (:func:`book_rows`), remembering where they were in the input."""
+        kept = book_rows(cols)
+        if len(kept) < len(cols):
+            drop = np.isin(cols.kind, _FUNDING_CODES)
+            self._row_map.append((self._engine_rows, self._rows, np.flatnonzero(~drop), len(cols)))
+        self._engine_rows += len(kept)
+        return kept
+
+    def input_row(self, engine_row: int) -> int:
+        """The input row (as fed, every kind counted) of the engine's row ``engine_row``."""
+        extra = 0
+        for start, orig, kept, n in self._row_map:
+            if engine_row < start:
+                break
+            if engine_row < start + len(kept):
+                return orig + int(kept[engine_row - start])
+            extra += n - len(kept)
+        return engine_row + extra
 
     def warm(self, cols: EventColumns) -> None:
         """Apply events from before the replay window to the books only (no strategy, orders or counts)."""
@@ -226,7 +248,7 @@ class Replayer:
         """The error of the first crossed book (file, row, time, asset)."""
         clock = self.state.clock
         a = int(clock[c.CLK_CROSS_ASSET])
-        return crossed_book_error(self.source, int(clock[c.CLK_CROSS_ROW]), int(clock[c.CLK_CROSS_TS]),
+        return crossed_book_error(self.source, self.input_row(int(clock[c.CLK_CROSS_ROW])), int(clock[c.CLK_CROSS_TS]),
                                   self.instruments[a].key if 0 <= a < len(self.instruments) else str(a))
 
     def _raise_engine_error(self, r: int) -> None:
@@ -285,7 +307,7 @@ class Replayer:
         crossed = None
         if counters["crossed_books"]:
             a = int(clock[c.CLK_CROSS_ASSET])
-            crossed = {"count": counters["crossed_books"], "first_row": int(clock[c.CLK_CROSS_ROW]),
+            crossed = {"count": counters["crossed_books"], "first_row": self.input_row(int(clock[c.CLK_CROSS_ROW])),
                        "first_ts": int(clock[c.CLK_CROSS_TS]), "first_instrument": self.instruments[a].key}
         gs = self.state.guard_st
         guard_report = {"kill_switch": {"tripped": bool(gs[c.GS_KILLED]),

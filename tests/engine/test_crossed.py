@@ -32,6 +32,17 @@ def test_a_crossed_book_stops_the_replay_with_one_line_naming_where():
     assert "\n" not in msg and "sim:X" in msg and "ts_local 200" in msg and "allow_crossed" in msg
 
 
+def test_the_row_named_is_the_input_row_when_mark_rows_are_skipped():
+    marks = [(150, 0, 8, 0, 100.1, 100.0, -1), (150, 0, 8, 0, 100.2, 100.0, -1)]  # MARK rows: not engine rows
+    with pytest.raises(DataError) as e:
+        replay(make_events(IMAGE + marks + ROWS), touch_mm(), MM, instruments=INST)
+    assert e.value.row == len(IMAGE) + 2 + 1
+    res = replay(make_events(IMAGE + marks + ROWS), touch_mm(), MM, instruments=INST, allow_crossed=True)
+    assert res.crossed["first_row"] == len(IMAGE) + 3
+    got = replay_batch(make_events(IMAGE + marks + ROWS), touch_mm(), [MM, MM], instruments=INST, allow_crossed=True)
+    assert got[1].crossed == res.crossed
+
+
 def test_allowed_crossings_are_counted_in_the_result_and_the_kpis():
     res = replay(make_events(IMAGE + ROWS), touch_mm(), MM, instruments=INST, allow_crossed=True)
     assert res.counters["crossed_books"] == 2
