@@ -59,7 +59,8 @@ def run(n_rows: int) -> dict:
     t = time.perf_counter()
     res = replay(cols, strat, params, instruments=one, latency=lat, fill=fill)
     t_arbkit = time.perf_counter() - t
-    ref = ReferenceEngine([RefInstrument(inst.tick_size, inst.maker_fee_bps, inst.taker_fee_bps, inst.contract_size)],
+    ref = ReferenceEngine([RefInstrument(inst.tick_size, inst.maker_fee_bps, inst.taker_fee_bps, inst.contract_size,
+                                         lot=inst.lot_size)],
                           Latency(1_000_000), Latency(1_000_000), queue="power", queue_power=2.0)
     t = time.perf_counter()
     ref.run(rows, scripted(actions))
