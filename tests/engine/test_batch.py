@@ -16,7 +16,8 @@ from arbkit.core.errors import ConfigError
 from arbkit.kpi import compute_kpis
 from arbkit.strategies import get_strategy
 from helpers.events import make_events
-from helpers.invariants import assert_lot_invariants, assert_ratios_at_most_100
+from helpers.invariants import assert_lot_invariants, assert_ratios_at_most_100, assert_volume_through_bounded
+from helpers.reference_engine import reference_run
 from helpers.script_strategy import HEAD, WIDTH, script_kernel, script_vector
 from helpers.streams import fill_models, instruments, latencies, lots, schedules, scripts, streams
 from arbkit.engine.strategy import Strategy
@@ -95,11 +96,18 @@ def test_batched_scripts_equal_separate_runs(data, stream, fill, lat, schedule, 
     kw = {"fill": fill, "latency": latency, "equity_interval_ms": equity_ms, "instruments": insts,
           "guards": {"max_gap_ms": gap_ms} if gap_ms else None, "allow_crossed": True}
     batched = replay_batch(events, strat, vectors, seeds=seeds, chunk_rows=chunks[0], buffers=TINY, **kw)
-    for vec, seed, got in zip(vectors, seeds, batched):
+    for vec, seed, got, acts, wake in zip(vectors, seeds, batched, scripts_, wakes):
         single = replay(events, strat, vec, seed=seed, chunk_rows=chunks[1], **kw)
         assert_same_run(got, single)
         assert_lot_invariants(single)
         assert_ratios_at_most_100(compute_kpis(single))
+        # and the oracle: the reference engine gives the same fills; its trade-through fills stay within the volume
+        ref = reference_run(rows, insts, acts, fill, lat, seed, schedule=schedule, wake=wake, gap_ms=gap_ms,
+                            equity_ns=int(round(equity_ms * 1e6)))
+        assert [(int(f["ts"]), int(f["order_id"]), float(f["qty"]), float(f["price"])) for f in single.fills] == \
+            [(f.ts, f.order_id, f.qty, f.price) for f in ref.fills]
+        if fill["trade_through"] == "volume":
+            assert_volume_through_bounded(rows, [f for f in ref.fills if f.how == "through"])
 
 
 def test_batch_rejects_what_it_cannot_run(bundled):

@@ -851,3 +851,28 @@ def scripted(actions: list[tuple], wake: bool = False):
             eng.wake_at(int(actions[i][0]))
 
     return strategy
+
+
+def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fill: dict, lat: tuple, seed: int, *,
+                  schedule=None, wake: bool = False, gap_ms: float = 0.0, equity_ns: int = 1_000_000_000,
+                  clock_end: int | None = None) -> ReferenceEngine:
+    """The reference engine run of a scripted strategy, configured like an arbkit replay.
+
+    ``instruments``: arbkit Instruments; ``lat``: ("const", entry, response) or ("emp", samples, samples);
+    ``schedule``: an arbkit Schedule (every event when None).
+    """
+    if lat[0] == "const":
+        entry, response = Latency(lat[1]), Latency(lat[2])
+    else:
+        entry, response = Latency(samples=[float(x) for x in lat[1]]), Latency(samples=[float(x) for x in lat[2]])
+    bits = schedule.bits if schedule is not None else EVERY
+    interval = max(schedule.interval_ns, 1) if schedule is not None else 1
+    ref = ReferenceEngine([RefInstrument(i.tick_size, i.maker_fee_bps, i.taker_fee_bps, i.contract_size,
+                                         i.contract_type.startswith("inverse"), i.lot_size) for i in instruments],
+                          entry, response, seed=seed, queue=fill["queue"], queue_power=fill["queue_power"],
+                          fill_probability=fill["fill_probability"], trade_through=fill["trade_through"],
+                          cross_fill=fill["cross_fill"], consume=fill["taker_consumes_book"],
+                          max_levels=fill["max_taker_levels"], schedule=bits, interval_ns=interval,
+                          equity_interval_ns=equity_ns, max_gap_ms=gap_ms)
+    ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
+    return ref
