@@ -129,39 +129,57 @@ def advance_nb(st, strategy, params, user, t, row):
     Returns False when it stopped early (an output buffer to drain, or an error); calling
     again with the same ``t`` continues exactly.
     """
+    # the state's arrays once (each field read of the struct costs a reference count)
     clock = st.clock
+    rq_i = st.rq_i
+    rs_i = st.rs_i
+    counters = st.counters
     sched = st.cfg_i[c.G_SCHEDULE]
-    done = True
+    interval_on = sched & c.CALL_INTERVAL != 0
+    eq_on = st.cfg_i[c.G_EQ_INTERVAL] > 0
+    guards_on = st.guard_cfg[c.RG_ON] != 0.0
+    if buffers_full_nb(st):
+        return False
     while True:
-        if buffers_full_nb(st):
-            done = False
-            break
-        tm = timer_due_nb(st)
+        tm = clock[c.CLK_WAKE]  # the earliest timer, exactly (as timer_due_nb)
+        if interval_on and clock[c.CLK_NEXT_CALL] < tm:
+            tm = clock[c.CLK_NEXT_CALL]
+        if eq_on and clock[c.CLK_NEXT_EQ] < tm:
+            tm = clock[c.CLK_NEXT_EQ]
+        if guards_on:
+            g = guard_deadline_nb(st)
+            if g < tm:
+                tm = g
+        q = rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] if clock[c.CLK_RQ_N] > 0 else I64_MAX
+        p = rs_i[clock[c.CLK_RS_HEAD], c.P_T] if clock[c.CLK_RS_N] > 0 else I64_MAX
         d = tm if tm < t else I64_MAX
-        if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] < d:
-            d = st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T]
-        if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] < d:
-            d = st.rs_i[clock[c.CLK_RS_HEAD], c.P_T]
+        if q < d:
+            d = q
+        if p < d:
+            d = p
         if d > t or (d == t and not row):
-            break
+            clock[c.CLK_NEXT_TIMER] = tm  # nothing more before t: the bounds are exact now
+            clock[c.CLK_NEXT_DUE] = min(tm, q, p)
+            return True
         clock[c.CLK_NOW] = d
-        if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] <= d:
+        if q <= d:
             process_requests_nb(st, d)
-        if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= d:
+        if clock[c.CLK_RS_N] > 0 and rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= d:
             deliver_responses_nb(st, d)
         if d < t:
-            reason = timers_at_nb(st, d)
+            reason = timers_at_nb(st, d) if tm <= d else 0
             if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0 and d > clock[c.CLK_LAST_CALL_T]:
                 reason |= c.CALL_RESPONSE
                 clock[c.CLK_RESPONDED] = 0
             if reason != 0:
                 clock[c.CLK_LAST_CALL_T] = d
                 clock[c.CLK_NOW] = d
-                if st.guard_cfg[c.RG_ON] != 0.0:
+                if guards_on:
                     guard_on_call_nb(st, d)
                 clock[c.CLK_CALL_REASON] = reason
-                st.counters[c.C_CALLS] += 1
-                st.counters[c.C_TIMER_CALLS] += 1
+                counters[c.C_CALLS] += 1
+                counters[c.C_TIMER_CALLS] += 1
                 strategy(st, params, user)
-    recompute_due_nb(st)
-    return done
+        if buffers_full_nb(st):
+            recompute_due_nb(st)
+            return False
