@@ -304,6 +304,7 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                 if due_row[k] <= t:
                     st = states.getitem_unchecked(k)
                     _sync_mid_nb(st, mid)
+                    st.clock[c.CLK_LAST_T] = bclock[B_LAST_T]  # the last message end (sets look only when due)
                     if not advance_nb(st, strategy, params[k], users[k], t, True):
                         stopped = True
                     _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock, sh_held, n_held)

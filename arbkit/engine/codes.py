@@ -84,8 +84,10 @@ NA = 11
 I_MAKER_BPS, I_TAKER_BPS, I_CSIZE, I_INVERSE, I_LOT, I_BINARY, I_UNIT = range(7)
 NI = 7
 # -- engine configuration vectors ---------------------------------------------------------------
-G_SCHEDULE, G_INTERVAL, G_QUEUE, G_THROUGH, G_CROSS, G_CONSUME, G_EQ_INTERVAL, G_MAX_LEVELS, G_ALLOW_CROSSED = range(9)
-NG = 9  # int64 config
+# G_MAX_SILENCE: ns of feed silence after which interval calls, wake-ups and equity samples pause (0: never)
+G_SCHEDULE, G_INTERVAL, G_QUEUE, G_THROUGH, G_CROSS, G_CONSUME, G_EQ_INTERVAL, G_MAX_LEVELS, G_ALLOW_CROSSED, \
+    G_MAX_SILENCE = range(10)
+NG = 10  # int64 config
 H_QUEUE_POWER, H_FILL_PROB = range(2)
 NH = 2  # float64 config
 

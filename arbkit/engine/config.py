@@ -212,15 +212,24 @@ class LatencyModel:
 
 @dataclass(frozen=True)
 class Schedule:
-    """When the engine calls the strategy: after every message, every ``interval_ms``, on a top change, on a response."""
+    """When the engine calls the strategy: after every message, every ``interval_ms``, on a top change, on a response.
+
+    Timers run between events (see :mod:`arbkit.engine.loop`); ``max_silence_s`` bounds them:
+    once no event has come for that long, interval calls, wake-ups and equity samples pause,
+    and what fell due meanwhile fires once at the next event (0: never pause). It keeps a
+    recording whose feeds are years apart from firing timers for years; the kill switch's
+    deadlines, requests and responses are not paused.
+    """
 
     every_event: bool = False
     interval_ms: float = 0.0
     on_top_change: bool = False
     on_response: bool = False
+    max_silence_s: float = 3600.0
 
     def __post_init__(self) -> None:
         _check_number("schedule", "interval_ms", self.interval_ms, lo=0.0)
+        _check_number("schedule", "max_silence_s", self.max_silence_s, lo=0.0)
         if not (self.every_event or self.interval_ms > 0 or self.on_top_change or self.on_response):
             raise ConfigError("schedule: nothing would call the strategy (set every_event, interval_ms, "
                               "on_top_change or on_response)")
@@ -331,6 +340,7 @@ def engine_config(fill: FillModel, schedule: Schedule, equity_interval_ms: float
     gi[c.G_EQ_INTERVAL] = int(round(equity_interval_ms * 1e6))
     gi[c.G_MAX_LEVELS] = fill.max_taker_levels
     gi[c.G_ALLOW_CROSSED] = int(bool(allow_crossed))
+    gi[c.G_MAX_SILENCE] = int(round(schedule.max_silence_s * 1e9))
     gf = np.zeros(c.NH)
     gf[c.H_QUEUE_POWER] = fill.queue_power
     gf[c.H_FILL_PROB] = fill.fill_probability

@@ -88,19 +88,22 @@ def recompute_due_nb(st):
 
 
 @njit(cache=True)
-def timers_at_nb(st, t):
+def timers_at_nb(st, t, scheduled=True):
     """Timer work due at or before ``t``: the equity sample, the kill-switch deadlines, then the call bits.
 
     Returns ``CALL_INTERVAL`` / ``CALL_WAKE`` when due (and moves the interval to its next
-    grid time, clears the wake-up); the caller makes the call.
+    grid time, clears the wake-up); the caller makes the call. ``scheduled`` False (the feed
+    has been silent longer than ``max_silence_s``): only the kill-switch deadlines.
     """
     clock = st.clock
+    if st.guard_cfg[c.RG_ON] != 0.0:
+        guard_deadlines_due_nb(st, t)
+    if not scheduled:
+        return 0
     eq_iv = st.cfg_i[c.G_EQ_INTERVAL]
     if eq_iv > 0 and t >= clock[c.CLK_NEXT_EQ] and clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
         sample_equity_nb(st, t)
         clock[c.CLK_NEXT_EQ] = (t // eq_iv + 1) * eq_iv
-    if st.guard_cfg[c.RG_ON] != 0.0:
-        guard_deadlines_due_nb(st, t)
     bits = 0
     if st.cfg_i[c.G_SCHEDULE] & c.CALL_INTERVAL and t >= clock[c.CLK_NEXT_CALL]:
         bits |= c.CALL_INTERVAL
@@ -138,21 +141,23 @@ def advance_nb(st, strategy, params, user, t, row):
     interval_on = sched & c.CALL_INTERVAL != 0
     eq_on = st.cfg_i[c.G_EQ_INTERVAL] > 0
     guards_on = st.guard_cfg[c.RG_ON] != 0.0
+    silence = st.cfg_i[c.G_MAX_SILENCE]
     if buffers_full_nb(st):
         return False
     while True:
-        tm = clock[c.CLK_WAKE]  # the earliest timer, exactly (as timer_due_nb)
-        if interval_on and clock[c.CLK_NEXT_CALL] < tm:
-            tm = clock[c.CLK_NEXT_CALL]
-        if eq_on and clock[c.CLK_NEXT_EQ] < tm:
-            tm = clock[c.CLK_NEXT_EQ]
-        if guards_on:
-            g = guard_deadline_nb(st)
-            if g < tm:
-                tm = g
+        ts_ = clock[c.CLK_WAKE]  # the earliest scheduled timer, exactly (as timer_due_nb)
+        if interval_on and clock[c.CLK_NEXT_CALL] < ts_:
+            ts_ = clock[c.CLK_NEXT_CALL]
+        if eq_on and clock[c.CLK_NEXT_EQ] < ts_:
+            ts_ = clock[c.CLK_NEXT_EQ]
+        g = guard_deadline_nb(st) if guards_on else I64_MAX
+        tm = min(ts_, g)
+        # scheduled timers pause once the feed has been silent for max_silence (they fire at the next event)
+        awake = silence <= 0 or ts_ <= clock[c.CLK_LAST_T] + silence
+        due = min(ts_, g) if awake else g
         q = rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] if clock[c.CLK_RQ_N] > 0 else I64_MAX
         p = rs_i[clock[c.CLK_RS_HEAD], c.P_T] if clock[c.CLK_RS_N] > 0 else I64_MAX
-        d = tm if tm < t else I64_MAX
+        d = due if due < t else I64_MAX
         if q < d:
             d = q
         if p < d:
@@ -167,7 +172,7 @@ def advance_nb(st, strategy, params, user, t, row):
         if clock[c.CLK_RS_N] > 0 and rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= d:
             deliver_responses_nb(st, d)
         if d < t:
-            reason = timers_at_nb(st, d) if tm <= d else 0
+            reason = timers_at_nb(st, d, awake) if tm <= d else 0
             if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0 and d > clock[c.CLK_LAST_CALL_T]:
                 reason |= c.CALL_RESPONSE
                 clock[c.CLK_RESPONDED] = 0

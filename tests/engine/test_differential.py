@@ -51,7 +51,8 @@ def _run_both(n_assets, rows, actions, fill, lat, seed, *, lot=0.25, schedule=No
                           fill_probability=fill["fill_probability"], trade_through=fill["trade_through"],
                           cross_fill=fill["cross_fill"], consume=fill["taker_consumes_book"],
                           max_levels=fill["max_taker_levels"], schedule=sched.bits, interval_ns=max(sched.interval_ns, 1),
-                          equity_interval_ns=EQUITY_NS, max_gap_ms=gap_ms)
+                          equity_interval_ns=EQUITY_NS, max_gap_ms=gap_ms,
+                          max_silence_ns=int(round(sched.max_silence_s * 1e9)))
     ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
     return res, ref
 

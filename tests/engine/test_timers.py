@@ -74,6 +74,21 @@ def test_a_100ms_schedule_is_called_inside_the_hole(holed):
     assert list(eq[(eq >= h0) & (eq < h1)]) == list(range(-(-h0 // S) * S, h1, S))
 
 
+def test_timers_pause_after_max_silence_and_fire_once_at_the_next_event(holed):
+    cols, _, start, end, h0, h1 = holed
+    res = _run(holed, probe(Schedule(interval_ms=100.0, max_silence_s=10.0)), equity_interval_ms=1000.0)
+    ts = cols.ts_local
+    last = int(ts[ts < h0].max())
+    first = int(ts[ts >= h1].min())
+    got = calls(res)
+    inside = [t for t, _ in got if last < t < first]
+    assert inside == [g for g in range(-(-(last + 1) // (100 * MS)) * 100 * MS, last + 10 * S + 1, 100 * MS)]
+    at_first = [r for t, r in got if t == first]
+    assert at_first and at_first[0] & c.CALL_INTERVAL  # what fell due while paused: one call, at the next event
+    eq = res.equity_ts
+    assert eq[(eq > last) & (eq < first)].max() <= last + 10 * S and first in eq
+
+
 def test_max_gap_trips_the_kill_switch_two_seconds_into_the_hole(holed):
     cols, insts, start, end, h0, h1 = holed
     ts, asset = cols.ts_local, cols.asset

@@ -146,6 +146,7 @@ class ReferenceEngine:
     equity_interval_ns: int = 1_000_000_000
     max_gap_ms: float = 0.0
     stale_book_ms: float = 0.0
+    max_silence_ns: int = 3_600_000_000_000  # scheduled timers pause after this long with no event (0: never)
     fills: list[RefFill] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: {k: 0 for k in COUNTERS})
 
@@ -646,22 +647,15 @@ class ReferenceEngine:
 
     # -- timers and calls -------------------------------------------------------------------------------
 
-    def _timer_due(self) -> int:
-        d = self.wake
-        if self.schedule & INTERVAL:
-            d = min(d, self.next_call)
-        d = min(d, self.next_eq)
+    def _timers_at(self, t: int, scheduled: bool = True) -> int:
         if self._guards_on:
-            d = min(d, self._guard_deadline())
-        return d
-
-    def _timers_at(self, t: int) -> int:
+            self._time_checks(t)
+        if not scheduled:
+            return 0
         if t >= self.next_eq:
             self._sample(t)
             iv = self.equity_interval_ns
             self.next_eq = (t // iv + 1) * iv
-        if self._guards_on:
-            self._time_checks(t)
         bits = 0
         if self.schedule & INTERVAL and t >= self.next_call:
             bits |= INTERVAL
@@ -683,7 +677,13 @@ class ReferenceEngine:
 
     def _advance(self, t: int, strategy, row: bool = True) -> None:
         while True:
-            tm = self._timer_due()
+            sched = self.wake
+            if self.schedule & INTERVAL:
+                sched = min(sched, self.next_call)
+            sched = min(sched, self.next_eq)
+            g = self._guard_deadline() if self._guards_on else INF
+            awake = self.max_silence_ns <= 0 or sched <= self.last_t + self.max_silence_ns
+            tm = min(sched, g) if awake else g
             d = tm if tm < t else INF
             if self.requests:
                 d = min(d, self.requests[0][0])
@@ -695,7 +695,7 @@ class ReferenceEngine:
             self._process_requests(d)
             self._deliver(d)
             if d < t:
-                reason = self._timers_at(d)
+                reason = self._timers_at(d, awake)
                 if self.schedule & RESPONSE and self.responded and d > self.last_call_t:
                     reason |= RESPONSE
                     self.responded = False
@@ -873,6 +873,8 @@ def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fi
                           fill_probability=fill["fill_probability"], trade_through=fill["trade_through"],
                           cross_fill=fill["cross_fill"], consume=fill["taker_consumes_book"],
                           max_levels=fill["max_taker_levels"], schedule=bits, interval_ns=interval,
-                          equity_interval_ns=equity_ns, max_gap_ms=gap_ms)
+                          equity_interval_ns=equity_ns, max_gap_ms=gap_ms,
+                          max_silence_ns=int(round(schedule.max_silence_s * 1e9)) if schedule is not None else
+                          3_600_000_000_000)
     ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
     return ref

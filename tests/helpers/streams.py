@@ -106,8 +106,11 @@ def instruments(n, lot=0.25):
     return out
 
 
-#: when the script runs: every message, a 2 µs timer (between events too), on top changes, on responses
+#: when the script runs: every message, a 2 µs timer (between events too), on top changes, on responses; some
+#: pause their timers after 5 µs of silence (the streams have 10 µs silences)
 schedules = hs.sampled_from([Schedule(every_event=True), Schedule(interval_ms=0.002),
                              Schedule(interval_ms=0.001, on_top_change=True),
                              Schedule(on_response=True, interval_ms=0.005),
-                             Schedule(on_top_change=True, on_response=True), Schedule(on_response=True)])
+                             Schedule(on_top_change=True, on_response=True), Schedule(on_response=True),
+                             Schedule(interval_ms=0.001, max_silence_s=5e-6),
+                             Schedule(every_event=True, on_response=True, max_silence_s=4e-6)])
