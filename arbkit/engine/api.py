@@ -20,7 +20,6 @@ from numba import njit
 
 from arbkit.engine import codes as c
 from arbkit.engine.codes import IOC, LIMIT, MARKET, POST_ONLY  # noqa: F401  (order types for strategies)
-from arbkit.engine.codes import CALL_EVERY_EVENT, CALL_INTERVAL, CALL_RESPONSE, CALL_TOP_CHANGE  # noqa: F401
 from arbkit.engine.codes import ST_CANCELLED, ST_FILLED, ST_NEW, ST_OPEN, ST_PARTIAL, ST_REJECTED  # noqa: F401
 from arbkit.engine.codes import (CALL_EVERY_EVENT, CALL_INTERVAL, CALL_RESPONSE, CALL_TOP_CHANGE,  # noqa: F401
                                  CALL_WAKE)
