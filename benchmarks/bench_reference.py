@@ -55,11 +55,14 @@ def run(n_rows: int) -> dict:
     lat = LatencyModel(entry=1_000_000, response=1_000_000)
     fill = {"queue": "power", "queue_power": 2.0}
     one = [inst]
-    replay(cols.take(slice(0, 1000)), strat, params, instruments=one, latency=lat, fill=fill)  # load compiled code
+    # the cut after --rows rows may end inside a book message (then crossed when closed): allowed and counted
+    kw = {"latency": lat, "fill": fill, "allow_crossed": True}
+    replay(cols.take(slice(0, 1000)), strat, params, instruments=one, **kw)  # load compiled code
     t = time.perf_counter()
-    res = replay(cols, strat, params, instruments=one, latency=lat, fill=fill)
+    res = replay(cols, strat, params, instruments=one, **kw)
     t_arbkit = time.perf_counter() - t
-    ref = ReferenceEngine([RefInstrument(inst.tick_size, inst.maker_fee_bps, inst.taker_fee_bps, inst.contract_size)],
+    ref = ReferenceEngine([RefInstrument(inst.tick_size, inst.maker_fee_bps, inst.taker_fee_bps, inst.contract_size,
+                                         lot=inst.lot_size)],
                           Latency(1_000_000), Latency(1_000_000), queue="power", queue_power=2.0)
     t = time.perf_counter()
     ref.run(rows, scripted(actions))

@@ -18,6 +18,7 @@ Both are driven at the same call times and record what they did:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import numpy as np
 from numba import njit
@@ -304,7 +305,7 @@ def run_arbkit(cols, instrument, params: dict, fill: dict, latency_ns: int, inte
     """arbkit's logged touch_mm: the result, its call times and its requests."""
     strat, user = logged_strategy(interval_ms, log_capacity)
     res = replay(cols, strat, params, instruments=[instrument], fill=fill,
-                 latency={"entry": latency_ns, "response": latency_ns})
+                 latency={"entry": latency_ns, "response": latency_ns}, **_crossed_ok())
     calls, requests = read_arbkit_log(user)
     return {"result": res, "calls": calls, "requests": requests}
 
@@ -312,7 +313,12 @@ def run_arbkit(cols, instrument, params: dict, fill: dict, latency_ns: int, inte
 def run_arbkit_plain(cols, instrument, params: dict, fill: dict, latency_ns: int, interval_ms: float):
     """arbkit's touch_mm as a user runs it (the timed run)."""
     return replay(cols, touch_mm(interval_ms), params, instruments=[instrument], fill=fill,
-                  latency={"entry": latency_ns, "response": latency_ns})
+                  latency={"entry": latency_ns, "response": latency_ns}, **_crossed_ok())
+
+
+def _crossed_ok() -> dict:
+    """hftbacktest replays crossed books as they come; so must arbkit here (where it has the switch)."""
+    return {"allow_crossed": True} if "allow_crossed" in inspect.signature(replay).parameters else {}
 
 
 def hftbacktest_backtest(data: np.ndarray, instrument, queue: str, queue_power: float, latency_ns: int):

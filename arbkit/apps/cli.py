@@ -136,7 +136,7 @@ def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
         if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
             cfg_dict.setdefault(section, {})
             cfg_dict[section][name] = value
-        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns"):
+        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed"):
             cfg_dict[key] = value
         else:
             cfg_dict.setdefault("params", {})[key] = value
@@ -163,7 +163,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if hi < lo:
             raise ArbkitError(f"--trace-to ({hi}) is before --trace-from ({lo})")
         trace = (lo, hi)
-    res = cfg.replay(args.recording, seed=args.seed, trace=trace)
+    res = cfg.replay(args.recording, seed=args.seed, trace=trace, allow_crossed=True if args.allow_crossed else None)
     summary = res.summary()
     from arbkit.kpi import checkpoints
 
@@ -547,6 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, help="override the config's seed")
     r.add_argument("--trace-from", help="start of the trace window (ns or ISO-8601)")
     r.add_argument("--trace-to", help="end of the trace window (ns or ISO-8601)")
+    r.add_argument("--allow-crossed", action="store_true",
+                   help="replay books left crossed after a complete message (counted) instead of stopping")
     r.add_argument("--json", action="store_true", help="print one JSON object (events, fills, fills_hash, pnl, ...)")
     r.set_defaults(func=cmd_replay)
 

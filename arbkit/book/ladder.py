@@ -133,79 +133,87 @@ def book_recenter_nb(b, a, centre_tick):
 
 
 @njit(cache=True)
-def _maybe_recenter_nb(b, a):
-    L = b.bid_qty.shape[1]
-    bb = b.best_bid[a]
-    ba = b.best_ask[a]
-    if bb != NO_BID and ba != NO_ASK:
-        centre = (bb + ba) // 2
-    elif bb != NO_BID:
-        centre = bb
-    elif ba != NO_ASK:
-        centre = ba
-    else:
-        return
-    off = centre - b.base[a]
-    if off < L // 4 or off > L - L // 4:
-        book_recenter_nb(b, a, centre)
-
-
-@njit(cache=True)
 def book_set_nb(b, a, side, tick, qty):
-    """Set the total quantity at ``tick`` on ``side`` (+1 bid, -1 ask); 0 removes the level."""
-    L = b.bid_qty.shape[1]
-    if not b.centred[a]:
-        b.base[a] = tick - L // 2
-        b.centred[a] = True
-    i = tick - b.base[a]
+    """Set the total quantity at ``tick`` on ``side`` (+1 bid, -1 ask); 0 removes the level.
+
+    The engine's loops write the same block out (``# --- copy: ladder-update``; the tests
+    compare the copies), so this and the replay agree on every book.
+    """
+    bid_qty = b.bid_qty
+    ask_qty = b.ask_qty
+    base = b.base
+    best_bid = b.best_bid
+    best_ask = b.best_ask
+    n_bid = b.n_bid
+    n_ask = b.n_ask
+    centred = b.centred
+    dropped = b.dropped
+    L = bid_qty.shape[1]
+    sd = side
+    q = qty
+    # --- copy: ladder-update (begin)
+    if not centred[a]:
+        base[a] = tick - L // 2
+        centred[a] = True
+    i = tick - base[a]
+    if (i < 0 or i >= L) and n_bid[a] + n_ask[a] == 0 and q > 0.0:
+        base[a] = tick - L // 2
+        i = L // 2
+    old = -1.0
     if i < 0 or i >= L:
-        if b.n_bid[a] + b.n_ask[a] == 0 and qty > 0.0:
-            b.base[a] = tick - L // 2
-            i = L // 2
-        else:
-            b.dropped[a] += 1
-            return
-    if side > 0:
-        old = b.bid_qty[a, i]
-        b.bid_qty[a, i] = qty
-        if qty > 0.0:
-            if old == 0.0:
-                b.n_bid[a] += 1
-            if tick > b.best_bid[a]:
-                b.best_bid[a] = tick
-        elif old > 0.0:
-            b.n_bid[a] -= 1
-            if tick == b.best_bid[a]:
-                nb = NO_BID
-                if b.n_bid[a] > 0:
-                    j = i - 1
-                    while j >= 0:
-                        if b.bid_qty[a, j] > 0.0:
-                            nb = b.base[a] + j
-                            break
-                        j -= 1
-                b.best_bid[a] = nb
+        dropped[a] += 1
     else:
-        old = b.ask_qty[a, i]
-        b.ask_qty[a, i] = qty
-        if qty > 0.0:
-            if old == 0.0:
-                b.n_ask[a] += 1
-            if tick < b.best_ask[a]:
-                b.best_ask[a] = tick
-        elif old > 0.0:
-            b.n_ask[a] -= 1
-            if tick == b.best_ask[a]:
-                na = NO_ASK
-                if b.n_ask[a] > 0:
-                    j = i + 1
-                    while j < L:
-                        if b.ask_qty[a, j] > 0.0:
-                            na = b.base[a] + j
-                            break
-                        j += 1
-                b.best_ask[a] = na
-    _maybe_recenter_nb(b, a)
+        if sd > 0:
+            old = bid_qty[a, i]
+            bid_qty[a, i] = q
+            if q > 0.0:
+                if old == 0.0:
+                    n_bid[a] += 1
+                if tick > best_bid[a]:
+                    best_bid[a] = tick
+            elif old > 0.0:
+                n_bid[a] -= 1
+                if tick == best_bid[a]:
+                    nb = NO_BID
+                    if n_bid[a] > 0:
+                        j = i - 1
+                        while j >= 0:
+                            if bid_qty[a, j] > 0.0:
+                                nb = base[a] + j
+                                break
+                            j -= 1
+                    best_bid[a] = nb
+        else:
+            old = ask_qty[a, i]
+            ask_qty[a, i] = q
+            if q > 0.0:
+                if old == 0.0:
+                    n_ask[a] += 1
+                if tick < best_ask[a]:
+                    best_ask[a] = tick
+            elif old > 0.0:
+                n_ask[a] -= 1
+                if tick == best_ask[a]:
+                    na = NO_ASK
+                    if n_ask[a] > 0:
+                        j = i + 1
+                        while j < L:
+                            if ask_qty[a, j] > 0.0:
+                                na = base[a] + j
+                                break
+                            j += 1
+                    best_ask[a] = na
+        if best_bid[a] != NO_BID or best_ask[a] != NO_ASK:
+            if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:
+                off = (best_bid[a] + best_ask[a]) // 2 - base[a]
+            elif best_bid[a] != NO_BID:
+                off = best_bid[a] - base[a]
+            else:
+                off = best_ask[a] - base[a]
+            if off < L // 4 or off > L - L // 4:
+                book_recenter_nb(b, a, off + base[a])
+    # --- copy: ladder-update (end)
+    return old
 
 
 @njit(cache=True)

@@ -6,14 +6,18 @@ the base coin: one contract is ``contract_size`` quote units, a buy of ``q`` at 
 ``q·contract_size/p`` coin to cash and the position is worth ``-pos·contract_size/mark``
 coin. Fees are ``bps·notional/1e4`` in the settlement currency (negative bps = rebate).
 Equity is reported in the quote currency (inverse equity converted at the mark).
+
+Positions are counted in the instrument's quantity unit (``I_UNIT``, its lot) in ``A_POS_U``
+(a float holding a whole number, exact), and ``A_POS`` is ``A_POS_U · unit``: a position is always
+on the lot grid and sums of fills never drift off it. With no lot (unit 1.0) quantities are plain floats.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from arbkit.engine.codes import (A_AVG, A_CASH, A_FEES, A_MID, A_NOTIONAL, A_POS, A_REAL, A_VOL, I_CSIZE,
-                                 I_INVERSE)
+from arbkit.engine.codes import (A_AVG, A_CASH, A_FEES, A_MID, A_NOTIONAL, A_POS, A_POS_U, A_REAL, A_VOL, I_CSIZE,
+                                 I_INVERSE, I_UNIT)
 
 
 @njit(cache=True)
@@ -25,10 +29,12 @@ def fill_notional_nb(inst, a, price, qty):
 
 
 @njit(cache=True)
-def book_fill_nb(acct, inst, a, side, price, qty, fee):
-    """Apply one fill (``side`` +1 buy / -1 sell) to asset ``a``'s account at once."""
+def book_fill_nb(acct, inst, a, side, price, units, fee):
+    """Apply one fill of ``units`` quantity units (``side`` +1 buy / -1 sell) to asset ``a``'s account at once."""
     cs = inst[a, I_CSIZE]
     inverse = inst[a, I_INVERSE] > 0.0
+    unit = inst[a, I_UNIT]
+    qty = units * unit
     notional = fill_notional_nb(inst, a, price, qty)
     if inverse:
         acct[a, A_CASH] += side * notional
@@ -39,26 +45,28 @@ def book_fill_nb(acct, inst, a, side, price, qty, fee):
     acct[a, A_VOL] += qty
     acct[a, A_NOTIONAL] += notional
     pos = acct[a, A_POS]
+    pos_u = acct[a, A_POS_U]
     avg = acct[a, A_AVG]
-    if pos == 0.0 or (pos > 0.0) == (side > 0):
+    new_u = pos_u + side * units
+    acct[a, A_POS_U] = new_u
+    acct[a, A_POS] = new_u * unit
+    if pos_u == 0.0 or (pos_u > 0.0) == (side > 0):
         size = abs(pos)
         if inverse:
             acct[a, A_AVG] = (size + qty) / (size / avg + qty / price) if size > 0.0 else price
         else:
             acct[a, A_AVG] = (size * avg + qty * price) / (size + qty)
-        acct[a, A_POS] = pos + side * qty
         return
-    closed = min(qty, abs(pos))
-    sign = 1.0 if pos > 0.0 else -1.0
+    closed_u = min(units, abs(pos_u))
+    closed = closed_u * unit
+    sign = 1.0 if pos_u > 0.0 else -1.0
     if inverse:
         acct[a, A_REAL] += closed * cs * (1.0 / avg - 1.0 / price) * sign
     else:
         acct[a, A_REAL] += closed * cs * (price - avg) * sign
-    new_pos = pos + side * qty
-    acct[a, A_POS] = new_pos
-    if qty > closed:
+    if units > closed_u:
         acct[a, A_AVG] = price
-    elif new_pos == 0.0:
+    elif new_u == 0.0:
         acct[a, A_AVG] = 0.0
 
 

@@ -6,7 +6,12 @@ the strategy's view of the world — books as recorded up to now, and its orders
 position as the exchange's responses have told it so far (never the exchange's truth).
 
 Prices are floats in quote units; order prices must sit on the instrument's tick grid
-(use :func:`round_bid` / :func:`round_ask`). ``side`` is +1 buy/bid, -1 sell/ask.
+(use :func:`round_bid` / :func:`round_ask`) and sizes on its lot grid (use :func:`round_lot`;
+an order or modify off the grid is rejected ``invalid_lot``). ``side`` is +1 buy/bid, -1 sell/ask.
+
+Time: the strategy is called at message ends and, between messages, at its own timers
+(``interval_ms``, a wake-up set with :func:`wake_at`, a response arriving): :func:`now` is the
+time of the call and :func:`call_reason` says why.
 """
 from __future__ import annotations
 
@@ -15,8 +20,9 @@ from numba import njit
 
 from arbkit.engine import codes as c
 from arbkit.engine.codes import IOC, LIMIT, MARKET, POST_ONLY  # noqa: F401  (order types for strategies)
-from arbkit.engine.codes import CALL_EVERY_EVENT, CALL_INTERVAL, CALL_RESPONSE, CALL_TOP_CHANGE  # noqa: F401
 from arbkit.engine.codes import ST_CANCELLED, ST_FILLED, ST_NEW, ST_OPEN, ST_PARTIAL, ST_REJECTED  # noqa: F401
+from arbkit.engine.codes import (CALL_EVERY_EVENT, CALL_INTERVAL, CALL_RESPONSE, CALL_TOP_CHANGE,  # noqa: F401
+                                 CALL_WAKE)
 from arbkit.book.ladder import NO_ASK, NO_BID, price_to_tick_nb
 from arbkit.engine.guards import guard_order_nb
 from arbkit.engine.orders import alloc_slot_nb, find_slot_nb, log_order_nb, maybe_release_nb, push_request_nb
@@ -25,14 +31,46 @@ from arbkit.engine.orders import alloc_slot_nb, find_slot_nb, log_order_nb, mayb
 
 @njit(cache=True)
 def now(st):
-    """Current time, ns (the ts_local of the message just processed)."""
+    """Current time, ns: the ts_local of the message just processed, or the due time of a timer between messages."""
     return st.clock[c.CLK_NOW]
 
 
 @njit(cache=True)
 def call_reason(st):
-    """Bit set of why the strategy is called (CALL_EVERY_EVENT, CALL_INTERVAL, CALL_TOP_CHANGE, CALL_RESPONSE)."""
+    """Bit set of why the strategy is called.
+
+    ``CALL_EVERY_EVENT`` (a message ended), ``CALL_TOP_CHANGE`` (it changed a top of book),
+    ``CALL_INTERVAL`` (the schedule's interval is due), ``CALL_WAKE`` (a :func:`wake_at` time is
+    due), ``CALL_RESPONSE`` (responses arrived). Calls between messages carry only
+    ``CALL_INTERVAL``, ``CALL_WAKE`` and ``CALL_RESPONSE``.
+    """
     return st.clock[c.CLK_CALL_REASON]
+
+
+@njit(cache=True)
+def wake_at(st, t):
+    """Ask to be called at time ``t`` (ns) with ``CALL_WAKE``, even if no event arrives then.
+
+    One wake-up is pending per strategy: the earliest asked for wins, and it is cleared when it
+    fires. A time at or before :func:`now` is refused (returns False). Nothing fires after the
+    last event of the data.
+    """
+    if not t > st.clock[c.CLK_NOW]:
+        return False
+    if t < st.clock[c.CLK_WAKE]:
+        st.clock[c.CLK_WAKE] = t
+    if t < st.clock[c.CLK_NEXT_TIMER]:
+        st.clock[c.CLK_NEXT_TIMER] = t
+    if t < st.clock[c.CLK_NEXT_DUE]:
+        st.clock[c.CLK_NEXT_DUE] = t
+    return True
+
+
+@njit(cache=True)
+def pending_wake(st):
+    """The pending wake-up time (ns), or -1 when none."""
+    w = st.clock[c.CLK_WAKE]
+    return w if w != np.iinfo(np.int64).max else -1
 
 
 @njit(cache=True)
@@ -117,6 +155,34 @@ def round_bid(st, a, price):
 
 
 @njit(cache=True)
+def lot_size(st, a):
+    """The instrument's lot size (0 when unknown: sizes are then not checked)."""
+    return st.inst[a, c.I_LOT]
+
+
+@njit(cache=True)
+def round_lot(st, a, qty):
+    """``qty`` rounded down to the lot grid (whole lots; unchanged when the lot is unknown)."""
+    lot = st.inst[a, c.I_LOT]
+    if lot > 0.0:
+        x = qty / lot
+        return np.floor(x + 1e-9 + abs(x) * 1e-12) * lot
+    return qty
+
+
+@njit(cache=True)
+def _lots_nb(st, a, qty):
+    """``qty`` contracts as whole quantity units, or -1.0 when it is off the lot grid (or below one lot)."""
+    if st.inst[a, c.I_LOT] > 0.0:
+        x = qty / st.inst[a, c.I_UNIT]
+        k = np.floor(x + 0.5)
+        if k < 1.0 or abs(x - k) > 1e-9 * max(1.0, k):
+            return -1.0
+        return k
+    return qty
+
+
+@njit(cache=True)
 def round_ask(st, a, price):
     """Lowest tick price >= ``price`` (a passive ask never rounds towards the bid)."""
     t = st.tick[a]
@@ -137,9 +203,11 @@ def position(st, a):
 def submit(st, a, side, price, qty, order_type):
     """Send a new order (``order_type``: LIMIT, POST_ONLY, IOC, MARKET). Returns its id (> 0), or -reason.
 
-    Refused before sending (no id, counted as a reject) when qty is not positive, the price
-    is not a positive tick-grid price (inside (0, 1) for binary outcomes), or no slot is free;
-    refused with -R_GUARD_BLOCKED (counted per guard) or sent smaller when a risk guard says so.
+    Refused before sending (no id, counted as a reject) when qty is not positive, qty is not
+    a whole number of lots (-R_INVALID_LOT, also counted in ``invalid_lot_rejects``; see
+    :func:`round_lot`), the price is not a positive tick-grid price (inside (0, 1) for binary
+    outcomes), or no slot is free; refused with -R_GUARD_BLOCKED (counted per guard) or sent
+    smaller (whole lots) when a risk guard says so.
     """
     b = st  # the book arrays are direct fields of the state
     t = st.clock[c.CLK_NOW]
@@ -155,10 +223,19 @@ def submit(st, a, side, price, qty, order_type):
         if abs(tick * b.tick[a] - price) > 1e-9 * price or (st.inst[a, c.I_BINARY] > 0.0 and price >= 1.0):
             st.counters[c.C_REJECTS] += 1
             return -c.R_INVALID_PRICE
+    units = _lots_nb(st, a, qty)
+    if units < 0.0:
+        st.counters[c.C_REJECTS] += 1
+        st.counters[c.C_LOT_REJECTS] += 1
+        return -c.R_INVALID_LOT
     if st.guard_cfg[c.RG_ON] != 0.0:
-        qty = guard_order_nb(st, a, side, price, qty)
-        if qty <= 0.0:
+        allowed = guard_order_nb(st, a, side, price, qty)
+        if allowed <= 0.0:
             return -c.R_GUARD_BLOCKED
+        if allowed != qty:  # cut by the budget (to whole lots)
+            qty = allowed
+            units = _lots_nb(st, a, qty)
+    unit = st.inst[a, c.I_UNIT]
     s = alloc_slot_nb(st)
     if s < 0:
         st.counters[c.C_REJECTS] += 1
@@ -171,19 +248,19 @@ def submit(st, a, side, price, qty, order_type):
     st.oi[s, c.O_TICK] = tick
     st.oi[s, c.O_LTICK] = tick
     st.oi[s, c.O_T_SUBMIT] = t
-    st.of[s, c.F_QTY] = qty
-    st.of[s, c.F_LEAVES] = qty
-    st.of[s, c.F_LQTY] = qty
-    st.of[s, c.F_LLEAVES] = qty
+    st.of[s, c.F_QTY] = units
+    st.of[s, c.F_LEAVES] = units
+    st.of[s, c.F_LQTY] = units
+    st.of[s, c.F_LLEAVES] = units
     st.of[s, c.F_LPRICE] = tick * b.tick[a]
-    if not push_request_nb(st, s, c.RQ_NEW, tick, qty):
+    if not push_request_nb(st, s, c.RQ_NEW, tick, units):
         st.oi[s, c.O_STATUS] = c.ST_REJECTED
         st.oi[s, c.O_LSTATUS] = c.ST_REJECTED
         maybe_release_nb(st, s)
         st.counters[c.C_REJECTS] += 1
         return -c.R_TOO_MANY_ORDERS
     st.counters[c.C_ORDERS] += 1
-    log_order_nb(st, t, s, c.EV_SUBMIT, 0, tick * b.tick[a], qty)
+    log_order_nb(st, t, s, c.EV_SUBMIT, 0, tick * b.tick[a], units * unit)
     return st.oi[s, c.O_ID]
 
 
@@ -202,7 +279,8 @@ def cancel(st, oid):
     if not push_request_nb(st, s, c.RQ_CANCEL, 0, 0.0):
         return False
     st.oi[s, c.O_CXL_SENT] = 1
-    st.counters[c.C_CANCELS] += 1
+    st.counters[c.C_CANCELS_SENT] += 1
+    log_order_nb(st, st.clock[c.CLK_NOW], s, c.EV_CANCEL_SENT, 0, 0.0, 0.0)
     return True
 
 
@@ -215,7 +293,11 @@ def cancel_pending(st, oid):
 
 @njit(cache=True)
 def modify(st, oid, price, qty):
-    """Ask to change order ``oid`` to ``price`` and total quantity ``qty``; a new price or larger size loses queue priority."""
+    """Ask to change order ``oid`` to ``price`` and total quantity ``qty``; a new price or larger size loses queue priority.
+
+    False (nothing sent) for an unknown or finished order, a price off the tick grid, or a
+    ``qty`` off the lot grid (counted in ``invalid_lot_rejects``), and after the kill switch.
+    """
     s = find_slot_nb(st, oid)
     if s < 0:
         return False
@@ -229,9 +311,13 @@ def modify(st, oid, price, qty):
     tick = price_to_tick_nb(price, b.inv_tick[a])
     if abs(tick * b.tick[a] - price) > 1e-9 * price:
         return False
+    units = _lots_nb(st, a, qty)
+    if units < 0.0:
+        st.counters[c.C_LOT_REJECTS] += 1
+        return False
     if st.guard_st[c.GS_KILLED] != 0.0:
         return False  # after the kill switch only cancels and reducing orders go out
-    if not push_request_nb(st, s, c.RQ_MODIFY, tick, qty):
+    if not push_request_nb(st, s, c.RQ_MODIFY, tick, units):
         return False
     st.counters[c.C_MODIFIES] += 1
     return True
@@ -248,14 +334,14 @@ def order_status(st, oid):
 def order_leaves(st, oid):
     """Quantity still open as last reported (0 once forgotten)."""
     s = find_slot_nb(st, oid)
-    return st.of[s, c.F_LLEAVES] if s >= 0 else 0.0
+    return st.of[s, c.F_LLEAVES] * st.inst[st.oi[s, c.O_ASSET], c.I_UNIT] if s >= 0 else 0.0
 
 
 @njit(cache=True)
 def order_filled(st, oid):
     """Quantity filled as reported so far."""
     s = find_slot_nb(st, oid)
-    return st.of[s, c.F_LFILLED] if s >= 0 else 0.0
+    return st.of[s, c.F_LFILLED] * st.inst[st.oi[s, c.O_ASSET], c.I_UNIT] if s >= 0 else 0.0
 
 
 @njit(cache=True)
@@ -264,7 +350,7 @@ def order_avg_price(st, oid):
     s = find_slot_nb(st, oid)
     if s < 0 or st.of[s, c.F_LFILLED] <= 0.0:
         return np.nan
-    return st.of[s, c.F_LVALUE] / st.of[s, c.F_LFILLED]
+    return st.of[s, c.F_LVALUE] / (st.of[s, c.F_LFILLED] * st.inst[st.oi[s, c.O_ASSET], c.I_UNIT])
 
 
 @njit(cache=True)

@@ -16,7 +16,7 @@ from arbkit.engine import batch_loop as bl
 from arbkit.engine import codes as c
 from arbkit.book.ladder import DEFAULT_LADDER
 from arbkit.engine.result import Result
-from arbkit.engine.replayer import Replayer, book_rows
+from arbkit.engine.replayer import Replayer, crossed_book_error
 from arbkit.engine.strategy import Strategy
 from arbkit.core.errors import ConfigError
 from arbkit.core.columns import EventColumns
@@ -39,7 +39,7 @@ class BatchReplayer:
     def __init__(self, instruments: Sequence[Instrument], strategy: Strategy, param_sets: Sequence[Any], *,
                  fill: Any = None, latency: Any = None, seeds: int | Sequence[int] = 0, schedule: Any = None,
                  equity_interval_ms: float = 1000.0, guards: Any = None, ladder: int = DEFAULT_LADDER,
-                 source: str | None = None, buffers: dict[str, int] | None = None) -> None:
+                 source: str | None = None, buffers: dict[str, int] | None = None, allow_crossed: bool = False) -> None:
         if len(param_sets) == 0:
             raise ConfigError("a batch needs at least one parameter set")
         seed_list = [seeds] * len(param_sets) if isinstance(seeds, (int, np.integer)) else list(seeds)
@@ -51,11 +51,11 @@ class BatchReplayer:
         sizes = {**BATCH_BUFFERS, **(buffers or {})}
         first = Replayer(instruments, strategy, param_sets[0], fill=fill, latency=latency, seed=seed_list[0],
                          schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, ladder=ladder,
-                         source=source, buffers=sizes)
+                         source=source, buffers=sizes, allow_crossed=allow_crossed)
         self.runs = [first] + [
             Replayer(instruments, strategy, p, fill=fill, latency=latency, seed=s, schedule=schedule,
                      equity_interval_ms=equity_interval_ms, guards=guards, source=source, buffers=sizes,
-                     share_market_with=first.state)
+                     share_market_with=first.state, allow_crossed=allow_crossed)
             for p, s in zip(param_sets[1:], seed_list[1:])]
         self.strategy = strategy
         K, n = len(self.runs), len(instruments)
@@ -81,16 +81,23 @@ class BatchReplayer:
         self.due_row = np.full(K, bl.I64_MAX, np.int64)
         self.due_end = np.full(K, bl.I64_MIN, np.int64)  # every set is looked at on the first message end
         self.has_cons = np.zeros(K, np.bool_)
+        self.sh_held = np.zeros((n, K), np.bool_)
+        self.n_held = np.zeros(n, np.int64)
         self.bclock = np.zeros(bl.N_BCLOCK, np.int64)
         self.bclock[bl.B_PEND_ASSET] = -1
         self.bclock[bl.B_GMIN_ROW] = bl.I64_MAX
         self.bclock[bl.B_GMIN_END] = bl.I64_MIN
+        self.bclock[bl.B_LAST_T] = bl.I64_MIN
+        self.bclock[bl.B_CROSS_ASSET] = -1
+        self.bclock[bl.B_CROSS_ROW] = -1
+        self.bclock[bl.B_ALLOW_CROSSED] = int(bool(allow_crossed))
         self.bclock[bl.B_TOP_SETS] = sum(1 for r in self.runs if r.state.cfg_i[c.G_SCHEDULE] & c.CALL_TOP_CHANGE)
         self._finished = False
 
     def _shared(self) -> tuple:
         return (self._states, self.strategy.kernel, self._params, self._users, self.mid, self.sh_rest, self.sh_nrest,
-                self.sh_requeue, self.due_row, self.due_end, self.has_cons, self.ubound, self.bclock)
+                self.sh_requeue, self.due_row, self.due_end, self.has_cons, self.ubound, self.bclock, self.sh_held,
+                self.n_held)
 
     def warm(self, cols: EventColumns) -> None:
         """Apply events from before the window to the shared books (see :meth:`Replayer.warm`)."""
@@ -111,7 +118,7 @@ class BatchReplayer:
         lead = self.runs[0]
         lead._check(cols)
         last_ts = int(cols.ts_local[-1])
-        cols = book_rows(cols)
+        cols = lead._engine_rows_of(cols)
         m = len(cols)
         if m == 0:
             for run in self.runs:
@@ -123,6 +130,7 @@ class BatchReplayer:
         r = 0
         while r < m:
             r = bl.run_batch_events_nb(*self._shared(), *arrays, r)
+            self._raise_crossed()
             if r < m:  # a set's buffers are nearly full (or it failed): empty every set's
                 self._drain(r)
         first = int(cols.ts_local[0]) if lead._first_ts is None else lead._first_ts
@@ -130,6 +138,14 @@ class BatchReplayer:
             run._first_ts = first
             run._rows += n
             run._last_ts = last_ts
+
+    def _raise_crossed(self) -> None:
+        b = self.bclock
+        if b[bl.B_ERROR] == c.E_CROSSED:
+            a = int(b[bl.B_CROSS_ASSET])
+            raise crossed_book_error(self.runs[0].source, self.runs[0].input_row(int(b[bl.B_CROSS_ROW])),
+                                     int(b[bl.B_CROSS_TS]),
+                                     self.runs[0].instruments[a].key)
 
     def _drain(self, r: int) -> None:
         for run in self.runs:
@@ -140,11 +156,19 @@ class BatchReplayer:
         """Close the last message and return one Result per parameter set, in order."""
         if not self._finished:
             bl.finish_batch_events_nb(*self._shared())
+            self._raise_crossed()
             self._drain(self.runs[0]._rows)
+            b = self.bclock
             for run in self.runs:
                 cnt = run.state.counters
-                cnt[c.C_EVENTS] = self.bclock[bl.B_EVENTS]
-                cnt[c.C_MESSAGES] = self.bclock[bl.B_MESSAGES]
-                cnt[c.C_GAPS] = self.bclock[bl.B_GAPS]
+                cnt[c.C_EVENTS] = b[bl.B_EVENTS]
+                cnt[c.C_MESSAGES] = b[bl.B_MESSAGES]
+                cnt[c.C_GAPS] = b[bl.B_GAPS]
+                cnt[c.C_CROSSED] = b[bl.B_CROSSED]
+                clock = run.state.clock
+                clock[c.CLK_CROSS_TS] = b[bl.B_CROSS_TS]
+                clock[c.CLK_CROSS_ASSET] = b[bl.B_CROSS_ASSET]
+                clock[c.CLK_CROSS_ROW] = b[bl.B_CROSS_ROW]
+                run._row_map = self.runs[0]._row_map
             self._finished = True
         return [run.finish() for run in self.runs]

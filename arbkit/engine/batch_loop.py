@@ -8,12 +8,16 @@ fills, guards and random stream, and is touched only when something concerns it:
 
 * a depth row at a tick inside one of its resting ranges, a trade or a book cross that
   can reach its orders (per asset, a union of the K ranges is checked first);
-* a request or response due (``due_row``), an equity sample or strategy call due
-  (``due_end``), a top-of-book change when its schedule asks for it.
+* work due before a row — a request, a response or one of its timers (``due_row``, its
+  ``CLK_NEXT_DUE``; the same :func:`arbkit.engine.timers.advance_nb` as a single run) —,
+  timer work or a strategy call due at a message end (``due_end``), a top-of-book change
+  when its schedule asks for it;
+* a mid move of an instrument it holds (the exact drawdown mark; ``sh_held``).
 
-Each state sees exactly the sequence of calls :func:`arbkit.engine.loop.run_events_nb` makes
-for it alone, so a batched run gives every set the fills (and ``fills_hash``) of its own
-replay; ``tests/engine/test_batch.py`` checks that.
+A set costs nothing while its next due time is ahead. Each state sees exactly the
+sequence of calls :func:`arbkit.engine.loop.run_events_nb` makes for it alone (the kernel
+contract in :mod:`arbkit.engine.loop`), so a batched run gives every set the fills (and
+``fills_hash``) of its own replay; ``tests/engine/test_batch.py`` checks that.
 """
 from __future__ import annotations
 
@@ -34,34 +38,40 @@ from arbkit.book.ladder import (
 )
 from arbkit.engine import codes as c
 from arbkit.engine.guards import guard_on_call_nb
-from arbkit.engine.loop import BUFFER_MARGIN, _event_array_types, sample_equity_nb
+from arbkit.engine.loop import _event_array_types
+from arbkit.engine.marks import holds_nb, mark_equity_nb
 from arbkit.engine.matching import (
+    cancel_resting_at_end_nb,
     maker_on_cross_nb,
     maker_on_trade_nb,
-    process_requests_nb,
     queue_on_depth_nb,
     requeue_after_image_nb,
     reset_consumed_nb,
 )
-from arbkit.engine.orders import deliver_responses_nb
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
+from arbkit.engine.timers import advance_nb, buffers_full_nb, recompute_due_nb, timers_at_nb
 
 I64_MAX = np.iinfo(np.int64).max
 I64_MIN = np.iinfo(np.int64).min
 
 # -- the batch clock (int64 vector shared by the K states) ------------------------------------
 (B_PEND_ASSET, B_PEND_TS, B_PEND_SEQ, B_PEND_KIND, B_EVENTS, B_MESSAGES, B_GAPS, B_GMIN_ROW, B_GMIN_END,
- B_N_CONS, B_N_REQUEUE, B_DRAIN, B_TOP_SETS, B_TOP_CHANGED) = range(14)
-N_BCLOCK = 14
+ B_N_CONS, B_N_REQUEUE, B_DRAIN, B_TOP_SETS, B_TOP_CHANGED, B_LAST_T, B_CROSSED, B_CROSS_TS, B_CROSS_ASSET,
+ B_CROSS_ROW, B_ERROR, B_ALLOW_CROSSED) = range(21)
+N_BCLOCK = 21
 
 STATES_TYPE = types.ListType(ENGINE_STATE_TYPE)
 
 
 @njit(cache=True)
-def _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock):
-    """After the exchange side of state ``k`` ran (requests, fills): copy out its resting ranges and own takes."""
+def _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock, sh_held, n_held):
+    """After the exchange side of state ``k`` ran (requests, fills): copy out its resting ranges, own takes, holdings."""
     n = st.rest.shape[0]
     for a in range(n):
+        h = holds_nb(st.acct, st.inst, a)
+        if h != sh_held[a, k]:
+            sh_held[a, k] = h
+            n_held[a] += 1 if h else -1
         sh_nrest[a, k] = st.n_resting[a]
         for j in range(4):
             v = st.rest[a, j]
@@ -79,30 +89,20 @@ def _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock):
 
 @njit(cache=True)
 def _settle_times_nb(st, k, due_row, due_end, bclock):
-    """After anything ran for state ``k``: when it next needs a row (requests, responses) and a message end."""
+    """After anything ran for state ``k``: when it next needs a look before a row, and at a message end."""
     clock = st.clock
-    d = I64_MAX
-    if clock[c.CLK_RQ_N] > 0:
-        d = min(d, st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T])
-    if clock[c.CLK_RS_N] > 0:
-        d = min(d, st.rs_i[clock[c.CLK_RS_HEAD], c.P_T])
+    d = clock[c.CLK_NEXT_DUE]
     due_row[k] = d
     if d < bclock[B_GMIN_ROW]:
         bclock[B_GMIN_ROW] = d
     sched = st.cfg_i[c.G_SCHEDULE]
-    e = I64_MAX
+    e = clock[c.CLK_NEXT_TIMER]
     if sched & c.CALL_EVERY_EVENT or (sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0):
         e = I64_MIN
-    if sched & c.CALL_INTERVAL:
-        e = min(e, clock[c.CLK_NEXT_CALL])
-    if st.cfg_i[c.G_EQ_INTERVAL] > 0 and clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
-        e = min(e, clock[c.CLK_NEXT_EQ])
     due_end[k] = e
     if e < bclock[B_GMIN_END]:
         bclock[B_GMIN_END] = e
-    if clock[c.CLK_NFILL] > st.fills.shape[0] - BUFFER_MARGIN or clock[c.CLK_NLOG] > st.log.shape[0] - BUFFER_MARGIN \
-            or clock[c.CLK_NEQ] >= st.eq_ts.shape[0] - 1 or clock[c.CLK_NNOTE] > st.notes.shape[0] - BUFFER_MARGIN \
-            or clock[c.CLK_ERROR] != 0:
+    if buffers_full_nb(st):
         bclock[B_DRAIN] = 1
 
 
@@ -130,14 +130,15 @@ def _tighten_nb(ubound, sh_rest, a):
 
 @njit(cache=True, inline="always")
 def _message_end_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
-                 ubound, bclock, best_bid, best_ask, n_bid, n_ask, tick_size, usable, gapped, prev_top, asset_ts,
-                 cross_on, pa, tp, book_message):
+                    ubound, bclock, sh_held, n_held, best_bid, best_ask, n_bid, n_ask, tick_size, usable, gapped,
+                    prev_top, asset_ts, cross_on, pa, tp, book_message):
     """A message of asset ``pa`` at ``tp`` is complete: shared book bookkeeping once, then each state that is due.
 
     Inlined (into the loop and the end of data) and given the shared arrays one by one: a
     call per message, or reading the book out of a state, would cost more than the work.
     """
     K = len(states)
+    bclock[B_LAST_T] = tp
     if book_message:
         asset_ts[pa, 1] = tp
         if bclock[B_N_REQUEUE] > 0 and (n_bid[pa] + n_ask[pa]) > 0:
@@ -157,14 +158,31 @@ def _message_end_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_
                     _sync_mid_nb(st, mid)
                     st.clock[c.CLK_NOW] = tp
                     maker_on_cross_nb(st, tp, pa)
-                    _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
+                    _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock, sh_held, n_held)
                     _settle_times_nb(st, k, due_row, due_end, bclock)
             if hits == 0:
                 _tighten_nb(ubound, sh_rest, pa)
+        if bb >= ba:  # a crossed book (an empty side never compares so)
+            bclock[B_CROSSED] += 1
+            if bclock[B_CROSS_ASSET] < 0:
+                bclock[B_CROSS_TS] = tp
+                bclock[B_CROSS_ASSET] = pa
+                bclock[B_CROSS_ROW] = bclock[B_EVENTS] - 1
+            if bclock[B_ALLOW_CROSSED] == 0:
+                bclock[B_ERROR] = c.E_CROSSED
+                bclock[B_DRAIN] = 1
         both = bb != NO_BID and ba != NO_ASK
         usable[pa] = both and not gapped[pa]
         if both:
-            mid[pa] = 0.5 * (bb + ba) * tick_size[pa]
+            m = 0.5 * (bb + ba) * tick_size[pa]
+            if m != mid[pa]:
+                mid[pa] = m
+                if n_held[pa] > 0:  # the exact drawdown marks of the sets holding it
+                    for k in range(K):
+                        if sh_held[pa, k]:
+                            st = states.getitem_unchecked(k)
+                            _sync_mid_nb(st, mid)
+                            mark_equity_nb(st.acct, st.inst, st.marks, pa)
         if bb != prev_top[pa, 0] or ba != prev_top[pa, 1]:
             prev_top[pa, 0] = bb
             prev_top[pa, 1] = ba
@@ -177,7 +195,7 @@ def _message_end_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_
 
 @njit(cache=True)
 def _ends_due_nb(states, strategy, params, users, mid, due_end, due_row, bclock, tp, top):
-    """The per-state half of a message end: equity samples and strategy calls that are due."""
+    """The per-state half of a message end: timers (equity sample, kill-switch deadlines) and the strategy call."""
     K = len(states)
     gmin = I64_MAX
     for k in range(K):
@@ -188,31 +206,27 @@ def _ends_due_nb(states, strategy, params, users, mid, due_end, due_row, bclock,
         st = states.getitem_unchecked(k)
         clock = st.clock
         sched = st.cfg_i[c.G_SCHEDULE]
-        eq_iv = st.cfg_i[c.G_EQ_INTERVAL]
         reason = 0
         if sched & c.CALL_EVERY_EVENT:
             reason |= c.CALL_EVERY_EVENT
-        if sched & c.CALL_INTERVAL and tp >= clock[c.CLK_NEXT_CALL]:
-            reason |= c.CALL_INTERVAL
         if sched & c.CALL_TOP_CHANGE and top:
             reason |= c.CALL_TOP_CHANGE
         if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0:
             reason |= c.CALL_RESPONSE
-        sample = eq_iv > 0 and tp >= clock[c.CLK_NEXT_EQ] and clock[c.CLK_NEQ] < st.eq_ts.shape[0]
         clock[c.CLK_RESPONDED] = 0
-        if reason != 0 or sample:
+        timers = tp >= clock[c.CLK_NEXT_TIMER]
+        if timers or reason != 0:
             clock[c.CLK_NOW] = tp
+            clock[c.CLK_LAST_T] = tp
             _sync_mid_nb(st, mid)
-            if sample:
-                sample_equity_nb(st, tp)
-                clock[c.CLK_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
-            if reason & c.CALL_INTERVAL:
-                civ = st.cfg_i[c.G_INTERVAL]
-                clock[c.CLK_NEXT_CALL] = (tp // civ + 1) * civ
+            if timers:
+                reason |= timers_at_nb(st, tp)
+                recompute_due_nb(st)
             if reason != 0:
                 if st.guard_cfg[c.RG_ON] != 0.0:
                     guard_on_call_nb(st, tp)
                 clock[c.CLK_CALL_REASON] = reason
+                clock[c.CLK_LAST_CALL_T] = tp
                 st.counters[c.C_CALLS] += 1
                 strategy(st, params[k], users[k])
         _settle_times_nb(st, k, due_row, due_end, bclock)  # a strategy only sends requests; resting ranges wait
@@ -227,13 +241,13 @@ def _batch_sigs():
         sigs.append(types.int64(STATES_TYPE, STRATEGY_FN_TYPE, types.float64[:, ::1], types.float64[:, ::1], types.float64[::1],
                                 types.int64[:, :, ::1], types.int64[:, ::1], types.boolean[:, ::1], types.int64[::1],
                                 types.int64[::1], types.boolean[::1], types.int64[:, ::1], types.int64[::1],
-                                *_event_array_types(ro), types.int64))
+                                types.boolean[:, ::1], types.int64[::1], *_event_array_types(ro), types.int64))
     return sigs
 
 
 @njit(_batch_sigs(), cache=True, nogil=True)
 def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
-                     ubound, bclock, ts, asset, kind, side, price, qty, seq, start):
+                        ubound, bclock, sh_held, n_held, ts, asset, kind, side, price, qty, seq, start):
     """Process rows ``start..`` of one chunk for all K states. Returns the next row (``len`` when done).
 
     Returns early, before a row, when some state's output buffers need draining or it hit
@@ -277,27 +291,30 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
         if pa >= 0 and not (pa == a and bclock[B_PEND_TS] == t and bclock[B_PEND_SEQ] == seq[r]
                             and bclock[B_PEND_KIND] == mclass):
             bclock[B_MESSAGES] += 1
+            bclock[B_PEND_ASSET] = -1
             _message_end_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end,
-                         has_cons, ubound, bclock, best_bid, best_ask, n_bid, n_ask, tick_size, usable, gapped,
-                         prev_top, asset_ts, cross_on, pa, bclock[B_PEND_TS], bclock[B_PEND_KIND] == 0)
+                            has_cons, ubound, bclock, sh_held, n_held, best_bid, best_ask, n_bid, n_ask, tick_size,
+                            usable, gapped, prev_top, asset_ts, cross_on, pa, bclock[B_PEND_TS],
+                            bclock[B_PEND_KIND] == 0)
         if t >= bclock[B_GMIN_ROW]:
+            # work due before this row, per set, each at its own time (requests, responses, timers)
             gmin = I64_MAX
+            stopped = False
             for k in range(K):
                 if due_row[k] <= t:
                     st = states.getitem_unchecked(k)
-                    clock = st.clock
                     _sync_mid_nb(st, mid)
-                    if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] <= t:
-                        clock[c.CLK_NOW] = t
-                        process_requests_nb(st, t)
-                    if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= t:
-                        clock[c.CLK_NOW] = t
-                        deliver_responses_nb(st, t)
-                    _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
+                    st.clock[c.CLK_LAST_T] = bclock[B_LAST_T]  # the last message end (sets look only when due)
+                    if not advance_nb(st, strategy, params[k], users[k], t, True):
+                        stopped = True
+                    _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock, sh_held, n_held)
                     _settle_times_nb(st, k, due_row, due_end, bclock)
                 if due_row[k] < gmin:
                     gmin = due_row[k]
             bclock[B_GMIN_ROW] = gmin
+            if stopped:
+                bclock[B_DRAIN] = 0
+                return r
         # ---- apply the row: the shared book once, then the states it concerns ----
         asset_ts[a, 0] = t
         if k_ == KIND_DEPTH or k_ == KIND_SNAPSHOT:
@@ -306,6 +323,7 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
             tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
             # the ladder update, written out as in loop.run_events_nb and ladder.book_set_nb (a call passing the
             # arrays per row made the loop three times slower, even with inline="always")
+            # --- copy: ladder-update (begin)
             if not centred[a]:
                 base[a] = tick - L // 2
                 centred[a] = True
@@ -366,17 +384,18 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                         off = best_ask[a] - base[a]
                     if off < L // 4 or off > L - L // 4:
                         book_recenter_nb(b, a, off + base[a])
-                j0 = 0 if sd > 0 else 2
-                if ubound[a, j0] <= tick <= ubound[a, j0 + 1]:  # some state may rest at this level
-                    hits = 0
-                    for k in range(K):
-                        if sh_rest[a, j0, k] <= tick <= sh_rest[a, j0 + 1, k]:
-                            hits += 1
-                            st = states.getitem_unchecked(k)
-                            queue_on_depth_nb(st.oi, st.of, st.active, st.clock[c.CLK_N_ACTIVE], a, sd, tick, q, old,
-                                           queue_model, queue_power)
-                    if hits == 0:
-                        _tighten_nb(ubound, sh_rest, a)
+            # --- copy: ladder-update (end)
+            j0 = 0 if sd > 0 else 2
+            if old >= 0.0 and ubound[a, j0] <= tick <= ubound[a, j0 + 1]:  # some state may rest at this level
+                hits = 0
+                for k in range(K):
+                    if sh_rest[a, j0, k] <= tick <= sh_rest[a, j0 + 1, k]:
+                        hits += 1
+                        st = states.getitem_unchecked(k)
+                        queue_on_depth_nb(st.oi, st.of, st.active, st.clock[c.CLK_N_ACTIVE], a, sd, tick, q, old,
+                                          queue_model, queue_power)
+                if hits == 0:
+                    _tighten_nb(ubound, sh_rest, a)
             if bclock[B_N_CONS] > 0:
                 for k in range(K):
                     if has_cons[k]:
@@ -400,7 +419,7 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                         st = states.getitem_unchecked(k)
                         _sync_mid_nb(st, mid)
                         maker_on_trade_nb(st, t, a, agg, tick, qty[r])
-                        _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock)
+                        _settle_orders_nb(st, k, sh_rest, sh_nrest, has_cons, ubound, bclock, sh_held, n_held)
                         _settle_times_nb(st, k, due_row, due_end, bclock)
                 if hits == 0:
                     _tighten_nb(ubound, sh_rest, a)
@@ -443,10 +462,11 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
 
 @njit(types.void(STATES_TYPE, STRATEGY_FN_TYPE, types.float64[:, ::1], types.float64[:, ::1], types.float64[::1],
                  types.int64[:, :, ::1], types.int64[:, ::1], types.boolean[:, ::1], types.int64[::1],
-                 types.int64[::1], types.boolean[::1], types.int64[:, ::1], types.int64[::1]), cache=True, nogil=True)
+                 types.int64[::1], types.boolean[::1], types.int64[:, ::1], types.int64[::1], types.boolean[:, ::1],
+                 types.int64[::1]), cache=True, nogil=True)
 def finish_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end,
-                        has_cons, ubound, bclock):
-    """End of data: close the last message for every state, then give each its final mids."""
+                           has_cons, ubound, bclock, sh_held, n_held):
+    """End of data: close the last message for every state, cancel what still rests, give each its final mids."""
     pa = bclock[B_PEND_ASSET]
     if pa >= 0:
         st0 = states.getitem_unchecked(0)
@@ -454,8 +474,14 @@ def finish_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nre
         bclock[B_PEND_ASSET] = -1
         bclock[B_MESSAGES] += 1
         _message_end_nb(states, strategy, params, users, mid, sh_rest, sh_nrest, sh_requeue, due_row, due_end, has_cons,
-                     ubound, bclock, b.best_bid, b.best_ask, b.n_bid, b.n_ask, b.tick, st0.usable, st0.gapped,
-                     st0.prev_top, st0.asset_ts, st0.cfg_i[c.G_CROSS] != 0, pa, bclock[B_PEND_TS],
-                     bclock[B_PEND_KIND] == 0)
+                        ubound, bclock, sh_held, n_held, b.best_bid, b.best_ask, b.n_bid, b.n_ask, b.tick, st0.usable,
+                        st0.gapped, st0.prev_top, st0.asset_ts, st0.cfg_i[c.G_CROSS] != 0, pa, bclock[B_PEND_TS],
+                        bclock[B_PEND_KIND] == 0)
+    t = bclock[B_LAST_T]
     for k in range(len(states)):
-        _sync_mid_nb(states.getitem_unchecked(k), mid)
+        st = states.getitem_unchecked(k)
+        _sync_mid_nb(st, mid)
+        if t != I64_MIN:
+            st.clock[c.CLK_LAST_T] = t
+            st.clock[c.CLK_NOW] = t
+            cancel_resting_at_end_nb(st, t)

@@ -37,8 +37,14 @@ R_TOO_MANY_ORDERS = 6
 R_BOOK_UNUSABLE = 7  #: no book for the instrument (never snapshotted, or after a GAP)
 R_MODIFY_WOULD_CROSS = 8
 R_GUARD_BLOCKED = 9  #: a risk guard refused the order before it was sent (see the guard counters)
+R_INVALID_LOT = 10  #: the size is not a whole number of the instrument's lots (an exchange's LOT_SIZE filter)
+# reasons of exchange-side cancels in the order log (EV_CANCEL); a requested cancel has reason 0
+R_IOC_LEFTOVER = 11  #: what an IOC or market order could not fill at once
+R_END_OF_DATA = 12  #: still resting when the data (or the window) ended
+R_KILL_SWITCH = 13  #: the cancel the kill switch sent when it tripped (in EV_CANCEL_SENT and EV_CANCEL)
 REASON_NAMES = ("", "post_only_would_cross", "invalid_qty", "invalid_price", "no_liquidity",
-                "unknown_order", "too_many_orders", "book_unusable", "modify_would_cross", "guard_blocked")
+                "unknown_order", "too_many_orders", "book_unusable", "modify_would_cross", "guard_blocked",
+                "invalid_lot", "ioc_leftover", "end_of_data", "kill_switch")
 
 # -- requests (strategy -> exchange) and responses (exchange -> strategy) ---------------------
 RQ_NEW = 0
@@ -71,13 +77,17 @@ F_QTY, F_LEAVES, F_FILLED, F_QUEUE, F_TRADED, F_LQTY, F_LLEAVES, F_LFILLED, F_LP
 NOF = 10  # F_LVALUE: sum of price x qty of the fills the strategy has heard of
 
 # -- per-asset accounting columns (float64 [n, NA]) and instrument columns (float64 [n, NI]) ----
-A_POS, A_CASH, A_AVG, A_REAL, A_FEES, A_VOL, A_LPOS, A_MID, A_NOTIONAL = range(9)
-NA = 9
-I_MAKER_BPS, I_TAKER_BPS, I_CSIZE, I_INVERSE, I_LOT, I_BINARY = range(6)
-NI = 6
+# A_POS_U / A_LPOS_U: the positions in quantity units (whole lots; see I_UNIT); A_POS = A_POS_U * unit, exactly
+A_POS, A_CASH, A_AVG, A_REAL, A_FEES, A_VOL, A_LPOS, A_MID, A_NOTIONAL, A_POS_U, A_LPOS_U = range(11)
+NA = 11
+# I_UNIT: the engine's quantity unit, the lot size (or 1.0 when the lot is unknown: float quantities then)
+I_MAKER_BPS, I_TAKER_BPS, I_CSIZE, I_INVERSE, I_LOT, I_BINARY, I_UNIT = range(7)
+NI = 7
 # -- engine configuration vectors ---------------------------------------------------------------
-G_SCHEDULE, G_INTERVAL, G_QUEUE, G_THROUGH, G_CROSS, G_CONSUME, G_EQ_INTERVAL, G_MAX_LEVELS = range(8)
-NG = 8  # int64 config
+# G_MAX_SILENCE: ns of feed silence after which interval calls, wake-ups and equity samples pause (0: never)
+G_SCHEDULE, G_INTERVAL, G_QUEUE, G_THROUGH, G_CROSS, G_CONSUME, G_EQ_INTERVAL, G_MAX_LEVELS, G_ALLOW_CROSSED, \
+    G_MAX_SILENCE = range(10)
+NG = 10  # int64 config
 H_QUEUE_POWER, H_FILL_PROB = range(2)
 NH = 2  # float64 config
 
@@ -86,6 +96,15 @@ CALL_EVERY_EVENT = 1
 CALL_INTERVAL = 2
 CALL_TOP_CHANGE = 4
 CALL_RESPONSE = 8
+CALL_WAKE = 16  #: a wake-up the strategy asked for (``api.wake_at``) is due
+CALL_REASON_NAMES = {CALL_EVERY_EVENT: "every_event", CALL_INTERVAL: "interval", CALL_TOP_CHANGE: "top_change",
+                     CALL_RESPONSE: "response", CALL_WAKE: "wake"}
+
+# -- trade-through fills ----------------------------------------------------------------------
+THROUGH_NONE = 0  #: a trade beyond our price does not fill us (only trades at our price, via the queue)
+THROUGH_ALL = 1  #: it fills everything we have left at our price
+THROUGH_VOLUME = 2  #: it fills at most the quantity that traded beyond our price (price-then-time priority)
+THROUGH_CODES = {"none": THROUGH_NONE, "all": THROUGH_ALL, "volume": THROUGH_VOLUME}
 
 # -- queue models --------------------------------------------------------------------------
 QUEUE_RISK_AVERSE = 0
@@ -95,15 +114,21 @@ QUEUE_MODEL_CODES = {"risk_averse": QUEUE_RISK_AVERSE, "power": QUEUE_POWER, "lo
 
 # -- counters --------------------------------------------------------------------------------
 COUNTER_NAMES = (
-    "events", "strategy_calls", "orders", "cancels", "modifies", "rejects", "request_rejects",
+    "events", "strategy_calls", "orders", "cancels_sent", "modifies", "rejects", "request_rejects",
     "fills", "maker_fills", "taker_fills", "trade_through_fills", "cross_fills",
     "prob_skipped_fills", "gaps", "messages", "equity_samples", "responses",
     "guard_budget_capped", "guard_budget_blocks", "guard_exposure_blocks", "guard_cooldown_blocks",
-    "guard_kill_blocks", "kill_switch_trips",
+    "guard_kill_blocks", "kill_switch_trips", "exchange_cancels", "kill_switch_cancels", "invalid_lot_rejects",
+    "crossed_books", "timer_calls",
 )
-C_EVENTS, C_CALLS, C_ORDERS, C_CANCELS, C_MODIFIES, C_REJECTS, C_REQ_REJECTS = range(7)
+# cancels_sent: cancel requests sent, by the strategy and by the kill switch (its share: kill_switch_cancels);
+# exchange_cancels: orders the exchange cancelled that the strategy did not ask to cancel: IOC/market leftovers,
+# the kill switch's cancels when they reach the exchange, orders still resting at the end of the data;
+# timer_calls: strategy calls between two messages (interval, wake-up or response with no event at that time)
+C_EVENTS, C_CALLS, C_ORDERS, C_CANCELS_SENT, C_MODIFIES, C_REJECTS, C_REQ_REJECTS = range(7)
 C_FILLS, C_MAKER, C_TAKER, C_THROUGH, C_CROSS, C_PROB_SKIP, C_GAPS, C_MESSAGES, C_EQ, C_RESP = range(7, 17)
 C_G_CAPPED, C_G_BUDGET, C_G_EXPOSURE, C_G_COOLDOWN, C_G_KILL, C_KILL_TRIPS = range(17, 23)
+C_EXCH_CANCELS, C_KILL_CANCELS, C_LOT_REJECTS, C_CROSSED, C_TIMER_CALLS = range(23, 28)
 
 # -- risk guards: configuration (float64 [NRG]) and state (float64 [NGS]) -------------------------
 (RG_ON, RG_BUDGET, RG_MAX_POS_NOTIONAL, RG_MAX_TOTAL_NOTIONAL, RG_COOLDOWN_FILL_MS, RG_COOLDOWN_LOSS_MS,
@@ -123,13 +148,31 @@ CLK_NOW, CLK_NEXT_ID, CLK_NEXT_CALL, CLK_NEXT_EQ, CLK_PEND_ASSET, CLK_PEND_TS, C
     CLK_TOP_CHANGED, CLK_RESPONDED, CLK_RQ_HEAD, CLK_RQ_N, CLK_RS_HEAD, CLK_RS_N, CLK_N_ACTIVE, CLK_NFILL, \
     CLK_NLOG, CLK_NEQ, CLK_LAST_RQ_T, CLK_LAST_RS_T, CLK_CALL_REASON, CLK_N_CONS, CLK_N_FREE, CLK_ERROR, \
     CLK_NNOTE, CLK_DONE_HEAD, CLK_DONE_N = range(27)
-N_CLOCK = 27
+# timers: CLK_NEXT_DUE is a lower bound of the earliest request, response or timer (lowered when one is added,
+# recomputed when one is used up); CLK_NEXT_TIMER the same for timers only; CLK_WAKE the pending wake-up
+# (max int = none); CLK_LAST_CALL_T the time of the last strategy call (no second call for responses at it);
+# the first crossed book: time, asset, row (rows fed so far); CLK_LAST_T the time of the last message end;
+# CLK_KILL_TS the kill switch's trip time, exact (GS_KILL_TS holds it as a float)
+CLK_NEXT_DUE, CLK_NEXT_TIMER, CLK_WAKE, CLK_LAST_CALL_T, CLK_CROSS_TS, CLK_CROSS_ASSET, CLK_CROSS_ROW, \
+    CLK_LAST_T, CLK_KILL_TS = range(27, 36)
+N_CLOCK = 36
 
 # engine errors (CLK_ERROR): the driver turns them into exceptions
 E_NONE = 0
 E_FILL_BUFFER = 1
 E_LOG_BUFFER = 2
 E_NOTE_BUFFER = 3
+E_CROSSED = 4  #: a crossed book after a complete book message (and crossed books not allowed)
+
+# -- exact performance marks, per asset then the total (rows 0..n) ------------------------------------
+# marks float64 [n + 1, NMK]: running peak of equity (from the starting equity, 0) and the largest fall from it,
+# evaluated at every fill and every message end that moves the mid of an instrument held;
+# hold int64 [n + 1, NHD]: time (ns) with a non-zero position, and since when the current holding period
+# runs (-1: flat). Equity samples carry the running max drawdown and time in market (eq_marks [S, 2 * (n + 1)]).
+MK_PEAK, MK_MAXDD = range(2)
+NMK = 2
+HD_TIM, HD_SINCE = range(2)
+NHD = 2
 
 #: strategy annotations: (ts, code, then NOTE_VALUES numbers) rows, drained like fills
 NOTE_VALUES = 8
@@ -152,8 +195,11 @@ FILL_DTYPE = np.dtype([
     ("best_ask", "f8"),
 ])
 
-EV_SUBMIT, EV_ACCEPT, EV_FILL, EV_CANCEL, EV_REJECT, EV_MODIFY, EV_REQ_REJECT = range(7)
-ORDER_EVENT_NAMES = ("submit", "accept", "fill", "cancel", "reject", "modify", "request_reject")
+# EV_CANCEL_SENT: a cancel request left (strategy, or the kill switch with reason R_KILL_SWITCH), logged when sent
+# like EV_SUBMIT; EV_CANCEL: the order left the book at the exchange (reason 0 = requested, else R_IOC_LEFTOVER,
+# R_END_OF_DATA, R_KILL_SWITCH)
+EV_SUBMIT, EV_ACCEPT, EV_FILL, EV_CANCEL, EV_REJECT, EV_MODIFY, EV_REQ_REJECT, EV_CANCEL_SENT = range(8)
+ORDER_EVENT_NAMES = ("submit", "accept", "fill", "cancel", "reject", "modify", "request_reject", "cancel_sent")
 ORDER_LOG_DTYPE = np.dtype([
     ("ts", "i8"),
     ("order_id", "i8"),

@@ -48,7 +48,9 @@ class FillModel:
     queue: str = "risk_averse"  #: risk_averse | power | log
     queue_power: float = 2.0  #: exponent of the power queue model
     fill_probability: float = 1.0  #: keep each maker fill with this probability (calibration knob)
-    trade_through: bool = True  #: a trade beyond our price fills us completely
+    #: a trade beyond our price fills us: at most the quantity traded beyond it (volume), all we have left (all),
+    #: or not at all (none)
+    trade_through: str = "volume"
     cross_fill: bool = True  #: the opposite best reaching our price fills us completely
     taker_consumes_book: bool = False  #: own takes stay off a level until the feed updates it
     max_taker_levels: int = 0  #: stop a taker walk after this many levels (0 = no limit)
@@ -60,7 +62,13 @@ class FillModel:
         _check_number("fill", "fill_probability", self.fill_probability, lo=0.0, hi=1.0, lo_open=True)
         if not isinstance(self.max_taker_levels, int) or self.max_taker_levels < 0:
             raise ConfigError(f"fill.max_taker_levels must be an integer >= 0, got {self.max_taker_levels!r}")
-        for key in ("trade_through", "cross_fill", "taker_consumes_book"):
+        if isinstance(self.trade_through, bool):
+            raise ConfigError(f"fill.trade_through is now one of volume | all | none, got {self.trade_through!r} "
+                              "(true meant 'all', false 'none'; the default 'volume' fills at most what traded "
+                              "beyond the price)")
+        if self.trade_through not in c.THROUGH_CODES:
+            raise ConfigError(f"fill.trade_through must be one of {sorted(c.THROUGH_CODES)}, got {self.trade_through!r}")
+        for key in ("cross_fill", "taker_consumes_book"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"fill.{key} must be true or false, got {getattr(self, key)!r}")
 
@@ -204,15 +212,24 @@ class LatencyModel:
 
 @dataclass(frozen=True)
 class Schedule:
-    """When the engine calls the strategy: after every message, every ``interval_ms``, on a top change, on a response."""
+    """When the engine calls the strategy: after every message, every ``interval_ms``, on a top change, on a response.
+
+    Timers run between events (see :mod:`arbkit.engine.loop`); ``max_silence_s`` bounds them:
+    once no event has come for that long, interval calls, wake-ups and equity samples pause,
+    and what fell due meanwhile fires once at the next event (0: never pause). It keeps a
+    recording whose feeds are years apart from firing timers for years; the kill switch's
+    deadlines, requests and responses are not paused.
+    """
 
     every_event: bool = False
     interval_ms: float = 0.0
     on_top_change: bool = False
     on_response: bool = False
+    max_silence_s: float = 3600.0
 
     def __post_init__(self) -> None:
         _check_number("schedule", "interval_ms", self.interval_ms, lo=0.0)
+        _check_number("schedule", "max_silence_s", self.max_silence_s, lo=0.0)
         if not (self.every_event or self.interval_ms > 0 or self.on_top_change or self.on_response):
             raise ConfigError("schedule: nothing would call the strategy (set every_event, interval_ms, "
                               "on_top_change or on_response)")
@@ -293,22 +310,37 @@ def instrument_matrix(instruments: Sequence[Instrument]) -> np.ndarray:
         m[a, c.I_CSIZE] = inst.contract_size
         m[a, c.I_INVERSE] = 1.0 if inst.contract_type.startswith("inverse") else 0.0
         m[a, c.I_LOT] = inst.lot_size
+        m[a, c.I_UNIT] = inst.lot_size if inst.lot_size > 0 else 1.0
         m[a, c.I_BINARY] = 1.0 if inst.contract_type == "binary_outcome" else 0.0
     return m
 
 
-def engine_config(fill: FillModel, schedule: Schedule, equity_interval_ms: float) -> tuple[np.ndarray, np.ndarray]:
+def check_equity_interval(equity_interval_ms: Any) -> None:
+    """Equity samples need a positive interval (they are for plots; drawdown and time in market are exact)."""
+    ok = isinstance(equity_interval_ms, (int, float)) and not isinstance(equity_interval_ms, bool) \
+        and math.isfinite(equity_interval_ms) and int(round(equity_interval_ms * 1e6)) >= 1
+    if not ok:
+        raise ConfigError(f"equity_interval_ms must be a number > 0 (at least 1e-6, one ns), got {equity_interval_ms!r}: "
+                          "equity samples are for plots; drawdown and time in market are exact at any interval")
+
+
+def engine_config(fill: FillModel, schedule: Schedule, equity_interval_ms: float,
+                  allow_crossed: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The int64 and float64 configuration vectors of the numba state."""
-    _check_number("replay", "equity_interval_ms", equity_interval_ms, lo=0.0)
+    check_equity_interval(equity_interval_ms)
+    if not isinstance(allow_crossed, (bool, np.bool_)):
+        raise ConfigError(f"allow_crossed must be true or false, got {allow_crossed!r}")
     gi = np.zeros(c.NG, np.int64)
     gi[c.G_SCHEDULE] = schedule.bits
     gi[c.G_INTERVAL] = max(schedule.interval_ns, 1)
     gi[c.G_QUEUE] = c.QUEUE_MODEL_CODES[fill.queue]
-    gi[c.G_THROUGH] = int(fill.trade_through)
+    gi[c.G_THROUGH] = c.THROUGH_CODES[fill.trade_through]
     gi[c.G_CROSS] = int(fill.cross_fill)
     gi[c.G_CONSUME] = int(fill.taker_consumes_book)
     gi[c.G_EQ_INTERVAL] = int(round(equity_interval_ms * 1e6))
     gi[c.G_MAX_LEVELS] = fill.max_taker_levels
+    gi[c.G_ALLOW_CROSSED] = int(bool(allow_crossed))
+    gi[c.G_MAX_SILENCE] = int(round(schedule.max_silence_s * 1e9))
     gf = np.zeros(c.NH)
     gf[c.H_QUEUE_POWER] = fill.queue_power
     gf[c.H_FILL_PROB] = fill.fill_probability

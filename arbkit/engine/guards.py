@@ -9,11 +9,15 @@ exposure above ``max_total_notional`` -> blocked; the gross exposure plus the or
 blocked when nothing is left. Notional: qty · price · contract size (inverse: qty · contract
 size), quote currency.
 
-The kill switch (:func:`guard_on_call_nb`, evaluated before each strategy call) trips on a
-loss since the start of the UTC day ≥ ``max_daily_loss``, a drawdown from the equity peak
-≥ ``max_drawdown``, a GAP or a silent instrument lasting ``max_gap_ms``, or a book with no
-update for ``stale_book_ms``. It cancels every live order and then only lets reducing
-orders through. Each guard counts its blocks and the longest run of blocks with no entry
+The kill switch trips on a loss since the start of the UTC day ≥ ``max_daily_loss`` or a
+drawdown from the equity peak ≥ ``max_drawdown`` (both evaluated before each strategy call,
+:func:`guard_on_call_nb`), and on time: an instrument silent for ``max_gap_ms`` (deadline:
+its last event + ``max_gap_ms``), a GAP open for ``max_gap_ms`` (GAP start + ``max_gap_ms``),
+or a book with no update for ``stale_book_ms`` (last book message + ``stale_book_ms``). The
+time deadlines are engine timers (:func:`guard_deadline_nb`): the switch trips at the
+deadline itself, during the silence, not at the next event. It sends a cancel for every
+live order at the trip time (counted in ``cancels_sent`` and ``kill_switch_cancels``) and
+then only lets reducing orders through. Each guard counts its blocks and the longest run of blocks with no entry
 let through; a run longer than ``stuck_window_ms`` marks the guard stuck.
 """
 from __future__ import annotations
@@ -23,9 +27,10 @@ from numba import njit
 
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import total_equity_nb
-from arbkit.engine.orders import push_request_nb
+from arbkit.engine.orders import log_order_nb, push_request_nb
 
 G_BUDGET, G_EXPOSURE, G_COOLDOWN, G_KILL = 0, 1, 2, 3
+I64_MAX = np.iinfo(np.int64).max
 
 
 @njit(cache=True)
@@ -106,14 +111,75 @@ def _trip_nb(st, t, reason):
     gs[c.GS_KILLED] = 1.0
     gs[c.GS_KILL_REASON] = reason
     gs[c.GS_KILL_TS] = t
+    st.clock[c.CLK_KILL_TS] = t
     st.counters[c.C_KILL_TRIPS] += 1
     for k in range(st.clock[c.CLK_N_ACTIVE]):  # cancel every live order
         s = st.active[k]
         ls = st.oi[s, c.O_LSTATUS]
         if (ls == c.ST_NEW or ls == c.ST_OPEN or ls == c.ST_PARTIAL) and st.oi[s, c.O_CXL_SENT] == 0:
             if push_request_nb(st, s, c.RQ_CANCEL, 0, 0.0):
-                st.oi[s, c.O_CXL_SENT] = 1
-                st.counters[c.C_CANCELS] += 1
+                st.oi[s, c.O_CXL_SENT] = 2  # 2: sent by the kill switch
+                st.counters[c.C_CANCELS_SENT] += 1
+                st.counters[c.C_KILL_CANCELS] += 1
+                log_order_nb(st, t, s, c.EV_CANCEL_SENT, c.R_KILL_SWITCH, 0.0, 0.0)
+
+
+@njit(cache=True)
+def _ns_nb(ms):
+    """A guard's millisecond setting in whole ns (0 = off)."""
+    return np.int64(ms * 1e6 + 0.5)
+
+
+@njit(cache=True)
+def guard_deadline_nb(st):
+    """The earliest time a data-gap or stale-book deadline trips the kill switch (max int: none)."""
+    g = st.guard_cfg
+    d = I64_MAX
+    if g[c.RG_ON] == 0.0 or st.guard_st[c.GS_KILLED] != 0.0:
+        return d
+    gap = _ns_nb(g[c.RG_MAX_GAP_MS])
+    stale = _ns_nb(g[c.RG_STALE_MS])
+    if gap <= 0 and stale <= 0:
+        return d
+    for a in range(st.acct.shape[0]):
+        last = st.asset_ts[a, 0]
+        if last == 0:
+            continue
+        if gap > 0:
+            d = min(d, last + gap)
+            g0 = st.asset_ts[a, 2]
+            if g0 > 0:
+                d = min(d, g0 + gap)
+        if stale > 0 and st.asset_ts[a, 1] > 0:
+            d = min(d, st.asset_ts[a, 1] + stale)
+    return d
+
+
+@njit(cache=True)
+def guard_deadlines_due_nb(st, t):
+    """Trip the kill switch at ``t`` when a data-gap or stale-book deadline is at or before ``t``."""
+    if st.guard_cfg[c.RG_ON] == 0.0 or st.guard_st[c.GS_KILLED] != 0.0:
+        return
+    _time_checks_nb(st, t)
+
+
+@njit(cache=True)
+def _time_checks_nb(st, t):
+    g = st.guard_cfg
+    gap = _ns_nb(g[c.RG_MAX_GAP_MS])
+    stale = _ns_nb(g[c.RG_STALE_MS])
+    for a in range(st.acct.shape[0]):
+        last = st.asset_ts[a, 0]
+        if last == 0:
+            continue
+        if gap > 0:
+            g0 = st.asset_ts[a, 2]
+            if (g0 > 0 and t - g0 >= gap) or t - last >= gap:
+                _trip_nb(st, t, 3.0)
+                return
+        if stale > 0 and st.asset_ts[a, 1] > 0 and t - st.asset_ts[a, 1] >= stale:
+            _trip_nb(st, t, 4.0)
+            return
 
 
 @njit(cache=True)
@@ -136,17 +202,4 @@ def guard_on_call_nb(st, t):
     if g[c.RG_MAX_DRAWDOWN] > 0.0 and gs[c.GS_PEAK_EQ] - eq >= g[c.RG_MAX_DRAWDOWN]:
         _trip_nb(st, t, 2.0)
         return
-    gap = g[c.RG_MAX_GAP_MS] * 1e6
-    stale = g[c.RG_STALE_MS] * 1e6
-    for a in range(st.acct.shape[0]):
-        last = st.asset_ts[a, 0]
-        if last == 0:
-            continue
-        if gap > 0.0:
-            g0 = st.asset_ts[a, 2]
-            if (g0 > 0 and t - g0 >= gap) or t - last >= gap:
-                _trip_nb(st, t, 3.0)
-                return
-        if stale > 0.0 and st.asset_ts[a, 1] > 0 and t - st.asset_ts[a, 1] >= stale:
-            _trip_nb(st, t, 4.0)
-            return
+    _time_checks_nb(st, t)

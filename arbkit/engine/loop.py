@@ -1,12 +1,39 @@
 """The hot loop: one pass over events in ts_local order, all assets on one clock.
 
-Per row: requests that have reached the exchange are matched, responses that have reached
-the strategy are applied to its view, then the row updates its book and our resting
-orders. Work that needs a whole venue message (crossing checks, top-of-book change,
-equity samples, the strategy call) happens when the message ends — a message is the run
-of rows with the same asset, ts_local and seq (book rows together, other kinds by kind).
-That end is found by looking at the next row, so it is carried across chunk boundaries
-and the result does not depend on how the recording is chunked.
+The kernel contract (this loop, the batched kernel in :mod:`arbkit.engine.batch_loop` and
+the plain-Python reference engine in the tests follow it exactly):
+
+* Rows are grouped into messages: the run of rows with the same asset, ts_local and seq
+  (book rows together, other kinds by kind). A message's end is found by looking at the
+  next row, so it is carried across chunk boundaries: results do not depend on chunking.
+* When a message at ``tp`` ends: book bookkeeping (re-queue after a CLEAR, crossing fills,
+  the crossed-book check, usable flag, mid — and the exact drawdown mark when the mid of an
+  instrument held moved —, top-change flag); then timer work due at or before ``tp``
+  (equity sample, kill-switch deadlines); then at most one strategy call, whose reason bits
+  are ``CALL_EVERY_EVENT`` / ``CALL_TOP_CHANGE`` / ``CALL_RESPONSE`` as scheduled, plus
+  ``CALL_INTERVAL`` and ``CALL_WAKE`` when due. Timer work due exactly at a message's time
+  fires at that message's end, after its rows (the strategy sees the event).
+* Before a row at ``t`` (:func:`arbkit.engine.timers.advance_nb`): everything due before
+  ``t`` happens at its own time ``d``, in time order, with ``now = d``: at each instant the
+  requests reaching the exchange by ``d``, then the responses due by ``d``, then (``d < t``)
+  timer work due by ``d`` — equity sample, kill-switch deadlines (a feed silence trips the
+  switch at last event + ``max_gap_ms``, a GAP at its start + ``max_gap_ms``, a stale book
+  at its last book message + ``stale_book_ms``, and the trip sends its cancels then), and
+  one strategy call carrying only ``CALL_INTERVAL`` / ``CALL_WAKE`` / ``CALL_RESPONSE``.
+  Requests and responses due exactly at ``t`` are handled before the row; a call for a
+  response due exactly at ``t`` happens at the end of the message at ``t``. A response
+  arriving at the instant of the strategy's last call (zero latency) does not call it again
+  at that instant: it carries ``CALL_RESPONSE`` into the next call (so zero latency cannot
+  make a strategy loop without time passing).
+* Then the row updates its book and our resting orders (queue positions, trade fills).
+* Nothing fires before the first message ends, and nothing after the last event of the
+  data (or of a window), unless the driver moves the clock on (``Replayer.advance_to``:
+  paper trading's wall clock). At the very end orders still resting are cancelled by the
+  exchange (``end_of_data``).
+
+Per row the loop compares the row's time with one cached bound (``CLK_NEXT_DUE``); it is
+lowered at once when a request, a response or a wake-up is added and recomputed when due
+work is used up, so it may be early (a look that finds nothing) but never late.
 """
 from __future__ import annotations
 
@@ -14,92 +41,112 @@ import numpy as np
 from numba import njit, types
 
 from arbkit.engine import codes as c
-from arbkit.engine.accounting import asset_equity_nb
 from arbkit.book.ladder import (KIND_BBO, KIND_CLEAR, KIND_DEPTH, KIND_GAP, KIND_SNAPSHOT, KIND_TRADE, NO_ASK, NO_BID, book_apply_nb,
                                 book_clear_nb, book_recenter_nb)
-from arbkit.engine.matching import (maker_on_cross_nb, maker_on_trade_nb, process_requests_nb, queue_on_depth_nb,
+from arbkit.engine.marks import mark_equity_nb
+from arbkit.engine.matching import (cancel_resting_at_end_nb, maker_on_cross_nb, maker_on_trade_nb, queue_on_depth_nb,
                                     requeue_after_image_nb, reset_consumed_nb)
 from arbkit.engine.guards import guard_on_call_nb
-from arbkit.engine.orders import deliver_responses_nb
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
+from arbkit.engine.timers import (BUFFER_MARGIN, advance_nb, buffers_full_nb, recompute_due_nb,  # noqa: F401
+                                  sample_equity_nb, timers_at_nb)
 
-#: Free room the loop keeps in the fill and log buffers; when less is left it returns so
-#: the driver can drain them (a strategy call plus one event stays below this).
-BUFFER_MARGIN = 8192
-
-
-@njit(cache=True)
-def sample_equity_nb(st, t):
-    """Record every asset's equity and position at ``t``."""
-    k = st.clock[c.CLK_NEQ]
-    n = st.acct.shape[0]
-    tot = 0.0
-    for a in range(n):
-        e = asset_equity_nb(st.acct, st.inst, a)
-        st.eq_val[k, a] = e
-        st.eq_pos[k, a] = st.acct[a, c.A_POS]
-        if e == e:
-            tot += e
-    st.eq_val[k, n] = tot
-    st.eq_ts[k] = t
-    st.clock[c.CLK_NEQ] = k + 1
-    st.counters[c.C_EQ] += 1
+I64_MIN = np.iinfo(np.int64).min
 
 
 @njit(cache=True)
-def end_message_nb(st, strategy, params, user, a, t, book_message):
-    """A message of asset ``a`` at ``t`` is complete: book bookkeeping, equity sample, strategy call.
+def crossed_book_nb(st, a, t, row):
+    """A book message of asset ``a`` left best bid >= best ask: count it, keep the first, stop unless allowed."""
+    st.counters[c.C_CROSSED] += 1
+    if st.clock[c.CLK_CROSS_ASSET] < 0:
+        st.clock[c.CLK_CROSS_TS] = t
+        st.clock[c.CLK_CROSS_ASSET] = a
+        st.clock[c.CLK_CROSS_ROW] = row
+    if st.cfg_i[c.G_ALLOW_CROSSED] == 0:
+        st.clock[c.CLK_ERROR] = c.E_CROSSED
 
-    ``run_events_nb`` does the same inline (a call per message costs ~25% of the loop's time);
-    this form closes the last message at the end of the data.
 
-    After a book message: queue positions are clipped to a fresh image, resting orders the
-    opposite best has reached are filled, the usable flag, mid and top-change flag are set.
+@njit(cache=True)
+def end_message_nb(st, strategy, params, user, pa, tp, p_kind):
+    """A message of asset ``pa`` at ``tp`` is complete: book bookkeeping, timers, the strategy call.
+
+    ``run_events_nb`` does the same written out (a call per message costs ~25% of the loop's
+    time); this form closes a message outside the row loop (the end of the data, the clock
+    moved on by the driver). ``tests/engine/test_copies.py`` checks the two are the same text.
     """
-    st.clock[c.CLK_NOW] = t
-    if book_message:
-        st.asset_ts[a, 1] = t
-        b = st.books
-        if st.requeue[a] and (b.n_bid[a] + b.n_ask[a]) > 0:
-            requeue_after_image_nb(st, a)
-            st.requeue[a] = False
-        bb = b.best_bid[a]
-        ba = b.best_ask[a]
-        # our lowest ask at or below the best bid, or our highest bid at or above the best ask
-        if st.cfg_i[c.G_CROSS] != 0 and (bb >= st.rest[a, 2] or ba <= st.rest[a, 1]):
-            maker_on_cross_nb(st, t, a)
-        both = bb != NO_BID and ba != NO_ASK
-        st.usable[a] = both and not st.gapped[a]
-        if both:
-            st.acct[a, c.A_MID] = 0.5 * (bb + ba) * b.tick[a]
-        if bb != st.prev_top[a, 0] or ba != st.prev_top[a, 1]:
-            st.prev_top[a, 0] = bb
-            st.prev_top[a, 1] = ba
-            st.clock[c.CLK_TOP_CHANGED] = 1
-    iv = st.cfg_i[c.G_EQ_INTERVAL]
-    if iv > 0 and t >= st.clock[c.CLK_NEXT_EQ] and st.clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
-        sample_equity_nb(st, t)
-        st.clock[c.CLK_NEXT_EQ] = (t // iv + 1) * iv
+    clock = st.clock
+    counters = st.counters
+    b = st.books
+    best_bid = b.best_bid
+    best_ask = b.best_ask
+    n_bid = b.n_bid
+    n_ask = b.n_ask
+    tick_size = b.tick
+    acct = st.acct
+    inst = st.inst
+    marks = st.marks
+    prev_top = st.prev_top
+    usable = st.usable
+    gapped = st.gapped
+    requeue = st.requeue
+    rest = st.rest
+    asset_ts = st.asset_ts
+    guards_on = st.guard_cfg[c.RG_ON] != 0.0
+    cross_on = st.cfg_i[c.G_CROSS] != 0
     sched = st.cfg_i[c.G_SCHEDULE]
+    check = False
+    # --- copy: message-end (begin)
+    clock[c.CLK_NOW] = tp
+    clock[c.CLK_LAST_T] = tp
+    if p_kind == 0:
+        asset_ts[pa, 1] = tp
+        if requeue[pa] and (n_bid[pa] + n_ask[pa]) > 0:
+            requeue_after_image_nb(st, pa)
+            requeue[pa] = False
+        bb = best_bid[pa]
+        ba = best_ask[pa]
+        # our lowest ask at or below the best bid, or highest bid at or above the best ask
+        if cross_on and (bb >= rest[pa, 2] or ba <= rest[pa, 1]):
+            maker_on_cross_nb(st, tp, pa)
+            check = True
+        if bb >= ba:  # a crossed book (an empty side never compares so)
+            crossed_book_nb(st, pa, tp, counters[c.C_EVENTS] - 1)
+            check = True
+        both = bb != NO_BID and ba != NO_ASK
+        usable[pa] = both and not gapped[pa]
+        if both:
+            m = 0.5 * (bb + ba) * tick_size[pa]
+            if m != acct[pa, c.A_MID]:
+                acct[pa, c.A_MID] = m
+                if acct[pa, c.A_POS_U] != 0.0 or (inst[pa, c.I_INVERSE] > 0.0 and acct[pa, c.A_CASH] != 0.0):
+                    mark_equity_nb(acct, inst, marks, pa)
+        if bb != prev_top[pa, 0] or ba != prev_top[pa, 1]:
+            prev_top[pa, 0] = bb
+            prev_top[pa, 1] = ba
+            clock[c.CLK_TOP_CHANGED] = 1
     reason = 0
     if sched & c.CALL_EVERY_EVENT:
         reason |= c.CALL_EVERY_EVENT
-    if sched & c.CALL_INTERVAL and t >= st.clock[c.CLK_NEXT_CALL]:
-        reason |= c.CALL_INTERVAL
-        civ = st.cfg_i[c.G_INTERVAL]
-        st.clock[c.CLK_NEXT_CALL] = (t // civ + 1) * civ
-    if sched & c.CALL_TOP_CHANGE and st.clock[c.CLK_TOP_CHANGED] != 0:
+    if sched & c.CALL_TOP_CHANGE and clock[c.CLK_TOP_CHANGED] != 0:
         reason |= c.CALL_TOP_CHANGE
-    if sched & c.CALL_RESPONSE and st.clock[c.CLK_RESPONDED] != 0:
+    if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0:
         reason |= c.CALL_RESPONSE
-    st.clock[c.CLK_TOP_CHANGED] = 0
-    st.clock[c.CLK_RESPONDED] = 0
+    clock[c.CLK_TOP_CHANGED] = 0
+    clock[c.CLK_RESPONDED] = 0
+    if tp >= clock[c.CLK_NEXT_TIMER]:
+        reason |= timers_at_nb(st, tp)
+        recompute_due_nb(st)
+        check = True
     if reason != 0:
-        if st.guard_cfg[c.RG_ON] != 0.0:
-            guard_on_call_nb(st, t)
-        st.clock[c.CLK_CALL_REASON] = reason
-        st.counters[c.C_CALLS] += 1
+        if guards_on:
+            guard_on_call_nb(st, tp)
+        clock[c.CLK_CALL_REASON] = reason
+        clock[c.CLK_LAST_CALL_T] = tp
+        counters[c.C_CALLS] += 1
         strategy(st, params, user)
+        check = True
+    # --- copy: message-end (end)
+    return check
 
 
 @njit(cache=True)
@@ -134,15 +181,13 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
     (``clock[CLK_ERROR]``); calling again with the returned row continues exactly.
 
     The per-row path (book update, queue positions, message end) is written out here on
-    arrays taken from the state once, so the compiler keeps them in registers; the book
-    update mirrors ``ladder.book_set_nb`` (used by the book scanner) and the message end mirrors
-    :func:`end_message_nb`. Anything rarer (fills, requests, responses) calls out with ``st``.
+    arrays taken from the state once, so the compiler keeps them in registers; the ladder
+    update is the same text as ``ladder.book_set_nb`` (used by the book scanner) and the
+    batched kernel's, the message end as :func:`end_message_nb` (``# --- copy:`` markers;
+    ``tests/engine/test_copies.py`` compares them). Anything rarer (fills, requests,
+    responses, timers) calls out with ``st``.
     """
     n = ts.shape[0]
-    fill_cap = st.fills.shape[0] - BUFFER_MARGIN
-    log_cap = st.log.shape[0] - BUFFER_MARGIN
-    note_cap = st.notes.shape[0] - BUFFER_MARGIN
-    eq_cap = st.eq_ts.shape[0] - 1
     clock = st.clock
     counters = st.counters
     cfg_i = st.cfg_i
@@ -164,6 +209,8 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
     of = st.of
     active = st.active
     acct = st.acct
+    inst = st.inst
+    marks = st.marks
     prev_top = st.prev_top
     usable = st.usable
     gapped = st.gapped
@@ -177,8 +224,6 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
     queue_power = st.cfg_f[c.H_QUEUE_POWER]
     cross_on = cfg_i[c.G_CROSS] != 0
     sched = cfg_i[c.G_SCHEDULE]
-    call_iv = cfg_i[c.G_INTERVAL]
-    eq_iv = cfg_i[c.G_EQ_INTERVAL]
     L = bid_qty.shape[1]
     events = 0
     messages = 0
@@ -191,8 +236,7 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
     for r in range(start, n):
         if check:
             check = False
-            if clock[c.CLK_NFILL] > fill_cap or clock[c.CLK_NLOG] > log_cap or clock[c.CLK_NEQ] >= eq_cap \
-                    or clock[c.CLK_NNOTE] > note_cap or clock[c.CLK_ERROR] != 0:
+            if buffers_full_nb(st):
                 _save_pending_nb(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
                 return r
         t = ts[r]
@@ -200,10 +244,14 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
         k = kind[r]
         mclass = 0 if (k == KIND_DEPTH or k == KIND_SNAPSHOT or k == KIND_CLEAR) else np.int64(k)
         if pa >= 0 and not (pa == a and p_ts == t and p_seq == seq[r] and p_kind == mclass):
-            # ---- the previous message ended: bookkeeping, then maybe the strategy ----
+            # ---- the previous message ended: bookkeeping, timers, maybe the strategy ----
             tp = p_ts
-            clock[c.CLK_NOW] = tp
             messages += 1
+            counters[c.C_EVENTS] += events
+            events = 0
+            # --- copy: message-end (begin)
+            clock[c.CLK_NOW] = tp
+            clock[c.CLK_LAST_T] = tp
             if p_kind == 0:
                 asset_ts[pa, 1] = tp
                 if requeue[pa] and (n_bid[pa] + n_ask[pa]) > 0:
@@ -215,53 +263,59 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
                 if cross_on and (bb >= rest[pa, 2] or ba <= rest[pa, 1]):
                     maker_on_cross_nb(st, tp, pa)
                     check = True
+                if bb >= ba:  # a crossed book (an empty side never compares so)
+                    crossed_book_nb(st, pa, tp, counters[c.C_EVENTS] - 1)
+                    check = True
                 both = bb != NO_BID and ba != NO_ASK
                 usable[pa] = both and not gapped[pa]
                 if both:
-                    acct[pa, c.A_MID] = 0.5 * (bb + ba) * tick_size[pa]
+                    m = 0.5 * (bb + ba) * tick_size[pa]
+                    if m != acct[pa, c.A_MID]:
+                        acct[pa, c.A_MID] = m
+                        if acct[pa, c.A_POS_U] != 0.0 or (inst[pa, c.I_INVERSE] > 0.0 and acct[pa, c.A_CASH] != 0.0):
+                            mark_equity_nb(acct, inst, marks, pa)
                 if bb != prev_top[pa, 0] or ba != prev_top[pa, 1]:
                     prev_top[pa, 0] = bb
                     prev_top[pa, 1] = ba
                     clock[c.CLK_TOP_CHANGED] = 1
-            # equity sample and strategy call (written out here: one fewer call passing the whole state)
-            if eq_iv > 0 and tp >= clock[c.CLK_NEXT_EQ] and clock[c.CLK_NEQ] < st.eq_ts.shape[0]:
-                sample_equity_nb(st, tp)
-                check = True
-                clock[c.CLK_NEXT_EQ] = (tp // eq_iv + 1) * eq_iv
             reason = 0
             if sched & c.CALL_EVERY_EVENT:
                 reason |= c.CALL_EVERY_EVENT
-            if sched & c.CALL_INTERVAL and tp >= clock[c.CLK_NEXT_CALL]:
-                reason |= c.CALL_INTERVAL
-                clock[c.CLK_NEXT_CALL] = (tp // call_iv + 1) * call_iv
             if sched & c.CALL_TOP_CHANGE and clock[c.CLK_TOP_CHANGED] != 0:
                 reason |= c.CALL_TOP_CHANGE
             if sched & c.CALL_RESPONSE and clock[c.CLK_RESPONDED] != 0:
                 reason |= c.CALL_RESPONSE
             clock[c.CLK_TOP_CHANGED] = 0
             clock[c.CLK_RESPONDED] = 0
+            if tp >= clock[c.CLK_NEXT_TIMER]:
+                reason |= timers_at_nb(st, tp)
+                recompute_due_nb(st)
+                check = True
             if reason != 0:
                 if guards_on:
                     guard_on_call_nb(st, tp)
                 clock[c.CLK_CALL_REASON] = reason
+                clock[c.CLK_LAST_CALL_T] = tp
                 counters[c.C_CALLS] += 1
-                counters[c.C_EVENTS] += events
-                events = 0
                 strategy(st, params, user)
                 check = True
-        if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] <= t:
-            clock[c.CLK_NOW] = t
-            process_requests_nb(st, t)
+            # --- copy: message-end (end)
+            pa = -1
+        if t >= clock[c.CLK_NEXT_DUE]:
+            # ---- work due before this row, each at its own time (requests, responses, timers) ----
+            counters[c.C_EVENTS] += events
+            events = 0
             check = True
-        if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= t:
-            clock[c.CLK_NOW] = t
-            deliver_responses_nb(st, t)
+            if not advance_nb(st, strategy, params, user, t, True):
+                _save_pending_nb(clock, counters, events, messages, pa, p_ts, p_seq, p_kind)
+                return r
         # ---- apply the row ----
         asset_ts[a, 0] = t
         if k == KIND_DEPTH or k == KIND_SNAPSHOT:
             sd = side[r]
             q = qty[r]
             tick = np.int64(np.floor(price[r] * inv_tick[a] + 0.5))
+            # --- copy: ladder-update (begin)
             if not centred[a]:
                 base[a] = tick - L // 2
                 centred[a] = True
@@ -269,6 +323,7 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
             if (i < 0 or i >= L) and n_bid[a] + n_ask[a] == 0 and q > 0.0:
                 base[a] = tick - L // 2
                 i = L // 2
+            old = -1.0
             if i < 0 or i >= L:
                 dropped[a] += 1
             else:
@@ -321,8 +376,10 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
                         off = best_ask[a] - base[a]
                     if off < L // 4 or off > L - L // 4:
                         book_recenter_nb(b, a, off + base[a])
-                if (sd > 0 and rest[a, 0] <= tick <= rest[a, 1]) or (sd < 0 and rest[a, 2] <= tick <= rest[a, 3]):
-                    queue_on_depth_nb(oi, of, active, clock[c.CLK_N_ACTIVE], a, sd, tick, q, old, queue_model, queue_power)
+            # --- copy: ladder-update (end)
+            if old >= 0.0 and ((sd > 0 and rest[a, 0] <= tick <= rest[a, 1])
+                               or (sd < 0 and rest[a, 2] <= tick <= rest[a, 3])):
+                queue_on_depth_nb(oi, of, active, clock[c.CLK_N_ACTIVE], a, sd, tick, q, old, queue_model, queue_power)
             if clock[c.CLK_N_CONS] > 0:
                 reset_consumed_nb(st, a, sd, tick)
         elif k == KIND_TRADE:
@@ -366,15 +423,45 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
     return n
 
 
-@njit(types.void(ENGINE_STATE_TYPE, STRATEGY_FN_TYPE, types.float64[::1], types.float64[::1]), cache=True, nogil=True)
-def finish_events_nb(st, strategy, params, user):
-    """End of data: close the last message (its strategy call included)."""
+_CALL_SIG = (ENGINE_STATE_TYPE, STRATEGY_FN_TYPE, types.float64[::1], types.float64[::1])
+
+
+@njit(types.boolean(*_CALL_SIG, types.int64), cache=True, nogil=True)
+def advance_clock_nb(st, strategy, params, user, t):
+    """Move the clock to ``t`` with no row: the driver promises every later row has ts_local >= ``t``.
+
+    The pending message is closed first when it is before ``t`` (it cannot go on), then the
+    work due before ``t`` is done (:func:`arbkit.engine.timers.advance_nb`). False when it
+    stopped to drain the buffers; call again with the same ``t``.
+    """
     a = st.clock[c.CLK_PEND_ASSET]
-    if a < 0:
-        return
-    st.clock[c.CLK_PEND_ASSET] = -1
-    st.counters[c.C_MESSAGES] += 1
-    end_message_nb(st, strategy, params, user, a, st.clock[c.CLK_PEND_TS], st.clock[c.CLK_PEND_KIND] == 0)
+    if a >= 0 and st.clock[c.CLK_PEND_TS] < t:
+        st.clock[c.CLK_PEND_ASSET] = -1
+        st.counters[c.C_MESSAGES] += 1
+        end_message_nb(st, strategy, params, user, a, st.clock[c.CLK_PEND_TS], st.clock[c.CLK_PEND_KIND])
+        if buffers_full_nb(st):
+            return False
+    if t >= st.clock[c.CLK_NEXT_DUE]:
+        return advance_nb(st, strategy, params, user, t, False)
+    return True
+
+
+@njit(types.void(*_CALL_SIG, types.int64), cache=True, nogil=True)
+def finish_events_nb(st, strategy, params, user, t_end):
+    """End of data: close the last message (its strategy call included), then cancel what still rests.
+
+    The exchange cancels resting orders at the later of the last message's time and ``t_end``
+    (the clock's end when the driver moved it on; min int when not).
+    """
+    a = st.clock[c.CLK_PEND_ASSET]
+    if a >= 0:
+        st.clock[c.CLK_PEND_ASSET] = -1
+        st.counters[c.C_MESSAGES] += 1
+        end_message_nb(st, strategy, params, user, a, st.clock[c.CLK_PEND_TS], st.clock[c.CLK_PEND_KIND])
+    t = max(st.clock[c.CLK_LAST_T], t_end)
+    if t != I64_MIN:
+        st.clock[c.CLK_NOW] = t
+        cancel_resting_at_end_nb(st, t)
 
 
 @njit(types.void(ENGINE_STATE_TYPE, *_event_array_types(True)[:6]), cache=True, nogil=True)

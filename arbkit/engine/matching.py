@@ -13,9 +13,21 @@ Assumptions, each switchable in :class:`arbkit.engine.config.FillModel`:
   Level shrinkage not explained by trades moves us up: all of it when the level falls
   below our queue (risk-averse), or the share ``f(ahead)/(f(ahead)+f(behind))`` with
   ``f(x)=x**power`` or ``f(x)=log(1+x)``.
-* A trade beyond our price (trade-through) or the opposite best reaching our price at
-  the end of a book message (cross) fills everything we have left at our price.
-* ``fill_probability`` < 1 keeps each maker fill with that probability (seeded).
+* A trade beyond our price (trade-through), ``trade_through``: ``volume`` (default) fills at
+  most the quantity that trade row traded beyond our price, shared among our resting orders
+  it passes through in price-then-time priority (our bids before our asks when the
+  aggressor is unknown; each row's quantity used once); ``all`` fills everything we have
+  left whatever traded (hftbacktest's and the old rule, kept for peer comparisons); ``none``
+  never. The queue logic at the order's own price is the same in every mode.
+* The opposite best reaching our price at the end of a book message (cross) fills
+  everything we have left at our price.
+* Lots: every fill is a whole number of the instrument's lots. Queue and trade-through
+  fills are floored to the lot grid (what is left of the traded volume does not fill us);
+  a level showing less than a lot gives a taker nothing. Quantities are counted in lots
+  (``I_UNIT``), so leaves and positions stay exact. An instrument with no lot size
+  (``lot_size`` 0) keeps plain float quantities.
+* ``fill_probability`` < 1 keeps each maker fill with that probability (seeded); a skipped
+  fill leaves the traded quantity to the next order.
 """
 from __future__ import annotations
 
@@ -25,8 +37,21 @@ from numba import njit
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import book_fill_nb, fill_notional_nb
 from arbkit.book.ladder import NO_ASK, NO_BID, level_qty_nb
+from arbkit.engine.marks import hold_update_nb, mark_equity_nb
 from arbkit.engine.orders import log_order_nb, maybe_release_nb, push_response_nb
 from arbkit.engine.rng import rng_uniform_nb
+
+I64_MAX = np.iinfo(np.int64).max
+I64_MIN = np.iinfo(np.int64).min
+
+
+@njit(cache=True)
+def units_floor_nb(inst, a, qty):
+    """``qty`` contracts in whole quantity units (lots), rounded down; unchanged when the lot is unknown."""
+    if inst[a, c.I_LOT] > 0.0:
+        x = qty / inst[a, c.I_UNIT]
+        return np.floor(x + 1e-9 + abs(x) * 1e-12)
+    return qty
 
 
 @njit(cache=True)
@@ -68,23 +93,29 @@ def refresh_resting_nb(st, a):
 
 
 @njit(cache=True)
-def record_fill_nb(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
-    """Book a fill of ``qty`` at ``price`` on slot ``s`` at exchange time ``t`` (account, order, log, response)."""
+def record_fill_nb(st, t, s, price, units, maker, level, slip_touch, slip_mid):
+    """Book a fill of ``units`` quantity units at ``price`` on slot ``s`` at exchange time ``t``.
+
+    Account, order, exact drawdown and holding-time marks, order log, response to the strategy.
+    """
     a = st.oi[s, c.O_ASSET]
     side = st.oi[s, c.O_SIDE]
+    qty = units * st.inst[a, c.I_UNIT]
     bps = st.inst[a, c.I_MAKER_BPS] if maker else st.inst[a, c.I_TAKER_BPS]
     fee = fill_notional_nb(st.inst, a, price, qty) * bps * 1e-4
-    book_fill_nb(st.acct, st.inst, a, side, price, qty, fee)
-    leaves = st.of[s, c.F_LEAVES] - qty
+    book_fill_nb(st.acct, st.inst, a, side, price, units, fee)
+    mark_equity_nb(st.acct, st.inst, st.marks, a)
+    hold_update_nb(st.hold, st.acct, t, a)
+    leaves = st.of[s, c.F_LEAVES] - units
     if leaves <= 1e-12 * st.of[s, c.F_QTY]:
         leaves = 0.0
     st.of[s, c.F_LEAVES] = leaves
-    st.of[s, c.F_FILLED] += qty
+    st.of[s, c.F_FILLED] += units
     st.oi[s, c.O_STATUS] = c.ST_FILLED if leaves == 0.0 else c.ST_PARTIAL
     if leaves == 0.0 and maker:  # maker fills only ever hit resting orders
         st.n_resting[a] -= 1
         refresh_resting_nb(st, a)
-    t_seen = push_response_nb(st, t, s, c.RS_FILL, 0, qty, price)
+    t_seen = push_response_nb(st, t, s, c.RS_FILL, 0, units, price)
     k = st.clock[c.CLK_NFILL]
     if k >= st.fills.shape[0]:
         st.clock[c.CLK_ERROR] = c.E_FILL_BUFFER
@@ -115,8 +146,8 @@ def record_fill_nb(st, t, s, price, qty, maker, level, slip_touch, slip_mid):
 
 
 @njit(cache=True)
-def maker_fill_nb(st, t, s, qty):
-    """Fill resting slot ``s`` for ``qty`` at its own price, subject to ``fill_probability``."""
+def maker_fill_nb(st, t, s, units):
+    """Fill resting slot ``s`` for ``units`` quantity units at its own price, subject to ``fill_probability``."""
     p = st.cfg_f[c.H_FILL_PROB]
     if p < 1.0 and rng_uniform_nb(st.rng) >= p:
         st.counters[c.C_PROB_SKIP] += 1
@@ -125,7 +156,7 @@ def maker_fill_nb(st, t, s, qty):
     price = st.oi[s, c.O_TICK] * st.tick[a]
     mid = book_mid_nb(st, a)
     slip_mid = st.oi[s, c.O_SIDE] * (price - mid) / mid * 1e4 if mid == mid else 0.0
-    record_fill_nb(st, t, s, price, qty, True, 0, 0.0, slip_mid)
+    record_fill_nb(st, t, s, price, units, True, 0, 0.0, slip_mid)
     return True
 
 
@@ -185,6 +216,7 @@ def taker_walk_nb(st, t, s):
     L = b.bid_qty.shape[1]
     base = b.base[a]
     tick = b.tick[a]
+    unit = st.inst[a, c.I_UNIT]
     mid = book_mid_nb(b, a)
     touch = (b.best_ask[a] if side > 0 else b.best_bid[a]) * tick
     level = 0
@@ -203,13 +235,14 @@ def taker_walk_nb(st, t, s):
             if consume:
                 q -= consumed_at_nb(st, a, -side, tk)
             if q > 0.0:
-                fq = min(q, st.of[s, c.F_LEAVES])
-                px = tk * tick
-                slip_t = side * (px - touch) / touch * 1e4
-                slip_m = side * (px - mid) / mid * 1e4 if mid == mid else slip_t
-                record_fill_nb(st, t, s, px, fq, False, level, slip_t, slip_m)
-                if consume:
-                    add_consumed_nb(st, a, -side, tk, fq)
+                fu = min(units_floor_nb(st.inst, a, q), st.of[s, c.F_LEAVES])  # whole lots: less than one gives nothing
+                if fu > 0.0:
+                    px = tk * tick
+                    slip_t = side * (px - touch) / touch * 1e4
+                    slip_m = side * (px - mid) / mid * 1e4 if mid == mid else slip_t
+                    record_fill_nb(st, t, s, px, fu, False, level, slip_t, slip_m)
+                    if consume:
+                        add_consumed_nb(st, a, -side, tk, fu * unit)
             level += 1
             if max_levels > 0 and level >= max_levels:
                 break
@@ -225,12 +258,12 @@ def _crosses_nb(b, a, side, tick, market):
 
 @njit(cache=True)
 def _reject_nb(st, t, s, reason):
+    a = st.oi[s, c.O_ASSET]
     st.oi[s, c.O_STATUS] = c.ST_REJECTED
     st.oi[s, c.O_REASON] = reason
     st.of[s, c.F_LEAVES] = 0.0
     st.counters[c.C_REJECTS] += 1
-    log_order_nb(st, t, s, c.EV_REJECT, reason, st.oi[s, c.O_TICK] * st.tick[st.oi[s, c.O_ASSET]],
-              st.of[s, c.F_QTY])
+    log_order_nb(st, t, s, c.EV_REJECT, reason, st.oi[s, c.O_TICK] * st.tick[a], st.of[s, c.F_QTY] * st.inst[a, c.I_UNIT])
     push_response_nb(st, t, s, c.RS_REJECTED, reason, 0.0, 0.0)
 
 
@@ -260,14 +293,16 @@ def exchange_new_nb(st, t, s):
         _reject_nb(st, t, s, c.R_NO_LIQUIDITY)
         return
     st.oi[s, c.O_STATUS] = c.ST_OPEN
-    log_order_nb(st, t, s, c.EV_ACCEPT, 0, tick * b.tick[a], st.of[s, c.F_QTY])
+    unit = st.inst[a, c.I_UNIT]
+    log_order_nb(st, t, s, c.EV_ACCEPT, 0, tick * b.tick[a], st.of[s, c.F_QTY] * unit)
     if crosses:
         taker_walk_nb(st, t, s)
     if st.of[s, c.F_LEAVES] == 0.0:
         return
     if typ == c.IOC or typ == c.MARKET:
         st.oi[s, c.O_STATUS] = c.ST_CANCELLED
-        log_order_nb(st, t, s, c.EV_CANCEL, 0, tick * b.tick[a], st.of[s, c.F_LEAVES])
+        st.counters[c.C_EXCH_CANCELS] += 1
+        log_order_nb(st, t, s, c.EV_CANCEL, c.R_IOC_LEFTOVER, tick * b.tick[a], st.of[s, c.F_LEAVES] * unit)
         push_response_nb(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
         return
     st.of[s, c.F_QUEUE] = level_qty_nb(b, a, side, tick)
@@ -287,13 +322,34 @@ def exchange_cancel_nb(st, t, s):
     st.oi[s, c.O_STATUS] = c.ST_CANCELLED
     st.n_resting[a] -= 1
     refresh_resting_nb(st, a)
-    log_order_nb(st, t, s, c.EV_CANCEL, 0, st.oi[s, c.O_TICK] * st.tick[a], st.of[s, c.F_LEAVES])
+    reason = 0
+    if st.oi[s, c.O_CXL_SENT] == 2:  # sent by the kill switch
+        reason = c.R_KILL_SWITCH
+        st.counters[c.C_EXCH_CANCELS] += 1
+    log_order_nb(st, t, s, c.EV_CANCEL, reason, st.oi[s, c.O_TICK] * st.tick[a], st.of[s, c.F_LEAVES] * st.inst[a, c.I_UNIT])
     push_response_nb(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
 
 
 @njit(cache=True)
+def cancel_resting_at_end_nb(st, t):
+    """The data ended: every order still resting is cancelled by the exchange at ``t`` (counted, logged)."""
+    for k in range(st.clock[c.CLK_N_ACTIVE]):
+        s = st.active[k]
+        if not _is_resting_nb(st, s):
+            continue
+        a = st.oi[s, c.O_ASSET]
+        st.oi[s, c.O_STATUS] = c.ST_CANCELLED
+        st.n_resting[a] -= 1
+        refresh_resting_nb(st, a)
+        st.counters[c.C_EXCH_CANCELS] += 1
+        log_order_nb(st, t, s, c.EV_CANCEL, c.R_END_OF_DATA, st.oi[s, c.O_TICK] * st.tick[a],
+                     st.of[s, c.F_LEAVES] * st.inst[a, c.I_UNIT])
+        push_response_nb(st, t, s, c.RS_CANCELLED, 0, 0.0, 0.0)
+
+
+@njit(cache=True)
 def exchange_modify_nb(st, t, s, tick, qty):
-    """Change price and/or total quantity; a new price or a larger size goes to the back of the queue."""
+    """Change price and/or total quantity (``qty`` in units); a new price or a larger size goes to the back of the queue."""
     if not _is_resting_nb(st, s):
         _request_reject_nb(st, t, s, c.R_UNKNOWN_ORDER)
         return
@@ -315,7 +371,7 @@ def exchange_modify_nb(st, t, s, tick, qty):
         st.of[s, c.F_QUEUE] = level_qty_nb(b, a, side, tick)
         st.of[s, c.F_TRADED] = 0.0
     refresh_resting_nb(st, a)
-    log_order_nb(st, t, s, c.EV_MODIFY, 0, tick * b.tick[a], qty)
+    log_order_nb(st, t, s, c.EV_MODIFY, 0, tick * b.tick[a], qty * st.inst[a, c.I_UNIT])
     push_response_nb(st, t, s, c.RS_MODIFIED, 0, qty, tick * b.tick[a])
 
 
@@ -396,7 +452,9 @@ def queue_on_depth_nb(oi, of, active, n_active, a, side, tick, q, old, queue_mod
 @njit(cache=True)
 def maker_on_trade_nb(st, t, a, aggressor, tick, qty):
     """A public trade of ``qty`` at ``tick``: advance queues at that price, fill what it reaches or trades through."""
-    through_on = st.cfg_i[c.G_THROUGH] != 0
+    mode = st.cfg_i[c.G_THROUGH]
+    unit = st.inst[a, c.I_UNIT]
+    through_seen = False
     given = 0.0
     k = 0
     while k < st.clock[c.CLK_N_ACTIVE]:
@@ -410,7 +468,8 @@ def maker_on_trade_nb(st, t, a, aggressor, tick, qty):
         otick = st.oi[s, c.O_TICK]
         through = (tick > otick) if side < 0 else (tick < otick)
         if through:
-            if through_on and maker_fill_nb(st, t, s, st.of[s, c.F_LEAVES]):
+            through_seen = True
+            if mode == c.THROUGH_ALL and maker_fill_nb(st, t, s, st.of[s, c.F_LEAVES]):
                 st.counters[c.C_THROUGH] += 1
             continue
         if tick != otick:
@@ -418,12 +477,55 @@ def maker_on_trade_nb(st, t, a, aggressor, tick, qty):
         q = st.of[s, c.F_QUEUE] - qty
         st.of[s, c.F_TRADED] += qty
         if q < 0.0:
-            fq = min(-q, st.of[s, c.F_LEAVES], qty - given)
+            fu = min(units_floor_nb(st.inst, a, min(-q, qty - given)), st.of[s, c.F_LEAVES])
             st.of[s, c.F_QUEUE] = 0.0
-            if fq > 0.0 and maker_fill_nb(st, t, s, fq):
-                given += fq
+            if fu > 0.0 and maker_fill_nb(st, t, s, fu):
+                given += fu * unit
         else:
             st.of[s, c.F_QUEUE] = q
+    if mode == c.THROUGH_VOLUME and through_seen:
+        through_volume_nb(st, t, a, aggressor, tick, qty)
+
+
+@njit(cache=True)
+def through_volume_nb(st, t, a, aggressor, tick, qty):
+    """``trade_through: volume``: the row's ``qty`` fills the orders it passed, best price first, then oldest first.
+
+    Our bids above the trade price (a seller went through them), then our asks below it; each
+    fill is floored to whole lots and the row's quantity is used once.
+    """
+    unit = st.inst[a, c.I_UNIT]
+    remaining = qty
+    for pass_ in range(2):
+        side = 1 if pass_ == 0 else -1
+        if aggressor == side:
+            continue
+        bound = I64_MAX if side > 0 else I64_MIN  # prices already served (exclusive)
+        while True:
+            best = I64_MIN if side > 0 else I64_MAX
+            for k in range(st.clock[c.CLK_N_ACTIVE]):
+                s = st.active[k]
+                if st.oi[s, c.O_ASSET] != a or st.oi[s, c.O_SIDE] != side or not _is_resting_nb(st, s):
+                    continue
+                ot = st.oi[s, c.O_TICK]
+                if side > 0 and tick < ot < bound and ot > best:
+                    best = ot
+                elif side < 0 and bound < ot < tick and ot < best:
+                    best = ot
+            if best == I64_MIN or best == I64_MAX:
+                break
+            for k in range(st.clock[c.CLK_N_ACTIVE]):
+                s = st.active[k]
+                if st.oi[s, c.O_ASSET] != a or st.oi[s, c.O_SIDE] != side or st.oi[s, c.O_TICK] != best \
+                        or not _is_resting_nb(st, s):
+                    continue
+                fu = min(units_floor_nb(st.inst, a, remaining), st.of[s, c.F_LEAVES])
+                if not fu > 0.0:
+                    return  # less than a lot left of the row
+                if maker_fill_nb(st, t, s, fu):
+                    st.counters[c.C_THROUGH] += 1
+                    remaining -= fu * unit
+            bound = best
 
 
 @njit(cache=True)

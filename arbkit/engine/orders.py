@@ -1,7 +1,12 @@
 """Order slots, the order log, and the two latency rings (requests out, responses back).
 
 Both rings are FIFO with non-decreasing times (a later message never overtakes an earlier
-one on the same connection), so the engine only ever looks at their heads.
+one on the same connection), so the engine only ever looks at their heads. Adding to a
+ring lowers the engine's next-due time (``CLK_NEXT_DUE``), so the loop looks at it in time.
+
+Order quantities (``F_QTY``, ``F_LEAVES``, ``F_FILLED`` and the strategy's copies) are kept in
+the instrument's quantity unit (``I_UNIT``: its lot, so they are whole numbers and sums never
+drift off the lot grid); the order log, fills and the strategy API speak contracts (units × unit).
 """
 from __future__ import annotations
 
@@ -89,7 +94,7 @@ def maybe_release_nb(st, s):
 
 @njit(cache=True)
 def log_order_nb(st, t, s, event, reason, price, qty):
-    """Append one order event to the order log."""
+    """Append one order event to the order log (``qty`` in contracts)."""
     k = st.clock[c.CLK_NLOG]
     if k >= st.log.shape[0]:
         st.clock[c.CLK_ERROR] = c.E_LOG_BUFFER
@@ -105,7 +110,7 @@ def log_order_nb(st, t, s, event, reason, price, qty):
     rec.type = st.oi[s, c.O_TYPE]
     rec.price = price
     rec.qty = qty
-    rec.leaves = st.of[s, c.F_LEAVES]
+    rec.leaves = st.of[s, c.F_LEAVES] * st.inst[rec.asset, c.I_UNIT]
     st.clock[c.CLK_NLOG] = k + 1
 
 
@@ -120,7 +125,10 @@ def _fifo_time_nb(clock, t, k_last):
 
 @njit(cache=True)
 def push_request_nb(st, s, kind, tick, qty):
-    """Send a request for slot ``s`` now; it reaches the exchange after the entry latency. False if the ring is full."""
+    """Send a request for slot ``s`` now (``qty`` in units); it reaches the exchange after the entry latency.
+
+    False if the ring is full.
+    """
     R = st.rq_i.shape[0]
     n = st.clock[c.CLK_RQ_N]
     if n >= R:
@@ -136,12 +144,14 @@ def push_request_nb(st, s, kind, tick, qty):
     st.rq_f[j, c.QF_QTY] = qty
     st.clock[c.CLK_RQ_N] = n + 1
     st.oi[s, c.O_INFLIGHT] += 1
+    if t < st.clock[c.CLK_NEXT_DUE]:
+        st.clock[c.CLK_NEXT_DUE] = t
     return True
 
 
 @njit(cache=True)
 def push_response_nb(st, t_exch, s, kind, reason, qty, price):
-    """Tell the strategy about slot ``s`` after the response latency (status and leaves as of now)."""
+    """Tell the strategy about slot ``s`` after the response latency (status and leaves as of now; ``qty`` in units)."""
     R = st.rs_i.shape[0]
     n = st.clock[c.CLK_RS_N]
     if n >= R:
@@ -161,6 +171,8 @@ def push_response_nb(st, t_exch, s, kind, reason, qty, price):
     st.rs_f[j, c.PF_LEAVES] = st.of[s, c.F_LEAVES]
     st.clock[c.CLK_RS_N] = n + 1
     st.oi[s, c.O_INFLIGHT] += 1
+    if t < st.clock[c.CLK_NEXT_DUE]:
+        st.clock[c.CLK_NEXT_DUE] = t
     return t
 
 
@@ -192,10 +204,12 @@ def deliver_responses_nb(st, t):
         st.of[s, c.F_LLEAVES] = st.rs_f[j, c.PF_LEAVES]
         if kind == c.RS_FILL:
             q = st.rs_f[j, c.PF_QTY]
-            st.of[s, c.F_LFILLED] += q
-            st.of[s, c.F_LVALUE] += q * st.rs_f[j, c.PF_PRICE]
             a = st.oi[s, c.O_ASSET]
-            st.acct[a, c.A_LPOS] += st.oi[s, c.O_SIDE] * q
+            unit = st.inst[a, c.I_UNIT]
+            st.of[s, c.F_LFILLED] += q
+            st.of[s, c.F_LVALUE] += q * unit * st.rs_f[j, c.PF_PRICE]
+            st.acct[a, c.A_LPOS_U] += st.oi[s, c.O_SIDE] * q
+            st.acct[a, c.A_LPOS] = st.acct[a, c.A_LPOS_U] * unit
             if st.guard_cfg[c.RG_ON] != 0.0:
                 note_fill_for_guards_nb(st, t)
         elif kind == c.RS_REQUEST_REJECTED or kind == c.RS_CANCELLED:

@@ -2,6 +2,8 @@
 
 :class:`Replayer` is the streaming interface (``feed(chunk)`` … ``finish()``) used for
 recordings and live micro-batches; it never opens a file (``arbkit.run.replay`` does).
+:meth:`Replayer.advance_to` moves the engine's clock with no event (paper trading's wall
+clock between batches): timers fire at their own times exactly as a replay fires them.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import numpy as np
 from arbkit.engine import codes as c
 from arbkit.book.ladder import DEFAULT_LADDER, KIND_BBO, KIND_DEPTH, KIND_SNAPSHOT, KIND_TRADE, NO_ASK, NO_BID
 from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, Schedule, engine_config, instrument_matrix
-from arbkit.engine.loop import finish_events_nb, run_events_nb, warm_market_nb
+from arbkit.engine.loop import advance_clock_nb, finish_events_nb, run_events_nb, warm_market_nb
+from arbkit.engine.marks import time_in_market_nb
 from arbkit.engine.result import Result
 from arbkit.engine.state import EngineState, as_struct, new_state
 from arbkit.engine.strategy import Strategy
@@ -41,7 +44,7 @@ class Replayer:
                  guards: RiskGuards | Mapping[str, Any] | None = None,
                  ladder: int = DEFAULT_LADDER, source: str | None = None,
                  trace_window: tuple[int, int] | None = None, buffers: Mapping[str, int] | None = None,
-                 share_market_with: EngineState | None = None) -> None:
+                 share_market_with: EngineState | None = None, allow_crossed: bool = False) -> None:
         if not isinstance(strategy, Strategy):
             raise ConfigError(f"strategy must be an arbkit Strategy, got {type(strategy).__name__}")
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -56,7 +59,8 @@ class Replayer:
         self.seed = int(seed)
         self.guards = guards if isinstance(guards, RiskGuards) else RiskGuards.from_dict(guards)
         self.source = source
-        gi, gf = engine_config(self.fill, self.schedule, equity_interval_ms)
+        self.allow_crossed = allow_crossed
+        gi, gf = engine_config(self.fill, self.schedule, equity_interval_ms, allow_crossed)
         entry, resp = self.latency.tables(self.instruments)
         self.state: EngineState = new_state(instrument_matrix(self.instruments),
                                             np.array([i.tick_size for i in self.instruments]), gi, gf, entry, resp,
@@ -72,6 +76,9 @@ class Replayer:
         self._rows = 0
         self._last_ts = _INT64_MIN
         self._first_ts: int | None = None
+        self._clock = _INT64_MIN  # where advance_to moved the clock (no later row may be before it)
+        self._engine_rows = 0  # rows handed to the engine (FUNDING / MARK rows are not)
+        self._row_map: list[tuple[int, int, np.ndarray, int]] = []  # chunks that dropped rows, to name input rows
         self.trace_window = trace_window
         self.trace: list[dict[str, Any]] = []
         self._finished = False
@@ -85,6 +92,9 @@ class Replayer:
         if ts[0] < self._last_ts:
             raise DataError(f"ts_local goes back across chunks ({ts[0]} < {self._last_ts})", path=where,
                             row=self._rows, field="ts_local")
+        if ts[0] < self._clock:
+            raise DataError(f"ts_local {ts[0]} is before the clock the run was advanced to ({self._clock})",
+                            path=where, row=self._rows, field="ts_local")
         if n > 1:
             back = np.flatnonzero(ts[1:] < ts[:-1])
             if len(back):
@@ -123,7 +133,7 @@ class Replayer:
             return
         self._check(cols)
         last_ts = int(cols.ts_local[-1])
-        cols = book_rows(cols)
+        cols = self._engine_rows_of(cols)
         if len(cols):
             if self._first_ts is None:
                 self._first_ts = int(cols.ts_local[0])
@@ -136,6 +146,26 @@ class Replayer:
         self._rows += n
         self._last_ts = last_ts
 
+    def _engine_rows_of(self, cols: EventColumns) -> EventColumns:
+        """The rows of a fed chunk the engine sees (:func:`book_rows`), remembering where they were in the input."""
+        kept = book_rows(cols)
+        if len(kept) < len(cols):
+            drop = np.isin(cols.kind, _FUNDING_CODES)
+            self._row_map.append((self._engine_rows, self._rows, np.flatnonzero(~drop), len(cols)))
+        self._engine_rows += len(kept)
+        return kept
+
+    def input_row(self, engine_row: int) -> int:
+        """The input row (as fed, every kind counted) of the engine's row ``engine_row``."""
+        extra = 0
+        for start, orig, kept, n in self._row_map:
+            if engine_row < start:
+                break
+            if engine_row < start + len(kept):
+                return orig + int(kept[engine_row - start])
+            extra += n - len(kept)
+        return engine_row + extra
+
     def warm(self, cols: EventColumns) -> None:
         """Apply events from before the replay window to the books only (no strategy, orders or counts)."""
         if self._first_ts is not None:
@@ -146,6 +176,30 @@ class Replayer:
             cols = book_rows(cols)
             warm_market_nb(self._struct, *(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind,
                                                                               cols.side, cols.price, cols.qty)))
+
+    def advance_to(self, t: int) -> None:
+        """Move the clock to ``t`` (ns) with no event: fire the work due before ``t`` at its own times.
+
+        The caller promises that every row fed later has ``ts_local >= t`` (a live recorder
+        flushing batches on a monotonic clock does: see :mod:`arbkit.live.paper`). The open
+        message is closed first when it is before ``t`` (it cannot continue); requests,
+        responses and timers due before ``t`` then happen exactly as a replay of the same rows
+        makes them happen before its next row, so the fills do not depend on when (or whether)
+        the clock was advanced between rows.
+        """
+        if self._finished:
+            raise RuntimeError("this Replayer has finished; make a new one")
+        t = int(t)
+        if t < self._clock:
+            return
+        if self._first_ts is None:
+            self._clock = t
+            return  # nothing runs before the first event
+        while not advance_clock_nb(self._struct, self.strategy.kernel, self.params, self.user, t):
+            self._raise_engine_error(self._rows)
+            self._drain()
+        self._raise_engine_error(self._rows)
+        self._clock = t
 
     def _run(self, arrays: tuple[np.ndarray, ...], start: int, stop: int) -> None:
         view = arrays if stop == len(arrays[0]) else tuple(a[:stop] for a in arrays)
@@ -190,8 +244,17 @@ class Replayer:
             "fills": [{k: (v.item() if hasattr(v, "item") else v) for k, v in zip(c.FILL_DTYPE.names, f)} for f in new_fills],
         })
 
+    def crossed_error(self) -> DataError:
+        """The error of the first crossed book (file, row, time, asset)."""
+        clock = self.state.clock
+        a = int(clock[c.CLK_CROSS_ASSET])
+        return crossed_book_error(self.source, self.input_row(int(clock[c.CLK_CROSS_ROW])), int(clock[c.CLK_CROSS_TS]),
+                                  self.instruments[a].key if 0 <= a < len(self.instruments) else str(a))
+
     def _raise_engine_error(self, r: int) -> None:
         err = int(self.state.clock[c.CLK_ERROR])
+        if err == c.E_CROSSED:
+            raise self.crossed_error()
         if err:
             what = {c.E_FILL_BUFFER: "fill buffer", c.E_LOG_BUFFER: "order log / response ring",
                     c.E_NOTE_BUFFER: "annotation buffer"}.get(err, "buffer")
@@ -202,17 +265,24 @@ class Replayer:
         st = self.state
         for count, sink, buffers in ((c.CLK_NFILL, self._fills, (st.fills,)), (c.CLK_NLOG, self._orders, (st.log,)),
                                      (c.CLK_NNOTE, self._notes, (st.notes,)),
-                                     (c.CLK_NEQ, self._eq, (st.eq_ts, st.eq_val, st.eq_pos))):
+                                     (c.CLK_NEQ, self._eq, (st.eq_ts, st.eq_val, st.eq_pos, st.eq_marks))):
             k = int(st.clock[count])
             if k:
                 taken = tuple(b[:k].copy() for b in buffers)
                 sink.append(taken if len(taken) > 1 else taken[0])
                 st.clock[count] = 0
 
-    def finish(self) -> Result:
-        """Close the last message and return the Result."""
+    def finish(self, clock_end: int | None = None) -> Result:
+        """Close the last message, cancel what still rests, and return the Result.
+
+        ``clock_end``: the clock ran on after the last event to this time (a paper run's
+        wall clock): the work due before it fires first (:meth:`advance_to`). Without it
+        nothing fires after the last event.
+        """
         if not self._finished:
-            finish_events_nb(self._struct, self.strategy.kernel, self.params, self.user)
+            if clock_end is not None:
+                self.advance_to(clock_end)
+            finish_events_nb(self._struct, self.strategy.kernel, self.params, self.user, self._clock)
             self._raise_engine_error(self._rows)
             self._drain()
             self._finished = True
@@ -223,15 +293,26 @@ class Replayer:
             eq_ts = np.concatenate([e[0] for e in self._eq])
             eq_val = np.concatenate([e[1] for e in self._eq])
             eq_pos = np.concatenate([e[2] for e in self._eq])
+            eq_marks = np.concatenate([e[3] for e in self._eq])
         else:
             eq_ts, eq_val, eq_pos = np.zeros(0, np.int64), np.zeros((0, n + 1)), np.zeros((0, n))
+            eq_marks = np.zeros((0, 2 * (n + 1)))
         notes = np.concatenate(self._notes) if self._notes else np.zeros((0, 2 + c.NOTE_VALUES))
         counters = {name: int(self.state.counters[i]) for i, name in enumerate(c.COUNTER_NAMES)}
         counters["dropped_levels"] = int(self.state.books.dropped.sum())
+        clock = self.state.clock
+        end = max(int(clock[c.CLK_LAST_T]), self._clock)
+        if end == _INT64_MIN:
+            end = self._last_ts if self._last_ts != _INT64_MIN else 0
+        crossed = None
+        if counters["crossed_books"]:
+            a = int(clock[c.CLK_CROSS_ASSET])
+            crossed = {"count": counters["crossed_books"], "first_row": self.input_row(int(clock[c.CLK_CROSS_ROW])),
+                       "first_ts": int(clock[c.CLK_CROSS_TS]), "first_instrument": self.instruments[a].key}
         gs = self.state.guard_st
         guard_report = {"kill_switch": {"tripped": bool(gs[c.GS_KILLED]),
                                         "reason": c.KILL_REASONS[int(gs[c.GS_KILL_REASON])],
-                                        "ts": int(gs[c.GS_KILL_TS]) if gs[c.GS_KILLED] else None}}
+                                        "ts": int(self.state.clock[c.CLK_KILL_TS]) if gs[c.GS_KILLED] else None}}
         blocks = {"budget": counters["guard_budget_blocks"], "exposure": counters["guard_exposure_blocks"],
                   "cooldown": counters["guard_cooldown_blocks"], "kill_switch": counters["guard_kill_blocks"]}
         for k, name in enumerate(c.GUARDS):
@@ -245,11 +326,21 @@ class Replayer:
             params=self.strategy.param_dict(self.params), seed=self.seed,
             config={"fill": self.fill.to_dict(), "latency": self.latency.to_dict(),
                     "schedule": {"every_event": self.schedule.every_event, "interval_ms": self.schedule.interval_ms,
-                                 "on_top_change": self.schedule.on_top_change, "on_response": self.schedule.on_response},
+                                 "on_top_change": self.schedule.on_top_change, "on_response": self.schedule.on_response,
+                                 "max_silence_s": self.schedule.max_silence_s},
                     "equity_interval_ms": self.equity_interval_ms, "guards": self.guards.to_dict(),
-                    "source": self.source},
+                    "allow_crossed": self.allow_crossed, "source": self.source},
             fills=fills, orders=orders, equity_ts=eq_ts, equity_values=eq_val, equity_positions=eq_pos,
             counters=counters, accounts=self.state.acct.copy(), notes=notes, guards=guard_report,
-            span_ns=(self._first_ts or 0, self._last_ts if self._last_ts != _INT64_MIN else 0), trace=self.trace,
-            user_state=self.user.copy(),
+            span_ns=(self._first_ts or 0, end if self._first_ts is not None else 0), trace=self.trace,
+            equity_marks=eq_marks, max_drawdowns=self.state.marks[:, c.MK_MAXDD].copy(),
+            time_in_market_ns=np.array([time_in_market_nb(self.state.hold, r, end) for r in range(n + 1)], np.int64),
+            crossed=crossed, user_state=self.user.copy(),
         )
+
+
+def crossed_book_error(source: str | None, row: int, ts: int, instrument: str) -> DataError:
+    """One line for a crossed book: where it is and how to replay anyway."""
+    return DataError(f"crossed book after a complete book message: {instrument} best bid >= best ask at ts_local {ts}; "
+                     "pass allow_crossed=True (--allow-crossed, config allow_crossed: true) to replay it and count them",
+                     path=source, row=row)

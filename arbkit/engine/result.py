@@ -46,6 +46,14 @@ class Result:
     guards: dict[str, Any] = field(default_factory=dict)  # per guard: blocks, longest run, stuck; kill switch
     trace: list[dict[str, Any]] = field(default_factory=list)
     user_state: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the strategy's own state at the end
+    #: per equity sample: the exact running max drawdown then time in market (ns), per asset and total [S, 2(n+1)]
+    equity_marks: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    #: exact max drawdown from the starting equity (quote currency), per asset then total [n+1]
+    max_drawdowns: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    #: exact time with a non-zero position up to the end of the run (ns), per asset then any [n+1]
+    time_in_market_ns: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    #: crossed books seen (allowed): count and the first (row, ts, instrument); None when there were none
+    crossed: dict[str, Any] | None = None
 
     @property
     def fills_hash(self) -> str:

@@ -55,6 +55,7 @@ class EngineState(NamedTuple):
     eq_ts: np.ndarray  # int64[S]
     eq_val: np.ndarray  # float64[S, n + 1]: per-asset equity in quote currency, then the total
     eq_pos: np.ndarray  # float64[S, n]
+    eq_marks: np.ndarray  # float64[S, 2 * (n + 1)]: running max drawdown, then time in market (ns), per asset and total
     cons: np.ndarray  # float64[CONSUMED_SLOTS, 4]: (asset, side, tick, qty) taken by own taker fills
     prev_top: np.ndarray  # int64[n, 2]: best bid/ask ticks at the last message end
     requeue: np.ndarray  # bool[n]: clip queue positions to the book after a CLEAR
@@ -66,6 +67,8 @@ class EngineState(NamedTuple):
     guard_st: np.ndarray  # float64[NGS]: kill switch, cooldown clocks, equity marks, block streaks
     asset_ts: np.ndarray  # int64[n, 3]: last event, last book message, start of an open GAP (0 = none)
     trade_hist: np.ndarray  # float64[n, TRADE_BUCKETS]: public trades by distance from the mid, in ticks
+    marks: np.ndarray  # float64[n + 1, NMK]: exact running equity peak and max drawdown, per asset and total
+    hold: np.ndarray  # int64[n + 1, NHD]: exact time in market and the open holding period, per asset and total
     # the book arrays the strategy API and the matcher read, also as direct fields (the same
     # arrays as in ``books``): reading ``st.books.x`` unpacks the whole BookState tuple each time
     tick: np.ndarray
@@ -110,6 +113,13 @@ def new_state(
     clock[c.CLK_NEXT_EQ] = np.iinfo(np.int64).min
     clock[c.CLK_LAST_RQ_T] = np.iinfo(np.int64).min
     clock[c.CLK_LAST_RS_T] = np.iinfo(np.int64).min
+    clock[c.CLK_NEXT_DUE] = np.iinfo(np.int64).max  # nothing happens between messages before the first one ends
+    clock[c.CLK_NEXT_TIMER] = np.iinfo(np.int64).min  # the first message end looks at every timer
+    clock[c.CLK_WAKE] = np.iinfo(np.int64).max
+    clock[c.CLK_LAST_CALL_T] = np.iinfo(np.int64).min
+    clock[c.CLK_CROSS_ASSET] = -1
+    clock[c.CLK_CROSS_ROW] = -1
+    clock[c.CLK_LAST_T] = np.iinfo(np.int64).min
     oi = np.zeros((order_slots, c.NOI), np.int64)
     oi[:, c.O_ID] = -1
     acct = np.zeros((n, c.NA))
@@ -142,6 +152,7 @@ def new_state(
         eq_ts=np.zeros(eq_buffer, np.int64),
         eq_val=np.zeros((eq_buffer, n + 1)),
         eq_pos=np.zeros((eq_buffer, n)),
+        eq_marks=np.zeros((eq_buffer, 2 * (n + 1))),
         cons=np.zeros((CONSUMED_SLOTS, 4)),
         prev_top=np.zeros((n, 2), np.int64) if market is None else market.prev_top,
         requeue=np.zeros(n, np.bool_),
@@ -153,9 +164,18 @@ def new_state(
         guard_st=np.zeros(c.NGS),
         asset_ts=np.zeros((n, 3), np.int64) if market is None else market.asset_ts,
         trade_hist=np.zeros((n, TRADE_BUCKETS)) if market is None else market.trade_hist,
+        marks=np.zeros((n + 1, c.NMK)),
+        hold=flat_hold(n),
         tick=books.tick, inv_tick=books.inv_tick, best_bid=books.best_bid, best_ask=books.best_ask,
         bid_qty=books.bid_qty, ask_qty=books.ask_qty, base=books.base, bbo=books.bbo,
     )
+
+
+def flat_hold(n: int) -> np.ndarray:
+    """Holding-time table of a run that has held nothing yet (no open period)."""
+    h = np.zeros((n + 1, c.NHD), np.int64)
+    h[:, c.HD_SINCE] = -1
+    return h
 
 
 def empty_rest(n: int) -> np.ndarray:
@@ -219,6 +239,7 @@ def _build_struct_nb(arrays):
     st.eq_ts = arrays.eq_ts
     st.eq_val = arrays.eq_val
     st.eq_pos = arrays.eq_pos
+    st.eq_marks = arrays.eq_marks
     st.cons = arrays.cons
     st.prev_top = arrays.prev_top
     st.requeue = arrays.requeue
@@ -230,6 +251,8 @@ def _build_struct_nb(arrays):
     st.guard_st = arrays.guard_st
     st.asset_ts = arrays.asset_ts
     st.trade_hist = arrays.trade_hist
+    st.marks = arrays.marks
+    st.hold = arrays.hold
     st.tick = arrays.tick
     st.inv_tick = arrays.inv_tick
     st.best_bid = arrays.best_bid

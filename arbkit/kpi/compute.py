@@ -1,7 +1,9 @@
 """Compute the KPIs (see :mod:`arbkit.kpi.definitions`) from a replay Result, per instrument and total.
 
-Everything is derived from the Result's fills, order log, equity samples and final
-accounts, so a KPI can always be recomputed by hand from the same arrays.
+Everything is derived from the Result's fills, order log, equity samples, final accounts and
+the engine's exact marks (max drawdown from the starting equity, time in market), so a KPI can
+always be recomputed by hand from the same arrays; none depends on ``equity_interval_ms``
+except the ones defined on the samples (sharpe, profitable hours, inventory p95).
 """
 from __future__ import annotations
 
@@ -65,11 +67,38 @@ def round_trips_from_fills(fills: np.ndarray, contract_size: float = 1.0, invers
     return trips
 
 
-def _drawdown(values: np.ndarray) -> float:
-    if len(values) == 0:
-        return 0.0
-    peak = np.maximum.accumulate(values)
-    return float(np.max(peak - values))
+def quoted_quantity(orders: np.ndarray) -> np.ndarray:
+    """Per order-log row: the quantity it quoted — a submit's size, a modify's increase of the total (else 0).
+
+    Summed, it is the denominator of the fill ratios: every filled unit was quoted by a submit
+    or by a modify that raised the size, so filled / quoted is at most 100 %.
+    """
+    out = np.zeros(len(orders))
+    if len(orders) == 0:
+        return out
+    sel = np.flatnonzero((orders["event"] == c.EV_SUBMIT) | (orders["event"] == c.EV_MODIFY))
+    rows = sel[np.argsort(orders["order_id"][sel], kind="stable")]  # per order, in log (time) order
+    oid = orders["order_id"][rows]
+    qty = orders["qty"][rows]
+    first = np.concatenate(([True], oid[1:] != oid[:-1]))
+    prev = np.concatenate(([0.0], qty[:-1]))
+    out[rows] = np.where(first, qty, np.maximum(qty - prev, 0.0))
+    return out
+
+
+def fill_rate_pct(fills: np.ndarray, orders: np.ndarray) -> float:
+    """Filled quantity / quoted quantity (submitted plus modified up), %: the one definition (KPIs and live state)."""
+    return _ratio(float(fills["qty"].sum()) if len(fills) else 0.0, float(quoted_quantity(orders).sum()))
+
+
+def _max_abs_position(fills: np.ndarray, n_assets: int) -> float:
+    """The largest |position| any instrument reached (from the fills, exact up to float sums)."""
+    best = 0.0
+    for a in range(n_assets):
+        f = fills[fills["asset"] == a]
+        if len(f):
+            best = max(best, float(np.max(np.abs(np.cumsum(f["side"] * f["qty"])))))
+    return best
 
 
 def _sharpe(ts: np.ndarray, equity: np.ndarray) -> float:
@@ -97,8 +126,12 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den * 100.0) if den > 0 else float("nan")
 
 
+def _pct(part_ns: float, whole_ns: float) -> float:
+    return float(part_ns / whole_ns * 100.0) if whole_ns > 0 else 0.0
+
+
 def _block(result, asset: int | None, fills: np.ndarray, orders: np.ndarray, eq_ts: np.ndarray, eq: np.ndarray,
-           pos: np.ndarray, final_pnl: float) -> dict[str, Any]:
+           pos: np.ndarray, final_pnl: float, max_dd: float, tim_pct: float) -> dict[str, Any]:
     sel = fills if asset is None else fills[fills["asset"] == asset]
     osel = orders if asset is None else orders[orders["asset"] == asset]
     trips: list[dict[str, Any]] = []
@@ -107,10 +140,10 @@ def _block(result, asset: int | None, fills: np.ndarray, orders: np.ndarray, eq_
         inst = result.instruments[a]
         trips += round_trips_from_fills(fills[fills["asset"] == a], inst.contract_size, inst.contract_type.startswith("inverse"))
     submits = osel[osel["event"] == c.EV_SUBMIT]
-    buy_sent = float(submits["qty"][submits["side"] > 0].sum())
-    sell_sent = float(submits["qty"][submits["side"] < 0].sum())
+    quoted = quoted_quantity(osel)
+    buy_quoted = float(quoted[osel["side"] > 0].sum())
+    sell_quoted = float(quoted[osel["side"] < 0].sum())
     taker = sel[sel["maker"] == 0]
-    equity_path = np.append(eq, final_pnl)
     wins = sum(1 for t in trips if t["pnl_net"] > 0)
     reasons: dict[str, int] = {}
     for t in trips:
@@ -125,19 +158,21 @@ def _block(result, asset: int | None, fills: np.ndarray, orders: np.ndarray, eq_
         "total_pnl": final_pnl,
         "avg_pnl_per_rt": float(np.mean([t["pnl_net"] for t in trips])) if trips else float("nan"),
         "fees_paid": float(_fee_quote(result, sel).sum()),
-        "buy_fill_ratio_pct": _ratio(float(sel["qty"][sel["side"] > 0].sum()), buy_sent),
-        "sell_fill_ratio_pct": _ratio(float(sel["qty"][sel["side"] < 0].sum()), sell_sent),
+        "buy_fill_ratio_pct": _ratio(float(sel["qty"][sel["side"] > 0].sum()), buy_quoted),
+        "sell_fill_ratio_pct": _ratio(float(sel["qty"][sel["side"] < 0].sum()), sell_quoted),
+        "fill_rate_pct": _ratio(float(sel["qty"].sum()), buy_quoted + sell_quoted),
         "maker_fill_ratio_pct": _ratio(float(sel["qty"][sel["maker"] == 1].sum()), float(sel["qty"].sum())),
         "slippage_avg_bps": float(np.average(taker["slip_touch_bps"], weights=taker["qty"])) if len(taker) else float("nan"),
-        "max_drawdown": _drawdown(equity_path),
+        "max_drawdown": max_dd,
         "sharpe": _sharpe(eq_ts, eq),
         "profitable_hours_pct": _profitable_hours(eq_ts, eq),
-        "inventory_max_abs": float(abs_pos.max()),
+        "inventory_max_abs": _max_abs_position(sel, len(result.instruments)),
         "inventory_p95_abs": float(np.percentile(abs_pos, 95)),
-        "time_in_market_pct": float(np.mean(abs_pos > 0) * 100.0) if pos.size else 0.0,
+        "time_in_market_pct": tim_pct,
         "quote_count": quotes,
         "orders": int(len(submits)),
-        "cancels": int(np.sum(osel["event"] == c.EV_CANCEL)),
+        "cancels_sent": int(np.sum(osel["event"] == c.EV_CANCEL_SENT)),
+        "exchange_cancels": int(np.sum((osel["event"] == c.EV_CANCEL) & (osel["reason"] != 0))),
         "rejects": int(np.sum(osel["event"] == c.EV_REJECT)),
         "fills": int(len(sel)),
         "volume": float(sel["qty"].sum()),
@@ -168,25 +203,33 @@ def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[
 
     fills, orders = result.fills, result.orders
     eq_ts, eq_val, eq_pos = result.equity_ts, result.equity_values, result.equity_positions
+    eq_marks = result.equity_marks
     n = len(result.instruments)
+    start, end = result.span_ns
     if until_ns is not None:
         fills = fills[fills["ts"] <= until_ns]
         orders = orders[orders["ts"] <= until_ns]
         keep = eq_ts <= until_ns
-        eq_ts, eq_val, eq_pos = eq_ts[keep], eq_val[keep], eq_pos[keep]
+        eq_ts, eq_val, eq_pos, eq_marks = eq_ts[keep], eq_val[keep], eq_pos[keep], eq_marks[keep]
         finals = [float(eq_val[-1, a]) if len(eq_ts) else 0.0 for a in range(n + 1)]
+        # the engine's exact running figures as of the last sample at or before the checkpoint
+        max_dd = [float(eq_marks[-1, r]) if len(eq_ts) else 0.0 for r in range(n + 1)]
+        elapsed = float(eq_ts[-1] - start) if len(eq_ts) else 0.0
+        tim = [_pct(float(eq_marks[-1, n + 1 + r]), elapsed) if len(eq_ts) else 0.0 for r in range(n + 1)]
     else:
         im = instrument_matrix(result.instruments)
         finals = [float(np.nan_to_num(asset_equity_nb(result.accounts, im, a))) for a in range(n)]
         finals.append(float(sum(finals)))
+        max_dd = [float(x) for x in result.max_drawdowns]
+        tim = [_pct(float(x), float(end - start)) for x in result.time_in_market_ns]
     out: dict[str, Any] = {"instruments": {}}
     for a, inst in enumerate(result.instruments):
         out["instruments"][inst.key] = _block(result, a, fills, orders, eq_ts, np.nan_to_num(eq_val[:, a]),
-                                              eq_pos[:, a], finals[a])
+                                              eq_pos[:, a], finals[a], max_dd[a], tim[a])
     out["total"] = _block(result, None, fills, orders, eq_ts, eq_val[:, n] if len(eq_ts) else np.zeros(0),
-                          eq_pos.reshape(-1) if eq_pos.size else np.zeros(0), finals[n])
-    if eq_pos.size:
-        out["total"]["time_in_market_pct"] = float(np.mean(np.any(eq_pos != 0, axis=1)) * 100.0)
+                          eq_pos.reshape(-1) if eq_pos.size else np.zeros(0), finals[n], max_dd[n], tim[n])
+    crossed = result.crossed
+    out["total"]["crossed_books"] = int(crossed["count"]) if crossed else 0
     if round_trips is not None:
         done = [t for t in round_trips if until_ns is None or (t.get("exit_ts") or 0) <= until_ns]
         _apply_trips(out["total"], done)

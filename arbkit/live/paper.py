@@ -9,12 +9,24 @@ instruments frozen at the first flush and written to the recording's manifest �
 * ``recording/`` — the run's own recording (parts, manifest, raw message log);
 * ``trades.jsonl`` — one line per fill as it happens (the trade-log format of ``RunResult.trades_jsonl``);
 * ``live_state.json`` — rewritten atomically every ``state_every_s``: status, uptime, events,
-  PnL realised / unrealised, drawdown, per-instrument book top, own quotes and position,
-  fills and fill rate, feed errors and reconnects, memory and CPU;
-* ``run.yaml`` (the config and seed used) and, at the end, ``paper_result.json`` (summary and ``fills_hash``);
+  PnL realised / unrealised, drawdown now and max drawdown (the engine's exact figures, from
+  the starting equity, as in the report), per-instrument book top, own quotes and position,
+  fills and ``fill_rate_pct`` (filled ÷ quoted quantity, the KPI's definition), feed errors
+  and reconnects, memory and CPU;
+* ``run.yaml`` (the config and seed used; at the end with ``clock_end_ns``) and, at the end,
+  ``paper_result.json`` (summary, ``fills_hash`` and ``clock_end_ns``);
 * ``checkpoint.npz`` — the engine's whole state and outputs after a batch, every ``checkpoint_s``;
 * ``.arbkit.lock`` — held while the run lives: a second paper run on the directory fails naming
   its pid and touches nothing (the recording has its own lock, held by the recorder).
+
+The wall clock drives the engine's timers between batches: at every flush the recorder
+reports its clock ``T`` (every row it records afterwards has ``ts_local >= T``: its clock
+never goes back and a venue message is normalised whole between two flushes, so no
+message spans two batches) and the run calls :meth:`Replayer.advance_to`, which fires the
+strategy's interval calls, wake-ups, response deliveries and the kill switch's data-gap
+deadline at their own times, exactly as a replay of the recording fires them before its
+next row. The last such time is the run's ``clock_end_ns``: a replay of the recording with
+it (``run.yaml`` carries it) gives the same fills, the timers after the last event included.
 
 A restarted run (``resume=True``; ``arbkit paper --supervise N`` restarts a crashed one)
 restores the last checkpoint, replays the recording's parts written after it (the batches
@@ -43,6 +55,7 @@ from arbkit.engine.config import instrument_matrix
 from arbkit.engine.replayer import Replayer
 from arbkit.io.lock import DirectoryLock, DirectoryLocked
 from arbkit.io.recording import load
+from arbkit.kpi.compute import fill_rate_pct
 from arbkit.live.record.recorder import Recorder, RecorderError, VenueSpec
 from arbkit.run.config import RunConfig
 from arbkit.run.result import RunResult
@@ -88,7 +101,8 @@ class PaperRun:
         config = self.config
         self.resume = resume and (self.out / "recording" / "manifest.json").is_file()
         self.recorder = Recorder(self.out / "recording", venues, flush_s=flush_s, silence_s=silence_s,
-                                 duration_s=duration_s, on_events=self._on_events, freeze_instruments=True,
+                                 duration_s=duration_s, on_events=self._on_events, on_tick=self._on_tick,
+                                 freeze_instruments=True,
                                  overwrite=overwrite and not self.resume, status=status, resume=self.resume,
                                  provenance={"paper_run": {"strategy": config.strategy, "seed": config.seed}},
                                  **recorder_options)
@@ -99,6 +113,7 @@ class PaperRun:
         self._fills_written = 0
         self._parts_fed = 0
         self._next_checkpoint = time.monotonic() + checkpoint_s
+        self.clock_end_ns: int | None = None  # the last time the wall clock moved the engine to
         if self.resume:
             self._restore()
         else:
@@ -108,7 +123,6 @@ class PaperRun:
         self._next_state = 0.0
         self._t0 = time.monotonic()
         self._cpu0 = time.process_time()
-        self._peak_equity = -np.inf
         self.errors: list[str] = []
         self._write_run_yaml()
 
@@ -124,6 +138,10 @@ class PaperRun:
                 "equity_interval_ms": cfg.equity_interval_ms}
         if cfg.schedule is not None:
             data["schedule"] = cfg.schedule
+        if cfg.allow_crossed:
+            data["allow_crossed"] = True
+        if self.clock_end_ns is not None:
+            data["clock_end_ns"] = int(self.clock_end_ns)
         (self.out / "run.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
     # -- live batches ------------------------------------------------------------------------
@@ -132,7 +150,8 @@ class PaperRun:
         cfg = self.config
         self.replayer = Replayer(instruments, self.strategy, cfg.params, fill=cfg.fill, latency=cfg.latency,
                                  seed=cfg.seed, schedule=cfg.schedule, guards=cfg.guards,
-                                 equity_interval_ms=cfg.equity_interval_ms, source=str(self.recorder.out_dir))
+                                 equity_interval_ms=cfg.equity_interval_ms, source=str(self.recorder.out_dir),
+                                 allow_crossed=cfg.allow_crossed)
         self.trade_log = TradeLog(instruments, self.strategy.name, self.strategy.param_dict(self.replayer.params))
 
     def _on_events(self, cols: EventColumns) -> None:
@@ -145,6 +164,22 @@ class PaperRun:
             self.recorder.stop()
             return
         self._parts_fed = len(self.recorder._writer.manifest.parts)
+        self._after_engine()
+
+    def _on_tick(self, t: int) -> None:
+        """The recorder's clock reached ``t`` (no later row is before it): the engine's timers run up to ``t``."""
+        if self.replayer is None or self.errors:
+            return
+        try:
+            self.replayer.advance_to(t)
+        except Exception as exc:  # the engine failed (e.g. a strategy loop): stop, keep what was recorded
+            self.errors.append(f"engine: {exc}")
+            self.recorder.stop()
+            return
+        self.clock_end_ns = t
+        self._after_engine()
+
+    def _after_engine(self) -> None:
         self._write_trades()
         now = time.monotonic()
         if now >= self._next_state:
@@ -180,9 +215,10 @@ class PaperRun:
         arrays["out.eq_ts"] = np.concatenate([e[0] for e in eq]) if eq else np.zeros(0, np.int64)
         arrays["out.eq_val"] = np.concatenate([e[1] for e in eq]) if eq else np.zeros((0, n + 1))
         arrays["out.eq_pos"] = np.concatenate([e[2] for e in eq]) if eq else np.zeros((0, n))
+        arrays["out.eq_marks"] = np.concatenate([e[3] for e in eq]) if eq else np.zeros((0, 2 * (n + 1)))
         arrays["user"] = rep.user
-        arrays["meta"] = np.array([rep._rows, rep._last_ts, rep._first_ts or 0, self._parts_fed, self._fills_written],
-                                  np.int64)
+        arrays["meta"] = np.array([rep._rows, rep._last_ts, rep._first_ts or 0, self._parts_fed, self._fills_written,
+                                   rep._clock], np.int64)
         tmp = self.out / f".checkpoint.{os.getpid()}.npz"
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
@@ -209,9 +245,12 @@ class PaperRun:
                 rep._fills = [z["out.fills"]]
                 rep._orders = [z["out.orders"]]
                 rep._notes = [z["out.notes"]]
-                rep._eq = [(z["out.eq_ts"], z["out.eq_val"], z["out.eq_pos"])] if len(z["out.eq_ts"]) else []
-                rows, last_ts, first_ts, done_parts, fills_written = (int(x) for x in z["meta"])
-                rep._rows, rep._last_ts, rep._first_ts = rows, last_ts, (first_ts or None)
+                rep._eq = [(z["out.eq_ts"], z["out.eq_val"], z["out.eq_pos"], z["out.eq_marks"])] \
+                    if len(z["out.eq_ts"]) else []
+                rows, last_ts, first_ts, done_parts, fills_written, clock = (int(x) for x in z["meta"])
+                rep._rows, rep._last_ts, rep._first_ts, rep._clock = rows, last_ts, (first_ts or None), clock
+                if clock > np.iinfo(np.int64).min:
+                    self.clock_end_ns = clock
         else:
             fills_written = 0
         # trades.jsonl back to the checkpoint, then the parts the crashed run fed after it
@@ -278,13 +317,18 @@ class PaperRun:
             per.append({"instrument": inst.key, "best_bid": bb * tick if bb != NO_BID else None,
                         "best_ask": ba * tick if ba != NO_ASK else None, "position": float(acc[c.A_POS]),
                         "quotes": quotes, "equity": eq if eq == eq else None})
-        self._peak_equity = max(self._peak_equity, total_eq)
+        n = len(rep.instruments)
+        peak = max(float(st.marks[n, c.MK_PEAK]), total_eq)  # the engine's running peak, from the starting equity
         orders = int(st.counters[c.C_ORDERS])
         n_fills = self._fills_written
+        fills = np.concatenate(rep._fills) if rep._fills else np.zeros(0, c.FILL_DTYPE)
+        log = np.concatenate(rep._orders) if rep._orders else np.zeros(0, c.ORDER_LOG_DTYPE)
+        rate = fill_rate_pct(fills, log)
         out.update({"instruments": per, "events_replayed": int(rep._rows),
                     "pnl": {"total": total_eq, "realised": realised - fees, "unrealised": unreal, "fees": fees},
-                    "drawdown": self._peak_equity - total_eq, "fills": n_fills, "orders": orders,
-                    "fill_rate": n_fills / orders if orders else None,
+                    "drawdown": peak - total_eq, "max_drawdown": float(st.marks[n, c.MK_MAXDD]),
+                    "fills": n_fills, "orders": orders, "fill_rate_pct": None if rate != rate else rate,
+                    "clock_ns": rep._clock if rep._clock > np.iinfo(np.int64).min else None,
                     "kill_switch": bool(st.guard_st[c.GS_KILLED])})
         return out
 
@@ -309,8 +353,10 @@ class PaperRun:
             if self.replayer is not None:
                 result = RunResult.of(self.replayer.finish(), self.strategy)
                 self._write_trades()
-                summary = {**result.summary(), "fills_hash": result.fills_hash, "recording": str(self.recorder.out_dir)}
+                summary = {**result.summary(), "fills_hash": result.fills_hash, "recording": str(self.recorder.out_dir),
+                           "clock_end_ns": self.clock_end_ns}
                 _atomic_json(self.out / "paper_result.json", summary)
+                self._write_run_yaml()  # with clock_end_ns: its replay runs the timers as far as this run did
             self.write_state("finished" if not self.errors else "failed")
             self._trades.close()
             self._lock.release()

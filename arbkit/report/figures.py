@@ -31,7 +31,8 @@ def _times_s(ts: np.ndarray, t0: int) -> np.ndarray:
 
 
 def equity_figure(result: Any) -> Figure:
-    """Total equity (quote currency) and its drawdown from the running peak, against seconds into the run."""
+    """Total equity (quote currency) and its drawdown from the running peak (from the starting equity, 0), against
+    seconds into the run; the dashed line is the engine's exact running max drawdown."""
     fig, (ax1, ax2) = _pyplot().subplots(2, 1, figsize=(9, 5), sharex=True, height_ratios=(2, 1))
     n = len(result.instruments)
     t = _times_s(result.equity_ts, result.span_ns[0])
@@ -39,8 +40,11 @@ def equity_figure(result: Any) -> Figure:
     ax1.plot(t, eq, lw=1.2, color="tab:blue")
     ax1.set_ylabel("equity")
     ax1.set_title(f"{result.strategy}: equity and drawdown")
-    dd = np.maximum.accumulate(eq) - eq if len(eq) else eq
+    dd = np.maximum.accumulate(np.concatenate(([0.0], eq)))[1:] - eq if len(eq) else eq
     ax2.fill_between(t, 0, -dd, color="tab:red", alpha=0.4, step="post")
+    marks = getattr(result, "equity_marks", None)
+    if marks is not None and len(marks) == len(eq) and len(eq):
+        ax2.step(t, -marks[:, n], where="post", color="tab:red", lw=0.8, ls="--")
     ax2.set_ylabel("drawdown")
     ax2.set_xlabel("seconds into the run")
     for ax in (ax1, ax2):

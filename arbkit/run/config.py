@@ -12,6 +12,8 @@ and replayed with ``arbkit replay REC --config run.yaml``.
     equity_interval_ms: 1000
     start_ns: null
     end_ns: null
+    allow_crossed: false        # replay books that end a message crossed (counted) instead of stopping
+    clock_end_ns: null          # timers ran on to here after the last event (paper runs write it)
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from arbkit.run.result import RunResult
 from arbkit.strategies import get_strategy
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
-        "chunk_rows", "start_ns", "end_ns")
+        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns")
 
 
 @dataclass
@@ -44,6 +46,8 @@ class RunConfig:
     chunk_rows: int = 1 << 16
     start_ns: int | None = None
     end_ns: int | None = None
+    allow_crossed: bool = False
+    clock_end_ns: int | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "config") -> "RunConfig":
@@ -61,6 +65,11 @@ class RunConfig:
         seed = d.get("seed", 0)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise ConfigError(f"{where}: seed must be an integer, got {seed!r}")
+        if not isinstance(d.get("allow_crossed", False), bool):
+            raise ConfigError(f"{where}: allow_crossed must be true or false, got {d['allow_crossed']!r}")
+        clock_end = d.get("clock_end_ns")
+        if clock_end is not None and (not isinstance(clock_end, int) or isinstance(clock_end, bool)):
+            raise ConfigError(f"{where}: clock_end_ns must be an integer (ns), got {clock_end!r}")
         return cls(**{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in d.items() if v is not None})
 
     @classmethod
@@ -68,13 +77,16 @@ class RunConfig:
         """A RunConfig from a YAML file."""
         return cls.from_dict(read_yaml(path), where=str(path))
 
-    def replay(self, recording: Any, *, seed: int | None = None, trace: tuple[int, int] | None = None) -> RunResult:
+    def replay(self, recording: Any, *, seed: int | None = None, trace: tuple[int, int] | None = None,
+               allow_crossed: bool | None = None) -> RunResult:
         """Run this configuration on ``recording`` (path or Recording)."""
         strat = get_strategy(self.strategy, **self.strategy_options)
         return replay(recording, strat, self.params, fill=self.fill, latency=self.latency,
                       seed=self.seed if seed is None else seed, schedule=self.schedule, guards=self.guards,
                       chunk_rows=self.chunk_rows, equity_interval_ms=self.equity_interval_ms,
-                      start=self.start_ns, end=self.end_ns, trace=trace)
+                      start=self.start_ns, end=self.end_ns, trace=trace,
+                      allow_crossed=self.allow_crossed if allow_crossed is None else allow_crossed,
+                      clock_end=self.clock_end_ns)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

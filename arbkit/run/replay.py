@@ -71,24 +71,29 @@ def as_strategy(strategy: Strategy | str) -> Strategy:
 def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill: Any = None, latency: Any = None,
            seed: int = 0, schedule: Any = None, guards: Any = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0,
            start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
-           instruments: Sequence[Instrument] | None = None, warmup: bool = True) -> RunResult:
+           instruments: Sequence[Instrument] | None = None, warmup: bool = True, allow_crossed: bool = False,
+           clock_end: int | None = None) -> RunResult:
     """Replay ``strategy`` (a Strategy or a registry name) over a recording (a path, a
     :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
 
     The events stream through the engine ``chunk_rows`` at a time; fills, ``fills_hash`` and
     accounts do not depend on the chunk size. ``start``/``end`` bound the window [start, end)
     of ts_local (ns); with ``warmup`` the events before ``start`` build the books first, so
-    the strategy starts on the book as recorded, not on an empty one.
+    the strategy starts on the book as recorded, not on an empty one. Timers stop at the last
+    event; ``clock_end`` (ns) lets them run on to that time (a paper run's recording replays
+    with the clock end the run wrote). A crossed book after a complete book message stops the
+    replay with a DataError naming the row unless ``allow_crossed`` (then they are counted).
     """
     strategy = as_strategy(strategy)
     chunks, instruments, source, warm = event_source(recording, chunk_rows, start, end, instruments, warmup)
     runner = Replayer(instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
-                      guards=guards, equity_interval_ms=equity_interval_ms, source=source, trace_window=trace)
+                      guards=guards, equity_interval_ms=equity_interval_ms, source=source, trace_window=trace,
+                      allow_crossed=allow_crossed)
     for chunk in warm:
         runner.warm(chunk)
     for chunk in chunks:
         runner.feed(chunk)
-    return RunResult.of(runner.finish(), strategy)
+    return RunResult.of(runner.finish(clock_end=clock_end), strategy)
 
 
 def event_source(recording: Any, chunk_rows: int, start: int | None, end: int | None,
@@ -127,7 +132,8 @@ def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[
                  latency: Any = None, seeds: int | Sequence[int] = 0, schedule: Any = None, guards: Any = None,
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0, start: int | None = None,
                  end: int | None = None, instruments: Sequence[Instrument] | None = None,
-                 buffers: dict[str, int] | None = None, warmup: bool = True) -> list[RunResult]:
+                 buffers: dict[str, int] | None = None, warmup: bool = True, allow_crossed: bool = False
+                 ) -> list[RunResult]:
     """Replay ``strategy`` once per parameter set in one pass; ``[replay(recording, strategy, p, ...) for p in param_sets]``.
 
     The recording is read once; each Result (fills, ``fills_hash``, accounts, counters)
@@ -137,7 +143,7 @@ def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[
     chunks, instruments, source, warm = event_source(recording, chunk_rows, start, end, instruments, warmup)
     batch = BatchReplayer(instruments, strategy, param_sets, fill=fill, latency=latency, seeds=seeds,
                           schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, source=source,
-                          buffers=buffers)
+                          buffers=buffers, allow_crossed=allow_crossed)
     for chunk in warm:
         batch.warm(chunk)
     for chunk in chunks:

@@ -10,8 +10,11 @@ IOC orders of ``order_size`` at the touches (they walk the book up to that price
 open, the round trip is marked at the prices that would close it (the touches on the
 other side): ``pnl_bps`` = closing PnL / entry notional of A · 1e4 (fees of the four fills
 taken off when ``net_of_fees``). Exit with two market orders when ``pnl_bps`` ≥ ``tp_bps``
-(``tp``), ≤ −``stop_loss_bps`` (``stop_loss``), after ``time_limit_s`` (``time_limit``), or
-as soon as the engine's kill switch has tripped (``kill_switch``; no new entries after it).
+(``tp``), ≤ −``stop_loss_bps`` (``stop_loss``), ``time_limit_s`` after the entry decision
+(``time_limit``: a wake-up, ``api.wake_at``, so the exit goes out on time even when no event
+arrives), or as soon as the engine's kill switch has tripped (``kill_switch``; no new entries
+after it). Sizes are rounded down to each instrument's lot (``order_size`` must be at least a
+lot of both).
 If the legs fill unequally, the difference is hedged (a market order on the short leg,
 ``imbalance_mode`` 0) or unwound (the long leg's excess sold back, mode 1); both counted.
 At most ``max_open_round_trips`` at a time; one entry at a time in flight.
@@ -48,9 +51,11 @@ PARAMS = {"asset_a": 0, "asset_b": 1, "entry_bps": 10.0, "tp_bps": 14.0, "stop_l
 H_NEXT_RT, H_HEDGES, H_UNWINDS, H_ABORTED = range(4)
 HEADER = 8
 MAX_SLOTS = 16
+# S_T0 / S_T0NS: the entry decision's time as whole seconds and ns within the second (a float64 holds
+# neither an epoch-ns time nor a deadline exactly)
 (S_STATUS, S_DIR, S_RT, S_T0, S_SPREAD, S_OA, S_OB, S_XA, S_XB, S_QA, S_QB, S_PA, S_PB, S_REASON, S_FIX,
- S_QTY) = range(16)
-SLOT_W = 16
+ S_QTY, S_T0NS) = range(17)
+SLOT_W = 18
 FREE, ENTERING, BALANCING, OPEN, EXITING = 0, 1, 2, 3, 4
 
 # the edge model's paper trader, after the slots: closed round trips, their gross bps sum, the open one
@@ -135,6 +140,61 @@ def count_spread_nb(user, bid_a, ask_a, bid_b, ask_b):
         user[SH_COUNTS + k * (n + 2) + i] += 1.0
 
 
+@njit(cache=True)
+def _deadline_nb(user, o, params):
+    """The time-limit exit time of the round trip in slot offset ``o`` (exact ns)."""
+    t0 = np.int64(user[o + S_T0]) * 1_000_000_000 + np.int64(user[o + S_T0NS])
+    return t0 + np.int64(np.round(params[P_TIME] * 1e9))
+
+
+@njit(cache=True)
+def _new_entry_nb(st, params, user, a, b, now, ok, entering, n_busy, ask_a, bid_a, ask_b, bid_b, mid, net, fee_bps):
+    """Open a round trip when the spread is wide enough (two IOC legs at the touches)."""
+    if not ok or entering or n_busy >= min(params[P_MAX_OPEN], MAX_SLOTS) or api.kill_switch_active(st):
+        return
+    size_a = api.round_lot(st, a, params[P_SIZE])
+    size_b = api.round_lot(st, b, params[P_SIZE])
+    if size_a <= 0.0 or size_b <= 0.0:
+        return
+    up = (bid_b - ask_a) / mid * 1e4
+    down = (bid_a - ask_b) / mid * 1e4
+    need = params[P_ENTRY] + (fee_bps if net else 0.0)
+    d = 0
+    spread = 0.0
+    if up >= need and up >= down:
+        d = 1
+        spread = up
+    elif down >= need:
+        d = -1
+        spread = down
+    if d == 0:
+        return
+    for k in range(MAX_SLOTS):
+        o = HEADER + k * SLOT_W
+        if user[o + S_STATUS] != FREE:
+            continue
+        if d > 0:
+            oa = api.submit(st, a, 1, ask_a, size_a, api.IOC)
+            ob = api.submit(st, b, -1, bid_b, size_b, api.IOC)
+        else:
+            oa = api.submit(st, a, -1, bid_a, size_a, api.IOC)
+            ob = api.submit(st, b, 1, ask_b, size_b, api.IOC)
+        rt = user[H_NEXT_RT] + 1.0
+        user[H_NEXT_RT] = rt
+        for j in range(SLOT_W):
+            user[o + j] = 0.0
+        user[o + S_STATUS] = ENTERING
+        user[o + S_DIR] = d
+        user[o + S_RT] = rt
+        user[o + S_T0] = np.float64(now // 1_000_000_000)
+        user[o + S_T0NS] = np.float64(now % 1_000_000_000)
+        user[o + S_SPREAD] = spread
+        user[o + S_OA] = oa
+        user[o + S_OB] = ob
+        api.annotate(st, N_OPEN, rt, d, spread, oa, ob, 0.0, 0.0, 0.0)
+        return
+
+
 @strategy_kernel
 def arb_kernel(st, params, user):
     """The arbitrage kernel: entries, exits and leg management at each call."""
@@ -186,22 +246,23 @@ def arb_kernel(st, params, user):
             q_long = qa if d > 0 else qb
             q_short = qb if d > 0 else qa
             diff = q_long - q_short
-            if abs(diff) > 1e-12:
+            hedge = params[P_IMB_MODE] == 0.0
+            leg = short_leg if (diff > 0) == hedge else long_leg
+            fix_qty = api.round_lot(st, leg, abs(diff))
+            if abs(diff) > 1e-12 and fix_qty > 0.0:
                 # diff > 0: too long -> sell (more of the short leg to hedge, the long leg back to unwind);
                 # diff < 0: too short -> buy (more of the long leg to hedge, the short leg back to unwind)
-                hedge = params[P_IMB_MODE] == 0.0
-                leg = short_leg if (diff > 0) == hedge else long_leg
-                fix = api.submit(st, leg, -1 if diff > 0 else 1, 0.0, abs(diff), api.MARKET)
+                fix = api.submit(st, leg, -1 if diff > 0 else 1, 0.0, fix_qty, api.MARKET)
                 if hedge:
                     user[H_HEDGES] += 1.0
                 else:
                     user[H_UNWINDS] += 1.0
                 action = 1.0 if hedge else 2.0
                 user[o + S_FIX] = fix
-                api.annotate(st, N_IMBALANCE, user[o + S_RT], action, abs(diff), fix, 0.0, 0.0, 0.0, 0.0)
+                api.annotate(st, N_IMBALANCE, user[o + S_RT], action, fix_qty, fix, 0.0, 0.0, 0.0, 0.0)
                 user[o + S_STATUS] = BALANCING
                 continue
-            user[o + S_QTY] = q_long
+            user[o + S_QTY] = min(q_long, q_short)  # equal, or apart by less than a lot of the leg to fix
             api.annotate(st, N_OPENED, user[o + S_RT], qa, qb, user[o + S_PA], user[o + S_PB], 0.0, 0.0, 0.0)
             user[o + S_STATUS] = OPEN
             status = OPEN  # and check the exits right away
@@ -247,13 +308,15 @@ def arb_kernel(st, params, user):
                 reason = R_TP
             elif pnl_bps <= -params[P_SL]:
                 reason = R_SL
-            elif now - user[o + S_T0] >= params[P_TIME] * 1e9:
+            elif now >= _deadline_nb(user, o, params):
                 reason = R_TIME
             if reason == 0:
                 continue
             user[o + S_REASON] = reason
-            user[o + S_XA] = api.submit(st, long_leg, -1, 0.0, q, api.MARKET)
-            user[o + S_XB] = api.submit(st, short_leg, 1, 0.0, q, api.MARKET)
+            q_long_exit = api.round_lot(st, long_leg, q)
+            q_short_exit = api.round_lot(st, short_leg, q)
+            user[o + S_XA] = api.submit(st, long_leg, -1, 0.0, q_long_exit, api.MARKET) if q_long_exit > 0.0 else 0.0
+            user[o + S_XB] = api.submit(st, short_leg, 1, 0.0, q_short_exit, api.MARKET) if q_short_exit > 0.0 else 0.0
             api.annotate(st, N_EXIT, user[o + S_RT], reason, pnl_bps, user[o + S_XA], user[o + S_XB], 0.0, 0.0, 0.0)
             user[o + S_STATUS] = EXITING
             continue
@@ -265,51 +328,23 @@ def arb_kernel(st, params, user):
             api.annotate(st, N_CLOSED, user[o + S_RT], user[o + S_REASON], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
             user[o + S_STATUS] = FREE
             n_busy -= 1
-    # new entry
-    if not ok or entering or n_busy >= min(params[P_MAX_OPEN], MAX_SLOTS) or api.kill_switch_active(st):
-        return
-    size = params[P_SIZE]
-    up = (bid_b - ask_a) / mid * 1e4
-    down = (bid_a - ask_b) / mid * 1e4
-    need = params[P_ENTRY] + (fee_bps if net else 0.0)
-    d = 0
-    spread = 0.0
-    if up >= need and up >= down:
-        d = 1
-        spread = up
-    elif down >= need:
-        d = -1
-        spread = down
-    if d == 0:
-        return
+    _new_entry_nb(st, params, user, a, b, now, ok, entering, n_busy, ask_a, bid_a, ask_b, bid_b, mid, net, fee_bps)
+    # the next time-limit exit, as a wake-up (one pending per strategy: the earliest open round trip's)
+    nxt = np.int64(-1)
     for k in range(MAX_SLOTS):
         o = HEADER + k * SLOT_W
-        if user[o + S_STATUS] != FREE:
-            continue
-        if d > 0:
-            oa = api.submit(st, a, 1, ask_a, size, api.IOC)
-            ob = api.submit(st, b, -1, bid_b, size, api.IOC)
-        else:
-            oa = api.submit(st, a, -1, bid_a, size, api.IOC)
-            ob = api.submit(st, b, 1, ask_b, size, api.IOC)
-        rt = user[H_NEXT_RT] + 1.0
-        user[H_NEXT_RT] = rt
-        for j in range(SLOT_W):
-            user[o + j] = 0.0
-        user[o + S_STATUS] = ENTERING
-        user[o + S_DIR] = d
-        user[o + S_RT] = rt
-        user[o + S_T0] = now
-        user[o + S_SPREAD] = spread
-        user[o + S_OA] = oa
-        user[o + S_OB] = ob
-        api.annotate(st, N_OPEN, rt, d, spread, oa, ob, 0.0, 0.0, 0.0)
-        return
+        if user[o + S_STATUS] == OPEN or user[o + S_STATUS] == ENTERING or user[o + S_STATUS] == BALANCING:
+            dl = _deadline_nb(user, o, params)
+            if dl > now and (nxt < 0 or dl < nxt):
+                nxt = dl
+    if nxt > 0:
+        api.wake_at(st, nxt)
 
 
 def arb(interval_ms: float = 100.0, spread_range_bps: tuple[float, float] = SPREAD_RANGE_BPS,
         spread_bin_bps: float = SPREAD_BIN_BPS) -> Strategy:
-    """The arbitrage strategy, called on every top-of-book change and every ``interval_ms`` (for time limits).
+    """The arbitrage strategy, called on every top-of-book change, on responses, every ``interval_ms``, and at its
+    time-limit wake-ups.
 
     ``spread_range_bps`` / ``spread_bin_bps``: the bins of the spread histogram the report draws.
     """

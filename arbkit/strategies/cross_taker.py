@@ -1,7 +1,7 @@
 """A cross-venue taker: buy the cheap venue and sell the dear one when the gap is wide, unwind when it closes.
 
 Spread in bps = (bid on B − ask on A) / mid_A (and the mirror). Above ``entry_bps`` it
-sends two IOC orders of ``order_size`` at the touches; once the same-direction spread is
+sends two IOC orders of ``order_size`` (rounded down to each instrument's lot) at the touches; once the same-direction spread is
 back below ``exit_bps`` it sends the two closing IOCs. Called on every top-of-book change.
 The benchmark arbitrage taker; the full strategy (take profit, stop, time limit, leg
 handling) builds on it.
@@ -27,7 +27,8 @@ def cross_taker_kernel(st, params, user):
         return
     entry = params[2]
     exit_ = params[3]
-    size = params[4]
+    size_a = api.round_lot(st, a, params[4])
+    size_b = api.round_lot(st, b, params[4])
     ask_a = api.best_ask(st, a)
     bid_a = api.best_bid(st, a)
     ask_b = api.best_ask(st, b)
@@ -37,14 +38,16 @@ def cross_taker_kernel(st, params, user):
     down = (bid_a - ask_b) / mid * 1e4  # buy B, sell A
     d = user[DIRECTION]
     if d == 0.0:
+        if size_a <= 0.0 or size_b <= 0.0:
+            return  # order_size is below a lot of one of the instruments
         if up >= entry:
-            api.submit(st, a, 1, ask_a, size, api.IOC)
-            api.submit(st, b, -1, bid_b, size, api.IOC)
+            api.submit(st, a, 1, ask_a, size_a, api.IOC)
+            api.submit(st, b, -1, bid_b, size_b, api.IOC)
             user[DIRECTION] = 1.0
             user[ENTRIES] += 1.0
         elif down >= entry:
-            api.submit(st, b, 1, ask_b, size, api.IOC)
-            api.submit(st, a, -1, bid_a, size, api.IOC)
+            api.submit(st, b, 1, ask_b, size_b, api.IOC)
+            api.submit(st, a, -1, bid_a, size_a, api.IOC)
             user[DIRECTION] = -1.0
             user[ENTRIES] += 1.0
     elif d > 0.0 and (bid_a - ask_b) / mid * 1e4 >= -exit_:

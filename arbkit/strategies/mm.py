@@ -14,11 +14,12 @@ trades' distance from the mid (``api.fitted_kappa``; ``kappa_fallback`` until 50
 
 Quotes: bid r − δ/2, ask r + δ/2, δ at least ``min_spread_bps``; ``num_levels`` per side
 spaced ``level_spacing_bps`` apart; size ``order_size`` · exp(−``size_shape`` · |q|) on the
-side that would add to the position; a side is not quoted at ``max_position``. Prices go
+side that would add to the position, rounded down to the lot grid (a side is not quoted
+when that is less than a lot); a side is not quoted at ``max_position``. Prices go
 onto the tick grid away from the mid, never through the opposite touch, and inside (0, 1)
 on binary-outcome books. A live quote within ``refresh_tolerance_bps`` of its target (and
-the same size) is left alone; otherwise it is modified (or re-sent). Called every
-``quote_interval_ms``. Each quote decision is annotated (r, δ, σ², q) for the trade log.
+the same size) is left alone; otherwise it is modified (or re-sent). Called on the
+engine's timer every ``quote_interval_ms``, whether or not an event arrives. Each quote decision is annotated (r, δ, σ², q) for the trade log.
 """
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def mm_kernel(st, params, user):
     for side_i in range(2):
         side = 1 if side_i == 0 else -1
         adds = side * q > 0.0  # this side would grow |position|
-        qty = size * (np.exp(-params[P_SHAPE] * abs(q)) if adds else 1.0)
+        qty = api.round_lot(st, a, size * (np.exp(-params[P_SHAPE] * abs(q)) if adds else 1.0))
         allowed = (pos + side * qty) * side <= max_pos + 1e-12
         for lv in range(MAX_LEVELS):
             slot = U_IDS + side_i * MAX_LEVELS + lv

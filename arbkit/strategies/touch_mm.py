@@ -1,7 +1,9 @@
 """A fixed-spread market maker: one bid and one ask around the mid, re-quoted on a timer.
 
 Quotes ``half_spread_bps`` either side of the depth-book mid (rounded away from the mid
-onto the tick grid), ``order_size`` each, post-only. A quote whose price moved is
+onto the tick grid), ``order_size`` (rounded down to the lot grid) each, post-only. The
+quotes are refreshed on the engine's timer, every ``interval_ms`` whether or not an event
+arrives. A quote whose price moved is
 modified (losing its queue place); a side is pulled while the position is at
 ``max_position`` in that direction. The benchmark market maker and the base the
 Avellaneda–Stoikov maker builds on.
@@ -26,7 +28,7 @@ def touch_mm_kernel(st, params, user):
         return
     mid = api.mid_price(st, a)
     hs = params[1] * 1e-4
-    size = params[2]
+    size = api.round_lot(st, a, params[2])
     max_pos = params[3]
     pos = api.position(st, a)
     for k in range(2):

@@ -73,6 +73,9 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
     seed = cfg.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
+    allow_crossed = cfg.get("allow_crossed", False)
+    if not isinstance(allow_crossed, bool):
+        raise ConfigError(f"allow_crossed must be true or false, got {allow_crossed!r}")
     costs = str(cfg.costs.name) if cfg.get("costs") else "realistic"
     options = dict(strat.get("options") or {})
     objective = _plain(cfg.get("objective")) or default_objective(strat["name"], options, costs)
@@ -82,7 +85,7 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
             "params": {k: float(v) for k, v in params.items()},
             "settings": {"fill": _plain(cfg.get("fill")), "latency": _plain(cfg.get("latency")),
                          "guards": _plain(cfg.get("guards")), "seed": seed, "start": start, "end": end,
-                         "cost_profile": costs},
+                         "cost_profile": costs, **({"allow_crossed": True} if allow_crossed else {})},
             "gate": _plain(cfg.get("gates")), "objective": list(objective)}
 
 
@@ -178,7 +181,7 @@ def run_grid(cfg: DictConfig, spec: Mapping[str, Any]) -> float | list[float]:
                 guards=st["guards"], seed=st["seed"], start=st["start"], end=st["end"], gate=spec["gate"],
                 n_jobs=int(sw["n_jobs"]), batched=bool(sw["batched"]), batch_size=int(sw["batch_size"]),
                 backend=sw["backend"], scheduler=sw.get("scheduler"), resume=bool(sw["resume"]),
-                top=int(sw["top"]), progress=sw.get("progress"))
+                top=int(sw["top"]), progress=sw.get("progress"), allow_crossed=bool(st.get("allow_crossed", False)))
     return objective_values(res.best(), spec["objective"])
 
 

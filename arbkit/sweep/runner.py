@@ -78,7 +78,8 @@ def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, An
 
     strat = get_strategy(strategy, **strategy_options)
     kw = {"fill": settings.get("fill"), "latency": settings.get("latency"), "guards": settings.get("guards"),
-          "start": settings.get("start"), "end": settings.get("end")}
+          "start": settings.get("start"), "end": settings.get("end"),
+          "allow_crossed": bool(settings.get("allow_crossed", False))}
     seed = int(settings.get("seed", 0))
     if batched and len(sets) > 1:
         return replay_batch(recording, strat, [dict(p) for p in sets], seeds=seed, **kw)
@@ -173,7 +174,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
           latency: Any = None, guards: Any = None, seed: int = 0, n_jobs: int = 1, gate: str | None = None,
           resume: bool = True, top: int = 10, base_params: Mapping[str, Any] | None = None,
           batched: bool = True, batch_size: int = 64, backend: str = "local", scheduler: Any = None,
-          start: int | None = None, end: int | None = None, progress: bool | None = None) -> SweepResult:
+          start: int | None = None, end: int | None = None, progress: bool | None = None,
+          allow_crossed: bool = False) -> SweepResult:
     """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc.
 
     ``batched``: sets run ``batch_size`` at a time through one pass of the batched kernel
@@ -181,7 +183,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     (joblib processes, ``n_jobs``) or ``"dask"`` (``scheduler``: an address or a
     ``distributed.Client``; workers read the recording from the same path). ``start``/``end``
     bound the replayed window (ns). ``progress``: a rich progress bar (default: on a terminal
-    outside CI).
+    outside CI). ``allow_crossed``: replay books left crossed after a complete message (counted
+    in each row's ``crossed_books``) instead of stopping at the first.
     """
 
     if backend not in ("local", "dask"):
@@ -196,6 +199,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     sets = [{**(base_params or {}), **p} for p in as_list(grid)]
     names = list(dict.fromkeys(k for p in sets for k in p))
     settings = {"fill": fill, "latency": latency, "guards": guards, "seed": seed, "start": start, "end": end}
+    if allow_crossed:  # only when set: the parameter-set ids of earlier sweeps stay the same
+        settings["allow_crossed"] = True
     out = Path(out_dir)
     rows_dir = out / ROW_DIR
     rows_dir.mkdir(parents=True, exist_ok=True)

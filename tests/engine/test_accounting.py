@@ -15,6 +15,7 @@ def _inst(inverse, cs):
     inst = np.zeros((1, c.NI))
     inst[0, c.I_INVERSE] = 1.0 if inverse else 0.0
     inst[0, c.I_CSIZE] = cs
+    inst[0, c.I_UNIT] = 1.0  # no lot: quantities are plain floats
     return inst
 
 
@@ -59,3 +60,32 @@ def test_round_trip_by_hand_linear_and_inverse():
     book_fill_nb(acct, inv, 0, -1, 55_000.0, 10.0, 0.0)
     assert acct[0, c.A_REAL] == pytest.approx(1000.0 * (1 / 50_000 - 1 / 55_000))  # coin
     assert acct[0, c.A_POS] == 0.0 and acct[0, c.A_AVG] == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(lot=hs.sampled_from([1e-6, 0.001, 0.01, 0.1, 0.25, 1.0]),
+       lots=hs.lists(hs.tuples(hs.sampled_from([1, -1]), hs.integers(1, 5000)), min_size=1, max_size=60))
+def test_positions_stay_on_the_lot_grid_exactly(lot, lots):
+    """Fills counted in whole lots: the position is exactly (signed lots) x lot, where a float sum drifts off."""
+    inst = _inst(False, 1.0)
+    inst[0, c.I_LOT] = lot
+    inst[0, c.I_UNIT] = lot
+    acct = np.zeros((1, c.NA))
+    units = 0
+    for side, k in lots:
+        book_fill_nb(acct, inst, 0, side, 100.0, float(k), 0.0)
+        units += side * k
+        assert acct[0, c.A_POS_U] == units
+        assert acct[0, c.A_POS] == units * lot
+        assert acct[0, c.A_POS] / lot == pytest.approx(round(acct[0, c.A_POS] / lot), abs=1e-9)
+        if units == 0:
+            assert acct[0, c.A_POS] == 0.0 and acct[0, c.A_AVG] == 0.0  # flat means exactly flat
+
+
+def test_a_float_sum_of_lots_drifts_where_lot_counting_does_not():
+    inst = _inst(False, 1.0)
+    inst[0, c.I_LOT] = inst[0, c.I_UNIT] = 0.1
+    acct = np.zeros((1, c.NA))
+    for side, k in [(1, 1), (1, 2), (-1, 3)]:  # +0.1 +0.2 -0.3
+        book_fill_nb(acct, inst, 0, side, 100.0, float(k), 0.0)
+    assert 0.1 + 0.2 - 0.3 != 0.0 and acct[0, c.A_POS] == 0.0

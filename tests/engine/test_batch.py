@@ -8,15 +8,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from arbkit.engine import LatencyModel, Schedule
+from arbkit.engine import LatencyModel
 from arbkit.run.replay import replay
 from arbkit.engine.batch import BatchReplayer
 from arbkit.run.replay import replay_batch
 from arbkit.core.errors import ConfigError
+from arbkit.kpi import compute_kpis
 from arbkit.strategies import get_strategy
 from helpers.events import make_events
-from helpers.script_strategy import WIDTH, script_kernel
-from helpers.streams import fill_models, instruments, latencies, scripts, streams
+from helpers.invariants import assert_lot_invariants, assert_ratios_at_most_100, assert_volume_through_bounded
+from helpers.reference_engine import reference_run
+from helpers.script_strategy import HEAD, WIDTH, script_kernel, script_vector
+from helpers.streams import fill_models, instruments, latencies, lots, schedules, scripts, streams
 from arbkit.engine.strategy import Strategy
 
 
@@ -31,6 +34,10 @@ def assert_same_run(batched, single):
     assert batched.counters == single.counters
     assert batched.guards == single.guards
     assert batched.span_ns == single.span_ns and batched.params == single.params
+    assert np.array_equal(batched.equity_marks, single.equity_marks)
+    assert np.array_equal(batched.max_drawdowns, single.max_drawdowns)
+    assert np.array_equal(batched.time_in_market_ns, single.time_in_market_ns)
+    assert batched.crossed == single.crossed
 
 
 def test_market_maker_sets_on_real_books_equal_their_own_replays(bundled):
@@ -53,7 +60,7 @@ def test_market_maker_sets_on_real_books_equal_their_own_replays(bundled):
 def test_arbitrage_sets_with_taker_orders_equal_their_own_replays(bundled):
     arb = get_strategy("arb")
     sets = [{"asset_a": 1, "asset_b": 2, "entry_bps": e, "tp_bps": tp, "stop_loss_bps": 3.0, "time_limit_s": 20.0,
-             "net_of_fees": 0.0} for e in (-0.5, 0.0, 0.5) for tp in (0.5, 1.5)]
+             "net_of_fees": 0.0, "order_size": 1.0} for e in (-0.5, 0.0, 0.5) for tp in (0.5, 1.5)]
     kw = {"latency": {"entry": 2_000_000, "response": 1_000_000}, "fill": {"taker_consumes_book": True}}
     results = replay_batch(bundled, arb, sets, **kw)
     assert sum(len(r.fills) for r in results) > 0
@@ -65,40 +72,42 @@ def test_arbitrage_sets_with_taker_orders_equal_their_own_replays(bundled):
 TINY = {"fill_buffer": 8192 + 6, "eq_buffer": 4}
 
 
-def _padded_script(actions, n_max):
-    flat = [float(len(actions))]
-    for act in actions:
-        flat.extend(float(x) for x in act)
-    flat += [0.0] * (1 + WIDTH * n_max - len(flat))
-    return np.array(flat)
-
-
-schedules = hs.sampled_from([Schedule(every_event=True), Schedule(interval_ms=0.002),
-                             Schedule(interval_ms=0.001, on_top_change=True), Schedule(on_response=True, interval_ms=0.005),
-                             Schedule(on_top_change=True, on_response=True)])
-
-
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=hs.data(), stream=streams(), fill=fill_models, lat=latencies, schedule=schedules,
-       seeds=hs.lists(hs.integers(0, 2**63 - 1), min_size=1, max_size=4), equity_ms=hs.sampled_from([0.0, 0.001, 0.5]))
-def test_batched_scripts_equal_separate_runs(data, stream, fill, lat, schedule, seeds, equity_ms):
-    """Random books, random order scripts per set, every fill model, latency model and schedule."""
+       seeds=hs.lists(hs.integers(0, 2**63 - 1), min_size=1, max_size=4), equity_ms=hs.sampled_from([0.001, 0.0025, 0.5]),
+       lot=lots, gap_ms=hs.sampled_from([0.0, 0.0, 0.002]), chunks=hs.sampled_from([(5, 11), (1, 7), (65536, 1)]))
+def test_batched_scripts_equal_separate_runs(data, stream, fill, lat, schedule, seeds, equity_ms, lot, gap_ms, chunks):
+    """Random books with silences, random order scripts per set (some waking themselves for their next action),
+    every fill model, latency model, schedule (timers between events), lot grid and the data-gap kill switch;
+    chunk sizes 1, 5, 7, 11 and 65536 rows."""
     n_assets, rows = stream
-    scripts_ = [data.draw(scripts(n_assets, rows[0][0], rows[-1][0])) for _ in seeds]
+    scripts_ = [data.draw(scripts(n_assets, rows[0][0], rows[-1][0] + 5_000)) for _ in seeds]
+    wakes = [data.draw(hs.booleans()) for _ in seeds]
     n_max = max(len(s) for s in scripts_)
-    strat = Strategy("script", script_kernel, params={f"p{i}": 0.0 for i in range(1 + WIDTH * n_max)},
+    strat = Strategy("script", script_kernel, params={f"p{i}": 0.0 for i in range(HEAD + WIDTH * n_max)},
                      schedule=schedule, state_size=1 + n_max)
-    vectors = [_padded_script(s, n_max) for s in scripts_]
+    vectors = [script_vector(s, w, n_max) for s, w in zip(scripts_, wakes)]
     if lat[0] == "const":
         latency = LatencyModel(entry=lat[1], response=lat[2])
     else:
         latency = LatencyModel(entry={"samples_ns": lat[1]}, response={"samples_ns": lat[2]})
-    insts = instruments(n_assets)
+    insts = instruments(n_assets, lot)
     events = make_events(rows)
-    kw = {"fill": fill, "latency": latency, "equity_interval_ms": equity_ms, "instruments": insts}
-    batched = replay_batch(events, strat, vectors, seeds=seeds, chunk_rows=5, buffers=TINY, **kw)
-    for vec, seed, got in zip(vectors, seeds, batched):
-        assert_same_run(got, replay(events, strat, vec, seed=seed, chunk_rows=11, **kw))
+    kw = {"fill": fill, "latency": latency, "equity_interval_ms": equity_ms, "instruments": insts,
+          "guards": {"max_gap_ms": gap_ms} if gap_ms else None, "allow_crossed": True}
+    batched = replay_batch(events, strat, vectors, seeds=seeds, chunk_rows=chunks[0], buffers=TINY, **kw)
+    for vec, seed, got, acts, wake in zip(vectors, seeds, batched, scripts_, wakes):
+        single = replay(events, strat, vec, seed=seed, chunk_rows=chunks[1], **kw)
+        assert_same_run(got, single)
+        assert_lot_invariants(single)
+        assert_ratios_at_most_100(compute_kpis(single))
+        # and the oracle: the reference engine gives the same fills; its trade-through fills stay within the volume
+        ref = reference_run(rows, insts, acts, fill, lat, seed, schedule=schedule, wake=wake, gap_ms=gap_ms,
+                            equity_ns=int(round(equity_ms * 1e6)))
+        assert [(int(f["ts"]), int(f["order_id"]), float(f["qty"]), float(f["price"])) for f in single.fills] == \
+            [(f.ts, f.order_id, f.qty, f.price) for f in ref.fills]
+        if fill["trade_through"] == "volume":
+            assert_volume_through_bounded(rows, [f for f in ref.fills if f.how == "through"])
 
 
 def test_batch_rejects_what_it_cannot_run(bundled):

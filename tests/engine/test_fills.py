@@ -45,8 +45,11 @@ def test_ioc_leftover_is_cancelled_and_limit_leftover_rests():
     assert events_of(res, 1) == ["submit", "accept", "fill", "fill", "cancel"]
     log1 = [e for e in res.orders if e["order_id"] == 1 and e["event"] == c.EV_CANCEL][0]
     assert log1["leaves"] == 1.25
-    assert events_of(res, 2) == ["submit", "accept", "fill"]
+    assert events_of(res, 2) == ["submit", "accept", "fill", "cancel"]  # still resting at the end of the data
+    cancels = res.orders[res.orders["event"] == c.EV_CANCEL]
+    assert [c.REASON_NAMES[r] for r in cancels["reason"]] == ["ioc_leftover", "end_of_data"]
     assert res.counters["taker_fills"] == 3
+    assert res.counters["exchange_cancels"] == 2 and res.counters["cancels_sent"] == 0
 
 
 def test_taker_consumes_book_option():
@@ -66,7 +69,7 @@ def test_post_only_rejected_when_it_would_cross():
     assert res.fills.size == 0
     rej = [e for e in res.orders if e["event"] == c.EV_REJECT]
     assert len(rej) == 1 and rej[0]["order_id"] == 1 and c.REASON_NAMES[rej[0]["reason"]] == "post_only_would_cross"
-    assert events_of(res, 2) == ["submit", "accept"]
+    assert events_of(res, 2) == ["submit", "accept", "cancel"]  # the end of the data cancels it
 
 
 def test_queue_advances_on_trades_then_fills():
@@ -88,16 +91,18 @@ def test_risk_averse_shrink_only_below_queue():
 
 def test_power_and_log_queue_models_by_hand():
     # queue 2.0 ahead, then 1.0 joins behind (level 3.0); 1.5 cancelled (level 1.5), no trades:
-    # power 2: share ahead 4/(4+1) = 0.8 -> queue 2 - 1.2 = 0.8; a 1.5 trade fills 0.7
-    # log:     share ahead ln3/(ln3+ln2) = 0.613 -> queue 2 - 1.5*0.613 = 1.08; the trade fills 0.42
+    # power 2: share ahead 4/(4+1) = 0.8 -> queue 2 - 1.2 = 0.8; a 1.5 trade reaches 0.7 -> 0.5 (whole 0.25 lots)
+    # log:     share ahead ln3/(ln3+ln2) = 0.613 -> queue 2 - 1.5*0.613 = 1.08; the trade reaches 0.42 -> 0.25
     rows = [(200, 0, 2, 1, 99.5, 3.0, 1), (300, 0, 2, 1, 99.5, 1.5, 2), (400, 0, 3, -1, 99.5, 1.5, 3),
             (500, 0, 4, 1, 99.5, 1.0, 4)]
     acts = [(100, 0, 0, 1, 99.5, 1.0, POST, 0)]
     res = run(rows, acts, fill={"queue": "power", "queue_power": 2.0})
-    assert len(res.fills) == 1 and res.fills["qty"][0] == pytest.approx(0.7)
+    assert len(res.fills) == 1 and res.fills["qty"][0] == 0.5
     share = np.log(3.0) / (np.log(3.0) + np.log(2.0))
+    reach = 1.5 - (2.0 - 1.5 * share)
+    assert 0.25 < reach < 0.5
     res = run(rows, acts, fill={"queue": "log"})
-    assert len(res.fills) == 1 and res.fills["qty"][0] == pytest.approx(1.5 - (2.0 - 1.5 * share))
+    assert len(res.fills) == 1 and res.fills["qty"][0] == 0.25
     # risk-averse: queue min(2, 1.5) = 1.5, the 1.5 trade only just reaches us
     assert run(rows, acts).fills.size == 0
 
@@ -128,15 +133,67 @@ def test_modify_loses_priority_on_price_change_or_size_increase():
 
 def test_trade_through_and_cross_fill():
     rows = [(200, 0, 3, -1, 99.0, 0.1, 1), (300, 0, 4, 1, 99.5, 1.0, 2)]
-    res = run(rows, [(100, 0, 0, 1, 99.5, 1.0, POST, 0)])
+    bid = [(100, 0, 0, 1, 99.5, 1.0, POST, 0)]
+    # all: a trade beyond our price fills everything we have left, whatever traded
+    res = run(rows, bid, fill={"trade_through": "all"})
     assert fills(res) == [(1, 1, 99.5, 1.0, 1, 0)]
     assert res.counters["trade_through_fills"] == 1
-    assert run(rows, [(100, 0, 0, 1, 99.5, 1.0, POST, 0)], fill={"trade_through": False}).fills.size == 0
+    # volume (the default): at most what traded beyond our price, in whole lots: 0.1 is less than a 0.25 lot
+    assert run(rows, bid).fills.size == 0
+    assert run(rows, bid, fill={"trade_through": "none"}).fills.size == 0
+    more = [(200, 0, 3, -1, 99.0, 0.6, 1), (300, 0, 4, 1, 99.5, 1.0, 2)]
+    assert fills(run(more, bid)) == [(1, 1, 99.5, 0.5, 1, 0)]  # 0.6 traded beyond -> 0.5 (two lots)
     # the ask side comes down to our bid price (book message ends crossed against us) -> filled
     rows = [(200, 0, 2, -1, 99.5, 0.5, 1), (300, 0, 4, 1, 99.5, 1.0, 2)]
-    res = run(rows, [(100, 0, 0, 1, 99.5, 1.0, POST, 0)])
+    res = run(rows, bid, allow_crossed=True)
     assert fills(res) == [(1, 1, 99.5, 1.0, 1, 0)] and res.counters["cross_fills"] == 1
-    assert run(rows, [(100, 0, 0, 1, 99.5, 1.0, POST, 0)], fill={"cross_fill": False}).fills.size == 0
+    assert run(rows, bid, fill={"cross_fill": False}, allow_crossed=True).fills.size == 0
+
+
+def test_trade_through_volume_is_shared_best_price_first_then_oldest():
+    # our bids: #1 1.0 @ 99.0, #2 0.5 @ 99.5, #3 1.0 @ 99.5; one sell message sweeps 1.0 @ 98.5 then 0.75 @ 98.0
+    acts = [(100, 0, 0, 1, 99.0, 1.0, POST, 0), (100, 0, 0, 1, 99.5, 0.5, POST, 0), (100, 0, 0, 1, 99.5, 1.0, POST, 0)]
+    rows = [(200, 0, 3, -1, 98.5, 1.0, 1), (200, 0, 3, -1, 98.0, 0.75, 1), (300, 0, 4, 1, 99.5, 1.0, 2)]
+    res = run(rows, acts)
+    # row 1 (1.0): 99.5 first, oldest first: #2 gets 0.5, #3 the other 0.5; #1 nothing
+    # row 2 (0.75): #3's last 0.5, then #1 the remaining 0.25
+    assert fills(res) == [(2, 1, 99.5, 0.5, 1, 0), (3, 1, 99.5, 0.5, 1, 0), (3, 1, 99.5, 0.5, 1, 0),
+                          (1, 1, 99.0, 0.25, 1, 0)]
+    assert res.counters["trade_through_fills"] == 4
+    # all: every order passed fills completely on the first row
+    res = run(rows, acts, fill={"trade_through": "all"})
+    assert fills(res) == [(1, 1, 99.0, 1.0, 1, 0), (2, 1, 99.5, 0.5, 1, 0), (3, 1, 99.5, 1.0, 1, 0)]
+
+
+def test_trade_through_setting_is_checked():
+    with pytest.raises(ConfigError, match="volume \\| all \\| none"):
+        FillModel(trade_through=True)
+    with pytest.raises(ConfigError, match="fill.trade_through must be one of"):
+        FillModel.from_dict({"trade_through": "some"})
+    assert FillModel().trade_through == "volume"
+
+
+def test_sizes_off_the_lot_grid_are_rejected_and_fills_stay_on_it():
+    # lot 0.25: 0.3 is not a whole number of lots; 0.75 is
+    res = run([(200, 0, 4, 1, 99.5, 1.0, 1)], [(100, 0, 0, 1, 101.0, 0.3, IOC, 0), (100, 0, 0, 1, 101.0, 0.75, IOC, 0)])
+    assert res.counters["invalid_lot_rejects"] == 1 and res.counters["rejects"] == 1 and res.counters["orders"] == 1
+    assert fills(res) == [(1, 1, 100.5, 0.25, 0, 0), (1, 1, 101.0, 0.5, 0, 1)]
+    # a level showing less than a lot gives a taker nothing; the walk goes on to the next level
+    thin = [(150, 0, 2, -1, 100.5, 0.2, 1), (200, 0, 4, 1, 99.5, 1.0, 2)]
+    res = run(thin, [(150, 0, 0, 1, 101.0, 0.5, IOC, 0)])
+    assert fills(res) == [(1, 1, 101.0, 0.5, 0, 1)]
+    # a modify to an off-grid size is refused before sending (counted)
+    res = run([(200, 0, 4, 1, 99.5, 1.0, 1)], [(100, 0, 0, 1, 99.0, 0.5, POST, 0), (200, 2, 0, 1, 99.0, 0.6, 0, 0)])
+    assert res.counters["modifies"] == 0 and res.counters["invalid_lot_rejects"] == 1
+
+
+def test_round_lot_floors_to_the_grid():
+    from arbkit.engine import api
+    from arbkit.engine.state import as_struct
+    rp = Replayer(INST, script_strategy([])[0], script_strategy([])[1])
+    st = as_struct(rp.state)
+    assert [api.round_lot(st, 0, q) for q in (0.3, 0.75, 0.2499999999, 0.1 + 0.2, 0.0)] == [0.25, 0.75, 0.25, 0.25, 0.0]
+    assert api.lot_size(st, 0) == 0.25
 
 
 def test_partial_fill_updates_position_and_cash_at_once():
@@ -146,9 +203,9 @@ def test_partial_fill_updates_position_and_cash_at_once():
     ev = make_events(IMAGE + rows)
     rp.feed(ev.take(slice(0, len(IMAGE) + 1)))  # up to and including the trade, nothing after it
     acct = rp.state.acct[0]
-    assert acct[c.A_POS] == 0.25
+    assert acct[c.A_POS] == 0.25 and acct[c.A_POS_U] == 1.0  # one lot
     assert acct[c.A_CASH] == pytest.approx(-0.25 * 99.5 - (-1e-4 * 0.25 * 99.5))
-    assert rp.state.of[:, c.F_LEAVES].max() == 0.75  # the order is still resting for the rest
+    assert rp.state.of[:, c.F_LEAVES].max() == 3.0  # the order is still resting for the rest: 3 lots (0.75)
     rp.feed(ev.take(slice(len(IMAGE) + 1, None)))
     res = rp.finish()
     assert res.positions()["sim:X"] == 0.25
@@ -166,7 +223,7 @@ def test_latency_delays_arrival_and_responses():
 
 
 def test_cancel_too_late_is_refused_and_counted():
-    rows = [(200, 0, 3, -1, 99.0, 0.1, 1), (300, 0, 4, 1, 99.5, 1.0, 2), (900, 0, 4, 1, 99.5, 1.0, 3)]
+    rows = [(200, 0, 3, -1, 99.0, 1.0, 1), (300, 0, 4, 1, 99.5, 1.0, 2), (900, 0, 4, 1, 99.5, 1.0, 3)]
     res = run(rows, [(100, 0, 0, 1, 99.5, 1.0, POST, 0), (150, 1, 0, 0, 0.0, 0.0, 0, 0)],
               latency={"entry": 50, "response": 10})
     # the order rests at 150; the cancel leaves at 200 (the trade-through's message end), reaches the exchange at
@@ -185,7 +242,7 @@ def test_gap_makes_the_book_unusable_until_a_new_image():
 
 
 def test_inverse_and_binary_accounting_and_price_checks():
-    inv = [Instrument("sim", "INV", 0.5, 1.0, taker_fee_bps=5.0, contract_type="inverse_perp", contract_size=100.0)]
+    inv = [Instrument("sim", "INV", 0.5, 0.25, taker_fee_bps=5.0, contract_type="inverse_perp", contract_size=100.0)]
     res = run([(200, 0, 4, 1, 99.5, 1.0, 1)], [(100, 0, 0, 1, 100.5, 0.25, IOC, 0)], inst=inv)
     acct = res.accounts[0]
     coin = 0.25 * 100.0 / 100.5
@@ -203,7 +260,7 @@ def test_inverse_and_binary_accounting_and_price_checks():
 
 
 def test_fill_probability_is_seeded():
-    rows = [(200 + 100 * i, 0, 3, -1, 99.0, 0.1, i + 1) for i in range(1)] + [(900, 0, 4, 1, 99.5, 1.0, 9)]
+    rows = [(200 + 100 * i, 0, 3, -1, 99.0, 0.25, i + 1) for i in range(1)] + [(900, 0, 4, 1, 99.5, 1.0, 9)]
     acts = [(100, 0, 0, 1, 99.5, 0.25, POST, 0)]
     outcomes = {run(rows, acts, fill={"fill_probability": 0.5}, seed=s).fills.size for s in range(16)}
     assert outcomes == {0, 1}

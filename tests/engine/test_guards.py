@@ -74,7 +74,8 @@ def test_data_gap_trips_the_kill_switch_and_stuck_guards_are_reported():
     acts = [(k * 100 * MS, 0, 0, 1, 99.0, 0.25, LIMIT, 0) for k in range(3, 18)]
     res = run(rows, acts, {"max_gap_ms": 100.0, "stuck_window_ms": 500.0})
     ks = res.guards["kill_switch"]
-    assert ks["tripped"] and ks["reason"] == "data_gap" and ks["ts"] == 300 * MS
+    # the GAP at 150 ms trips the switch at 150 + 100 ms, during the silence (no event at 250 ms)
+    assert ks["tripped"] and ks["reason"] == "data_gap" and ks["ts"] == 250 * MS
     assert res.guards["kill_switch"]["blocks"] == 15
     assert res.guards["kill_switch"]["stuck"] and res.guards["kill_switch"]["longest_block_run_s"] >= 0.5
     assert not res.guards["budget"]["stuck"]

@@ -1,20 +1,32 @@
 """A plain-Python replay engine with arbkit's semantics, written for clarity, not speed.
 
-Books are dicts of tick -> qty, orders are objects, the two latency queues are deques.
-It drives the same *scripted* strategy as ``script_strategy.py`` (a list of timed
-submit / cancel / modify actions) so the numba engine can be checked against it
-fill by fill. Only what the differential tests compare is modelled (fills, order
-states, positions, cash, counters); equity sampling is left out.
+Books are dicts of tick -> qty, orders are objects, the two latency queues are deques, and
+every due time is recomputed from scratch (no cached bounds). It drives the same *scripted*
+strategy as ``script_strategy.py`` (a list of timed submit / cancel / modify actions, and
+optionally a wake-up for the next action) so the numba engine can be checked against it
+fill by fill, call by call, equity sample by equity sample.
 
-Semantics (the contract both engines follow):
-* rows are grouped into messages (same asset, ts_local, seq; book kinds together);
-  at a message end: re-queue after a CLEAR, crossing fills, usable flag, then the
-  strategy is called (every message);
-* before a row at time t: requests that reached the exchange by t are matched in
-  FIFO order at their arrival time; then responses due by t reach the strategy;
+Semantics (the kernel contract of ``arbkit/engine/loop.py``, written out again):
+* rows are grouped into messages (same asset, ts_local, seq; book kinds together); at a
+  message end at tp: re-queue after a CLEAR, crossing fills, the crossed-book count, usable
+  flag, mid (and the drawdown mark when the mid of a held instrument moved), top change;
+  then timer work due by tp (equity sample, kill-switch deadlines); then one strategy call
+  (every_event / top change / response as scheduled, plus interval and wake-up when due);
+* before a row at t (once the first message has ended): everything due before t at its own
+  time d, in time order: requests reaching the exchange by d, responses due by d, then for
+  d < t the timer work due by d and one call (interval / wake-up / response only; no call
+  for responses at the instant of the last call: they wait for the next one);
+  requests and responses due exactly at t go before the row, timers at t wait for the
+  message end at t;
 * arrival times are non-decreasing (FIFO per direction): max(now + latency, last);
-* random draws (splitmix64) happen at: each request sent (entry latency), each
-  response pushed (response latency), each maker fill tried (fill probability).
+* quantities are whole lots (``lot`` > 0): off-grid sizes are rejected ``invalid_lot``,
+  queue and trade-through fills are floored to the grid, a taker gets nothing from a
+  level showing less than a lot; lot 0 keeps float quantities;
+* ``trade_through``: none | all (every leaf) | volume (the row's quantity, best price first,
+  then oldest; bids before asks; floored to lots);
+* random draws (splitmix64) happen at: each request sent (entry latency), each response
+  pushed (response latency), each maker fill tried (fill probability);
+* at the end: orders still resting are cancelled by the exchange (end_of_data).
 """
 from __future__ import annotations
 
@@ -23,11 +35,19 @@ from collections import deque
 from dataclasses import dataclass, field
 
 MASK = (1 << 64) - 1
+INF = 1 << 63
+NO_BID = -(1 << 63)
+NO_ASK = (1 << 63) - 1
 
 SNAPSHOT, DEPTH, TRADE, BBO, CLEAR, GAP, FUNDING, MARK = 1, 2, 3, 4, 5, 6, 7, 8
 LIMIT, POST_ONLY, IOC, MARKET = 0, 1, 2, 3
 NEW, OPEN, PARTIAL, FILLED, CANCELLED, REJECTED = 0, 1, 2, 3, 4, 5
 TERMINAL = (FILLED, CANCELLED, REJECTED)
+EVERY, INTERVAL, TOP, RESPONSE, WAKE = 1, 2, 4, 8, 16
+COUNTERS = ("orders", "cancels_sent", "modifies", "rejects", "request_rejects", "maker_fills", "taker_fills",
+            "trade_through_fills", "cross_fills", "prob_skipped_fills", "exchange_cancels", "kill_switch_cancels",
+            "invalid_lot_rejects", "crossed_books", "strategy_calls", "timer_calls", "kill_switch_trips",
+            "equity_samples")
 
 
 class SplitMix:
@@ -50,16 +70,16 @@ class Order:
     side: int
     otype: int
     tick: int
-    qty: float
+    qty: float  # in units (whole lots when the instrument has a lot)
     leaves: float
     filled: float = 0.0
     status: int = NEW
-    queue: float = 0.0
+    queue: float = 0.0  # contracts (book quantities)
     traded: float = 0.0
     # strategy's view
     lstatus: int = NEW
     lleaves: float = 0.0
-    cxl_sent: bool = False
+    cxl_sent: int = 0  # 1 strategy, 2 kill switch
     inflight: int = 0
     released: bool = False
 
@@ -86,6 +106,11 @@ class RefInstrument:
     taker_bps: float = 0.0
     contract_size: float = 1.0
     inverse: bool = False
+    lot: float = 0.0
+
+    @property
+    def unit(self) -> float:
+        return self.lot if self.lot > 0 else 1.0
 
 
 @dataclass
@@ -100,6 +125,7 @@ class RefFill:
     price: float
     qty: float
     fee: float
+    how: str = ""  # taker | queue | through | cross
 
 
 @dataclass
@@ -111,14 +137,18 @@ class ReferenceEngine:
     queue: str = "risk_averse"
     queue_power: float = 2.0
     fill_probability: float = 1.0
-    trade_through: bool = True
+    trade_through: str = "volume"
     cross_fill: bool = True
     consume: bool = False
     max_levels: int = 0
+    schedule: int = EVERY  # call-reason bits the strategy asks for
+    interval_ns: int = 1
+    equity_interval_ns: int = 1_000_000_000
+    max_gap_ms: float = 0.0
+    stale_book_ms: float = 0.0
+    max_silence_ns: int = 3_600_000_000_000  # scheduled timers pause after this long with no event (0: never)
     fills: list[RefFill] = field(default_factory=list)
-    counters: dict[str, int] = field(default_factory=lambda: {k: 0 for k in (
-        "orders", "cancels", "modifies", "rejects", "request_rejects", "maker_fills", "taker_fills",
-        "trade_through_fills", "cross_fills", "prob_skipped_fills")})
+    counters: dict[str, int] = field(default_factory=lambda: {k: 0 for k in COUNTERS})
 
     def __post_init__(self) -> None:
         n = len(self.instruments)
@@ -128,9 +158,12 @@ class ReferenceEngine:
         self.usable = [False] * n
         self.gapped = [False] * n
         self.requeue = [False] * n
-        self.pos = [0.0] * n
+        self.pos_u = [0.0] * n
         self.cash = [0.0] * n
-        self.lpos = [0.0] * n
+        self.lpos_u = [0.0] * n
+        self.mid = [float("nan")] * n
+        self.prev_top = [(0, 0)] * n
+        self.bbo = [[float("nan")] * 4 for _ in range(n)]
         self.orders: list[Order] = []  # in id order
         self.requests: deque = deque()
         self.responses: deque = deque()
@@ -138,6 +171,27 @@ class ReferenceEngine:
         self.last_rs = -(1 << 63)
         self.consumed: dict[tuple[int, int, int], float] = {}
         self.now = 0
+        self.last_t = -INF
+        self.started = False
+        self.next_call = -INF
+        self.next_eq = -INF
+        self.wake = INF
+        self.top_changed = False
+        self.responded = False
+        self.last_call_t = -INF
+        self.last_event = [0] * n
+        self.last_book = [0] * n
+        self.gap_start = [0] * n
+        self.killed = False
+        self.kill = (None, None)  # (reason, ts)
+        self.calls: list[tuple[int, int]] = []  # (time, reason bits)
+        self.equity: list[tuple] = []  # (ts, per-asset equity..., total, positions..., marks...)
+        self.peak = [0.0] * (n + 1)
+        self.maxdd = [0.0] * (n + 1)
+        self.tim = [0] * (n + 1)
+        self.since = [-1] * (n + 1)
+        self.crossed_first = None
+        self.observer = None  # called as observer(engine, t) after every fill and every message end (tests)
 
     # -- book ------------------------------------------------------------------------------
 
@@ -155,11 +209,85 @@ class ReferenceEngine:
     def level(self, a: int, side: int, tick: int) -> float:
         return (self.bids if side > 0 else self.asks)[a].get(tick, 0.0)
 
-    def mid(self, a: int) -> float:
-        bb, ba = self.best_bid(a), self.best_ask(a)
-        if bb is None or ba is None:
-            return float("nan")
-        return 0.5 * (bb + ba) * self.instruments[a].tick
+    # -- quantities ---------------------------------------------------------------------------
+
+    def pos(self, a: int) -> float:
+        return self.pos_u[a] * self.instruments[a].unit
+
+    def lpos(self, a: int) -> float:
+        return self.lpos_u[a] * self.instruments[a].unit
+
+    def _lots(self, a: int, qty: float) -> float:
+        inst = self.instruments[a]
+        if inst.lot > 0:
+            x = qty / inst.unit
+            k = math.floor(x + 0.5)
+            if k < 1.0 or abs(x - k) > 1e-9 * max(1.0, k):
+                return -1.0
+            return float(k)
+        return qty
+
+    def _floor_units(self, a: int, qty: float) -> float:
+        inst = self.instruments[a]
+        if inst.lot > 0:
+            x = qty / inst.unit
+            return float(math.floor(x + 1e-9 + abs(x) * 1e-12))
+        return qty
+
+    # -- equity, drawdown, time in market ---------------------------------------------------------
+
+    def asset_equity(self, a: int) -> float:
+        inst = self.instruments[a]
+        mid, pos, cash, cs = self.mid[a], self.pos(a), self.cash[a], inst.contract_size
+        if inst.inverse:
+            if pos == 0.0:
+                return cash * mid if cash != 0.0 else 0.0
+            return (cash - pos * cs / mid) * mid
+        if pos == 0.0:
+            return cash
+        return cash + pos * cs * mid
+
+    def total_equity(self) -> float:
+        tot = 0.0
+        for a in range(len(self.instruments)):
+            e = self.asset_equity(a)
+            if not math.isnan(e):
+                tot += e
+        return tot
+
+    def _mark_row(self, r: int, e: float) -> None:
+        if e > self.peak[r]:
+            self.peak[r] = e
+        dd = self.peak[r] - e
+        if dd > self.maxdd[r]:
+            self.maxdd[r] = dd
+
+    def _mark(self, a: int) -> None:
+        e = self.asset_equity(a)
+        if not math.isnan(e):
+            self._mark_row(a, e)
+        self._mark_row(len(self.instruments), self.total_equity())
+
+    def _hold_row(self, r: int, held: bool, t: int) -> None:
+        if held and self.since[r] < 0:
+            self.since[r] = t
+        elif not held and self.since[r] >= 0:
+            self.tim[r] += t - self.since[r]
+            self.since[r] = -1
+
+    def time_in_market(self, r: int, t: int) -> int:
+        return self.tim[r] + (t - self.since[r] if self.since[r] >= 0 else 0)
+
+    def _sample(self, t: int) -> None:
+        n = len(self.instruments)
+        eqs = [self.asset_equity(a) for a in range(n)]
+        tot = 0.0
+        for e in eqs:
+            if not math.isnan(e):
+                tot += e
+        marks = [self.maxdd[r] for r in range(n + 1)] + [float(self.time_in_market(r, t)) for r in range(n + 1)]
+        self.equity.append((t, eqs + [tot], [self.pos(a) for a in range(n)], marks))
+        self.counters["equity_samples"] += 1
 
     # -- the strategy's API ------------------------------------------------------------------
 
@@ -182,20 +310,30 @@ class ReferenceEngine:
             if abs(tick * self.instruments[a].tick - price) > 1e-9 * price:
                 self.counters["rejects"] += 1
                 return -3
+        units = self._lots(a, qty)
+        if units < 0:
+            self.counters["rejects"] += 1
+            self.counters["invalid_lot_rejects"] += 1
+            return -10
+        if self.killed:  # after the kill switch only orders that reduce the position (as known) go out
+            lpos = self.lpos(a)
+            if not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12):
+                self.counters["guard_kill_blocks"] = self.counters.get("guard_kill_blocks", 0) + 1
+                return -9
         oid = len(self.orders) + 1
-        o = Order(oid, a, 1 if side > 0 else -1, otype, tick, qty, qty, lleaves=qty)
+        o = Order(oid, a, 1 if side > 0 else -1, otype, tick, units, units, lleaves=units)
         self.orders.append(o)
-        self._send(o, ("new", tick, qty))
+        self._send(o, ("new", tick, units))
         self.counters["orders"] += 1
         return oid
 
-    def cancel(self, oid: int) -> bool:
+    def cancel(self, oid: int, by: int = 1) -> bool:
         o = self.find(oid)
         if o is None or o.cxl_sent or o.lstatus in TERMINAL:
             return False
         self._send(o, ("cancel", 0, 0.0))
-        o.cxl_sent = True
-        self.counters["cancels"] += 1
+        o.cxl_sent = by
+        self.counters["cancels_sent"] += 1
         return True
 
     def modify(self, oid: int, price: float, qty: float) -> bool:
@@ -207,8 +345,20 @@ class ReferenceEngine:
         tick = self.to_tick(o.asset, price)
         if abs(tick * self.instruments[o.asset].tick - price) > 1e-9 * price:
             return False
-        self._send(o, ("modify", tick, qty))
+        units = self._lots(o.asset, qty)
+        if units < 0:
+            self.counters["invalid_lot_rejects"] += 1
+            return False
+        if self.killed:
+            return False
+        self._send(o, ("modify", tick, units))
         self.counters["modifies"] += 1
+        return True
+
+    def wake_at(self, t: int) -> bool:
+        if not t > self.now:
+            return False
+        self.wake = min(self.wake, t)
         return True
 
     def _send(self, o: Order, what: tuple) -> None:
@@ -230,32 +380,39 @@ class ReferenceEngine:
 
     # -- exchange ----------------------------------------------------------------------------
 
-    def _fill(self, t: int, o: Order, price: float, qty: float, maker: bool, level: int) -> None:
-        inst = self.instruments[o.asset]
+    def _fill(self, t: int, o: Order, price: float, units: float, maker: bool, level: int, how: str) -> None:
+        a = o.asset
+        inst = self.instruments[a]
+        qty = units * inst.unit
         bps = inst.maker_bps if maker else inst.taker_bps
         notional = qty * inst.contract_size / price if inst.inverse else qty * price * inst.contract_size
         fee = notional * bps * 1e-4
         if inst.inverse:
-            self.cash[o.asset] += o.side * notional
+            self.cash[a] += o.side * notional
         else:
-            self.cash[o.asset] -= o.side * notional
-        self.cash[o.asset] -= fee
-        self.pos[o.asset] += o.side * qty
-        leaves = o.leaves - qty
+            self.cash[a] -= o.side * notional
+        self.cash[a] -= fee
+        self.pos_u[a] += o.side * units
+        self._mark(a)
+        self._hold_row(a, self.pos_u[a] != 0.0, t)
+        self._hold_row(len(self.instruments), any(p != 0.0 for p in self.pos_u), t)
+        leaves = o.leaves - units
         if leaves <= 1e-12 * o.qty:
             leaves = 0.0
         o.leaves = leaves
-        o.filled += qty
+        o.filled += units
         o.status = FILLED if leaves == 0.0 else PARTIAL
-        seen = self._respond(t, o, "fill", qty)
-        self.fills.append(RefFill(t, seen, o.asset, o.oid, o.side, int(maker), level, price, qty, fee))
+        seen = self._respond(t, o, "fill", units)
+        self.fills.append(RefFill(t, seen, a, o.oid, o.side, int(maker), level, price, qty, fee, how))
         self.counters["maker_fills" if maker else "taker_fills"] += 1
+        if self.observer is not None:
+            self.observer(self, t)
 
-    def _maker_fill(self, t: int, o: Order, qty: float) -> bool:
+    def _maker_fill(self, t: int, o: Order, units: float, how: str) -> bool:
         if self.fill_probability < 1.0 and self.rng.uniform() >= self.fill_probability:
             self.counters["prob_skipped_fills"] += 1
             return False
-        self._fill(t, o, o.tick * self.instruments[o.asset].tick, qty, True, 0)
+        self._fill(t, o, o.tick * self.instruments[o.asset].tick, units, True, 0, how)
         return True
 
     def _crosses(self, a: int, side: int, tick: int, market: bool) -> bool:
@@ -279,11 +436,12 @@ class ReferenceEngine:
             if self.consume:
                 q -= self.consumed.get((a, -o.side, tk), 0.0)
             if q > 0.0:
-                fq = min(q, o.leaves)
-                self._fill(t, o, tk * self.instruments[a].tick, fq, False, level)
-                if self.consume:
-                    key = (a, -o.side, tk)
-                    self.consumed[key] = self.consumed.get(key, 0.0) + fq
+                fu = min(self._floor_units(a, q), o.leaves)
+                if fu > 0.0:
+                    self._fill(t, o, tk * self.instruments[a].tick, fu, False, level, "taker")
+                    if self.consume:
+                        key = (a, -o.side, tk)
+                        self.consumed[key] = self.consumed.get(key, 0.0) + fu * self.instruments[a].unit
             level += 1
             if self.max_levels and level >= self.max_levels:
                 break
@@ -313,6 +471,7 @@ class ReferenceEngine:
                 return
             if o.otype in (IOC, MARKET):
                 o.status = CANCELLED
+                self.counters["exchange_cancels"] += 1
                 self._respond(t, o, "cancelled")
                 return
             o.queue = self.level(a, o.side, o.tick)
@@ -324,6 +483,8 @@ class ReferenceEngine:
                 self._respond(t, o, "request_rejected")
                 return
             o.status = CANCELLED
+            if o.cxl_sent == 2:
+                self.counters["exchange_cancels"] += 1
             self._respond(t, o, "cancelled")
         else:
             new_leaves = qty - o.filled
@@ -366,13 +527,16 @@ class ReferenceEngine:
             o.traded = 0.0
 
     def _on_trade(self, t: int, a: int, aggressor: int, tick: int, qty: float) -> None:
+        unit = self.instruments[a].unit
         given = 0.0
+        passed = False
         for o in self._resting(a):
             if o.status not in (OPEN, PARTIAL) or o.side == aggressor:
                 continue
             through = tick > o.tick if o.side < 0 else tick < o.tick
             if through:
-                if self.trade_through and self._maker_fill(t, o, o.leaves):
+                passed = True
+                if self.trade_through == "all" and self._maker_fill(t, o, o.leaves, "through"):
                     self.counters["trade_through_fills"] += 1
                 continue
             if tick != o.tick:
@@ -380,63 +544,232 @@ class ReferenceEngine:
             left = o.queue - qty
             o.traded += qty
             if left < 0.0:
-                fq = min(-left, o.leaves, qty - given)
+                fu = min(self._floor_units(a, min(-left, qty - given)), o.leaves)
                 o.queue = 0.0
-                if fq > 0.0 and self._maker_fill(t, o, fq):
-                    given += fq
+                if fu > 0.0 and self._maker_fill(t, o, fu, "queue"):
+                    given += fu * unit
             else:
                 o.queue = left
+        if self.trade_through == "volume" and passed:
+            self._through_volume(t, a, aggressor, tick, qty)
 
-    def _message_end(self, a: int, book_kind: bool) -> None:
-        if not book_kind:
-            return
-        if self.requeue[a] and (self.best_bid(a) is not None or self.best_ask(a) is not None):
-            for o in self._resting(a):
-                o.queue = min(o.queue, self.level(a, o.side, o.tick))
-                o.traded = 0.0
-            self.requeue[a] = False
-        if self.cross_fill:
-            bb, ba = self.best_bid(a), self.best_ask(a)
-            for o in self._resting(a):
+    def _through_volume(self, t: int, a: int, aggressor: int, tick: int, qty: float) -> None:
+        """The row's quantity to the orders it went through: our bids (highest first), then our asks (lowest first)."""
+        unit = self.instruments[a].unit
+        remaining = qty
+        for side in (1, -1):
+            if aggressor == side:
+                continue
+            passed = [o for o in self._resting(a) if o.side == side and (o.tick > tick if side > 0 else o.tick < tick)]
+            passed.sort(key=lambda o: (-o.tick * side, o.oid))
+            for o in passed:
                 if o.status not in (OPEN, PARTIAL):
                     continue
-                hit = (bb is not None and bb >= o.tick) if o.side < 0 else (ba is not None and ba <= o.tick)
-                if hit and self._maker_fill(self.now, o, o.leaves):
-                    self.counters["cross_fills"] += 1
-        self.usable[a] = self.best_bid(a) is not None and self.best_ask(a) is not None and not self.gapped[a]
+                fu = min(self._floor_units(a, remaining), o.leaves)
+                if not fu > 0.0:
+                    return
+                if self._maker_fill(t, o, fu, "through"):
+                    self.counters["trade_through_fills"] += 1
+                    remaining -= fu * unit
 
     def _deliver(self, t: int) -> None:
+        delivered = 0
         while self.responses and self.responses[0][0] <= t:
             _, o, kind, status, leaves, qty = self.responses.popleft()
             o.lstatus = status
             o.lleaves = leaves
             if kind == "fill":
-                self.lpos[o.asset] += o.side * qty
+                self.lpos_u[o.asset] += o.side * qty
             elif kind in ("cancelled", "request_rejected"):
-                o.cxl_sent = False
+                o.cxl_sent = 0
             o.inflight -= 1
             self._maybe_release(o)
+            delivered += 1
+        if delivered:
+            self.responded = True
+
+    def _process_requests(self, t: int) -> None:
+        while self.requests and self.requests[0][0] <= t:
+            ta, o, what = self.requests.popleft()
+            o.inflight -= 1
+            self._arrive(ta, o, what)
+            self._maybe_release(o)
+
+    # -- the kill switch's time deadlines -------------------------------------------------------------
+
+    def _gap_ns(self) -> tuple[int, int]:
+        return int(self.max_gap_ms * 1e6 + 0.5), int(self.stale_book_ms * 1e6 + 0.5)
+
+    def _guard_deadline(self) -> int:
+        gap, stale = self._gap_ns()
+        d = INF
+        if self.killed or (gap <= 0 and stale <= 0):
+            return d
+        for a in range(len(self.instruments)):
+            if self.last_event[a] == 0:
+                continue
+            if gap > 0:
+                d = min(d, self.last_event[a] + gap)
+                if self.gap_start[a] > 0:
+                    d = min(d, self.gap_start[a] + gap)
+            if stale > 0 and self.last_book[a] > 0:
+                d = min(d, self.last_book[a] + stale)
+        return d
+
+    def _time_checks(self, t: int) -> None:
+        if self.killed:
+            return
+        gap, stale = self._gap_ns()
+        for a in range(len(self.instruments)):
+            last = self.last_event[a]
+            if last == 0:
+                continue
+            if gap > 0 and ((self.gap_start[a] > 0 and t - self.gap_start[a] >= gap) or t - last >= gap):
+                return self._trip(t, "data_gap")
+            if stale > 0 and self.last_book[a] > 0 and t - self.last_book[a] >= stale:
+                return self._trip(t, "stale_book")
+
+    def _trip(self, t: int, reason: str) -> None:
+        self.killed = True
+        self.kill = (reason, t)
+        self.counters["kill_switch_trips"] += 1
+        for o in list(self.orders):
+            if o.released or o.lstatus not in (NEW, OPEN, PARTIAL) or o.cxl_sent:
+                continue
+            self._send(o, ("cancel", 0, 0.0))
+            o.cxl_sent = 2
+            self.counters["cancels_sent"] += 1
+            self.counters["kill_switch_cancels"] += 1
+
+    @property
+    def _guards_on(self) -> bool:
+        return self.max_gap_ms > 0 or self.stale_book_ms > 0
+
+    # -- timers and calls -------------------------------------------------------------------------------
+
+    def _timers_at(self, t: int, scheduled: bool = True) -> int:
+        if self._guards_on:
+            self._time_checks(t)
+        if not scheduled:
+            return 0
+        if t >= self.next_eq:
+            self._sample(t)
+            iv = self.equity_interval_ns
+            self.next_eq = (t // iv + 1) * iv
+        bits = 0
+        if self.schedule & INTERVAL and t >= self.next_call:
+            bits |= INTERVAL
+            self.next_call = (t // self.interval_ns + 1) * self.interval_ns
+        if t >= self.wake:
+            bits |= WAKE
+            self.wake = INF
+        return bits
+
+    def _call(self, strategy, t: int, reason: int) -> None:
+        self.now = t
+        self.last_call_t = t
+        if self._guards_on:
+            self._time_checks(t)
+        self.reason = reason
+        self.calls.append((t, reason))
+        self.counters["strategy_calls"] += 1
+        strategy(self)
+
+    def _advance(self, t: int, strategy, row: bool = True) -> None:
+        while True:
+            sched = self.wake
+            if self.schedule & INTERVAL:
+                sched = min(sched, self.next_call)
+            sched = min(sched, self.next_eq)
+            g = self._guard_deadline() if self._guards_on else INF
+            awake = self.max_silence_ns <= 0 or sched <= self.last_t + self.max_silence_ns
+            tm = min(sched, g) if awake else g
+            d = tm if tm < t else INF
+            if self.requests:
+                d = min(d, self.requests[0][0])
+            if self.responses:
+                d = min(d, self.responses[0][0])
+            if d > t or (d == t and not row):
+                return
+            self.now = d
+            self._process_requests(d)
+            self._deliver(d)
+            if d < t:
+                reason = self._timers_at(d, awake)
+                if self.schedule & RESPONSE and self.responded and d > self.last_call_t:
+                    reason |= RESPONSE
+                    self.responded = False
+                if reason:
+                    self._call(strategy, d, reason)
+                    self.counters["timer_calls"] += 1
+
+    def _message_end(self, pending: tuple, strategy) -> None:
+        a, tp, _, cls = pending
+        self.now = tp
+        self.last_t = tp
+        if cls == 0:
+            self.last_book[a] = tp
+            if self.requeue[a] and (self.best_bid(a) is not None or self.best_ask(a) is not None):
+                for o in self._resting(a):
+                    o.queue = min(o.queue, self.level(a, o.side, o.tick))
+                    o.traded = 0.0
+                self.requeue[a] = False
+            bb, ba = self.best_bid(a), self.best_ask(a)
+            if self.cross_fill:
+                for o in self._resting(a):
+                    if o.status not in (OPEN, PARTIAL):
+                        continue
+                    hit = (bb is not None and bb >= o.tick) if o.side < 0 else (ba is not None and ba <= o.tick)
+                    if hit and self._maker_fill(tp, o, o.leaves, "cross"):
+                        self.counters["cross_fills"] += 1
+            if bb is not None and ba is not None and bb >= ba:
+                self.counters["crossed_books"] += 1
+                if self.crossed_first is None:
+                    self.crossed_first = (a, tp)
+            both = bb is not None and ba is not None
+            self.usable[a] = both and not self.gapped[a]
+            if both:
+                m = 0.5 * (bb + ba) * self.instruments[a].tick
+                if m != self.mid[a]:
+                    self.mid[a] = m
+                    inst = self.instruments[a]
+                    if self.pos_u[a] != 0.0 or (inst.inverse and self.cash[a] != 0.0):
+                        self._mark(a)
+            top = (bb if bb is not None else NO_BID, ba if ba is not None else NO_ASK)
+            if top != self.prev_top[a]:
+                self.prev_top[a] = top
+                self.top_changed = True
+        if self.observer is not None:
+            self.observer(self, tp)
+        reason = 0
+        if self.schedule & EVERY:
+            reason |= EVERY
+        if self.schedule & TOP and self.top_changed:
+            reason |= TOP
+        if self.schedule & RESPONSE and self.responded:
+            reason |= RESPONSE
+        self.top_changed = False
+        self.responded = False
+        reason |= self._timers_at(tp)
+        if reason:
+            self._call(strategy, tp, reason)
 
     # -- driving -------------------------------------------------------------------------------
 
-    def run(self, rows: list[tuple], strategy) -> None:
-        """``rows``: (ts, asset, kind, side, price, qty, seq); ``strategy(engine)`` runs at every message end."""
+    def run(self, rows: list[tuple], strategy, clock_end: int | None = None) -> None:
+        """``rows``: (ts, asset, kind, side, price, qty, seq); ``strategy(engine)`` is called as scheduled."""
         pending = None  # (asset, ts, seq, class)
         for ts, a, kind, side, price, qty, seq in rows:
             if kind in (FUNDING, MARK):  # not used by the engine yet: no message, no clock step
                 continue
             cls = 0 if kind in (SNAPSHOT, DEPTH, CLEAR) else kind
             if pending is not None and pending != (a, ts, seq, cls):
-                self.now = pending[1]
-                self._message_end(pending[0], pending[3] == 0)
-                strategy(self)
-            self.now = ts
-            while self.requests and self.requests[0][0] <= ts:
-                t, o, what = self.requests.popleft()
-                o.inflight -= 1
-                self._arrive(t, o, what)
-                self._maybe_release(o)
-            self._deliver(ts)
+                self._message_end(pending, strategy)
+                self.started = True
+                pending = None
+            if self.started:
+                self._advance(ts, strategy)
+            self.last_event[a] = ts
             if kind in (SNAPSHOT, DEPTH):
                 tick = self.to_tick(a, price)
                 book = self.bids[a] if side > 0 else self.asks[a]
@@ -448,8 +781,16 @@ class ReferenceEngine:
                 self._on_depth(a, side, tick, old, qty)
                 self.consumed.pop((a, side, tick), None)
             elif kind == TRADE:
-                self._on_trade(ts, a, side, self.to_tick(a, price), qty)
+                tick = self.to_tick(a, price)
+                if self._resting(a):
+                    self._on_trade(ts, a, side, tick, qty)
+            elif kind == BBO:
+                col = 0 if side > 0 else 2
+                if self.bbo[a][col] != price or self.bbo[a][col + 1] != qty:
+                    self.bbo[a][col], self.bbo[a][col + 1] = price, qty
+                    self.top_changed = True
             elif kind == CLEAR:
+                self.gap_start[a] = 0
                 self.bids[a].clear()
                 self.asks[a].clear()
                 self.gapped[a] = False
@@ -459,17 +800,33 @@ class ReferenceEngine:
                 for key in [k for k in self.consumed if k[0] == a]:
                     del self.consumed[key]
             elif kind == GAP:
+                if self.gap_start[a] == 0:
+                    self.gap_start[a] = ts
                 self.gapped[a] = True
                 self.usable[a] = False
             pending = (a, ts, seq, cls)
         if pending is not None:
-            self.now = pending[1]
-            self._message_end(pending[0], pending[3] == 0)
-            strategy(self)
+            self._message_end(pending, strategy)
+            self.started = True
+        if clock_end is not None and self.started:
+            self._advance(clock_end, strategy, row=False)
+        end = max(self.last_t, clock_end if clock_end is not None else -INF)
+        self.end = end
+        if end != -INF:
+            self.now = end
+            for o in self.orders:
+                if not o.released and o.status in (OPEN, PARTIAL):
+                    o.status = CANCELLED
+                    self.counters["exchange_cancels"] += 1
+                    self._respond(end, o, "cancelled")
 
 
-def scripted(actions: list[tuple]):
-    """A reference strategy running timed actions: (t, op, asset, side, price, qty, otype, ref)."""
+def scripted(actions: list[tuple], wake: bool = False):
+    """A reference strategy running timed actions: (t, op, asset, side, price, qty, otype, ref).
+
+    ``wake``: after each call, ask to be woken at the next action's time (so actions happen
+    on time between events too).
+    """
     ids: list[float] = [0.0] * len(actions)
     state = {"next": 0}
 
@@ -490,5 +847,34 @@ def scripted(actions: list[tuple]):
                         eng.modify(oid, price, qty)
             i += 1
         state["next"] = i
+        if wake and i < len(actions):
+            eng.wake_at(int(actions[i][0]))
 
     return strategy
+
+
+def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fill: dict, lat: tuple, seed: int, *,
+                  schedule=None, wake: bool = False, gap_ms: float = 0.0, equity_ns: int = 1_000_000_000,
+                  clock_end: int | None = None) -> ReferenceEngine:
+    """The reference engine run of a scripted strategy, configured like an arbkit replay.
+
+    ``instruments``: arbkit Instruments; ``lat``: ("const", entry, response) or ("emp", samples, samples);
+    ``schedule``: an arbkit Schedule (every event when None).
+    """
+    if lat[0] == "const":
+        entry, response = Latency(lat[1]), Latency(lat[2])
+    else:
+        entry, response = Latency(samples=[float(x) for x in lat[1]]), Latency(samples=[float(x) for x in lat[2]])
+    bits = schedule.bits if schedule is not None else EVERY
+    interval = max(schedule.interval_ns, 1) if schedule is not None else 1
+    ref = ReferenceEngine([RefInstrument(i.tick_size, i.maker_fee_bps, i.taker_fee_bps, i.contract_size,
+                                         i.contract_type.startswith("inverse"), i.lot_size) for i in instruments],
+                          entry, response, seed=seed, queue=fill["queue"], queue_power=fill["queue_power"],
+                          fill_probability=fill["fill_probability"], trade_through=fill["trade_through"],
+                          cross_fill=fill["cross_fill"], consume=fill["taker_consumes_book"],
+                          max_levels=fill["max_taker_levels"], schedule=bits, interval_ns=interval,
+                          equity_interval_ns=equity_ns, max_gap_ms=gap_ms,
+                          max_silence_ns=int(round(schedule.max_silence_s * 1e9)) if schedule is not None else
+                          3_600_000_000_000)
+    ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
+    return ref

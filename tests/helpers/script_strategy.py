@@ -1,8 +1,10 @@
 """A strategy that plays a script of timed actions, for differential and hand-worked tests.
 
-The script is packed into the parameter vector: ``[n, (t, op, asset, side, price, qty, otype, ref) * n]``
+The script is packed into the parameter vector: ``[n, wake, (t, op, asset, side, price, qty, otype, ref) * n]``
 with op 0 submit, 1 cancel, 2 modify (``ref`` = index of the submit action it targets).
-``user[0]`` is the next action; ``user[1 + i]`` the id returned by action ``i``.
+``wake`` 1: after each call, ask to be woken at the next action's time (``api.wake_at``), so
+actions happen on time between events too. ``user[0]`` is the next action; ``user[1 + i]``
+the id returned by action ``i``.
 """
 import numpy as np
 
@@ -11,6 +13,7 @@ from arbkit.engine.config import Schedule
 from arbkit.engine.strategy import Strategy, strategy_kernel
 
 WIDTH = 8
+HEAD = 2  # n, wake
 
 
 @strategy_kernel
@@ -19,7 +22,7 @@ def script_kernel(st, params, user):
     i = np.int64(user[0])
     now = api.now(st)
     while i < n:
-        b = 1 + WIDTH * i
+        b = HEAD + WIDTH * i
         if params[b] > now:
             break
         op = np.int64(params[b + 1])
@@ -35,14 +38,24 @@ def script_kernel(st, params, user):
                     api.modify(st, oid, params[b + 4], params[b + 5])
         i += 1
     user[0] = i
+    if params[1] != 0.0 and i < n:
+        api.wake_at(st, np.int64(params[HEAD + WIDTH * i]))
 
 
-def script_strategy(actions):
-    """A Strategy (and its parameter vector) playing ``actions`` at every message end."""
-    flat = [float(len(actions))]
+def script_vector(actions, wake=False, n_max=None):
+    """The parameter vector of ``actions`` (padded with zeros to ``n_max`` actions)."""
+    flat = [float(len(actions)), 1.0 if wake else 0.0]
     for act in actions:
         flat.extend(float(x) for x in act)
-    names = {f"p{i}": v for i, v in enumerate(flat)}
-    strat = Strategy("script", script_kernel, params=names, schedule=Schedule(every_event=True),
-                     state_size=1 + len(actions))
-    return strat, np.array(flat)
+    n_max = len(actions) if n_max is None else n_max
+    flat += [0.0] * (HEAD + WIDTH * n_max - len(flat))
+    return np.array(flat)
+
+
+def script_strategy(actions, wake=False, schedule=None, n_max=None):
+    """A Strategy (and its parameter vector) playing ``actions`` at every message end (or ``schedule``)."""
+    flat = script_vector(actions, wake, n_max)
+    names = {f"p{i}": float(v) for i, v in enumerate(flat)}
+    strat = Strategy("script", script_kernel, params=names, schedule=schedule or Schedule(every_event=True),
+                     state_size=1 + (len(actions) if n_max is None else n_max))
+    return strat, flat

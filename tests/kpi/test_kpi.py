@@ -119,3 +119,55 @@ def test_market_maker_gate_on_a_real_run(mm_run):
     assert out["thresholds"][0]["value"] == tot["fills"]
     assert out["passed"] == (tot["fills"] >= 20 and tot["total_pnl"] >= 0 and tot["maker_fill_ratio_pct"] >= 90
                              and tot["max_drawdown"] <= 100)
+
+
+def test_fill_ratios_count_modified_up_quantity_and_stay_at_most_100():
+    # a 0.25 bid modified up to 1.0 total then filled 1.0 by a trade: quoted 0.25 + 0.75 = 1.0, filled 1.0 -> 100 %
+    from helpers.script_strategy import script_strategy
+    strat, params = script_strategy([(100, 0, 0, 1, 99.5, 0.25, POST, 0), (200, 2, 0, 1, 99.5, 1.0, 0, 0)])
+    rows = [(200, 0, 4, 1, 99.5, 1.0, 1)] + [(300, 0, 3, -1, 99.0, 2.0, 2), (400, 0, 4, 1, 99.5, 1.0, 3)]
+    res = replay(make_events(IMAGE + rows), strat, params, instruments=INST, fill={"trade_through": "all"})
+    assert res.fills["qty"].sum() == 1.0 and res.counters["modifies"] == 1
+    tot = compute_kpis(res)["total"]
+    assert tot["buy_fill_ratio_pct"] == 100.0 and tot["fill_rate_pct"] == 100.0  # was 400 % over submits only
+    # a modify down then up counts only the increase over the previous total
+    from arbkit.kpi.compute import quoted_quantity
+    from arbkit.engine import codes as c
+    log = np.zeros(4, c.ORDER_LOG_DTYPE)
+    log["order_id"] = [1, 1, 1, 2]
+    log["event"] = [c.EV_SUBMIT, c.EV_MODIFY, c.EV_MODIFY, c.EV_SUBMIT]
+    log["qty"] = [1.0, 0.5, 0.75, 2.0]
+    assert quoted_quantity(log).tolist() == [1.0, 0.0, 0.25, 2.0]
+
+
+def test_cancels_sent_and_exchange_cancels_are_apart():
+    from helpers.script_strategy import script_strategy
+    from arbkit.engine import codes as c
+    # a resting bid cancelled by the strategy; an IOC whose leftover the exchange cancels; a bid left at the end
+    acts = [(100, 0, 0, 1, 99.0, 0.25, POST, 0), (150, 1, 0, 0, 0.0, 0.0, 0, 0),
+            (150, 0, 0, 1, 100.5, 1.0, IOC, 0), (150, 0, 0, 1, 98.5, 0.25, POST, 0)]
+    strat, params = script_strategy(acts)
+    res = replay(make_events(IMAGE + [(150, 0, 4, 1, 99.5, 1.0, 1), (200, 0, 4, 1, 99.5, 1.0, 2)]), strat, params,
+                 instruments=INST)
+    tot = compute_kpis(res)["total"]
+    assert tot["cancels_sent"] == 1 == res.counters["cancels_sent"]
+    assert tot["exchange_cancels"] == 2 == res.counters["exchange_cancels"]  # the IOC leftover, the end of data
+    reasons = sorted(c.REASON_NAMES[e["reason"]] for e in res.orders if e["event"] == c.EV_CANCEL)
+    assert reasons == ["", "end_of_data", "ioc_leftover"]
+
+
+def test_real_market_maker_ratios_and_exact_marks(mm_run):
+    tot = compute_kpis(mm_run)["total"]
+    assert tot["quote_count"] > tot["orders"]  # it modifies its quotes
+    assert 0 < tot["buy_fill_ratio_pct"] <= 100 and 0 < tot["sell_fill_ratio_pct"] <= 100
+    assert 0 < tot["fill_rate_pct"] <= 100
+    # the exact max drawdown is at least what the equity samples and the final mark show (from 0)
+    path = np.concatenate(([0.0], mm_run.equity_values[:, -1], [mm_run.pnl]))
+    sampled = float(np.max(np.maximum.accumulate(path) - path))
+    assert tot["max_drawdown"] >= sampled - 1e-9 and tot["max_drawdown"] > 0
+    # and the same whatever the equity interval
+    again = replay(mm_run.config["source"], touch_mm(), mm_run.params, fill={"queue": "power"},
+                   latency={"entry": 1_000_000, "response": 1_000_000}, seed=3, equity_interval_ms=60_000.0)
+    assert again.fills_hash == mm_run.fills_hash
+    k2 = compute_kpis(again)["total"]
+    assert k2["max_drawdown"] == tot["max_drawdown"] and k2["time_in_market_pct"] == tot["time_in_market_pct"]

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 import arbkit
@@ -47,6 +48,49 @@ def test_paper_run_then_replay_of_its_recording_gives_the_same_fills(tmp_path):
                           str(out / "run.yaml"), "--json"], capture_output=True, text=True, timeout=300)
     assert cli.returncode == 0 and json.loads(cli.stdout)["fills_hash"] == live["fills_hash"]
     assert res.fills_hash == replay(rec, *_strategy_and_params(), **_kw()).fills_hash
+
+
+#: a timer-driven run: quotes every 50 ms whatever the feed does, and a data-gap kill switch of 0.8 s
+RUN_TIMERS = {**RUN, "guards": {"max_gap_ms": 800.0}, "equity_interval_ms": 100.0}
+
+
+def test_timer_driven_paper_run_replays_to_the_same_fills_and_kill_time(tmp_path):
+    """The feed goes silent for 2 s mid-run and at the end: the wall clock drives the timers, the kill switch trips
+    0.8 s into the first silence (live, during it), and the replay of the recording with the run's clock end gives
+    the same fills, trip time and counters."""
+    cfg_path = tmp_path / "run.yaml"
+    cfg_path.write_text(yaml.safe_dump(RUN_TIMERS))
+    frames, snap = binance_frames(BINANCE_USDM)
+    out = tmp_path / "paper"
+    with ReplayServer(frames, snapshot=snap, delay_s=0.001, batch=2, silent_at=[2500], silence_s=2.0) as srv:
+        proc = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "paper", "--config", str(cfg_path), "--venue",
+                               "binance-usdm", "--symbols", "BTCUSDT", "--endpoint", srv.url, "--rest", srv.http,
+                               "-o", str(out), "--duration", "7", "--flush-s", "0.2", "--quiet"],
+                              env={**os.environ, "CI": "true"}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    live = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = json.loads((out / "paper_result.json").read_text())
+    state = json.loads((out / "live_state.json").read_text())
+    rec = arbkit.load(out / "recording")
+    ts = rec.to_numpy().ts_local
+    # the switch tripped live inside the silence: 0.8 s after the last event before it
+    kill = result["guards"]["kill_switch"]
+    assert kill["tripped"] and kill["reason"] == "data_gap" and state["kill_switch"]
+    before = int(ts[ts < kill["ts"]].max())
+    assert kill["ts"] == before + 800_000_000 and not ((ts > before) & (ts <= kill["ts"])).any()
+    assert result["clock_end_ns"] > int(ts[-1])  # the clock ran on after the last event
+    cfg = RunConfig.load(out / "run.yaml")
+    assert cfg.clock_end_ns == result["clock_end_ns"]
+    res = cfg.replay(rec)
+    assert res.fills_hash == live["fills_hash"] == result["fills_hash"] and len(res.fills) > 0
+    assert res.guards["kill_switch"] == kill and res.counters == result["counters"]
+    assert res.counters["timer_calls"] > 0
+    # the live figures have the report's definitions
+    from arbkit.kpi import compute_kpis
+    tot = compute_kpis(res)["total"]
+    assert state["max_drawdown"] == pytest.approx(tot["max_drawdown"], abs=1e-9)
+    assert state["fill_rate_pct"] == pytest.approx(tot["fill_rate_pct"]) and state["fill_rate_pct"] <= 100.0
+    assert state["drawdown"] >= 0.0
 
 
 def _strategy_and_params():

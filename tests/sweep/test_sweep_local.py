@@ -59,7 +59,7 @@ def test_sweep_equals_separate_replays_and_resumes(tmp_path, bundled):
 
 def test_arb_sweep_ranks_by_edge(tmp_path):
     grid = {"entry_bps": [0.5, 1.0], "tp_bps": [1.0, 2.0]}
-    base = {"asset_a": 1, "asset_b": 2, "stop_loss_bps": 3.0, "time_limit_s": 30.0, "order_size": 0.01,
+    base = {"asset_a": 1, "asset_b": 2, "stop_loss_bps": 3.0, "time_limit_s": 30.0, "order_size": 1.0,
             "net_of_fees": 0}
     res = sweep(BUNDLED, "arb", grid, out_dir=tmp_path / "arb", base_params=base, latency=LAT)
     t = res.table()

@@ -267,7 +267,7 @@ def test_a_recording_with_funding_rows_replays_to_the_same_fills(bundled, events
     assert len(a.fills) > 20 and a.fills_hash == b.fills_hash
     assert np.array_equal(a.accounts, b.accounts)
     arb_params = {"asset_a": 1, "asset_b": 2, "entry_bps": -4.5, "tp_bps": 1.0, "stop_loss_bps": 3.0,
-                  "time_limit_s": 30.0, "net_of_fees": 0}
+                  "time_limit_s": 30.0, "net_of_fees": 0, "order_size": 1.0}  # one coin-M contract: its lot
     c = replay(events, arb(), arb_params, latency=lat, instruments=bundled.instruments)
     d = replay(extra, arb(), arb_params, latency=lat, instruments=bundled.instruments)
     assert len(c.fills) > 0 and c.fills_hash == d.fills_hash
@@ -314,15 +314,15 @@ def test_funding_rows_change_no_fill_in_either_engine(rows, data):
     plain = [r for r in rows if r[2] not in (Kind.FUNDING, Kind.MARK)]
     insts = [Instrument("sim", "X", TICK, 0.25, maker_fee_bps=-0.25, taker_fee_bps=4.0, contract_type="linear_perp")]
     strat, params = script_strategy(actions)
-    fill = {"queue": "risk_averse", "queue_power": 1.0, "fill_probability": 1.0, "trade_through": False,
+    fill = {"queue": "risk_averse", "queue_power": 1.0, "fill_probability": 1.0, "trade_through": "none",
             "cross_fill": False, "taker_consumes_book": False, "max_taker_levels": 0}
     got = [replay(make_events(r), strat, params, fill=fill, latency={"entry": 700, "response": 700},
                   instruments=insts, chunk_rows=3).fills for r in (rows, plain)]
     assert [tuple(f) for f in got[0]] == [tuple(f) for f in got[1]]
     refs = []
     for r in (rows, plain):
-        ref = ReferenceEngine([RefInstrument(TICK, -0.25, 4.0, 1.0, False)], Latency(700), Latency(700), seed=0,
-                              queue="risk_averse", queue_power=1.0, fill_probability=1.0, trade_through=False,
+        ref = ReferenceEngine([RefInstrument(TICK, -0.25, 4.0, 1.0, False, lot=0.25)], Latency(700), Latency(700), seed=0,
+                              queue="risk_averse", queue_power=1.0, fill_probability=1.0, trade_through="none",
                               cross_fill=False, consume=False, max_levels=0)
         ref.run(r, scripted(actions))
         refs.append([(f.ts, f.asset, f.side, f.price, f.qty) for f in ref.fills])

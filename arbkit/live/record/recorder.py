@@ -113,17 +113,21 @@ class Recorder:
     """Record ``venues`` into ``out_dir``; ``await run()`` until ``duration_s`` or :meth:`stop`.
 
     ``on_events(cols)`` is called with every flushed batch (paper trading drives its engine
-    with it); ``freeze_instruments`` keeps the instruments as they were at the first flush.
+    with it), then ``on_tick(t)`` at every flush round, rows or not, with the recorder's clock:
+    no row recorded later is stamped before ``t``. ``freeze_instruments`` keeps the instruments
+    as they were at the first flush.
     """
 
     def __init__(self, out_dir: str | Path, venues: Sequence[VenueSpec], *, flush_s: float = 2.0,
                  part_rows: int = 1_000_000, silence_s: float = 15.0, backoff_s: tuple[float, float] = (0.25, 30.0),
                  duration_s: float | None = None, on_events: Callable[[EventColumns], None] | None = None,
+                 on_tick: Callable[[int], None] | None = None,
                  freeze_instruments: bool = False, overwrite: bool = False, status: bool | None = None,
                  instrument_overrides: dict[str, dict[str, Any]] | None = None,
                  provenance: dict[str, Any] | None = None, resume: bool = False, healthy_s: float = 30.0,
                  max_frame_bytes: int = 64 << 20, rest_rate: float | None = None,
                  rest_burst: int | None = None) -> None:
+        self.on_tick = on_tick
         if not venues:
             raise ConfigError("record: give at least one venue")
         for name, v in (("flush_s", flush_s), ("silence_s", silence_s), ("healthy_s", healthy_s)):
@@ -469,8 +473,14 @@ class Recorder:
 
     def _flush_now(self) -> None:
         cols = self.sink.take()
-        if len(cols) == 0:
-            return
+        if len(cols):
+            self._write_batch(cols)
+        if self.on_tick is not None and self.failure is None:
+            # every row recorded from now on is stamped at or after this time (the clock never goes back, and a
+            # frame is normalised whole between two flushes): what consumes the batches may move its clock here
+            self.on_tick(self.now())
+
+    def _write_batch(self, cols: EventColumns) -> None:
         w = self._writer
         if self._frozen is None:
             self._frozen = self.table.instruments()
