@@ -47,7 +47,7 @@ EVERY, INTERVAL, TOP, RESPONSE, WAKE = 1, 2, 4, 8, 16
 COUNTERS = ("orders", "cancels_sent", "modifies", "rejects", "request_rejects", "maker_fills", "taker_fills",
             "trade_through_fills", "cross_fills", "prob_skipped_fills", "exchange_cancels", "kill_switch_cancels",
             "invalid_lot_rejects", "crossed_books", "strategy_calls", "timer_calls", "kill_switch_trips",
-            "equity_samples")
+            "equity_samples", "entry_attempts", "entries")
 
 
 class SplitMix:
@@ -315,16 +315,20 @@ class ReferenceEngine:
             self.counters["rejects"] += 1
             self.counters["invalid_lot_rejects"] += 1
             return -10
-        if self.killed:  # after the kill switch only orders that reduce the position (as known) go out
-            lpos = self.lpos(a)
-            if not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12):
-                self.counters["guard_kill_blocks"] = self.counters.get("guard_kill_blocks", 0) + 1
-                return -9
+        lpos = self.lpos(a)
+        entry = not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12)  # opens or adds
+        if entry:
+            self.counters["entry_attempts"] += 1
+        if self.killed and entry:  # after the kill switch only orders that reduce the position (as known) go out
+            self.counters["guard_kill_blocks"] = self.counters.get("guard_kill_blocks", 0) + 1
+            return -9
         oid = len(self.orders) + 1
         o = Order(oid, a, 1 if side > 0 else -1, otype, tick, units, units, lleaves=units)
         self.orders.append(o)
         self._send(o, ("new", tick, units))
         self.counters["orders"] += 1
+        if entry:
+            self.counters["entries"] += 1
         return oid
 
     def cancel(self, oid: int, by: int = 1) -> bool:

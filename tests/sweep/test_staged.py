@@ -25,13 +25,14 @@ from arbkit.sweep.staged import (InSampleError, duration_label, load_settings, p
 from helpers.paths import BINANCE_DIR, shared
 
 LAT = {"entry": 1_000_000, "response": 1_000_000}
-BASE = {"asset_a": 0, "asset_b": 1, "order_size": 0.01, "stop_loss_bps": 3.0, "time_limit_s": 30.0, "net_of_fees": 0}
+# one COIN-M contract is its lot, so both legs trade 1.0 (1 BTC spot against one 100 USD contract)
+BASE = {"asset_a": 0, "asset_b": 1, "order_size": 1.0, "stop_loss_bps": 3.0, "time_limit_s": 30.0, "net_of_fees": 0}
 GRID = {"entry_bps": [0.5, 1.0, 2.0, 3.0], "tp_bps": [0.5, 1.0, 2.0]}
 SWEEP_S = 120
 STAGES = {"name": "scaled", "prefix": "t", "stages": [
-    {"duration": "1m", "top": 3, "gate": ["round_trips >= 3", "tp_exit_pct > 0", "total_pnl > -20"]},
-    {"duration": "2m", "top": 2, "gate": ["round_trips >= 10", "tp_exit_pct >= 75", "total_pnl > -60"]},
-    {"duration": "4m", "top": 1, "gate": ["round_trips >= 20", "tp_exit_pct >= 60", "total_pnl > -120"],
+    {"duration": "1m", "top": 3, "gate": ["round_trips >= 3", "tp_exit_pct > 0", "total_pnl > -2000"]},
+    {"duration": "2m", "top": 2, "gate": ["round_trips >= 10", "tp_exit_pct >= 73", "total_pnl > -6000"]},
+    {"duration": "4m", "top": 1, "gate": ["round_trips >= 20", "tp_exit_pct >= 60", "total_pnl > -12000"],
      "replay_gate": ["replay_call_ns_avg < 25000000"], "paper_gate": ["loop_latency_ms_p99 < 25"]},
 ]}
 
