@@ -467,6 +467,8 @@ def round_trips(result: Any) -> list[dict[str, Any]]:
             t["entry_ts"] = int(entry_fills["ts"].min())  # exact (annotation times are float64)
         if len(exit_fills) and t["exit_reason"] != "end_of_data":
             t["exit_ts"] = int(exit_fills["ts"].max())
+        elif t["exit_reason"] == "end_of_data":
+            t["exit_ts"] = None  # it has not exited: a checkpoint never counts it as closed
         taker = mine[mine["maker"] == 0]
         t.update({
             "fills": int(len(mine)), "pnl_gross": gross, "fees": fees, "pnl_net": gross - fees,

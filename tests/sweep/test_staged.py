@@ -14,7 +14,6 @@ import sys
 
 import pytest
 
-from arbkit.convert import convert
 from arbkit.core.errors import ConfigError, DataError
 from arbkit.core.json_file import check, read_json
 from arbkit.kpi import evaluate
@@ -22,7 +21,6 @@ from arbkit.run.replay import replay
 from arbkit.sweep import sweep
 from arbkit.sweep.staged import (InSampleError, duration_label, load_settings, parse_duration, plan_validation,
                                  validate_candidates)
-from helpers.paths import BINANCE_DIR, shared
 
 LAT = {"entry": 1_000_000, "response": 1_000_000}
 # one COIN-M contract is its lot, so both legs trade 1.0 (1 BTC spot against one 100 USD contract)
@@ -43,13 +41,10 @@ def _cli(*args, cwd=None):
 
 
 @pytest.fixture(scope="module")
-def rec(tmp_path_factory):
-    files = [shared(BINANCE_DIR.name, f"binance_{v}_{d}.gz") for v in ("spot_btcusdt", "cm_btcusd_perp")
-             for d in ("20240808", "20240809")]
-    r = convert("binance", files, tmp_path_factory.mktemp("rec") / "spot_coinm")
-    span = (r.manifest.end_ns - r.manifest.start_ns) / 1e9
-    assert 650 < span < 651 and r.n_events == 1_229_698  # long enough: 2 min sweep + 1 + 2 + 4 min stages
-    return r
+def rec(spot_coinm):
+    span = (spot_coinm.manifest.end_ns - spot_coinm.manifest.start_ns) / 1e9
+    assert 650 < span < 651 and spot_coinm.n_events == 1_229_698  # long enough: 2 min sweep + 1 + 2 + 4 min stages
+    return spot_coinm
 
 
 @pytest.fixture(scope="module")
