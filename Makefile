@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean venv browser
+.PHONY: demo test test-boundscheck bench clean venv browser
 
 venv: $(STAMP)
 
@@ -28,6 +28,14 @@ browser:
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# The engine's differential, batched and strategy tests (and the reader's row checks) again with numba's
+# bounds checks compiled in, so an index outside an array fails a test instead of corrupting memory. Its own
+# numba cache (the checks change the machine code); property tests capped by the boundscheck profile.
+BOUNDSCHECK_TESTS := tests/engine tests/strategies tests/io/test_read_checks.py
+test-boundscheck: $(STAMP)
+	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(CURDIR)/$(VENV)/numba-cache-boundscheck \
+	  $(PY) -m pytest -q -p no:cacheprovider --hypothesis-profile=boundscheck $(BOUNDSCHECK_TESTS)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[peer]"

@@ -20,18 +20,19 @@ def _load_instruments_arg(path: str | None) -> dict[str, dict[str, Any]] | None:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ArbkitError(f"{path}: cannot read instrument overrides ({exc})") from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ArbkitError(f"{path}: expected an object of 'venue:symbol' or 'symbol' -> {{field: value}}")
     return data
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """``arbkit convert``: vendor/venue files to a recording."""
     from arbkit.convert import convert
+    from arbkit.core.schema import Instrument
     from arbkit.io.info import info
 
     options: dict[str, Any] = {}
     inst = _load_instruments_arg(args.instruments)
+    if inst is not None:
+        Instrument.check_overrides(inst, args.instruments)  # names the entry and the field of a bad key or value
     if inst:
         options["instruments"] = inst
     with warnings.catch_warnings(record=True) as caught:
@@ -40,6 +41,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
                       venue_meta=args.venue_meta or (), **options)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
+    for key in inst or {}:
+        if not any(key in (i.key, i.symbol) for i in rec.instruments):
+            print(f"warning: {args.instruments}: override {key!r} matches no instrument of the recording "
+                  f"({', '.join(i.key for i in rec.instruments)})", file=sys.stderr)
     summary = info(rec, books=False)
     if args.json:
         print(json.dumps(summary))
@@ -88,8 +93,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if extra:
             print(f"(only the first 20 of each shown; totals: {extra})")
         status = "OK" if report.ok else "FAILED"
-        print(f"{status}: {args.recording}: {report.rows_checked} rows checked, {len(report.errors)} errors, "
-              f"{len(report.warnings)} warnings")
+        print(f"{status}: {args.recording}: {report.rows_checked} rows checked, {report.error_count} errors, "
+              f"{report.warning_count} warnings")
     return 0 if report.ok else 1
 
 
@@ -123,15 +128,29 @@ def parse_time_ns(text: str) -> int:
     return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
 
 
-def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
-    """``key=value`` -> params[key]; ``fill.key=value`` / ``latency.key=value`` / ``seed=N`` into their section."""
+def set_value(key: str, raw: str) -> Any:
+    """A ``--set`` value as YAML reads it, except that number-like text is a number (YAML 1.1 reads ``1e30`` as text)."""
     import yaml
 
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}={raw}: not a value ({' '.join(str(exc).split())})") from None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
+    """``key=value`` -> params[key]; ``fill.key=value`` / ``latency.key=value`` / ``seed=N`` into their section."""
     for item in sets:
         if "=" not in item:
             raise ArbkitError(f"--set {item!r}: expected key=value")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        value = set_value(key, raw)
         section, _, name = key.partition(".")
         if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
             cfg_dict.setdefault(section, {})
@@ -163,7 +182,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if hi < lo:
             raise ArbkitError(f"--trace-to ({hi}) is before --trace-from ({lo})")
         trace = (lo, hi)
-    res = cfg.replay(args.recording, seed=args.seed, trace=trace, allow_crossed=True if args.allow_crossed else None)
+    from arbkit.run.replay import BadRowsWarning, EmptyRunWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        for category in (EmptyRunWarning, BadRowsWarning):
+            warnings.filterwarnings("always", category=category)
+        res = cfg.replay(args.recording, seed=args.seed, trace=trace, allow_bad_rows=args.allow_bad_rows,
+                         verify=args.verify, allow_crossed=True if args.allow_crossed else None)
+    for w in caught:
+        if not issubclass(w.category, (EmptyRunWarning, BadRowsWarning)):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            continue
+        if args.strict and issubclass(w.category, EmptyRunWarning):
+            raise ArbkitError(f"{args.recording}: {w.message} (--strict)")
+        print(f"arbkit replay: notice: {w.message}", file=sys.stderr)
     summary = res.summary()
     from arbkit.kpi import checkpoints
 
@@ -369,6 +401,11 @@ def cmd_paper(args: argparse.Namespace) -> int:
     cfg = RunConfig.load(args.config)
     if args.seed is not None:
         cfg.seed = args.seed
+    if args.verify and args.resume and (Path(args.output) / "recording" / "manifest.json").is_file():
+        from arbkit.io.read_checks import verify_parts
+        from arbkit.io.recording import load
+
+        verify_parts(load(Path(args.output) / "recording"))  # before the checkpoint and its parts are trusted
     feed, venues, options = None, None, {}
     if args.from_recording:
         from arbkit.live.replay_feed import RecordingFeed
@@ -385,6 +422,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
     except RecorderError as exc:
         print(f"arbkit paper: error: {exc}", file=sys.stderr)
         return 3
+    if run.refused is not None:
+        raise run.refused  # one line (main), exit 2: the recording so far is kept
     out = {"fills": 0 if result is None else len(result.fills),
            "fills_hash": None if result is None else result.fills_hash,
            "pnl": None if result is None else result.pnl, "errors": run.errors, "run_dir": str(run.out)}
@@ -550,6 +589,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--allow-crossed", action="store_true",
                    help="replay books left crossed after a complete message (counted) instead of stopping")
     r.add_argument("--json", action="store_true", help="print one JSON object (events, fills, fills_hash, pnl, ...)")
+    r.add_argument("--allow-bad-rows", action="store_true",
+                   help="replay without the rows `arbkit validate` rejects (counted in the result) instead of refusing")
+    r.add_argument("--verify", action="store_true", help="check every part's sha256 against manifest.json first")
+    r.add_argument("--strict", action="store_true",
+                   help="a window (or trace window) holding no events is an error (exit 2), not a notice")
     r.set_defaults(func=cmd_replay)
 
     rc = sub.add_parser("record", help="record live order books (websockets) into a recording that survives a kill")
@@ -587,6 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--quiet", action="store_true")
     pp.add_argument("--checkpoint-s", type=float, default=5.0, help="seconds between engine checkpoints")
     pp.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
+    pp.add_argument("--verify", action="store_true", help="with --resume: check the recording's part hashes first")
     pp.add_argument("--supervise", type=int, default=0, metavar="N",
                     help="run in a child process and restart it up to N times when it crashes")
     pp.add_argument("--from-recording", metavar="REC",

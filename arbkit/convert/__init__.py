@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 from arbkit.convert.cryptofeed import venue_catalog
 from arbkit.convert.files import source_provenance
+from arbkit.convert.sniff import hint_wrong_format, wrong_format
 from arbkit.core.errors import DataError
 from arbkit.io.parts import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS
 from arbkit.io.recording import Recording
@@ -61,9 +62,14 @@ def convert(fmt: str, sources: Sequence[str | Path], out: str | Path, *, overwri
             venue_meta: Sequence[str | Path] = (), **options: Any) -> Recording:
     """Convert ``sources`` in format ``fmt`` and write the recording to ``out`` (``venue_meta``: see
     :func:`run_converter`)."""
-    result = run_converter(fmt, sources, venue_meta=venue_meta, **options)
+    try:
+        result = run_converter(fmt, sources, venue_meta=venue_meta, **options)
+    except DataError as exc:
+        raise hint_wrong_format(exc, fmt, list(sources)) from None
     if len(result.events) == 0:
-        raise DataError(f"the {fmt} converter produced no events from {[str(s) for s in sources]}")
+        where = str(sources[0]) if len(sources) == 1 else ", ".join(str(s) for s in sources)
+        raise DataError(f"no {fmt} events in it: this does not look like a {fmt} file ({wrong_format(fmt, sources[0])})",
+                        path=where)
     provenance = {"converter": fmt, "sources": source_provenance(list(sources))}
     write_recording(out, result.events, result.instruments, provenance=provenance, conversion=result.report,
                     part_rows=part_rows, row_group_rows=row_group_rows, overwrite=overwrite)

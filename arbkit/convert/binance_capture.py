@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from arbkit.convert.files import iter_lines, loads
+from arbkit.convert.files import LocalClock, iter_lines, loads
 from arbkit.core.errors import DataError
 from arbkit.venues.binance import VENUE_NAMES, BinanceBookSync, emit_mark_price, instrument_meta, market_of
 from arbkit.venues.common import (
@@ -115,13 +115,14 @@ def convert_binance(sources: Sequence[str | Path], *, check_bbo: bool = True,
             files_of.setdefault((market, sym), []).append(path.name)
         only_symbol = next(iter(markets)) if len(markets) == 1 else None
         where = str(path)
+        clock = LocalClock(path)
         for lineno, line in iter_lines(path):
             ts_text, payload = _split(line, path, lineno)
             raw_ts = int(ts_text)
             if not mult_ok[0] <= raw_ts < mult_ok[1]:
                 raise DataError(f"local timestamp {raw_ts} is not in {unit} like the rest of the file",
                                 path=path, row=lineno, field="local_ts")
-            ts = to_ns(raw_ts, unit)
+            ts = clock.check(to_ns(raw_ts, unit), lineno)
             kind, data = _payload(loads(payload, path=path, row=lineno))
             loc = f"{where} line {lineno}"
             if kind == "snapshot":

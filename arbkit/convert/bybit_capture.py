@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from arbkit.convert.files import iter_lines, loads
+from arbkit.convert.files import LocalClock, iter_lines, loads
 from arbkit.core.errors import DataError
 from arbkit.venues.bybit import CATEGORIES, BybitFeed
 from arbkit.venues.common import (NS_PER_MS, ConversionResult, EventSink, InstrumentTable, MalformedMessage,
@@ -28,6 +28,7 @@ def convert_bybit(sources: Sequence[str | Path], *, category: str = "linear",
     sink = EventSink(table)
     feed = BybitFeed(sink, table, category)
     for src in (Path(s) for s in sources):
+        clock = LocalClock(src)
         for lineno, line in iter_lines(src):
             prefix, sep, rest = line.partition(" ")
             local = None
@@ -40,6 +41,7 @@ def convert_bybit(sources: Sequence[str | Path], *, category: str = "linear",
                 sink.count("bybit_messages_ignored")
                 continue
             ts_local = local if local is not None else int(msg.get("cts", msg.get("ts", 0))) * NS_PER_MS
+            clock.check(ts_local, lineno, None if local is not None else msg["topic"])  # no receive time: the topic's
             try:
                 feed.on_frame(ts_local, msg, f"{src} line {lineno}")
             except MalformedMessage as exc:

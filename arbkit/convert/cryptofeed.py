@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 from urllib.parse import urlparse
 
 from arbkit.core.errors import DataError
-from arbkit.convert.files import iter_lines, loads
+from arbkit.convert.files import LocalClock, iter_lines, loads
 from arbkit.venues.binance import BinanceFeed
 from arbkit.venues.bitfinex import BitfinexFeed
 from arbkit.venues.bitflyer import BitflyerFeed
@@ -112,6 +112,7 @@ def convert_cryptofeed(sources: Sequence[str | Path], *, check_bbo: bool = True,
         feed: VenueFeed | None = None
         exchange = None
         lines = 0
+        clock = LocalClock(src, field="ts")  # per connection: connections are written block by block
         for lineno, line in iter_lines(src):
             rec = loads(line, path=src, row=lineno)
             if not isinstance(rec, dict) or "t" not in rec:
@@ -126,6 +127,8 @@ def convert_cryptofeed(sources: Sequence[str | Path], *, check_bbo: bool = True,
             where = f"{src} line {lineno}"
             lines += 1
             try:
+                if t in ("http", "recv") and "ts" in rec:
+                    clock.check(ns_from_s(rec["ts"]), lineno, rec.get("conn"))
                 if t == "http":
                     try:
                         feed.http(ns_from_s(rec["ts"]), rec.get("url", ""), rec.get("data", ""), where)

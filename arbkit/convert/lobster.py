@@ -6,10 +6,19 @@ row becomes CLEAR + SNAPSHOT, every later row becomes DEPTH rows for the levels 
 Executions (types 4 visible, 5 hidden) become TRADE rows whose side is the aggressor
 (the opposite of the resting order's direction). Times are seconds after midnight,
 America/New_York, on the date in the file name; ``seq`` is the message row number.
+
+The two files must line up row for row: the same number of rows, and each message's effect
+on the book (a submission adds its size at its price and side, a cancellation, deletion or
+visible execution takes it away, a hidden execution, cross trade or halt leaves the book as
+it was) must be the change from the previous orderbook row to its own, up to the one level
+entering or leaving the N-level view at its far end. The first row that does not is an
+error naming it: a message file with a row missing, or cut short, is refused instead of
+pairing every later book with the wrong message.
 """
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +26,7 @@ from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from arbkit.core.errors import DataError
-from arbkit.convert.files import open_text
+from arbkit.convert.files import LocalClock, open_text
 from arbkit.core.schema import ASK, BID, Kind
 from arbkit.venues.common import NS_PER_S, ConversionResult, EventSink, InstrumentTable
 
@@ -25,6 +34,8 @@ _NAME = re.compile(r"(?P<ticker>[A-Za-z.]+)_(?P<date>\d{4}-\d{2}-\d{2})_\d+_\d+_
                    r"(?P<levels>\d+)")
 PRICE_SCALE = 10_000
 _DUMMY = 9_999_999_999
+_TYPES = {"1": "submission", "2": "cancellation", "3": "deletion", "4": "execution", "5": "hidden execution",
+          "6": "cross trade", "7": "trading halt"}
 
 
 def _pairs(sources: Sequence[Path]) -> list[tuple[Path, Path, dict[str, str]]]:
@@ -59,21 +70,28 @@ def convert_lobster(sources: Sequence[str | Path], *,
         base_ns = int(midnight.timestamp()) * NS_PER_S
         prev: dict[tuple[int, int], int] = {}
         trades = 0
+        clock = LocalClock(mpath, field="time")
+        row = 0
         with open_text(mpath) as mf, open_text(bpath) as bf:
-            for row, (m, b) in enumerate(zip(csv.reader(mf), csv.reader(bf)), start=1):
+            for row, (m, b) in enumerate(itertools.zip_longest(csv.reader(mf), csv.reader(bf)), start=1):
+                if m is None or b is None:
+                    short, other = (mpath, bpath) if m is None else (bpath, mpath)
+                    raise DataError(f"{short.name} ends after {row - 1} rows but {other.name} goes on: the message "
+                                    f"and orderbook files must have one row each per message", path=short, row=row)
                 if len(m) < 6 or len(b) != 4 * levels:
                     raise DataError(f"expected 6 message fields and {4 * levels} book fields",
                                     path=mpath if len(m) < 6 else bpath, row=row)
                 secs, _, _ = m[0].partition(".")
                 frac = m[0][len(secs) + 1:]
-                ts = base_ns + int(secs) * NS_PER_S + int((frac + "000000000")[:9])
-                book: dict[tuple[int, int], int] = {}
-                for lv in range(levels):
-                    ap, asz, bp, bsz = (int(x) for x in b[4 * lv: 4 * lv + 4])
-                    if abs(ap) != _DUMMY and asz > 0:
-                        book[(ASK, ap)] = asz
-                    if abs(bp) != _DUMMY and bsz > 0:
-                        book[(BID, bp)] = bsz
+                try:
+                    ts = clock.check(base_ns + int(secs) * NS_PER_S + int((frac + "000000000")[:9]), row)
+                    book = _book(b, levels)
+                    why = _misaligned(m, prev, book, levels) if row > 1 else None
+                except ValueError as exc:
+                    raise DataError(f"not a number ({exc})", path=mpath, row=row) from None
+                if why:
+                    raise DataError(f"{why}: the message and orderbook files do not line up here (a message row "
+                                    f"missing or extra?)", path=mpath, row=row)
                 if row == 1:
                     sink.emit_clear(ts, ts, asset, row)
                     for (side, p), q in sorted(book.items()):
@@ -91,3 +109,61 @@ def convert_lobster(sources: Sequence[str | Path], *,
         report["files"][mpath.name] = {"messages": row, "trades": trades, "orderbook": bpath.name, "levels": levels}
     return ConversionResult(events=sink.columns(), instruments=table.instruments(), report=report,
                             sources=[str(s) for s in sources])
+
+
+def _book(fields: list[str], levels: int) -> dict[tuple[int, int], int]:
+    """One orderbook row as {(side, price): size} of its visible levels (dummy levels left out)."""
+    book: dict[tuple[int, int], int] = {}
+    for lv in range(levels):
+        ap, asz, bp, bsz = (int(x) for x in fields[4 * lv: 4 * lv + 4])
+        if abs(ap) != _DUMMY and asz > 0:
+            book[(ASK, ap)] = asz
+        if abs(bp) != _DUMMY and bsz > 0:
+            book[(BID, bp)] = bsz
+    return book
+
+
+def _misaligned(m: list[str], prev: dict[tuple[int, int], int], book: dict[tuple[int, int], int],
+                levels: int) -> str | None:
+    """Why the message ``m`` cannot be what changed ``prev`` into ``book`` (None when it can)."""
+    kind, size, price, direction = m[1], int(m[3]), int(m[4]), int(m[5])
+    changed = {k for k in set(prev) | set(book) if prev.get(k, 0) != book.get(k, 0)}
+    what = (f"message {_TYPES.get(kind, 'type ' + kind)} {'buy' if direction > 0 else 'sell'} {size} @ "
+            f"{price / PRICE_SCALE:g}")
+    if kind not in ("1", "2", "3", "4"):
+        return None if not changed else f"{what} changes nothing, but the book changed at {_levels(changed, prev, book)}"
+    side = BID if direction > 0 else ASK
+    key = (side, price)
+    expected = prev.get(key, 0) + (size if kind == "1" else -size)
+    others = changed - {key}
+    if key not in changed:
+        if not others and _beyond_view(prev, side, price, levels):
+            return None  # an order outside the visible levels
+        return f"{what} does not show in the book (changed: {_levels(changed, prev, book) or 'nothing'})"
+    if book.get(key, 0) != max(expected, 0) or expected < 0:
+        return f"{what} should leave {max(expected, 0)} at that price, the book has {book.get(key, 0)}"
+    if len(others) > 1 or any(k[0] != side or not _at_far_end(k, prev, book) for k in others):
+        return f"{what} does not explain the other changes ({_levels(others, prev, book)})"
+    return None
+
+
+def _beyond_view(book: dict[tuple[int, int], int], side: int, price: int, levels: int) -> bool:
+    prices = [p for s, p in book if s == side]
+    if len(prices) < levels:
+        return False
+    return price < min(prices) if side == BID else price > max(prices)
+
+
+def _at_far_end(key: tuple[int, int], prev: dict[tuple[int, int], int], book: dict[tuple[int, int], int]) -> bool:
+    """A level leaving the view (the worst of ``prev``) or entering it (the worst of ``book``)."""
+    side, price = key
+    for b in (prev, book):
+        prices = [p for s, p in b if s == side]
+        if prices and price == (min(prices) if side == BID else max(prices)) and key in b:
+            return True
+    return False
+
+
+def _levels(keys: set[tuple[int, int]], prev: dict[tuple[int, int], int], book: dict[tuple[int, int], int]) -> str:
+    return ", ".join(f"{'bid' if s == BID else 'ask'} {p / PRICE_SCALE:g}: {prev.get((s, p), 0)} -> {book.get((s, p), 0)}"
+                     for s, p in sorted(keys)[:3])

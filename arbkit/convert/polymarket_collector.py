@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from arbkit.core.errors import DataError
-from arbkit.convert.files import read_json_document
+from arbkit.convert.files import LocalClock, read_json_document
 from arbkit.core.schema import BUY, SELL
 from arbkit.venues.common import NS_PER_MS, ConversionResult, EventSink, InstrumentTable
 
@@ -54,11 +54,12 @@ def convert_polymarket(sources: Sequence[str | Path], *,
         if not isinstance(doc, list):
             raise DataError("expected a JSON array of elements", path=src)
         where = str(src)
+        clock = LocalClock(src, field="local_timestamp")
         for i, el in enumerate(doc):
             if not isinstance(el, dict):
                 raise DataError("element is not an object", path=src, row=i)
             ts_exch = _ms(el.get("timestamp"), src, i, "timestamp")
-            ts_local = _ms(el.get("local_timestamp"), src, i, "local_timestamp")
+            ts_local = clock.check(_ms(el.get("local_timestamp"), src, i, "local_timestamp"), i)
             try:
                 if meta["what"] == "orderbooks":
                     bids = [(lv["price"], lv["size"]) for lv in el["bids"]]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from arbkit.core.errors import DataError
-from arbkit.convert.files import open_text
+from arbkit.convert.files import LocalClock, open_text
 from arbkit.core.schema import ASK, BID, BUY, SELL, Kind
 from arbkit.venues.common import NS_PER_US, ConversionResult, EventSink, InstrumentTable
 
@@ -49,6 +49,7 @@ def convert_tardis(sources: Sequence[str | Path], *,
             dtype = _kind_of(header, src)
             col = {name: i for i, name in enumerate(header)}
             in_snapshot: dict[int, bool] = {}
+            clock = LocalClock(src, field="local_timestamp")
             rows = 0
             depth = sum(1 for h in header if h.startswith("asks[") and h.endswith(".price"))
             for lineno, rec in enumerate(reader, start=2):
@@ -62,6 +63,7 @@ def convert_tardis(sources: Sequence[str | Path], *,
                     ts_local = int(rec[col["local_timestamp"]]) * NS_PER_US
                 except ValueError as exc:
                     raise DataError(f"bad timestamp ({exc})", path=src, row=lineno, field="timestamp") from None
+                clock.check(ts_local, lineno)
                 where = f"{src} line {lineno}"
                 if dtype == "incremental_book_L2":
                     snap = rec[col["is_snapshot"]] == "true"

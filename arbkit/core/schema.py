@@ -18,12 +18,16 @@ contract type.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import difflib
+import numbers
+from dataclasses import asdict, dataclass, field, fields
 from enum import IntEnum
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from arbkit.core.errors import ConfigError
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMA_VERSIONS = (1, 2)  #: versions this arbkit reads (version 1 lacks FUNDING / MARK rows)
@@ -109,14 +113,26 @@ class Instrument:
 
     def __post_init__(self) -> None:
         if self.contract_type not in CONTRACT_TYPES:
-            raise ValueError(
+            raise ConfigError(
                 f"instrument {self.venue}:{self.symbol}: contract_type {self.contract_type!r} "
                 f"is not one of {', '.join(CONTRACT_TYPES)}"
             )
         for name in ("tick_size", "lot_size", "contract_size"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
-                raise ValueError(f"instrument {self.venue}:{self.symbol}: {name} must be a positive number, got {value!r}")
+            if isinstance(value, bool) or not (isinstance(value, numbers.Real) and np.isfinite(value) and value > 0):
+                raise ConfigError(f"instrument {self.venue}:{self.symbol}: {name} must be a positive number, "
+                                  f"got {value!r}")
+        for name in ("maker_fee_bps", "taker_fee_bps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, numbers.Real) and np.isfinite(value)):
+                raise ConfigError(f"instrument {self.venue}:{self.symbol}: {name} must be a finite number, got {value!r}")
+        for name in ("venue", "symbol", "quote_currency"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"instrument {self.venue}:{self.symbol}: {name} must be text, got "
+                                  f"{getattr(self, name)!r}")
+        if not isinstance(self.depth_usable, (bool, np.bool_)) or not isinstance(self.extra, dict):
+            raise ConfigError(f"instrument {self.venue}:{self.symbol}: depth_usable must be true/false and extra an "
+                              "object")
 
     @property
     def key(self) -> str:
@@ -129,12 +145,41 @@ class Instrument:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Instrument":
-        """An instrument from the manifest's form."""
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(d) - known
+        """An instrument from the manifest's form (a ConfigError naming the field that is wrong)."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"an instrument must be an object of {', '.join(f.name for f in fields(cls))}, got {d!r}")
+        unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
-            raise ValueError(f"instrument {d.get('venue')}:{d.get('symbol')}: unknown fields {sorted(unknown)}")
+            raise ConfigError(f"instrument {d.get('venue')}:{d.get('symbol')}: unknown fields {sorted(unknown)}"
+                              f"{_did_you_mean(sorted(unknown)[0])}")
+        missing = [n for n in ("venue", "symbol", "tick_size", "lot_size") if n not in d]
+        if missing:
+            raise ConfigError(f"instrument {d.get('venue')}:{d.get('symbol')}: missing field(s) {missing}")
         return cls(**d)
+
+    @classmethod
+    def check_overrides(cls, overrides: Any, where: str) -> None:
+        """Per-instrument overrides ({'venue:symbol' or 'symbol': {field: value}}): every field one an
+        instrument has, every value one it accepts; a ConfigError naming ``where``, the entry and the field."""
+        if not isinstance(overrides, dict):
+            raise ConfigError(f"{where}: expected an object of 'venue:symbol' or 'symbol' -> {{field: value}}")
+        settable = [f.name for f in fields(cls) if f.name not in ("venue", "symbol")]
+        for key, entry in overrides.items():
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{where}: {key}: expected an object of {{field: value}}, got {entry!r}")
+            for name in entry:
+                if name not in settable:
+                    raise ConfigError(f"{where}: {key}: unknown field {name!r}{_did_you_mean(name)}; fields: "
+                                      f"{', '.join(settable)}")
+            try:
+                cls(**{"venue": "override", "symbol": str(key), "tick_size": 1.0, "lot_size": 1.0, **entry})
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {key}: {str(exc).split(': ', 1)[-1]}") from None
+
+
+def _did_you_mean(name: str) -> str:
+    close = difflib.get_close_matches(name, [f.name for f in fields(Instrument)], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def empty_events(n: int = 0) -> np.ndarray:

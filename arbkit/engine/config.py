@@ -16,6 +16,9 @@ from arbkit.engine.latency import MODE_CONSTANT, MODE_EMPIRICAL, MODE_SERIES, La
 from arbkit.core.errors import ConfigError
 from arbkit.core.schema import Instrument
 
+#: The longest latency a model may hold, ns (one day): beyond it an order's arrival time would leave any recording.
+MAX_LATENCY_NS = 86_400 * 10**9
+
 
 def _from_dict(cls, section: str, d: Mapping[str, Any] | None):
     if d is None:
@@ -94,10 +97,12 @@ class LatencySpec:
     def check(self, where: str) -> None:
         """Validate the spec; a ConfigError naming ``where``."""
         _check_number(where, "constant_ns", self.constant_ns, lo=0)
+        _check_latency_range(f"{where}.constant_ns", [self.constant_ns])
         if self.samples_ns is not None:
             arr = np.asarray(self.samples_ns, np.float64)
             if arr.ndim != 1 or len(arr) == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
                 raise ConfigError(f"{where}.samples_ns must be a non-empty list of finite latencies >= 0")
+            _check_latency_range(f"{where}.samples_ns", arr)
         if (self.series_ts is None) != (self.series_ns is None):
             raise ConfigError(f"{where}: series_ts and series_ns go together")
         if self.series_ts is not None:
@@ -109,6 +114,7 @@ class LatencySpec:
                 raise ConfigError(f"{where}.series_ts must be strictly increasing")
             if not np.all(np.isfinite(vs)) or np.any(vs < 0):
                 raise ConfigError(f"{where}.series_ns must be finite latencies >= 0")
+            _check_latency_range(f"{where}.series_ns", vs)
         if self.samples_ns is not None and self.series_ts is not None:
             raise ConfigError(f"{where}: give samples_ns or a series, not both")
 
@@ -143,10 +149,20 @@ class LatencySpec:
         return MODE_CONSTANT, int(self.constant_ns), np.zeros(0), np.zeros(0, np.int64)
 
 
+def _check_latency_range(where: str, values: Any) -> None:
+    worst = max((float(v) for v in values), default=0.0)
+    if worst > MAX_LATENCY_NS:
+        raise ConfigError(f"{where} = {worst:g} ns is out of range: allowed 0 .. {MAX_LATENCY_NS} ns (one day)")
+
+
 def _spec(d: Any, where: str) -> LatencySpec:
     if isinstance(d, LatencySpec):
         spec = d
     elif isinstance(d, (int, float)) and not isinstance(d, bool):
+        if not math.isfinite(d) or d < 0:
+            raise ConfigError(f"{where} = {d!r} is out of range: allowed a finite number of ns, 0 .. {MAX_LATENCY_NS} "
+                              "(one day)")
+        _check_latency_range(where, [d])
         spec = LatencySpec(constant_ns=int(d))
     elif isinstance(d, Mapping):
         spec = _from_dict(LatencySpec, where, d)

@@ -52,7 +52,7 @@ class Replayer:
             raise ConfigError(f"seed must be an integer, got {seed!r}")
         self.instruments = list(instruments)
         self.strategy = strategy
-        self.params = strategy.param_vector(params)
+        self.params = strategy.checked_vector(params, self.instruments)  # no kernel sees an index outside the books
         self.fill = FillModel.from_dict(fill) if not isinstance(fill, FillModel) else fill
         self.latency = LatencyModel.from_dict(latency) if not isinstance(latency, LatencyModel) else latency
         self.schedule = strategy.schedule if schedule is None else (

@@ -46,6 +46,7 @@ class Result:
     guards: dict[str, Any] = field(default_factory=dict)  # per guard: blocks, longest run, stuck; kill switch
     trace: list[dict[str, Any]] = field(default_factory=list)
     user_state: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the strategy's own state at the end
+    notices: list[str] = field(default_factory=list)  # what the run should be told: an empty window, rows left out
     #: per equity sample: the exact running max drawdown then time in market (ns), per asset and total [S, 2(n+1)]
     equity_marks: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     #: exact max drawdown from the starting equity (quote currency), per asset then total [n+1]
@@ -120,6 +121,7 @@ class Result:
             "pnl": self.pnl, "fees": {i.key: float(self.accounts[a, c.A_FEES]) for a, i in enumerate(self.instruments)},
             "positions": self.positions(), "counters": self.counters, "guards": self.guards,
             "start_ns": self.span_ns[0], "end_ns": self.span_ns[1],
+            **({"notices": list(self.notices)} if self.notices else {}),
         }
 
     def to_json(self) -> str:

@@ -16,6 +16,11 @@ strategy's own float64 state array (``state_size`` long, zeroed, or made by ``in
 
 A Strategy also carries its analysis hooks (its own round trips, edge model, default
 objective and ranking), which :func:`arbkit.kpi.evaluate` reads; the engine never calls them.
+
+``specs`` declares what each parameter may be (:mod:`arbkit.engine.params`: ``asset()``,
+``positive()``, ``integer(lo, hi)``, ``choice(...)``); an undeclared one may be any finite
+number. The engine checks every parameter vector against the recording's instruments
+before the kernel runs, e.g. ``specs={"qty": positive()}`` above.
 """
 from __future__ import annotations
 
@@ -25,9 +30,11 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from numba import njit
 
-from arbkit.engine.config import Schedule
-from arbkit.engine.state import STRATEGY_SIG
 from arbkit.core.errors import ConfigError
+from arbkit.core.schema import Instrument
+from arbkit.engine.config import Schedule
+from arbkit.engine.params import FINITE, ParamSpec, param_problem
+from arbkit.engine.state import STRATEGY_SIG
 
 
 #: analysis defaults of a strategy without its own: optimise PnL; rank by PnL, then the smaller drawdown
@@ -62,6 +69,42 @@ class Strategy:
     rank_keys: tuple[tuple[str, bool], ...] = DEFAULT_RANK_KEYS
     #: a short label of a parameter set for run ids (staged validation); default: the parameters that vary
     run_label: Callable[[Mapping[str, float]], str] | None = None
+
+    # -- parameter schema: kinds and ranges, checked against the recording (arbkit.engine.params) --
+    specs: Mapping[str, ParamSpec] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.specs) - set(self.params))
+        if unknown:
+            raise ConfigError(f"strategy {self.name}: specs for unknown parameter(s) {unknown}; known: {list(self.params)}")
+        for name, spec in self.specs.items():
+            if spec.distinct_from is not None and spec.distinct_from not in self.params:
+                raise ConfigError(f"strategy {self.name}: {name} must differ from {spec.distinct_from!r}, "
+                                  "which is not a parameter")
+        problem = param_problem(self.name, list(self.params), [float(v) for v in self.params.values()],
+                                dict(self.specs))
+        if problem:
+            raise ConfigError(f"{problem} (the strategy's own default)")
+
+    def spec(self, name: str) -> ParamSpec:
+        """What parameter ``name`` may be (any finite number when undeclared)."""
+        return self.specs.get(name, FINITE)
+
+    def check_params(self, vec: np.ndarray, instruments: Sequence[Instrument] | None = None) -> None:
+        """Raise a one-line ConfigError naming the first parameter of ``vec`` that is not allowed
+        (asset indices against ``instruments`` when given)."""
+        problem = param_problem(self.name, list(self.params), [float(v) for v in vec], dict(self.specs), instruments)
+        if problem:
+            raise ConfigError(problem)
+
+    def checked_vector(self, values: Mapping[str, Any] | Sequence[float] | np.ndarray | None,
+                       instruments: Sequence[Instrument] | None = None) -> np.ndarray:
+        """:meth:`param_vector` of ``values``, checked against the specs and ``instruments``."""
+        vec = self.param_vector(values)
+        self.check_params(vec, instruments)
+        return vec
+
+    # -- parameter vectors ---------------------------------------------------------------------
 
     def param_vector(self, values: Mapping[str, Any] | Sequence[float] | np.ndarray | None = None) -> np.ndarray:
         """Defaults overridden by ``values`` (a mapping by name, or a full vector)."""

@@ -23,11 +23,10 @@ from arbkit.core.errors import DataError
 from arbkit.core.columns import EventColumns
 from arbkit.io.manifest import read_manifest, sha256_file
 from arbkit.io.parts import PARTS_DIR, check_part_schema
+from arbkit.io.read_checks import PRICED_KINDS, SIGNED_PRICE_KINDS, TICK_TOLERANCE, UNSIDED_KINDS
 from arbkit.core.schema import KIND_NAMES, Kind
 
 MAX_EXAMPLES = 20
-_PRICED = np.array([Kind.SNAPSHOT, Kind.DEPTH, Kind.TRADE, Kind.BBO], dtype=np.uint8)
-_UNSIDED = np.array([Kind.FUNDING, Kind.MARK], dtype=np.uint8)
 
 
 @dataclass
@@ -73,6 +72,28 @@ class ValidationReport:
         """True when there are no errors."""
         return not self.errors
 
+    @property
+    def error_count(self) -> int:
+        """Every error found (``errors`` keeps only the first examples of each check)."""
+        return sum(v for k, v in self.counts.items() if k.startswith("error:"))
+
+    @property
+    def warning_count(self) -> int:
+        """Every warning found."""
+        return sum(v for k, v in self.counts.items() if k.startswith("warning:"))
+
+    def add_rows(self, severity: str, check: str, rows: np.ndarray, message: Any, *, path: str | Path, offset: int,
+                 field: str) -> None:
+        """Record a problem on each of ``rows`` (indices into a chunk starting at ``offset``): every row counted,
+        the first examples kept with ``message(row)``."""
+        if len(rows) == 0:
+            return
+        key = f"{severity}:{check}"
+        seen = self.counts.get(key, 0)
+        self.counts[key] = seen + len(rows)
+        for r in rows[:max(0, MAX_EXAMPLES - seen)]:
+            self.issues.append(Issue(severity, check, message(int(r)), str(path), offset + int(r), field))
+
     def add(self, severity: str, check: str, message: str, *, path: str | Path | None = None, row: int | None = None,
             field: str | None = None, count: int = 1) -> None:
         """Record one issue."""
@@ -85,6 +106,7 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data (``--json``)."""
         return {"path": self.path, "ok": self.ok, "rows_checked": self.rows_checked, "counts": self.counts,
+                "errors": self.error_count, "warnings": self.warning_count,
                 "issues": [i.to_dict() for i in self.issues]}
 
 
@@ -111,16 +133,16 @@ def validate(path: str | Path, *, check_books: bool = True, check_hashes: bool =
                 report.add("warning", "partial_part", "leftover temporary part (an interrupted write; ignored)", path=f)
 
     tick = np.array([i.tick_size for i in insts], dtype=np.float64)
-    scanner = BookScanner(tick) if check_books and n_assets else None
+    books = _Books(report, BookScanner(tick), insts) if check_books and n_assets else None
     prev_ts = np.iinfo(np.int64).min
     last_seq = np.full(max(n_assets, 1), -1, dtype=np.int64)
     by_kind = np.zeros(256, dtype=np.int64)
-    part_starts: list[tuple[int, str]] = []
     total = 0
     for part in manifest.parts:
         p = path / part.path
         if not p.is_file():
             report.add("error", "missing_part", "part listed in manifest.json is missing", path=p)
+            books = _stop(books, p, "a part is missing")
             continue
         if check_hashes:
             digest = sha256_file(p)
@@ -133,35 +155,35 @@ def validate(path: str | Path, *, check_books: bool = True, check_hashes: bool =
             check_part_schema(pf.schema_arrow, p)
         except DataError as exc:
             report.add("error", "schema", exc.problem, path=p, field=exc.field)
+            books = _stop(books, p, "a part cannot be read")
             continue
         except (pa.ArrowInvalid, OSError) as exc:
             report.add("error", "corrupt_part", f"corrupt or truncated Parquet file ({exc})", path=p)
+            books = _stop(books, p, "a part cannot be read")
             continue
         if pf.metadata.num_rows != part.rows:
             report.add("error", "row_count", f"part has {pf.metadata.num_rows} rows, manifest.json says {part.rows}",
                        path=p, field="rows")
-        part_starts.append((total, str(p)))
+        if books is not None:
+            books.part_starts.append((total, str(p)))
         offset = 0
         try:
             for batch in pf.iter_batches(batch_size=1 << 16):
                 cols = EventColumns.from_arrow(batch)
+                errors_before = report.error_count
                 prev_ts = _check_rows(report, cols, p, offset, prev_ts, n_assets, tick, last_seq, by_kind)
-                if scanner is not None and _feedable(cols, n_assets):
-                    before = len(scanner.crossed_rows)
-                    scanner.rows = total + offset
-                    scanner.feed(cols)
-                    for j in range(before, len(scanner.crossed_rows)):
-                        _report_crossed(report, scanner, insts, j, part_starts)
+                if books is not None and report.error_count > errors_before:
+                    books = _stop(books, p, "rows with errors cannot be applied to a book", row=offset)
+                if books is not None:
+                    books.feed(cols, total + offset)
                 offset += len(cols)
         except (pa.ArrowInvalid, OSError) as exc:
             report.add("error", "corrupt_part", f"corrupt or truncated Parquet data after row {offset} ({exc})",
                        path=p, row=offset)
+            books = _stop(books, p, "a part cannot be read")
         total += offset
-    if scanner is not None:
-        before = len(scanner.crossed_rows)
-        scanner.finish()
-        for j in range(before, len(scanner.crossed_rows)):
-            _report_crossed(report, scanner, insts, j, part_starts)
+    if books is not None:
+        books.finish()
     report.rows_checked = total
     if total != manifest.events:
         report.add("error", "row_count", f"parts hold {total} rows, manifest.json says events={manifest.events}",
@@ -177,16 +199,44 @@ def validate(path: str | Path, *, check_books: bool = True, check_hashes: bool =
     return report
 
 
-def _feedable(cols: EventColumns, n_assets: int) -> bool:
-    return bool(np.all((cols.asset >= 0) & (cols.asset < n_assets)))
+class _Books:
+    """The crossed-book check: the books rebuilt row by row, every crossing after an update an error."""
+
+    def __init__(self, report: ValidationReport, scanner: BookScanner, insts: list) -> None:
+        self.report, self.scanner, self.insts = report, scanner, insts
+        self.part_starts: list[tuple[int, str]] = []
+
+    def feed(self, cols: EventColumns, global_row: int) -> None:
+        """Apply a chunk that starts at ``global_row`` of the recording."""
+        self.scanner.rows = global_row
+        before = len(self.scanner.crossed_rows)
+        self.scanner.feed(cols)
+        self._report(before)
+
+    def finish(self) -> None:
+        """The last message of the data; every crossing counted (only the first are listed)."""
+        before = len(self.scanner.crossed_rows)
+        self.scanner.finish()
+        self._report(before)
+        key = "error:crossed_book"
+        if self.scanner.n_crossed > self.report.counts.get(key, 0):
+            self.report.counts[key] = self.scanner.n_crossed
+
+    def _report(self, before: int) -> None:
+        for j in range(before, len(self.scanner.crossed_rows)):
+            global_row, asset = self.scanner.crossed_rows[j], self.scanner.crossed_assets[j]
+            start, part = max((s for s in self.part_starts if s[0] <= global_row), key=lambda s: s[0])
+            self.report.add("error", "crossed_book", f"{self.insts[asset].key} book crossed after this update "
+                                                     "(best bid >= best ask)", path=part, row=global_row - start,
+                            field="price")
 
 
-def _report_crossed(report: ValidationReport, scanner: BookScanner, insts, j: int,
-                    part_starts: list[tuple[int, str]]) -> None:
-    global_row, asset = scanner.crossed_rows[j], scanner.crossed_assets[j]
-    start, part = max((s for s in part_starts if s[0] <= global_row), key=lambda s: s[0])
-    report.add("error", "crossed_book", f"{insts[asset].key} book crossed after this update (best bid >= best ask)",
-               path=part, row=global_row - start, field="price")
+def _stop(books: _Books | None, path: Path, why: str, row: int | None = None) -> None:
+    """End the crossed-book check: after a missing or unreadable part, or bad rows, the books are unknown
+    (checking on would report crossings that are not in the data). The message cut off is not checked."""
+    if books is not None:
+        books.report.add("warning", "books_unchecked", f"crossed-book check stopped here: {why}", path=path, row=row)
+    return None
 
 
 def _check_rows(report: ValidationReport, c: EventColumns, p: Path, offset: int, prev_ts: int, n_assets: int,
@@ -195,66 +245,47 @@ def _check_rows(report: ValidationReport, c: EventColumns, p: Path, offset: int,
     if n == 0:
         return prev_ts
     np.add.at(by_kind, c.kind.astype(np.int64), 1)
+
+    def rows(severity: str, check: str, mask: np.ndarray, message, field: str) -> None:
+        report.add_rows(severity, check, np.flatnonzero(mask), message, path=p, offset=offset, field=field)
+
     ts = c.ts_local
-    if ts[0] < prev_ts:
-        report.add("error", "unsorted", f"ts_local {int(ts[0])} is before the previous row's {prev_ts}", path=p,
-                   row=offset, field="ts_local")
-    for r in np.flatnonzero(ts[1:] < ts[:-1])[:MAX_EXAMPLES] + 1:
-        report.add("error", "unsorted", f"ts_local {int(ts[r])} is before the previous row's {int(ts[r - 1])}",
-                   path=p, row=offset + int(r), field="ts_local")
-    known = np.isin(c.kind, np.array(list(KIND_NAMES), dtype=np.uint8))
-    for r in np.flatnonzero(~known)[:MAX_EXAMPLES]:
-        report.add("error", "unknown_kind", f"kind {int(c.kind[r])} is not one of {sorted(KIND_NAMES.values())}",
-                   path=p, row=offset + int(r), field="kind")
+    back = np.concatenate(([ts[0] < prev_ts], ts[1:] < ts[:-1]))
+    rows("error", "unsorted", back, lambda r: f"ts_local {int(ts[r])} is before the previous row's "
+                                              f"{int(ts[r - 1]) if r else prev_ts}", "ts_local")
+    rows("error", "unknown_kind", ~np.isin(c.kind, np.array(list(KIND_NAMES), dtype=np.uint8)),
+         lambda r: f"kind {int(c.kind[r])} is not one of {sorted(KIND_NAMES.values())}", "kind")
     bad_asset = (c.asset < 0) | (c.asset >= n_assets)
-    for r in np.flatnonzero(bad_asset)[:MAX_EXAMPLES]:
-        report.add("error", "unknown_asset", f"asset {int(c.asset[r])} is not one of the {n_assets} instruments",
-                   path=p, row=offset + int(r), field="asset")
-    priced = np.isin(c.kind, _PRICED)
-    bad_side = priced & ~np.isin(c.side, np.array([1, -1], dtype=np.int8))
-    for r in np.flatnonzero(bad_side)[:MAX_EXAMPLES]:
-        report.add("error", "bad_side", f"side {int(c.side[r])} must be +1 or -1 for {KIND_NAMES[int(c.kind[r])]}",
-                   path=p, row=offset + int(r), field="side")
-    unsided = np.isin(c.kind, _UNSIDED) & (c.side != 0)
-    for r in np.flatnonzero(unsided)[:MAX_EXAMPLES]:
-        report.add("error", "bad_side", f"side {int(c.side[r])} must be 0 for {KIND_NAMES[int(c.kind[r])]}",
-                   path=p, row=offset + int(r), field="side")
+    rows("error", "unknown_asset", bad_asset, lambda r: f"asset {int(c.asset[r])} is not one of the {n_assets} instruments",
+         "asset")
+    priced = np.isin(c.kind, PRICED_KINDS)
+    rows("error", "bad_side", priced & ~np.isin(c.side, np.array([1, -1], dtype=np.int8)),
+         lambda r: f"side {int(c.side[r])} must be +1 or -1 for {KIND_NAMES[int(c.kind[r])]}", "side")
+    rows("error", "bad_side", np.isin(c.kind, UNSIDED_KINDS) & (c.side != 0),
+         lambda r: f"side {int(c.side[r])} must be 0 for {KIND_NAMES[int(c.kind[r])]}", "side")
     for name, arr in (("price", c.price), ("qty", c.qty)):
-        nonfinite = ~np.isfinite(arr)
-        for r in np.flatnonzero(nonfinite)[:MAX_EXAMPLES]:
-            report.add("error", "non_finite", f"{name} is {arr[r]}", path=p, row=offset + int(r), field=name)
+        rows("error", "non_finite", ~np.isfinite(arr), lambda r, arr=arr, name=name: f"{name} is {arr[r]}", name)
         negative = np.isfinite(arr) & (arr < 0)
         if name == "price":
-            negative &= c.kind != Kind.FUNDING  # a funding rate may be negative
-        for r in np.flatnonzero(negative)[:MAX_EXAMPLES]:
-            report.add("error", "negative", f"{name} {arr[r]} is negative", path=p, row=offset + int(r), field=name)
-    zero_price = priced & np.isfinite(c.price) & (c.price <= 0)
-    for r in np.flatnonzero(zero_price)[:MAX_EXAMPLES]:
-        report.add("error", "non_positive_price", f"price {c.price[r]} must be > 0 for {KIND_NAMES[int(c.kind[r])]}",
-                   path=p, row=offset + int(r), field="price")
-    ok_asset = ~bad_asset
-    check = priced & ok_asset & np.isfinite(c.price) & (c.price > 0)
+            negative &= ~np.isin(c.kind, SIGNED_PRICE_KINDS)  # a funding rate may be negative
+        rows("error", "negative", negative, lambda r, arr=arr, name=name: f"{name} {arr[r]} is negative", name)
+    rows("error", "non_positive_price", priced & np.isfinite(c.price) & (c.price <= 0),
+         lambda r: f"price {c.price[r]} must be > 0 for {KIND_NAMES[int(c.kind[r])]}", "price")
+    check = priced & ~bad_asset & np.isfinite(c.price) & (c.price > 0)
     if check.any():
-        a = c.asset[check]
-        ticks = c.price[check] / tick[a]
-        off = np.abs(ticks - np.round(ticks)) > 1e-6 + 1e-12 * np.abs(ticks)
-        idx = np.flatnonzero(check)[off]
-        for r in idx[:MAX_EXAMPLES]:
-            report.add("error", "off_tick", f"price {c.price[r]!r} is not a multiple of tick_size "
-                                            f"{tick[c.asset[r]]!r}", path=p, row=offset + int(r), field="price")
-        if idx.size > MAX_EXAMPLES:
-            report.counts["error:off_tick"] += int(idx.size - MAX_EXAMPLES)
-    gaps = np.flatnonzero(c.kind == Kind.GAP)
-    for r in gaps:
-        report.add("warning", "gap", "feed gap (GAP event): book unreliable until the next snapshot", path=p,
-                   row=offset + int(r), field="kind")
-    depth = np.flatnonzero((c.kind == Kind.DEPTH) & ok_asset & (c.seq >= 0))
+        ticks = c.price[check] / tick[c.asset[check]]
+        off = np.zeros(n, dtype=bool)
+        off[np.flatnonzero(check)] = np.abs(ticks - np.round(ticks)) > TICK_TOLERANCE + 1e-12 * np.abs(ticks)
+        rows("error", "off_tick", off, lambda r: f"price {c.price[r]!r} is not a multiple of tick_size "
+                                                 f"{tick[c.asset[r]]!r}", "price")
+    rows("warning", "gap", c.kind == Kind.GAP, lambda r: "feed gap (GAP event): book unreliable until the next snapshot",
+         "kind")
+    depth = np.flatnonzero((c.kind == Kind.DEPTH) & ~bad_asset & (c.seq >= 0))
     if depth.size:
-        seq_regress = _seq_regressions(c.asset[depth], c.seq[depth], last_seq)
-        for j in seq_regress[:MAX_EXAMPLES]:
-            r = depth[j]
-            report.add("warning", "seq_regress", f"DEPTH seq {int(c.seq[r])} goes back for asset {int(c.asset[r])}",
-                       path=p, row=offset + int(r), field="seq")
+        regress = np.zeros(n, dtype=bool)
+        regress[depth[_seq_regressions(c.asset[depth], c.seq[depth], last_seq)]] = True
+        rows("warning", "seq_regress", regress, lambda r: f"DEPTH seq {int(c.seq[r])} goes back for asset "
+                                                          f"{int(c.asset[r])}", "seq")
     return int(ts[-1])
 
 

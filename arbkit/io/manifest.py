@@ -80,13 +80,23 @@ class Manifest:
                 f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))})",
                 path=path, field="schema_version",
             )
-        try:
-            instruments = [Instrument.from_dict(x) for x in d["instruments"]]
-            parts = [PartInfo(**p) for p in d["parts"]]
-        except KeyError as exc:
-            raise DataError(f"missing key {exc.args[0]!r}", path=path, field=str(exc.args[0])) from None
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"bad instrument or part entry: {exc}", path=path) from None
+        for key in ("instruments", "parts"):
+            if key not in d:
+                raise DataError(f"missing key {key!r}", path=path, field=key)
+            if not isinstance(d[key], list) or not all(isinstance(x, dict) for x in d[key]):
+                raise DataError(f"must be a list of objects, got {_short(d[key])}", path=path, field=key)
+        instruments = []
+        for i, x in enumerate(d["instruments"]):
+            try:
+                instruments.append(Instrument.from_dict(x))
+            except ValueError as exc:
+                raise DataError(f"bad entry: {exc}", path=path, field=f"instruments[{i}]") from None
+        parts = []
+        for i, p in enumerate(d["parts"]):
+            try:
+                parts.append(PartInfo(**p))
+            except TypeError as exc:
+                raise DataError(f"bad entry ({exc})", path=path, field=f"parts[{i}]") from None
         return cls(
             instruments=instruments,
             parts=parts,
@@ -101,6 +111,11 @@ class Manifest:
             schema_version=version,
             complete=bool(d.get("complete", True)),
         )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def read_manifest(directory: str | Path) -> Manifest:

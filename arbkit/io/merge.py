@@ -15,6 +15,11 @@ old). The manifest lists these GAPs (``provenance.end_gaps``).
 recordings of *different* times (test fixtures, demonstrations): the result is not data
 that happened together, and its manifest says so (``provenance.time_shifted`` and each
 source's ``time_shift_ns``); a warning is raised too.
+
+Every input is checked first as ``arbkit validate`` checks it (without the crossed-book
+replay): an input with an error (a NaN price, timestamps out of order, a part whose hash
+differs, ...) is refused with its first error, so a merge never hides a bad row among good
+ones.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import numpy as np
 
 from arbkit.core.errors import DataError
 from arbkit.core.columns import EventColumns
+from arbkit.io.check import validate
 from arbkit.io.recording import Recording
 from arbkit.io.writer import write_recording
 from arbkit.core.schema import Kind
@@ -64,12 +70,24 @@ def with_end_gaps(cols: EventColumns, instruments: Sequence) -> tuple[EventColum
     return EventColumns.concat([cols, gaps]), [instruments[int(a)].key for a in assets]
 
 
+def check_input(rec: Recording) -> None:
+    """Refuse a merge input that ``arbkit validate`` finds errors in (rows, parts, manifest), naming its first one."""
+    report = validate(rec.path, check_books=False)
+    if not report.ok:
+        first = report.errors[0]
+        more = f" (and {report.error_count - 1} more: arbkit validate {rec.path})" if report.error_count > 1 else ""
+        raise DataError(f"merge input refused: {first.message}{more}", path=first.path or rec.path, row=first.row,
+                        field=first.field)
+
+
 def merge_recordings(sources: Sequence[str | Path | Recording], out: str | Path, *, overwrite: bool = False,
                      align_starts: bool = False) -> Recording:
     """Write the merge of ``sources`` to ``out`` and open it (``align_starts``: see the module doc)."""
     recs = [s if isinstance(s, Recording) else Recording(s) for s in sources]
     if len(recs) < 2:
         raise DataError("merging needs at least two recordings", path=out)
+    for rec in recs:
+        check_input(rec)
     instruments, offsets, seen = [], [], {}
     for rec in recs:
         offsets.append(len(instruments))

@@ -100,6 +100,7 @@ class PaperRun:
                  **recorder_options: Any) -> None:
         self.config = config
         self.strategy = get_strategy(config.strategy, **config.strategy_options)
+        self.strategy.checked_vector(config.params)  # kinds and ranges now; asset indices at the first batch
         self.out = Path(out_dir)
         if candidates and resume:
             raise ConfigError("paper: a run with side-by-side candidates cannot resume (only its own set is "
@@ -172,6 +173,7 @@ class PaperRun:
         self._t0 = time.monotonic()
         self._cpu0 = time.process_time()
         self.errors: list[str] = []
+        self.refused: ConfigError | None = None  # the config the live instruments do not allow (nothing traded)
         self._write_run_yaml()
 
     def release(self) -> None:
@@ -238,7 +240,13 @@ class PaperRun:
 
     def _on_events(self, cols: EventColumns) -> None:
         if self.replayer is None:
-            self._new_replayer(self._instruments())
+            try:
+                self._new_replayer(self._instruments())
+            except ConfigError as exc:  # e.g. an asset index the venues' instruments do not have
+                self.refused = exc
+                self.errors.append(f"config: {exc}")
+                self.recorder.stop()
+                return
         try:
             for name, rep in self._engines():
                 self._timed(name, rep, lambda rep=rep: rep.feed(cols))

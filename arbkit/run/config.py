@@ -78,13 +78,13 @@ class RunConfig:
         return cls.from_dict(read_yaml(path), where=str(path))
 
     def replay(self, recording: Any, *, seed: int | None = None, trace: tuple[int, int] | None = None,
-               allow_crossed: bool | None = None) -> RunResult:
-        """Run this configuration on ``recording`` (path or Recording)."""
+               allow_bad_rows: bool = False, verify: bool = False, allow_crossed: bool | None = None) -> RunResult:
+        """Run this configuration on ``recording`` (path or Recording); see :func:`arbkit.run.replay.replay`."""
         strat = get_strategy(self.strategy, **self.strategy_options)
         return replay(recording, strat, self.params, fill=self.fill, latency=self.latency,
                       seed=self.seed if seed is None else seed, schedule=self.schedule, guards=self.guards,
                       chunk_rows=self.chunk_rows, equity_interval_ms=self.equity_interval_ms,
-                      start=self.start_ns, end=self.end_ns, trace=trace,
+                      start=self.start_ns, end=self.end_ns, trace=trace, allow_bad_rows=allow_bad_rows, verify=verify,
                       allow_crossed=self.allow_crossed if allow_crossed is None else allow_crossed,
                       clock_end=self.clock_end_ns)
 

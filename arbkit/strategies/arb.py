@@ -38,6 +38,7 @@ from numba import njit
 from arbkit.core.errors import ConfigError
 from arbkit.engine import api
 from arbkit.engine.config import Schedule
+from arbkit.engine.params import asset, bps, choice, flag, integer, non_negative, positive
 from arbkit.engine.strategy import Strategy, strategy_kernel
 from arbkit.strategies.hooks import PaperEdge, SpreadHistogram
 
@@ -71,6 +72,12 @@ SPREAD_BIN_BPS = 0.25
 #: calls driven by the market (not by the strategy's own responses): the paper trader steps on these,
 #: so it sees the same books at the same times for every parameter set
 MARKET_CALLS = api.CALL_EVERY_EVENT | api.CALL_INTERVAL | api.CALL_TOP_CHANGE
+
+# what each parameter may be (checked against the recording before a run)
+SPECS = {"asset_a": asset(), "asset_b": asset(distinct_from="asset_a"), "entry_bps": bps(), "tp_bps": bps(),
+         "stop_loss_bps": non_negative(unit="bps"), "time_limit_s": positive(unit="s"), "order_size": positive(),
+         "max_open_round_trips": integer(1, MAX_SLOTS), "net_of_fees": flag(),
+         "imbalance_mode": choice(0, 1, labels=("hedge", "unwind"))}
 
 # annotation codes and exit reasons
 N_OPEN, N_OPENED, N_EXIT, N_CLOSED, N_IMBALANCE, N_ABORT = 1, 2, 3, 4, 5, 6
@@ -364,7 +371,7 @@ def arb(interval_ms: float = 100.0, spread_range_bps: tuple[float, float] = SPRE
                     state_size=SH_COUNTS + 2 * (bins + 2), init_state=init_state,
                     round_trips=round_trips, edge=paper_edge, objective="edge_{costs}",
                     rank_keys=(("edge_realistic", True), ("edge_conservative", True), ("total_pnl", True)),
-                    run_label=run_label)
+                    run_label=run_label, specs=SPECS)
 
 
 def run_label(params: Mapping[str, float]) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 
 from arbkit.engine import api
 from arbkit.engine.config import Schedule
+from arbkit.engine.params import asset, bps, positive
 from arbkit.engine.strategy import Strategy, strategy_kernel
 
 DIRECTION = 0  # +1 long A / short B, -1 the mirror, 0 flat
@@ -72,4 +73,6 @@ def cross_taker() -> Strategy:
     """The cross-venue taker used by the benchmarks."""
     return Strategy("cross_taker", cross_taker_kernel,
                     params={"asset_a": 0, "asset_b": 1, "entry_bps": 5.0, "exit_bps": 1.0, "order_size": 0.01},
-                    schedule=Schedule(on_top_change=True), state_size=2)
+                    schedule=Schedule(on_top_change=True), state_size=2,
+                    specs={"asset_a": asset(), "asset_b": asset(distinct_from="asset_a"), "entry_bps": bps(),
+                           "exit_bps": bps(), "order_size": positive()})

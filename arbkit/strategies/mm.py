@@ -27,6 +27,7 @@ import numpy as np
 
 from arbkit.engine import api
 from arbkit.engine.config import Schedule
+from arbkit.engine.params import asset, bps, choice, integer, non_negative, positive
 from arbkit.engine.strategy import Strategy, strategy_kernel
 
 (P_ASSET, P_MODE, P_GAMMA, P_KAPPA, P_HORIZON, P_SIGMA_HL, P_HALF, P_SKEW, P_LEVELS, P_SPACING, P_SIZE, P_SHAPE,
@@ -40,6 +41,13 @@ U_LAST_MID, U_LAST_T, U_VAR, U_QUOTES = range(4)
 U_IDS = 8  # then 2 * MAX_LEVELS order ids: bids first
 STATE_SIZE = U_IDS + 2 * MAX_LEVELS
 N_QUOTE = 10  # annotation code: a quote decision (r, delta, sigma2, q)
+# what each parameter may be (checked against the recording before a run)
+SPECS = {"asset": asset(), "mode": choice(0, 1, labels=("Avellaneda-Stoikov", "fixed half-spread")),
+         "gamma": positive(), "kappa": non_negative(), "horizon_s": non_negative(unit="s"),
+         "sigma_halflife_s": positive(unit="s"), "half_spread_bps": bps(0.0), "inventory_skew_bps": bps(),
+         "num_levels": integer(1, MAX_LEVELS), "level_spacing_bps": bps(0.0), "order_size": positive(),
+         "size_shape": non_negative(), "max_position": non_negative(), "min_spread_bps": bps(0.0),
+         "refresh_tolerance_bps": bps(0.0), "kappa_fallback": positive()}
 
 
 @strategy_kernel
@@ -130,4 +138,4 @@ def mm_kernel(st, params, user):
 def mm(quote_interval_ms: float = 100.0) -> Strategy:
     """The market maker, re-quoting every ``quote_interval_ms`` of recording time."""
     return Strategy("mm", mm_kernel, params=dict(PARAMS), schedule=Schedule(interval_ms=quote_interval_ms),
-                    state_size=STATE_SIZE)
+                    state_size=STATE_SIZE, specs=SPECS)

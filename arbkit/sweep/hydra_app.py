@@ -18,17 +18,26 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import CompactHydraException, HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from arbkit.conf import HYDRA_CONFIG_PATH
-from arbkit.core.errors import ConfigError
+from arbkit.core.errors import ArbkitError, ConfigError
+from arbkit.core.out_dir import writable_dir
+from arbkit.engine.config import FillModel, LatencyModel, RiskGuards
+from arbkit.io.read_checks import verify_parts
 from arbkit.io.recording import load
+from arbkit.kpi.gates import Gate
+from arbkit.run.replay import window_notice
 from arbkit.strategies import get_strategy
 from arbkit.sweep import expand_grid, random_grid, sweep
 from arbkit.sweep.grid import param_id
@@ -38,6 +47,18 @@ from arbkit.sweep.runner import _run_blocks, _write_row, block_jobs, finish_swee
 log = logging.getLogger("arbkit.sweep")
 STRATEGY_KEYS = ("name", "options")  # everything else in the strategy group is a parameter
 ROW_DIR = "rows"
+
+
+#: True when the user asked hydra for full tracebacks (HYDRA_FULL_ERROR=1): errors are not shortened.
+_FULL_ERRORS = False
+#: Recordings whose part hashes this process checked already (``data.verify``).
+_VERIFIED: set[str] = set()
+#: (recording, start, end) windows already said to hold no events.
+_NOTICED: set[tuple] = set()
+
+
+class JobRefused(ConfigError, CompactHydraException):
+    """A job, or a whole multirun, refused before anything was replayed (hydra prints only the message)."""
 
 
 def _plain(node: Any) -> Any:
@@ -63,13 +84,21 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
     params = {k: v for k, v in strat.items() if k not in STRATEGY_KEYS}
     for k, v in params.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ConfigError(f"strategy.{k} must be a number, got {v!r}")
+            shown = "an empty value" if v in ("", None) else repr(v)
+            raise ConfigError(f"strategy.{k} must be a number, got {shown}")
     rec = load(resolve_recording(str(cfg.data.path)))
+    if cfg.data.get("verify") and str(rec.path) not in _VERIFIED:
+        verify_parts(rec)
+        _VERIFIED.add(str(rec.path))
     start = end = None
     if cfg.data.get("start_s") is not None:
         start = rec.manifest.start_ns + int(float(cfg.data.start_s) * 1e9)
     if cfg.data.get("end_s") is not None:
         end = rec.manifest.start_ns + int(float(cfg.data.end_s) * 1e9)
+    notice = window_notice((start, end), (rec.manifest.start_ns, rec.manifest.end_ns))
+    if notice and (str(rec.path), start, end) not in _NOTICED:
+        _NOTICED.add((str(rec.path), start, end))
+        log.warning("%s: %s", rec.path, notice)
     seed = cfg.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
@@ -81,12 +110,27 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
     objective = _plain(cfg.get("objective")) or default_objective(strat["name"], options, costs)
     if isinstance(objective, str):
         objective = [objective]
-    return {"recording": str(rec.path), "strategy": strat["name"], "options": options,
+    spec = {"recording": str(rec.path), "strategy": strat["name"], "options": options,
             "params": {k: float(v) for k, v in params.items()},
             "settings": {"fill": _plain(cfg.get("fill")), "latency": _plain(cfg.get("latency")),
                          "guards": _plain(cfg.get("guards")), "seed": seed, "start": start, "end": end,
-                         "cost_profile": costs, **({"allow_crossed": True} if allow_crossed else {})},
+                         "cost_profile": costs, **({"allow_bad_rows": True} if cfg.data.get("allow_bad_rows") else {}),
+                         **({"allow_crossed": True} if allow_crossed else {})},
             "gate": _plain(cfg.get("gates")), "objective": list(objective)}
+    check_spec(spec, rec.instruments)
+    return spec
+
+
+def check_spec(spec: Mapping[str, Any], instruments: Sequence[Any]) -> None:
+    """Everything a job will use, checked before it replays: the strategy's parameters against the
+    recording's instruments (names, kinds, ranges), fill, latency, guards and the gate."""
+    get_strategy(spec["strategy"], **spec["options"]).checked_vector(spec["params"], instruments)
+    st = spec["settings"]
+    FillModel.from_dict(st["fill"])
+    LatencyModel.from_dict(st["latency"])
+    RiskGuards.from_dict(st["guards"])
+    if isinstance(spec["gate"], Mapping):
+        Gate.from_dict(spec["gate"])
 
 
 def spec_id(spec: Mapping[str, Any]) -> str:
@@ -148,8 +192,7 @@ def run_job(cfg: DictConfig) -> float | list[float]:
         return run_grid(cfg, spec)
 
     pid = spec_id(spec)
-    rows_dir = _sweep_dir() / ROW_DIR
-    rows_dir.mkdir(parents=True, exist_ok=True)
+    rows_dir = writable_dir(_sweep_dir() / ROW_DIR, "sweep output directory")
     path = rows_dir / f"{pid}.json"
     if path.is_file():
         row = json.loads(path.read_text())
@@ -181,7 +224,8 @@ def run_grid(cfg: DictConfig, spec: Mapping[str, Any]) -> float | list[float]:
                 guards=st["guards"], seed=st["seed"], start=st["start"], end=st["end"], gate=spec["gate"],
                 n_jobs=int(sw["n_jobs"]), batched=bool(sw["batched"]), batch_size=int(sw["batch_size"]),
                 backend=sw["backend"], scheduler=sw.get("scheduler"), resume=bool(sw["resume"]),
-                top=int(sw["top"]), progress=sw.get("progress"), allow_crossed=bool(st.get("allow_crossed", False)))
+                top=int(sw["top"]), progress=sw.get("progress"), allow_bad_rows=bool(st.get("allow_bad_rows", False)),
+                allow_crossed=bool(st.get("allow_crossed", False)))
     return objective_values(res.best(), spec["objective"])
 
 
@@ -207,14 +251,50 @@ def consolidate(sweep_dir: Path, top: int = 10) -> Any:
                         first["gate"], [s["params"] for s in same], ids, names, top, 0, 0.0)
 
 
+def one_line(exc: BaseException) -> str:
+    """An error as one line: the file and the reason of an OSError, hydra's message and its cause."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror or exc}"
+    else:
+        text = str(exc)
+        cause = exc.__cause__
+        if isinstance(exc, HydraException) and isinstance(cause, OmegaConfBaseException):
+            text += "\n" + str(cause).split("\n")[0]
+    out = ""
+    for line in (x.strip() for x in text.splitlines() if x.strip()):
+        out += (" " if out.endswith((".", ":", ";")) else "; ") + line if out else line
+    return out
+
+
 @hydra.main(version_base="1.3", config_path=HYDRA_CONFIG_PATH, config_name="config")
 def _app(cfg: DictConfig) -> Any:
-    return run_job(cfg)
+    try:
+        return run_job(cfg)
+    except (ArbkitError, OSError) as exc:
+        if str(HydraConfig.get().mode) == "RunMode.RUN" and not _FULL_ERRORS:
+            print(f"arbkit-sweep: error: {one_line(exc)}", file=sys.stderr)
+            raise SystemExit(2) from None  # one line, not hydra's traceback; nothing was lost
+        raise JobRefused(one_line(exc)) from None  # a multirun job: hydra reports it, Optuna tells FAIL
 
 
 def main() -> None:
-    """Console entry point ``arbkit-sweep`` (all of hydra's command line: -m, --cfg job, hydra/sweeper=…)."""
-    _app()
+    """Console entry point ``arbkit-sweep`` (all of hydra's command line: -m, --cfg job, hydra/sweeper=…).
+
+    A user mistake (a bad value, an unreadable recording, an output directory that cannot be
+    written) is one line on stderr and exit code 2. ``HYDRA_FULL_ERROR=1`` gives hydra's full
+    tracebacks instead.
+    """
+    global _FULL_ERRORS
+    if os.environ.get("HYDRA_FULL_ERROR"):
+        _FULL_ERRORS = True
+        _app()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # hydra raises instead of printing a traceback; the line is ours
+    try:
+        _app()
+    except (ArbkitError, HydraException, OmegaConfBaseException, OSError) as exc:
+        print(f"arbkit-sweep: error: {one_line(exc)}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -19,12 +20,15 @@ from typing import Any, Mapping, Sequence
 import polars as pl
 
 from arbkit.core.errors import ConfigError
+from arbkit.core.out_dir import writable_dir
 from arbkit.core.version import __version__
 from arbkit.io.recording import load
 from arbkit.kpi.evaluation import evaluate
 from arbkit.report import sweep_report
 from arbkit.report.figures import heatmap_figure
-from arbkit.run.replay import replay, replay_batch
+from arbkit.engine.config import FillModel, LatencyModel, RiskGuards
+from arbkit.io.read_checks import verify_parts
+from arbkit.run.replay import EmptyRunWarning, replay, replay_batch, window_notice
 from arbkit.strategies import get_strategy
 from arbkit.sweep.grid import as_list, param_id
 from arbkit.sweep.progress import Progress
@@ -69,7 +73,8 @@ def result_row(res: Any, params: Mapping[str, float], gate: str | Mapping[str, A
     standard cost profiles and ``cost_profile`` when the strategy has an edge model, total KPIs, the gate's
     verdict), events and fills_hash."""
     ev = evaluate(res, gate=gate or None, costs=cost_profile or "realistic")
-    return {**params, **ev.row(), "events": res.counters["events"], "fills_hash": res.fills_hash}
+    skipped = {"bad_rows_skipped": res.counters["bad_rows_skipped"]} if "bad_rows_skipped" in res.counters else {}
+    return {**params, **ev.row(), "events": res.counters["events"], **skipped, "fills_hash": res.fills_hash}
 
 
 def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, Any],
@@ -79,6 +84,7 @@ def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, An
     strat = get_strategy(strategy, **strategy_options)
     kw = {"fill": settings.get("fill"), "latency": settings.get("latency"), "guards": settings.get("guards"),
           "start": settings.get("start"), "end": settings.get("end"),
+          "allow_bad_rows": bool(settings.get("allow_bad_rows", False)),
           "allow_crossed": bool(settings.get("allow_crossed", False))}
     seed = int(settings.get("seed", 0))
     if batched and len(sets) > 1:
@@ -122,6 +128,18 @@ def run_block(job: SweepJob) -> list[str]:
         row["param_id"] = pid
         _write_row(Path(path), row)
     return list(job.param_ids)
+
+
+def check_sets(strategy: Any, sets: Sequence[Mapping[str, Any]], instruments: Sequence[Any],
+               labels: Sequence[str] | None = None) -> None:
+    """Check every parameter set against the strategy's specs and the recording's instruments before any
+    replay; a ConfigError naming the first bad set (``labels``: how to name each set)."""
+    for k, p in enumerate(sets):
+        try:
+            strategy.checked_vector(dict(p), instruments)
+        except ConfigError as exc:
+            where = labels[k] if labels is not None else f"parameter set {k + 1} of {len(sets)}"
+            raise ConfigError(f"{where}: {exc}") from None
 
 
 def _versions() -> dict[str, str]:
@@ -175,7 +193,7 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
           resume: bool = True, top: int = 10, base_params: Mapping[str, Any] | None = None,
           batched: bool = True, batch_size: int = 64, backend: str = "local", scheduler: Any = None,
           start: int | None = None, end: int | None = None, progress: bool | None = None,
-          allow_crossed: bool = False) -> SweepResult:
+          allow_bad_rows: bool = False, verify: bool = False, allow_crossed: bool = False) -> SweepResult:
     """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc.
 
     ``batched``: sets run ``batch_size`` at a time through one pass of the batched kernel
@@ -183,8 +201,11 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     (joblib processes, ``n_jobs``) or ``"dask"`` (``scheduler``: an address or a
     ``distributed.Client``; workers read the recording from the same path). ``start``/``end``
     bound the replayed window (ns). ``progress``: a rich progress bar (default: on a terminal
-    outside CI). ``allow_crossed``: replay books left crossed after a complete message (counted
-    in each row's ``crossed_books``) instead of stopping at the first.
+    outside CI). Every set is checked against the strategy's parameter specs and the recording's
+    instruments before any replays; ``verify`` checks the parts' sha256 first; rows ``arbkit
+    validate`` rejects stop the sweep unless ``allow_bad_rows`` (then each row counts them).
+    ``allow_crossed``: replay books left crossed after a complete message (counted in each row's
+    ``crossed_books``) instead of stopping at the first.
     """
 
     if backend not in ("local", "dask"):
@@ -196,17 +217,25 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"sweep.batch_size must be a positive integer, got {batch_size!r}")
     rec = load(recording)  # fail early, with the recording's own error
+    if verify:
+        verify_parts(rec)
     sets = [{**(base_params or {}), **p} for p in as_list(grid)]
+    options = dict(strategy_options or {})
+    check_sets(get_strategy(strategy, **options), sets, rec.instruments)  # every set, before any runs
     names = list(dict.fromkeys(k for p in sets for k in p))
     settings = {"fill": fill, "latency": latency, "guards": guards, "seed": seed, "start": start, "end": end}
+    if allow_bad_rows:
+        settings["allow_bad_rows"] = True  # only when set: the sets' ids (resume) stay those of earlier sweeps
+    FillModel.from_dict(fill), LatencyModel.from_dict(latency), RiskGuards.from_dict(guards)  # before any replay
+    notice = window_notice((start, end), (rec.manifest.start_ns, rec.manifest.end_ns))
+    if notice:
+        warnings.warn(notice, EmptyRunWarning, stacklevel=2)
     if allow_crossed:  # only when set: the parameter-set ids of earlier sweeps stay the same
         settings["allow_crossed"] = True
     out = Path(out_dir)
-    rows_dir = out / ROW_DIR
-    rows_dir.mkdir(parents=True, exist_ok=True)
+    rows_dir = writable_dir(out / ROW_DIR, "sweep output directory")
     for stale in rows_dir.glob("*.tmp"):  # left by a writer killed mid-row; never read as a row
         stale.unlink(missing_ok=True)
-    options = dict(strategy_options or {})
     extra = {"strategy": strategy, "options": options, "settings": settings, "gate": gate,
              "recording": str(Path(recording).resolve())}
     ids = [param_id(p, extra) for p in sets]

@@ -11,7 +11,9 @@ Plain overrides are passed to every job. Each batch asks ``n_jobs`` trials, laun
 together (the ``arbkit`` launcher replays them in one shared pass) and tells Optuna the
 values the jobs return — one objective (``direction: maximize``) or several
 (``direction: [maximize, minimize]``, with ``sampler: nsga2``). A job that fails or returns
-NaN is told as a failed trial. ``storage`` (an RDB URL such as ``sqlite:///study.db``, or
+NaN is told as a failed trial, its reason logged and kept in the trial's ``fail_reason``
+user attribute (a trial whose parameters the strategy refuses — an asset index the
+recording does not have, a negative size — is not replayed at all). ``storage`` (an RDB URL such as ``sqlite:///study.db``, or
 ``journal:/shared/path/study.log``) lets several machines work on one study; the best
 parameters (or the Pareto front) are written to ``optimization_results.yaml``.
 
@@ -118,6 +120,8 @@ class ArbkitOptunaSweeper(Sweeper):
         self.hydra_context = hydra_context
         self.launcher = Plugins.instance().instantiate_launcher(hydra_context=hydra_context,
                                                                 task_function=task_function, config=config)
+        if hasattr(self.launcher, "fail_fast"):
+            self.launcher.fail_fast = False  # a bad trial fails alone (told FAIL), the batch goes on
 
     def _sampler(self) -> Any:
         import optuna
@@ -157,10 +161,17 @@ class ArbkitOptunaSweeper(Sweeper):
             returns = self.launcher.launch(batch, initial_job_idx=done)
             for trial, ret in zip(trials, returns):
                 values = None
+                reason = None
                 if ret.status == JobStatus.COMPLETED:
                     rv = ret.return_value
                     values = [float(x) for x in (rv if isinstance(rv, (list, tuple)) else [rv])]
-                if values is None or len(values) != len(self.directions) or any(v != v for v in values):
+                    if len(values) != len(self.directions) or any(v != v for v in values):
+                        reason = f"objective values {values} (NaN, or not one per direction)"
+                else:
+                    reason = " ".join(str(ret._return_value).split()) or type(ret._return_value).__name__
+                if reason is not None:
+                    log.warning(f"trial {trial.number} failed: {reason}")
+                    trial.set_user_attr("fail_reason", reason)
                     study.tell(trial, state=TrialState.FAIL)
                 else:
                     study.tell(trial, values if len(values) > 1 else values[0])

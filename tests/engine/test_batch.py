@@ -25,8 +25,9 @@ from arbkit.engine.strategy import Strategy
 
 def assert_same_run(batched, single):
     assert batched.fills_hash == single.fills_hash
-    assert np.array_equal(batched.fills, single.fills)
-    assert np.array_equal(batched.orders, single.orders)
+    # byte for byte: a fill's best_bid / best_ask is NaN when that side is empty (NaN != NaN for array_equal)
+    assert batched.fills.tobytes() == single.fills.tobytes()
+    assert batched.orders.tobytes() == single.orders.tobytes()
     assert np.array_equal(batched.equity_ts, single.equity_ts)
     assert np.array_equal(batched.equity_values, single.equity_values, equal_nan=True)
     assert np.array_equal(batched.accounts, single.accounts, equal_nan=True)

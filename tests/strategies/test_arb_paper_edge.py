@@ -15,7 +15,7 @@ from helpers.book_probe import leg_tops
 from helpers.oracles import paper_round_trips
 
 LAT = {"entry": 1_000_000, "response": 1_000_000}
-BASE = {"asset_a": 1, "asset_b": 2, "order_size": 0.01, "net_of_fees": 0}
+BASE = {"asset_a": 1, "asset_b": 2, "order_size": 1.0, "net_of_fees": 0}  # one coin-M contract: its lot
 EDGES = [{"entry_bps": 0.5, "tp_bps": 0.5, "stop_loss_bps": 3.0, "time_limit_s": 30.0},
          {"entry_bps": 1.0, "tp_bps": 2.0, "stop_loss_bps": 50.0, "time_limit_s": 300.0},
          {"entry_bps": 2.0, "tp_bps": 1.0, "stop_loss_bps": 3.0, "time_limit_s": 5.0}]
@@ -31,7 +31,7 @@ def call_tops(bundled):
 
 @pytest.fixture(scope="module")
 def batch(bundled):
-    sets = [{**BASE, **e} for e in EDGES] + [{**BASE, **EDGES[0], "order_size": 0.02, "imbalance_mode": 1}]
+    sets = [{**BASE, **e} for e in EDGES] + [{**BASE, **EDGES[0], "order_size": 2.0, "imbalance_mode": 1}]
     return sets, replay_batch(bundled, "arb", sets, latency=LAT)
 
 

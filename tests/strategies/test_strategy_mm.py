@@ -113,7 +113,7 @@ def test_kappa_fitted_from_trade_distances():
     rows.append((seq * MS + 200 * MS, 0, 4, 1, 99.5, 2.0, seq))
     img = [(0, 0, 5, 0, 0.0, 0.0, 0), (0, 0, 1, 1, 99.5, 2.0, 0), (0, 0, 1, -1, 100.5, 2.0, 0)]
     res = replay(make_events(img + rows), mm(), {"mode": 0, "kappa": 0.0, "order_size": 1.0, "max_position": 5.0,
-                                                 "half_spread_bps": 1e6}, instruments=INST)
+                                                 "half_spread_bps": 1e4}, instruments=INST)
     notes = res.notes[res.notes[:, 1] == N_QUOTE]
     # distance is measured in whole ticks from the mid: (2 * trade_tick - bid - ask) // 2 -> 1..4 -> buckets 1..4
     assert notes[-1, 7] == pytest.approx(2 * math.log(2), rel=1e-9)
