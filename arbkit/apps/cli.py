@@ -468,9 +468,13 @@ def _supervise_paper(args: argparse.Namespace) -> int:
         if proc.returncode in (1, 2, 3) or restarts >= args.supervise:
             return proc.returncode or 1  # a refused config or too many crashes: stop for good
         restarts += 1
+        pause = min(30.0, 0.5 * 2 ** (restarts - 1))
+        if t_end is not None and t_end - time.monotonic() <= pause:
+            print(f"arbkit paper: run exited with {proc.returncode}; no time left to restart it", file=sys.stderr)
+            return 0
         print(f"arbkit paper: run exited with {proc.returncode}; restart {restarts}/{args.supervise} from the "
               f"last checkpoint", file=sys.stderr)
-        time.sleep(min(30.0, 0.5 * 2 ** (restarts - 1)))
+        time.sleep(pause)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

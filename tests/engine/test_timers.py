@@ -110,7 +110,7 @@ def test_max_gap_trips_the_kill_switch_two_seconds_into_the_hole(holed):
 
 def test_arbitrage_time_limit_exits_one_second_after_entry_with_no_event(holed):
     cols, insts, start, end, h0, h1 = holed
-    p = {"asset_a": 1, "asset_b": 0, "entry_bps": -1000.0, "tp_bps": 1e6, "stop_loss_bps": 1e6, "time_limit_s": 1.0,
+    p = {"asset_a": 1, "asset_b": 0, "entry_bps": -1000.0, "tp_bps": 1e4, "stop_loss_bps": 1e4, "time_limit_s": 1.0,
          "order_size": 0.01, "net_of_fees": 0}
     res = replay(cols, arb(), p, instruments=insts, start=h0 - 500 * MS, end=end,
                  latency={"entry": 1 * MS, "response": 1 * MS})
@@ -150,7 +150,7 @@ def _fed(cols, insts, strategy, params, start, end, chunk_rows, **kw):
     return rp
 
 
-ARB_P = {"asset_a": 1, "asset_b": 0, "entry_bps": -1000.0, "tp_bps": 1e6, "stop_loss_bps": 1e6, "time_limit_s": 1.0,
+ARB_P = {"asset_a": 1, "asset_b": 0, "entry_bps": -1000.0, "tp_bps": 1e4, "stop_loss_bps": 1e4, "time_limit_s": 1.0,
          "order_size": 0.01, "net_of_fees": 0}
 
 
