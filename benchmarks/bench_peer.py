@@ -293,14 +293,14 @@ def markdown(r: dict[str, Any], command: str) -> str:
         return c["only_by_reason"]["arbkit"].get(reason, 0) + c["only_by_reason"]["hftbacktest"].get(reason, 0)
 
     rules = [
-        ("queue position, risk-averse", "queue ahead falls by each trade at the price; a fill takes the excess in "
-         "floats", "the excess is rounded to whole lots; a remainder under half a lot stays as negative queue for "
+        ("queue position, risk-averse", "queue ahead falls by each trade at the price; a fill takes the excess "
+         "floored to whole lots (the remainder is lost)", "the excess is rounded to whole lots; a remainder under half a lot stays as negative queue for "
          "the next trade", f"{ra['name']}: {cnt(ra, 'queue_rule')} queue_rule, {cnt(ra, 'dust')} dust"),
         ("power queue: who cancelled", "share ahead f(a)/(f(a)+f(b)), f=x²; behind b = level − volume traded at the "
          "level since its last update − a", "the same share, but behind = previous level − a, which still counts "
          "that traded volume behind you; cancellations beyond b come out of a",
          f"{pw['name']}: {cnt(pw, 'queue_rule')} queue_rule, {cnt(pw, 'off_lot')} off_lot"),
-        ("fill quantities", "floats: dust below a lot and fractional lots", "whole lots",
+        ("fill quantities", "whole lots (queue shares and trade-through volume floored to the lot)", "whole lots",
          "; ".join(f"{c['name']}: {cnt(c, 'dust')} dust, {cnt(c, 'off_lot')} off_lot" for c in cs)),
         ("price modify after a partial fill", "leaves = new total − filled (the order is whole again)",
          "leaves stay what the strategy knew; the quantity is ignored",

@@ -38,9 +38,9 @@ FILL_DTYPE = np.dtype([("ts", "i8"), ("order_id", "i8"), ("side", "i8"), ("tick"
 QTY_DIGITS = 6  # quantities compare in lots to this many decimals
 
 REASONS: dict[str, str] = {
-    "dust": "arbkit fill below one lot (queue arithmetic in floats leaves a remainder)",
-    "off_lot": "the same fill, less than a lot apart: arbkit's queue share in floats gives a fractional "
-               "number of lots, hftbacktest rounds to whole lots",
+    "dust": "arbkit fill below one lot (none since fills are floored to the lot grid; kept to show it)",
+    "off_lot": "the same fill, less than a lot apart: arbkit floors its queue share to whole lots, "
+               "hftbacktest rounds it",
     "queue_rule": "the queue-position rules differ (see the rule table)",
     "leaves_after_modify": "price modify after a partial fill: arbkit re-opens the order to its new total "
                            "(leaves = size), hftbacktest keeps the leaves it had",

@@ -63,7 +63,7 @@ def logged_touch_mm(st, params, user):
         log[b + 2] = st.oi[s, c.O_ID]
         log[b + 3] = st.oi[s, c.O_SIDE]
         log[b + 4] = st.rq_i[j, c.Q_TICK]
-        log[b + 5] = st.rq_f[j, c.QF_QTY]
+        log[b + 5] = st.rq_f[j, c.QF_QTY] * st.inst[st.oi[s, c.O_ASSET], c.I_UNIT]  # the ring holds lots
         k += 1
     ints[0] = k
 

@@ -129,7 +129,7 @@ def test_where_the_rules_agree_the_fills_are_identical():
     want = [(10, 1, 100.0, 0.003), (11, 1, 100.0, 0.002), (20, -1, 100.1, 0.01), (30, 1, 100.0, 0.005),
             (150, 1, 100.0, 0.01)]
     assert af == want and hf == want
-    assert np.array_equal(a["requests"][["ts", "kind", "side", "tick"]], h["requests"][["ts", "kind", "side", "tick"]])
+    assert np.array_equal(a["requests"][["ts", "kind", "side", "tick", "qty"]], h["requests"][["ts", "kind", "side", "tick", "qty"]])
     assert len(h["requests"]) == 4
 
 
@@ -165,6 +165,6 @@ def test_a_price_modify_after_a_partial_fill_reopens_the_order_in_arbkit_only():
     a, h, af, hf = both(cols, "risk_averse")
     mods = h["requests"][h["requests"]["kind"] == pm.MODIFY]
     assert len(mods) == 1 and mods["qty"][0] == pytest.approx(0.013) and mods["tick"][0] == 1001
-    assert np.array_equal(a["requests"][["ts", "kind", "side", "tick"]], h["requests"][["ts", "kind", "side", "tick"]])
+    assert np.array_equal(a["requests"][["ts", "kind", "side", "tick", "qty"]], h["requests"][["ts", "kind", "side", "tick", "qty"]])
     assert af == [(10, 1, 100.0, 0.003), (150, 1, 100.1, 0.01)]  # leaves = 0.013 - 0.003
     assert hf == [(10, 1, 100.0, 0.003), (150, 1, 100.1, 0.007)]  # leaves kept at 0.007
