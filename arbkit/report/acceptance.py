@@ -280,7 +280,7 @@ def acceptance_report(run_dir: str | Path, criteria: str | Path | Criteria, out:
     md.append(_table(["figure", "value"], [
         ("initial equity", 0.0), ("final equity (total PnL)", k.get("total_pnl")),
         ("max drawdown (engine, from the starting equity)", k.get("max_drawdown")),
-        ("highest / lowest equity at the checkpoints", f"{_fmt(max(vals) if vals else None)} / "
+        ("highest / lowest equity at the start and the checkpoints", f"{_fmt(max(vals) if vals else None)} / "
                                                        f"{_fmt(min(vals) if vals else None)}"),
         ("fees paid", k.get("fees_paid")), ("time in market %", k.get("time_in_market_pct")),
         ("sharpe (no capital base)", k.get("sharpe")),
