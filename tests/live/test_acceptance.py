@@ -138,8 +138,9 @@ def test_twelve_hours_on_the_recordings_clock_pass_the_12h_criteria(spot_coinm, 
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(RUN))
     out = tmp_path / "twelve"
     t0 = time.monotonic()
+    # a resume point every 2 min of wall time: the engine state (every fill so far) grows to ~40 MB by H5
     res = _cli("paper", "--config", tmp_path / "run.yaml", "--from-recording", spot_coinm.path, "--loops", "67",
-               "--flush-s", "5", "-o", out, "--quiet")
+               "--flush-s", "5", "--checkpoint-s", "120", "-o", out, "--quiet")
     wall = time.monotonic() - t0
     assert res.returncode == 0, res.stderr[-3000:]
     result = json.loads((out / "paper_result.json").read_text())
