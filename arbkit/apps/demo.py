@@ -1,6 +1,6 @@
 """``make demo``: the main job on the bundled real recording, offline — sweep, rank, validate, report.
 
-1. An arbitrage entry × take-profit grid (USD-M vs COIN-M perpetual) and a market-making
+1. An arbitrage entry × take-profit grid (spot vs USD-M perpetual, both sized in BTC) and a market-making
    half-spread × inventory-skew grid (USD-M perpetual), each set of a grid replayed in one
    pass of the batched kernel over the first ``sweep_s`` seconds of the recording.
 2. Each sweep ranked by its strategy's keys (the arbitrage by expected edge after costs, the
@@ -37,9 +37,9 @@ LATENCY = {"entry": 1_000_000, "response": 1_000_000}
 SWEEPS: dict[str, dict[str, Any]] = {
     "arbitrage": {
         "strategy": "arb", "gate": "default",
-        "base": {"asset_a": 1, "asset_b": 2, "order_size": 0.01, "stop_loss_bps": 3.0, "time_limit_s": 30.0,
+        "base": {"asset_a": 0, "asset_b": 1, "order_size": 0.01, "stop_loss_bps": 3.0, "time_limit_s": 30.0,
                  "net_of_fees": 0},
-        "grid": {"entry_bps": [0.5, 1.0, 1.5, 2.0, 3.0], "tp_bps": [0.5, 1.0, 2.0, 3.0]},
+        "grid": {"entry_bps": [1.0, 2.0, 3.0, 4.0, 5.0], "tp_bps": [0.5, 1.0, 2.0, 3.0]},
     },
     "market_making": {
         "strategy": "mm", "gate": "market_maker",

@@ -34,6 +34,8 @@ class ParamSpec:
     labels: tuple[str, ...] = ()  #: what each choice means, in the same order (may be empty)
     distinct_from: str | None = None  #: an asset that must differ from this other asset parameter
     unit: str = ""
+    #: a size: at least one lot of each instrument these asset parameters name (else it rounds to nothing)
+    lot_of: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in ("asset", "int", "float", "choice"):
@@ -109,8 +111,14 @@ def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
 
 
 def positive(hi: float | None = None, *, unit: str = "") -> ParamSpec:
-    """A number > 0 (sizes, intervals)."""
+    """A number > 0 (intervals, scales)."""
     return ParamSpec("float", lo=0.0, hi=hi, lo_open=True, unit=unit)
+
+
+def order_size(*assets: str) -> ParamSpec:
+    """An order size > 0 and at least one lot of each instrument the asset parameters ``assets`` name
+    (strategies round sizes down to the lot, so a smaller one would never trade)."""
+    return ParamSpec("float", lo=0.0, lo_open=True, lot_of=tuple(assets))
 
 
 def non_negative(hi: float | None = None, *, unit: str = "") -> ParamSpec:
@@ -147,6 +155,26 @@ def param_problem(strategy: str, names: Sequence[str], values: Sequence[float], 
         if why is not None:
             return (f"strategy {strategy}: parameter {name} = {_num(value)} is not allowed ({why}); "
                     f"allowed: {spec.allowed(instruments)}")
+        below = _below_lot(spec, float(value), by_name, instruments)
+        if below:
+            return f"strategy {strategy}: parameter {name} = {_num(value)} is {below}"
+    return None
+
+
+def _below_lot(spec: ParamSpec, value: float, by_name: dict[str, float],
+               instruments: Sequence[Instrument] | None) -> str | None:
+    """Why a size is below one lot of an instrument it trades (None when it is not, or unknown)."""
+    if not spec.lot_of or instruments is None:
+        return None
+    for leg in spec.lot_of:
+        idx = by_name.get(leg)
+        if idx is None or idx != math.floor(idx) or not 0 <= idx < len(instruments):
+            continue
+        inst = instruments[int(idx)]
+        lot = float(inst.lot_size)
+        if lot > 0 and value < lot * (1.0 - 1e-9):
+            return (f"below one lot of {leg} ({int(idx)} {inst.key}: lot {_num(lot)}); allowed: at least "
+                    f"{_num(lot)} (sizes are rounded down to the lot, so it would never trade)")
     return None
 
 

@@ -81,6 +81,10 @@ class Strategy:
             if spec.distinct_from is not None and spec.distinct_from not in self.params:
                 raise ConfigError(f"strategy {self.name}: {name} must differ from {spec.distinct_from!r}, "
                                   "which is not a parameter")
+            missing = [leg for leg in spec.lot_of if leg not in self.params]
+            if missing:
+                raise ConfigError(f"strategy {self.name}: {name} is sized in lots of {missing}, "
+                                  "which are not parameters")
         problem = param_problem(self.name, list(self.params), [float(v) for v in self.params.values()],
                                 dict(self.specs))
         if problem:

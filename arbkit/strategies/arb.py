@@ -38,7 +38,7 @@ from numba import njit
 from arbkit.core.errors import ConfigError
 from arbkit.engine import api
 from arbkit.engine.config import Schedule
-from arbkit.engine.params import asset, bps, choice, flag, integer, non_negative, positive
+from arbkit.engine.params import asset, bps, choice, flag, integer, non_negative, order_size, positive
 from arbkit.engine.strategy import Strategy, strategy_kernel
 from arbkit.strategies.hooks import PaperEdge, SpreadHistogram
 
@@ -75,7 +75,7 @@ MARKET_CALLS = api.CALL_EVERY_EVENT | api.CALL_INTERVAL | api.CALL_TOP_CHANGE
 
 # what each parameter may be (checked against the recording before a run)
 SPECS = {"asset_a": asset(), "asset_b": asset(distinct_from="asset_a"), "entry_bps": bps(), "tp_bps": bps(),
-         "stop_loss_bps": non_negative(unit="bps"), "time_limit_s": positive(unit="s"), "order_size": positive(),
+         "stop_loss_bps": non_negative(unit="bps"), "time_limit_s": positive(unit="s"), "order_size": order_size("asset_a", "asset_b"),
          "max_open_round_trips": integer(1, MAX_SLOTS), "net_of_fees": flag(),
          "imbalance_mode": choice(0, 1, labels=("hedge", "unwind"))}
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from arbkit.engine import api
 from arbkit.engine.config import Schedule
-from arbkit.engine.params import asset, bps, positive
+from arbkit.engine.params import asset, bps, order_size
 from arbkit.engine.strategy import Strategy, strategy_kernel
 
 DIRECTION = 0  # +1 long A / short B, -1 the mirror, 0 flat
@@ -75,4 +75,4 @@ def cross_taker() -> Strategy:
                     params={"asset_a": 0, "asset_b": 1, "entry_bps": 5.0, "exit_bps": 1.0, "order_size": 0.01},
                     schedule=Schedule(on_top_change=True), state_size=2,
                     specs={"asset_a": asset(), "asset_b": asset(distinct_from="asset_a"), "entry_bps": bps(),
-                           "exit_bps": bps(), "order_size": positive()})
+                           "exit_bps": bps(), "order_size": order_size("asset_a", "asset_b")})

@@ -27,7 +27,7 @@ import numpy as np
 
 from arbkit.engine import api
 from arbkit.engine.config import Schedule
-from arbkit.engine.params import asset, bps, choice, integer, non_negative, positive
+from arbkit.engine.params import asset, bps, choice, integer, non_negative, order_size, positive
 from arbkit.engine.strategy import Strategy, strategy_kernel
 
 (P_ASSET, P_MODE, P_GAMMA, P_KAPPA, P_HORIZON, P_SIGMA_HL, P_HALF, P_SKEW, P_LEVELS, P_SPACING, P_SIZE, P_SHAPE,
@@ -45,7 +45,7 @@ N_QUOTE = 10  # annotation code: a quote decision (r, delta, sigma2, q)
 SPECS = {"asset": asset(), "mode": choice(0, 1, labels=("Avellaneda-Stoikov", "fixed half-spread")),
          "gamma": positive(), "kappa": non_negative(), "horizon_s": non_negative(unit="s"),
          "sigma_halflife_s": positive(unit="s"), "half_spread_bps": bps(0.0), "inventory_skew_bps": bps(),
-         "num_levels": integer(1, MAX_LEVELS), "level_spacing_bps": bps(0.0), "order_size": positive(),
+         "num_levels": integer(1, MAX_LEVELS), "level_spacing_bps": bps(0.0), "order_size": order_size("asset"),
          "size_shape": non_negative(), "max_position": non_negative(), "min_spread_bps": bps(0.0),
          "refresh_tolerance_bps": bps(0.0), "kappa_fallback": positive()}
 

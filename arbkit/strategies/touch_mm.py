@@ -14,7 +14,7 @@ import numpy as np
 
 from arbkit.engine import api
 from arbkit.engine.config import Schedule
-from arbkit.engine.params import asset, bps, non_negative, positive
+from arbkit.engine.params import asset, bps, non_negative, order_size
 from arbkit.engine.strategy import Strategy, strategy_kernel
 
 BID_ID = 0
@@ -57,5 +57,5 @@ def touch_mm(interval_ms: float = 100.0) -> Strategy:
     return Strategy("touch_mm", touch_mm_kernel,
                     params={"asset": 0, "half_spread_bps": 1.0, "order_size": 0.01, "max_position": 0.1},
                     schedule=Schedule(interval_ms=interval_ms), state_size=2,
-                    specs={"asset": asset(), "half_spread_bps": bps(0.0), "order_size": positive(),
+                    specs={"asset": asset(), "half_spread_bps": bps(0.0), "order_size": order_size("asset"),
                            "max_position": non_negative()})

@@ -30,6 +30,8 @@ def test_demo_writes_every_output(demo):
         assert s["files"]["candidates"] == str(demo / name / "candidates.json")
         grid = SWEEPS[name]["grid"]
         assert s["sets"] == len(grid[list(grid)[0]]) * len(grid[list(grid)[1]])
+        fills = pl.read_parquet(demo / name / "results.parquet")["fills"]
+        assert fills.len() == s["sets"] and fills.min() > 0, f"{name}: a set of the demo never traded"
     assert summary["report"] == str(demo / "report.md")
 
 

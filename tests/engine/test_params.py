@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from arbkit.core.errors import ConfigError
 from arbkit.core.schema import Instrument
 from arbkit.engine import api
-from arbkit.engine.params import asset, bps, choice, flag, integer, non_negative, param_problem, positive
+from arbkit.engine.params import asset, bps, choice, flag, integer, non_negative, order_size, param_problem, positive
 from arbkit.engine.replayer import Replayer
 from arbkit.engine.strategy import Strategy, strategy_kernel
 from arbkit.strategies import REGISTRY, get_strategy
@@ -57,6 +57,24 @@ def test_distinct_legs_and_the_message_names_parameter_value_and_rule():
         "strategy x: parameter asset_b = 2 is not allowed (the recording has 2 instruments); allowed: an instrument "
         "index 0..1 (0 a:X, 1 b:Y)")
     assert param_problem("x", ["asset_a", "asset_b"], [0.0, 1.0], specs, INST) is None
+
+
+def test_an_order_size_below_a_lot_of_either_leg_is_refused_naming_the_leg_and_its_lot():
+    insts = [INST[0], Instrument("c", "Z", tick_size=0.5, lot_size=1.0)]
+    specs = {"asset_a": asset(), "asset_b": asset(distinct_from="asset_a"), "order_size": order_size("asset_a", "asset_b")}
+    names = ["asset_a", "asset_b", "order_size"]
+    assert param_problem("arb", names, [0.0, 1.0, 0.01], specs, insts) == (
+        "strategy arb: parameter order_size = 0.01 is below one lot of asset_b (1 c:Z: lot 1); allowed: at least 1 "
+        "(sizes are rounded down to the lot, so it would never trade)")
+    assert param_problem("arb", names, [0.0, 1.0, 1.0], specs, insts) is None
+    assert param_problem("arb", names, [1.0, 0.0, 0.999], specs, insts).startswith(
+        "strategy arb: parameter order_size = 0.999 is below one lot of asset_a (1 c:Z")
+    assert param_problem("arb", names, [0.0, 1.0, 0.01], specs) is None  # no recording: the lot is unknown
+    # the registered sizes are declared that way, so a replay refuses before any event
+    for name in REGISTRY:
+        strat = get_strategy(name)
+        if "order_size" in strat.params:
+            assert strat.spec("order_size").lot_of, name
 
 
 def test_every_registered_strategy_declares_its_indices_and_sizes():
