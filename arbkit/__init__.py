@@ -12,7 +12,7 @@ __all__ = ["EVENT_DTYPE", "EventColumns", "Instrument", "Kind", "Recording", "__
 
 def __getattr__(name: str):
     """Engine names load on first use: importing them compiles or loads the numba engine (seconds), which
-    ``import arbkit`` for loading and inspecting recordings should not pay. The one lazy in-house import."""
+    ``import arbkit`` for loading and inspecting recordings should not pay (the package's only lazy in-house imports)."""
     if name in ("replay", "replay_batch"):
         import arbkit.run.replay
         return getattr(arbkit.run.replay, name)

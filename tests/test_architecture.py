@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: bottom to top; a module imports only from its own layer or below
 LAYERS = ["core", "book", "engine", ("io", "venues"), "convert", "strategies", "kpi", "report", "run", "sweep", "live",
-          "apps"]
+          "campaign", "apps"]
 LAYER_OF = {name: i for i, layer in enumerate(LAYERS) for name in (layer if isinstance(layer, tuple) else (layer,))}
 LAYER_OF["conf"] = LAYER_OF["core"]  # packaged defaults and the one function that finds them
 TOP = len(LAYERS)  # arbkit/__init__.py: the public face, above everything; nothing in the package imports it

@@ -73,8 +73,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     for e in data["instruments"]:
         top = e.get("final_top") or {}
         table.add_row(str(e["asset"]), f"{e['venue']}:{e['symbol']}", e["contract_type"], f"{e['tick_size']:g}",
-                      f"{e.get('events', 0):,}", *(f"{top.get(k):g}" if top.get(k) is not None else "-"
-                                                   for k in ("bid", "bid_qty", "ask", "ask_qty")))
+                      f"{e.get('events', 0):,}", *(_exact(top.get(k)) for k in ("bid", "bid_qty", "ask", "ask_qty")))
     console.print(table)
     return 0
 
@@ -93,9 +92,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if extra:
             print(f"(only the first 20 of each shown; totals: {extra})")
         status = "OK" if report.ok else "FAILED"
-        print(f"{status}: {args.recording}: {report.rows_checked} rows checked, {report.error_count} errors, "
-              f"{report.warning_count} warnings")
+        print(f"{status}: {args.recording}: {report.rows_checked} rows checked, {report.error_count} "
+              f"error{'' if report.error_count == 1 else 's'}, {report.warning_count} "
+              f"warning{'' if report.warning_count == 1 else 's'}")
     return 0 if report.ok else 1
+
+
+def _exact(x: float | None) -> str:
+    """A price or size as recorded (shortest round-trip form, not rounded to 6 digits: 65083.66 stays itself)."""
+    return "-" if x is None else repr(float(x)).removesuffix(".0")
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -155,7 +160,7 @@ def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
         if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
             cfg_dict.setdefault(section, {})
             cfg_dict[section][name] = value
-        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed"):
+        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed", "mark"):
             cfg_dict[key] = value
         else:
             cfg_dict.setdefault("params", {})[key] = value
@@ -228,10 +233,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     console.print(f"[bold]{res.strategy}[/] on {args.recording}  seed={res.seed}  events={summary['events']:,}  "
                   f"fills={summary['fills']:,}  pnl={summary['pnl']:.6g}")
     console.print(f"fills_hash {summary['fills_hash']}")
-    table = Table("instrument", "position", "realised", "unrealised", "fees", "volume", "equity (quote)")
+    table = Table("instrument", "position", "realised", "unrealised", "fees", "funding", "volume", "equity (quote)")
     for row in res.account_table().iter_rows(named=True):
         table.add_row(row["instrument"], f"{row['position']:g}", f"{row['realised']:.6g}", f"{row['unrealised']:.6g}",
-                      f"{row['fees']:.6g}", f"{row['volume']:g}", f"{row['equity_quote']:.6g}")
+                      f"{row['fees']:.6g}", f"{row['funding']:.6g}", f"{row['volume']:g}", f"{row['equity_quote']:.6g}")
     console.print(table)
     console.print("counters: " + ", ".join(f"{k}={v:,}" for k, v in summary["counters"].items() if v))
     tot = summary["kpis"]["total"]
@@ -540,6 +545,46 @@ def _connection_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rest-burst", type=int, help="REST snapshot requests at once per venue (default 10)")
 
 
+def cmd_campaign(args: argparse.Namespace) -> int:
+    """``arbkit campaign init|step|run|pause|resume|status``: a series of runs judged against hypotheses."""
+    from arbkit.campaign.orchestrator import Campaign, init_campaign, pause, resume
+    from arbkit.campaign.status import status_lines, status_of
+
+    if args.action == "init":
+        camp = init_campaign(args.dir, args.config)
+        print(f"{camp.dir.path}: campaign {camp.spec.name!r} initialised ({len(camp.spec.hypotheses)} hypotheses), IDLE")
+        return 0
+    if args.action == "pause":
+        pause(args.dir)
+        print(f"{args.dir}: PAUSE written; the campaign stops at its next transition ('arbkit campaign resume' goes on)")
+        return 0
+    if args.action == "resume":
+        print(f"{args.dir}: resumed, state {resume(args.dir)}")
+        return 0
+    if args.action == "dashboard":
+        from arbkit.campaign.dashboard import serve
+
+        print(f"arbkit campaign dashboard: http://{args.host}:{args.port}/ (campaign {args.dir}); Ctrl-C to stop",
+              file=sys.stderr)
+        serve(args.dir, args.port, args.host)
+        return 0
+    if args.action == "status":
+        data = status_of(args.dir)
+        print(json.dumps(data, indent=1) if args.json else "\n".join(status_lines(data)))
+        return 0
+    camp = Campaign(args.dir)
+    if args.action == "step":
+        print(camp.step())
+        return 0
+    state = camp.run(max_steps=args.max_steps, on_step=None if args.quiet else (lambda st: print(st, flush=True)))
+    s = camp.state()
+    if state == "DONE":
+        print(f"DONE {s['outcome']}: {s['reason']}")
+    elif state == "PAUSED":
+        print("PAUSED (remove the gate with 'arbkit campaign resume')")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``arbkit`` argument parser (one sub-command per job)."""
 
@@ -702,6 +747,29 @@ def build_parser() -> argparse.ArgumentParser:
     vc.add_argument("--silence-s", type=float, default=15.0)
     _connection_arguments(vc)
     vc.set_defaults(func=cmd_validate_candidates)
+
+    cp = sub.add_parser("campaign", help="a campaign of runs: hypotheses in order, verdicts, bounded adjustment, budget")
+    cps = cp.add_subparsers(dest="action", required=True)
+    ci = cps.add_parser("init", help="make DIR a campaign directory (state IDLE)")
+    ci.add_argument("dir")
+    ci.add_argument("--config", help="campaign.yaml to copy in (default: DIR/campaign.yaml)")
+    for name, text in (("step", "make exactly one transition (cron-friendly)"),
+                       ("run", "step until DONE or PAUSED; a killed run resumes where it stopped"),
+                       ("pause", "write the PAUSE file: the campaign stops at its next transition"),
+                       ("resume", "remove the PAUSE file and return to the state the campaign left"),
+                       ("status", "state, current hypothesis and the run history"),
+                       ("dashboard", "serve the campaign page: history, reports, strategy internals")):
+        a = cps.add_parser(name, help=text)
+        a.add_argument("dir")
+        if name == "run":
+            a.add_argument("--max-steps", type=int, help="stop after this many transitions")
+            a.add_argument("--quiet", action="store_true", help="do not print each state")
+        if name == "status":
+            a.add_argument("--json", action="store_true", help="the status as JSON")
+        if name == "dashboard":
+            a.add_argument("--port", type=int, default=8502)
+            a.add_argument("--host", default="127.0.0.1")
+    cp.set_defaults(func=cmd_campaign)
 
     b = sub.add_parser("bench", help="measure replay events/s and peak RSS against a bare numba loop")
     b.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")

@@ -27,6 +27,8 @@ KIND_TRADE = np.uint8(Kind.TRADE)
 KIND_BBO = np.uint8(Kind.BBO)
 KIND_CLEAR = np.uint8(Kind.CLEAR)
 KIND_GAP = np.uint8(Kind.GAP)
+KIND_FUNDING = np.uint8(Kind.FUNDING)  # no book change: the engine's funding (arbkit.engine.funding)
+KIND_MARK = np.uint8(Kind.MARK)
 
 
 class BookState(NamedTuple):

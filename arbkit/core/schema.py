@@ -46,7 +46,7 @@ class Kind(IntEnum):
     MARK = 8  #: mark / index price: ``price`` = mark, ``qty`` = index (0 when not sent); side 0
 
 
-#: the kinds about funding and marking, which change no book (the replay loop skips them for now)
+#: the kinds about funding and marking, which change no book (the engine pays funding from them: docs/engine.md)
 FUNDING_KINDS = (Kind.FUNDING, Kind.MARK)
 
 

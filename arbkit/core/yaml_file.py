@@ -15,7 +15,7 @@ def read_yaml_mapping(path: str | Path, what: str = "run config", expected: str 
     try:
         data = yaml.safe_load(p.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read {what} ({exc})") from None
+        raise ConfigError(f"{p}: cannot read {what} ({' '.join(str(exc).split())})") from None  # one line
     if data is None:
         return {}
     if not isinstance(data, dict):

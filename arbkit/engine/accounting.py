@@ -5,7 +5,9 @@ currency: a buy of ``q`` at ``p`` costs ``q·p·contract_size``. Inverse contrac
 the base coin: one contract is ``contract_size`` quote units, a buy of ``q`` at ``p`` credits
 ``q·contract_size/p`` coin to cash and the position is worth ``-pos·contract_size/mark``
 coin. Fees are ``bps·notional/1e4`` in the settlement currency (negative bps = rebate).
-Equity is reported in the quote currency (inverse equity converted at the mark).
+Equity is reported in the quote currency (inverse equity converted at the mark). The mark
+is the last mid, or with ``mark: mark_price`` the last MARK row's price once one came
+(``A_MARK``). Perpetual funding (:mod:`arbkit.engine.funding`) is paid into cash too.
 
 Positions are counted in the instrument's quantity unit (``I_UNIT``, its lot) in ``A_POS_U``
 (a float holding a whole number, exact), and ``A_POS`` is ``A_POS_U · unit``: a position is always
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from arbkit.engine.codes import (A_AVG, A_CASH, A_FEES, A_MID, A_NOTIONAL, A_POS, A_POS_U, A_REAL, A_VOL, I_CSIZE,
+from arbkit.engine.codes import (A_AVG, A_CASH, A_FEES, A_MARK, A_MID, A_NOTIONAL, A_POS, A_POS_U, A_REAL, A_VOL, I_CSIZE,
                                  I_INVERSE, I_UNIT)
 
 
@@ -71,9 +73,17 @@ def book_fill_nb(acct, inst, a, side, price, units, fee):
 
 
 @njit(cache=True)
+def mark_of_nb(acct, a):
+    """The price asset ``a``'s position is marked at: its mark price in ``mark: mark_price`` mode once a MARK row
+    came (``A_MARK``, 0 before), else the last mid."""
+    mk = acct[a, A_MARK]
+    return mk if mk > 0.0 else acct[a, A_MID]
+
+
+@njit(cache=True)
 def asset_equity_nb(acct, inst, a):
-    """Cash plus the position marked to the last mid, in the quote currency (NaN before any mid)."""
-    mid = acct[a, A_MID]
+    """Cash plus the position marked to the last mid (or mark price), in the quote currency (NaN before any mid)."""
+    mid = mark_of_nb(acct, a)
     pos = acct[a, A_POS]
     cs = inst[a, I_CSIZE]
     if inst[a, I_INVERSE] > 0.0:
@@ -87,11 +97,11 @@ def asset_equity_nb(acct, inst, a):
 
 @njit(cache=True)
 def unrealised_nb(acct, inst, a):
-    """Open position's PnL at the last mid in the settlement currency."""
+    """Open position's PnL at the last mid (or mark price) in the settlement currency."""
     pos = acct[a, A_POS]
     if pos == 0.0:
         return 0.0
-    mid = acct[a, A_MID]
+    mid = mark_of_nb(acct, a)
     cs = inst[a, I_CSIZE]
     if inst[a, I_INVERSE] > 0.0:
         return pos * cs * (1.0 / acct[a, A_AVG] - 1.0 / mid)

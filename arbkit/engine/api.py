@@ -197,6 +197,38 @@ def position(st, a):
     return st.acct[a, c.A_LPOS]
 
 
+# -- perpetual funding (arbkit.engine.funding) ------------------------------------------------------
+
+@njit(cache=True)
+def next_funding(st, a):
+    """The next funding time of asset ``a`` announced by FUNDING rows, ns (max int: none announced)."""
+    return st.fund_i[a, 0]
+
+
+@njit(cache=True)
+def next_funding_rate(st, a):
+    """The latest rate announced for :func:`next_funding` (0 when none)."""
+    return st.fund_f[a, 0]
+
+
+@njit(cache=True)
+def last_funding(st, a):
+    """The last funding time of asset ``a`` that passed, ns (min int: none yet), held or not."""
+    return st.fund_i[a, 2]
+
+
+@njit(cache=True)
+def last_funding_rate(st, a):
+    """The rate paid at :func:`last_funding` (a fraction; positive: longs pay shorts)."""
+    return st.fund_f[a, 2]
+
+
+@njit(cache=True)
+def mark_price(st, a):
+    """The last MARK row's price of asset ``a`` (NaN before one)."""
+    return st.mark_px[a]
+
+
 # -- orders ----------------------------------------------------------------------------------------
 
 @njit(cache=True)

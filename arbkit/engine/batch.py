@@ -40,7 +40,8 @@ class BatchReplayer:
     def __init__(self, instruments: Sequence[Instrument], strategy: Strategy, param_sets: Sequence[Any], *,
                  fill: Any = None, latency: Any = None, seeds: int | Sequence[int] = 0, schedule: Any = None,
                  equity_interval_ms: float = 1000.0, guards: Any = None, ladder: int = DEFAULT_LADDER,
-                 source: str | None = None, buffers: dict[str, int] | None = None, allow_crossed: bool = False) -> None:
+                 source: str | None = None, buffers: dict[str, int] | None = None, allow_crossed: bool = False,
+                 mark: str = "mid") -> None:
         if len(param_sets) == 0:
             raise ConfigError("a batch needs at least one parameter set")
         seed_list = [seeds] * len(param_sets) if isinstance(seeds, (int, np.integer)) else list(seeds)
@@ -52,11 +53,11 @@ class BatchReplayer:
         sizes = {**BATCH_BUFFERS, **(buffers or {})}
         first = Replayer(instruments, strategy, param_sets[0], fill=fill, latency=latency, seed=seed_list[0],
                          schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, ladder=ladder,
-                         source=source, buffers=sizes, allow_crossed=allow_crossed)
+                         source=source, buffers=sizes, allow_crossed=allow_crossed, mark=mark)
         self.runs = [first] + [
             Replayer(instruments, strategy, p, fill=fill, latency=latency, seed=s, schedule=schedule,
                      equity_interval_ms=equity_interval_ms, guards=guards, source=source, buffers=sizes,
-                     share_market_with=first.state, allow_crossed=allow_crossed)
+                     share_market_with=first.state, allow_crossed=allow_crossed, mark=mark)
             for p, s in zip(param_sets[1:], seed_list[1:])]
         self.strategy = strategy
         K, n = len(self.runs), len(instruments)
@@ -108,6 +109,10 @@ class BatchReplayer:
         self.mid[:] = lead.state.acct[:, c.A_MID]
         for run in self.runs[1:]:
             run.state.acct[:, c.A_MID] = self.mid
+            run.state.acct[:, c.A_MARK] = lead.state.acct[:, c.A_MARK]
+            run.state.fund_i[:] = lead.state.fund_i  # the funding announced before the window (each set pays its own)
+            run.state.fund_f[:] = lead.state.fund_f
+            run.state.clock[c.CLK_FUND_DUE] = lead.state.clock[c.CLK_FUND_DUE]
             run._last_ts = lead._last_ts
 
     def feed(self, cols: EventColumns) -> None:

@@ -28,6 +28,7 @@ from arbkit.book.ladder import (
     KIND_BBO,
     KIND_CLEAR,
     KIND_DEPTH,
+    KIND_FUNDING,
     KIND_GAP,
     KIND_SNAPSHOT,
     KIND_TRADE,
@@ -37,6 +38,7 @@ from arbkit.book.ladder import (
     book_recenter_nb,
 )
 from arbkit.engine import codes as c
+from arbkit.engine.funding import FI_T, funding_row_nb, keep_funding_mark_nb, mark_price_nb
 from arbkit.engine.guards import guard_on_call_nb
 from arbkit.engine.loop import _event_array_types
 from arbkit.engine.marks import holds_nb, mark_equity_nb
@@ -235,6 +237,34 @@ def _ends_due_nb(states, strategy, params, users, mid, due_end, due_row, bclock,
     bclock[B_GMIN_END] = gmin
 
 
+@njit(cache=True)
+def _funding_row_sets_nb(states, due_row, bclock, a, t, rate, when):
+    """A FUNDING row for every set: its announced rate, and its due bound lowered to the funding time."""
+    started = bclock[B_LAST_T] != I64_MIN
+    for k in range(len(states)):
+        st = states.getitem_unchecked(k)
+        funding_row_nb(st, a, t, rate, when, started)
+        if started and st.clock[c.CLK_NEXT_DUE] < due_row[k]:
+            due_row[k] = st.clock[c.CLK_NEXT_DUE]
+            if due_row[k] < bclock[B_GMIN_ROW]:
+                bclock[B_GMIN_ROW] = due_row[k]
+
+
+@njit(cache=True)
+def _mark_row_sets_nb(states, mid, a, t, price):
+    """A MARK row: the shared last mark once; in ``mark: mark_price`` mode every set's equity price too."""
+    st0 = states.getitem_unchecked(0)
+    if st0.fund_i[a, FI_T] <= t:  # a funding time passed, not paid yet (every set has it): each keeps its mark
+        for k in range(len(states)):
+            keep_funding_mark_nb(states.getitem_unchecked(k), a, t)
+    st0.mark_px[a] = price
+    if st0.cfg_i[c.G_MARK] == c.MARK_PRICE:
+        for k in range(len(states)):
+            st = states.getitem_unchecked(k)
+            _sync_mid_nb(st, mid)  # the drawdown mark sums every asset's equity
+            mark_price_nb(st, a, price)
+
+
 def _batch_sigs():
     sigs = []
     for ro in (False, True):
@@ -286,6 +316,16 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
         t = ts[r]
         a = asset[r]
         k_ = kind[r]
+        if k_ >= KIND_FUNDING:
+            # funding hook (engine.funding), on every FUNDING / MARK row; no message, no clock step (as in
+            # loop.run_events_nb): a FUNDING row goes to every set's own funding state and lowers its due time
+            # (due_row, B_GMIN_ROW) to the funding time (each pays on its own position); a MARK row to the shared
+            # last mark
+            if k_ == KIND_FUNDING:
+                _funding_row_sets_nb(states, due_row, bclock, a, t, price[r], seq[r])
+            else:
+                _mark_row_sets_nb(states, mid, a, t, price[r])
+            continue
         mclass = 0 if (k_ == KIND_DEPTH or k_ == KIND_SNAPSHOT or k_ == KIND_CLEAR) else np.int64(k_)
         pa = bclock[B_PEND_ASSET]
         if pa >= 0 and not (pa == a and bclock[B_PEND_TS] == t and bclock[B_PEND_SEQ] == seq[r]

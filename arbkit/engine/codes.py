@@ -79,7 +79,11 @@ NOF = 10  # F_LVALUE: sum of price x qty of the fills the strategy has heard of
 # -- per-asset accounting columns (float64 [n, NA]) and instrument columns (float64 [n, NI]) ----
 # A_POS_U / A_LPOS_U: the positions in quantity units (whole lots; see I_UNIT); A_POS = A_POS_U * unit, exactly
 A_POS, A_CASH, A_AVG, A_REAL, A_FEES, A_VOL, A_LPOS, A_MID, A_NOTIONAL, A_POS_U, A_LPOS_U = range(11)
-NA = 11
+# A_FUNDING: perpetual funding received (+) or paid (-) in the settlement currency, already in A_CASH
+# (arbkit.engine.funding); A_MARK: the price equity and unrealised PnL use in ``mark: mark_price`` mode
+# (the last MARK row; 0 before one: the mid)
+A_FUNDING, A_MARK = 11, 12
+NA = 13
 # I_UNIT: the engine's quantity unit, the lot size (or 1.0 when the lot is unknown: float quantities then)
 I_MAKER_BPS, I_TAKER_BPS, I_CSIZE, I_INVERSE, I_LOT, I_BINARY, I_UNIT = range(7)
 NI = 7
@@ -87,7 +91,8 @@ NI = 7
 # G_MAX_SILENCE: ns of feed silence after which interval calls, wake-ups and equity samples pause (0: never)
 G_SCHEDULE, G_INTERVAL, G_QUEUE, G_THROUGH, G_CROSS, G_CONSUME, G_EQ_INTERVAL, G_MAX_LEVELS, G_ALLOW_CROSSED, \
     G_MAX_SILENCE = range(10)
-NG = 10  # int64 config
+G_MARK = 10  #: what equity marks positions at: MARK_MID or MARK_PRICE (the last MARK row, the mid before one)
+NG = 11  # int64 config
 H_QUEUE_POWER, H_FILL_PROB = range(2)
 NH = 2  # float64 config
 
@@ -99,6 +104,11 @@ CALL_RESPONSE = 8
 CALL_WAKE = 16  #: a wake-up the strategy asked for (``api.wake_at``) is due
 CALL_REASON_NAMES = {CALL_EVERY_EVENT: "every_event", CALL_INTERVAL: "interval", CALL_TOP_CHANGE: "top_change",
                      CALL_RESPONSE: "response", CALL_WAKE: "wake"}
+
+# -- what equity and unrealised PnL mark positions at (G_MARK) ----------------------------------------
+MARK_MID = 0
+MARK_PRICE = 1
+MARK_CODES = {"mid": MARK_MID, "mark_price": MARK_PRICE}
 
 # -- trade-through fills ----------------------------------------------------------------------
 THROUGH_NONE = 0  #: a trade beyond our price does not fill us (only trades at our price, via the queue)
@@ -160,7 +170,10 @@ CLK_NOW, CLK_NEXT_ID, CLK_NEXT_CALL, CLK_NEXT_EQ, CLK_PEND_ASSET, CLK_PEND_TS, C
 # CLK_KILL_TS the kill switch's trip time, exact (GS_KILL_TS holds it as a float)
 CLK_NEXT_DUE, CLK_NEXT_TIMER, CLK_WAKE, CLK_LAST_CALL_T, CLK_CROSS_TS, CLK_CROSS_ASSET, CLK_CROSS_ROW, \
     CLK_LAST_T, CLK_KILL_TS = range(27, 36)
-N_CLOCK = 36
+# funding (arbkit.engine.funding): rows in the funding ledger buffer; the earliest pending funding time of any
+# asset (max int: none), part of CLK_NEXT_DUE
+CLK_NFUND, CLK_FUND_DUE = range(36, 38)
+N_CLOCK = 38
 
 # engine errors (CLK_ERROR): the driver turns them into exceptions
 E_NONE = 0
@@ -198,6 +211,17 @@ FILL_DTYPE = np.dtype([
     ("slip_mid_bps", "f8"),  # signed cost vs the mid on arrival
     ("best_bid", "f8"),  # the book's top when the fill happened (NaN when a side is empty)
     ("best_ask", "f8"),
+])
+
+# the funding ledger: one row per funding time and instrument held (arbkit.engine.funding)
+FUNDING_DTYPE = np.dtype([
+    ("ts", "i8"),  # the funding time
+    ("asset", "i4"),
+    ("position", "f8"),  # signed, in the instrument's quantity (contracts for inverse)
+    ("mark", "f8"),  # the price the payment was computed at
+    ("mark_source", "i1"),  # 1: the last MARK row before the funding time; 0: no MARK yet, the mid
+    ("rate", "f8"),  # the rate announced for that funding time (the last FUNDING row before it)
+    ("amount", "f8"),  # received (+) or paid (-), settlement currency (quote for linear, coin for inverse)
 ])
 
 # EV_CANCEL_SENT: a cancel request left (strategy, or the kill switch with reason R_KILL_SWITCH), logged when sent

@@ -340,10 +340,18 @@ def check_equity_interval(equity_interval_ms: Any) -> None:
                           "equity samples are for plots; drawdown and time in market are exact at any interval")
 
 
+def check_mark(mark: Any) -> str:
+    """``mark``: what equity and unrealised PnL mark positions at, ``mid`` or ``mark_price``."""
+    if not isinstance(mark, str) or mark not in c.MARK_CODES:
+        raise ConfigError(f"mark must be one of {', '.join(c.MARK_CODES)}, got {mark!r}")
+    return mark
+
+
 def engine_config(fill: FillModel, schedule: Schedule, equity_interval_ms: float,
-                  allow_crossed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                  allow_crossed: bool = False, mark: str = "mid") -> tuple[np.ndarray, np.ndarray]:
     """The int64 and float64 configuration vectors of the numba state."""
     check_equity_interval(equity_interval_ms)
+    check_mark(mark)
     if not isinstance(allow_crossed, (bool, np.bool_)):
         raise ConfigError(f"allow_crossed must be true or false, got {allow_crossed!r}")
     gi = np.zeros(c.NG, np.int64)
@@ -357,6 +365,7 @@ def engine_config(fill: FillModel, schedule: Schedule, equity_interval_ms: float
     gi[c.G_MAX_LEVELS] = fill.max_taker_levels
     gi[c.G_ALLOW_CROSSED] = int(bool(allow_crossed))
     gi[c.G_MAX_SILENCE] = int(round(schedule.max_silence_s * 1e9))
+    gi[c.G_MARK] = c.MARK_CODES[mark]
     gf = np.zeros(c.NH)
     gf[c.H_QUEUE_POWER] = fill.queue_power
     gf[c.H_FILL_PROB] = fill.fill_probability

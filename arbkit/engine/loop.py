@@ -26,6 +26,14 @@ the plain-Python reference engine in the tests follow it exactly):
   at that instant: it carries ``CALL_RESPONSE`` into the next call (so zero latency cannot
   make a strategy loop without time passing).
 * Then the row updates its book and our resting orders (queue positions, trade fills).
+* FUNDING and MARK rows (:mod:`arbkit.engine.funding`) are no message and move no clock:
+  they call no strategy, are not counted as events, do not end the open message and do no
+  due work; they set the asset's announced funding rate (the funding time joins
+  ``CLK_NEXT_DUE``) or its last mark price. So a run's fills never depend on them being there.
+  A funding time ``T`` is due work like a request: paid before anything else at ``T`` (before
+  requests and responses at ``T``, and before a row at ``T``), on the position held then,
+  at the last rate and mark from rows with ``ts_local < T`` (a MARK row at or after ``T``
+  arriving before ``T`` is paid leaves that mark to later funding times).
 * Nothing fires before the first message ends, and nothing after the last event of the
   data (or of a window), unless the driver moves the clock on (``Replayer.advance_to``:
   paper trading's wall clock). At the very end orders still resting are cancelled by the
@@ -41,8 +49,9 @@ import numpy as np
 from numba import njit, types
 
 from arbkit.engine import codes as c
-from arbkit.book.ladder import (KIND_BBO, KIND_CLEAR, KIND_DEPTH, KIND_GAP, KIND_SNAPSHOT, KIND_TRADE, NO_ASK, NO_BID, book_apply_nb,
-                                book_clear_nb, book_recenter_nb)
+from arbkit.book.ladder import (KIND_BBO, KIND_CLEAR, KIND_DEPTH, KIND_FUNDING, KIND_GAP, KIND_MARK, KIND_SNAPSHOT,
+                                KIND_TRADE, NO_ASK, NO_BID, book_apply_nb, book_clear_nb, book_recenter_nb)
+from arbkit.engine.funding import funding_row_nb, mark_row_nb
 from arbkit.engine.marks import mark_equity_nb
 from arbkit.engine.matching import (cancel_resting_at_end_nb, maker_on_cross_nb, maker_on_trade_nb, queue_on_depth_nb,
                                     requeue_after_image_nb, reset_consumed_nb)
@@ -242,6 +251,16 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
         t = ts[r]
         a = asset[r]
         k = kind[r]
+        if k >= KIND_FUNDING:
+            # funding hook (engine.funding), on every FUNDING / MARK row: no message, no event, no clock step (the
+            # open message goes on; nothing due is done): it sets the asset's announced rate (its funding time joins
+            # CLK_FUND_DUE and CLK_NEXT_DUE, paid before the next row at or after it) or its last mark (keeping the
+            # mark of a funding time already passed and not yet paid)
+            if k == KIND_FUNDING:
+                funding_row_nb(st, a, t, price[r], seq[r], clock[c.CLK_LAST_T] != I64_MIN)
+            else:
+                mark_row_nb(st, a, t, price[r])
+            continue
         mclass = 0 if (k == KIND_DEPTH or k == KIND_SNAPSHOT or k == KIND_CLEAR) else np.int64(k)
         if pa >= 0 and not (pa == a and p_ts == t and p_seq == seq[r] and p_kind == mclass):
             # ---- the previous message ended: bookkeeping, timers, maybe the strategy ----
@@ -464,19 +483,21 @@ def finish_events_nb(st, strategy, params, user, t_end):
         cancel_resting_at_end_nb(st, t)
 
 
-@njit(types.void(ENGINE_STATE_TYPE, *_event_array_types(True)[:6]), cache=True, nogil=True)
-def warm_market_nb(st, ts, asset, kind, side, price, qty):
+@njit(types.void(ENGINE_STATE_TYPE, *_event_array_types(True)), cache=True, nogil=True)
+def warm_market_nb(st, ts, asset, kind, side, price, qty, seq):
     """Apply rows before a replay window to the market only (books, flags, trade histogram).
 
     No strategy calls, orders, equity samples or counters: a window that starts mid-recording
-    opens on the book as recorded up to its start, not on an empty one.
+    opens on the book as recorded up to its start, not on an empty one (and on the funding rates
+    announced and the last mark before it).
     """
     b = st.books
     for r in range(ts.shape[0]):
         a = asset[r]
         k = kind[r]
         t = ts[r]
-        st.asset_ts[a, 0] = t
+        if k < KIND_FUNDING:
+            st.asset_ts[a, 0] = t
         if k == KIND_TRADE:
             if b.best_bid[a] != NO_BID and b.best_ask[a] != NO_ASK:
                 tick = np.int64(np.floor(price[r] * b.inv_tick[a] + 0.5))
@@ -486,6 +507,10 @@ def warm_market_nb(st, ts, asset, kind, side, price, qty):
             if st.asset_ts[a, 2] == 0:
                 st.asset_ts[a, 2] = t
             st.gapped[a] = True
+        elif k == KIND_FUNDING:
+            funding_row_nb(st, a, t, price[r], seq[r], False)
+        elif k == KIND_MARK:
+            mark_row_nb(st, a, t, price[r])
         else:
             book_apply_nb(b, a, k, side[r], price[r], qty[r])
             if k != KIND_BBO:

@@ -29,8 +29,7 @@ _FUNDING_CODES = np.array(FUNDING_KINDS, dtype=np.uint8)
 
 
 def book_rows(cols: EventColumns) -> EventColumns:
-    """``cols`` without FUNDING / MARK rows: the replay loop does not use them yet, and they must not
-    open messages (strategy calls) of their own, so a run's fills do not depend on whether they are there."""
+    """``cols`` without FUNDING / MARK rows (the rows the engine counts as events and groups into messages)."""
     drop = np.isin(cols.kind, _FUNDING_CODES)
     return cols.take(~drop) if drop.any() else cols
 
@@ -45,7 +44,7 @@ class Replayer:
                  guards: RiskGuards | Mapping[str, Any] | None = None,
                  ladder: int = DEFAULT_LADDER, source: str | None = None,
                  trace_window: tuple[int, int] | None = None, buffers: Mapping[str, int] | None = None,
-                 share_market_with: EngineState | None = None, allow_crossed: bool = False) -> None:
+                 share_market_with: EngineState | None = None, allow_crossed: bool = False, mark: str = "mid") -> None:
         if not isinstance(strategy, Strategy):
             raise ConfigError(f"strategy must be an arbkit Strategy, got {type(strategy).__name__}")
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -61,7 +60,8 @@ class Replayer:
         self.guards = guards if isinstance(guards, RiskGuards) else RiskGuards.from_dict(guards)
         self.source = source
         self.allow_crossed = allow_crossed
-        gi, gf = engine_config(self.fill, self.schedule, equity_interval_ms, allow_crossed)
+        self.mark = mark
+        gi, gf = engine_config(self.fill, self.schedule, equity_interval_ms, allow_crossed, mark)
         entry, resp = self.latency.tables(self.instruments)
         self.state: EngineState = new_state(instrument_matrix(self.instruments),
                                             np.array([i.tick_size for i in self.instruments]), gi, gf, entry, resp,
@@ -78,7 +78,8 @@ class Replayer:
         self._last_ts = _INT64_MIN
         self._first_ts: int | None = None
         self._clock = _INT64_MIN  # where advance_to moved the clock (no later row may be before it)
-        self._engine_rows = 0  # rows handed to the engine (FUNDING / MARK rows are not)
+        self._engine_rows = 0  # rows the engine counts as events (FUNDING / MARK rows are not)
+        self._funding: list[np.ndarray] = []
         self._row_map: list[tuple[int, int, np.ndarray, int]] = []  # chunks that dropped rows, to name input rows
         self.trace_window = trace_window
         self.trace: list[dict[str, Any]] = []
@@ -149,13 +150,14 @@ class Replayer:
         self._last_ts = last_ts
 
     def _engine_rows_of(self, cols: EventColumns) -> EventColumns:
-        """The rows of a fed chunk the engine sees (:func:`book_rows`), remembering where they were in the input."""
-        kept = book_rows(cols)
-        if len(kept) < len(cols):
-            drop = np.isin(cols.kind, _FUNDING_CODES)
+        """A fed chunk for the engine, remembering where its counted rows (:func:`book_rows`: not FUNDING / MARK,
+        which are no event) were in the input, to name input rows from the engine's event counts."""
+        drop = np.isin(cols.kind, _FUNDING_CODES)
+        kept = int(len(cols) - np.count_nonzero(drop))
+        if kept < len(cols):
             self._row_map.append((self._engine_rows, self._rows, np.flatnonzero(~drop), len(cols)))
-        self._engine_rows += len(kept)
-        return kept
+        self._engine_rows += kept
+        return cols
 
     def input_row(self, engine_row: int) -> int:
         """The input row (as fed, every kind counted) of the engine's row ``engine_row``."""
@@ -175,9 +177,8 @@ class Replayer:
         if len(cols):
             self._check(cols)
             self._last_ts = int(cols.ts_local[-1])
-            cols = book_rows(cols)
             warm_market_nb(self._struct, *(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind,
-                                                                              cols.side, cols.price, cols.qty)))
+                                                                              cols.side, cols.price, cols.qty, cols.seq)))
 
     def advance_to(self, t: int) -> None:
         """Move the clock to ``t`` (ns) with no event: fire the work due before ``t`` at its own times.
@@ -270,7 +271,7 @@ class Replayer:
     def _drain(self) -> None:
         st = self.state
         for count, sink, buffers in ((c.CLK_NFILL, self._fills, (st.fills,)), (c.CLK_NLOG, self._orders, (st.log,)),
-                                     (c.CLK_NNOTE, self._notes, (st.notes,)),
+                                     (c.CLK_NNOTE, self._notes, (st.notes,)), (c.CLK_NFUND, self._funding, (st.fund_log,)),
                                      (c.CLK_NEQ, self._eq, (st.eq_ts, st.eq_val, st.eq_pos, st.eq_marks))):
             k = int(st.clock[count])
             if k:
@@ -317,6 +318,7 @@ class Replayer:
             eq_ts, eq_val, eq_pos = np.zeros(0, np.int64), np.zeros((0, n + 1)), np.zeros((0, n))
             eq_marks = np.zeros((0, 2 * (n + 1)))
         notes = np.concatenate(self._notes) if self._notes else np.zeros((0, 2 + c.NOTE_VALUES))
+        funding = np.concatenate(self._funding) if self._funding else np.zeros(0, c.FUNDING_DTYPE)
         counters = {name: int(self.state.counters[i]) for i, name in enumerate(c.COUNTER_NAMES)}
         counters["dropped_levels"] = int(self.state.books.dropped.sum())
         clock = self.state.clock
@@ -349,14 +351,14 @@ class Replayer:
                                  "on_top_change": self.schedule.on_top_change, "on_response": self.schedule.on_response,
                                  "max_silence_s": self.schedule.max_silence_s},
                     "equity_interval_ms": self.equity_interval_ms, "guards": self.guards.to_dict(),
-                    "allow_crossed": self.allow_crossed, "source": self.source},
+                    "allow_crossed": self.allow_crossed, "mark": self.mark, "source": self.source},
             fills=fills, orders=orders, equity_ts=eq_ts, equity_values=eq_val, equity_positions=eq_pos,
             counters=counters, accounts=self.state.acct.copy(), notes=notes, guards=guard_report,
             span_ns=(self._first_ts or 0, end if self._first_ts is not None else 0), trace=self.trace,
             engine_ns=int(self.engine_ns), engine_calls=counters["strategy_calls"],
             equity_marks=eq_marks, max_drawdowns=self.state.marks[:, c.MK_MAXDD].copy(),
             time_in_market_ns=np.array([time_in_market_nb(self.state.hold, r, end) for r in range(n + 1)], np.int64),
-            crossed=crossed, user_state=self.user.copy(),
+            crossed=crossed, user_state=self.user.copy(), funding=funding,
         )
 
 

@@ -59,6 +59,8 @@ class Result:
     #: calls and the pass's time, shared); measured, so never part of the fills or their hash
     engine_ns: int | None = None
     engine_calls: int | None = None
+    #: the funding ledger: one row per funding time and instrument held (``codes.FUNDING_DTYPE``)
+    funding: np.ndarray = field(default_factory=lambda: np.zeros(0, c.FUNDING_DTYPE))
 
     @property
     def fills_hash(self) -> str:
@@ -75,7 +77,7 @@ class Result:
         return {inst.key: float(self.accounts[a, c.A_POS]) for a, inst in enumerate(self.instruments)}
 
     def account_table(self) -> pl.DataFrame:
-        """Per instrument: position, cash, average entry, realised PnL, fees, volume, last mid."""
+        """Per instrument: position, cash, average entry, realised PnL, fees, funding, volume, last mid."""
         im = instrument_matrix(self.instruments)
         rows = []
         for a, inst in enumerate(self.instruments):
@@ -83,13 +85,20 @@ class Result:
             rows.append({
                 "instrument": inst.key, "position": acc[c.A_POS], "cash": acc[c.A_CASH], "avg_entry": acc[c.A_AVG],
                 "realised": acc[c.A_REAL], "unrealised": float(unrealised_nb(self.accounts, im, a)), "fees": acc[c.A_FEES],
-                "volume": acc[c.A_VOL], "mid": acc[c.A_MID], "equity_quote": float(asset_equity_nb(self.accounts, im, a)),
+                "funding": acc[c.A_FUNDING], "volume": acc[c.A_VOL], "mid": acc[c.A_MID], "equity_quote": float(asset_equity_nb(self.accounts, im, a)),
             })
         return pl.DataFrame(rows)
 
     def fills_frame(self) -> pl.DataFrame:
         """The fills as a polars DataFrame (with the instrument key)."""
         df = pl.from_numpy(self.fills)
+        keys = [i.key for i in self.instruments]
+        return df.with_columns(pl.col("asset").map_elements(lambda a: keys[a], return_dtype=pl.Utf8).alias("instrument")) \
+            if len(df) else df.with_columns(pl.lit(None, dtype=pl.Utf8).alias("instrument"))
+
+    def funding_frame(self) -> pl.DataFrame:
+        """The funding ledger as a polars DataFrame (with the instrument key)."""
+        df = pl.from_numpy(self.funding)
         keys = [i.key for i in self.instruments]
         return df.with_columns(pl.col("asset").map_elements(lambda a: keys[a], return_dtype=pl.Utf8).alias("instrument")) \
             if len(df) else df.with_columns(pl.lit(None, dtype=pl.Utf8).alias("instrument"))
@@ -119,6 +128,7 @@ class Result:
             "strategy": self.strategy, "params": self.params, "seed": self.seed,
             "events": self.counters["events"], "fills": int(len(self.fills)), "fills_hash": self.fills_hash,
             "pnl": self.pnl, "fees": {i.key: float(self.accounts[a, c.A_FEES]) for a, i in enumerate(self.instruments)},
+            "funding": {i.key: float(self.accounts[a, c.A_FUNDING]) for a, i in enumerate(self.instruments)},
             "positions": self.positions(), "counters": self.counters, "guards": self.guards,
             "start_ns": self.span_ns[0], "end_ns": self.span_ns[1],
             **({"notices": list(self.notices)} if self.notices else {}),

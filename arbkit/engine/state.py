@@ -17,6 +17,7 @@ from numba.experimental import structref
 
 from arbkit.engine import codes as c
 from arbkit.book.ladder import BookState, new_books
+from arbkit.engine.funding import new_funding
 from arbkit.engine.latency import LatencyTable, constant_table
 from arbkit.engine.rng import new_rng
 
@@ -26,6 +27,7 @@ DEFAULT_FILL_BUFFER = 1 << 16
 DEFAULT_EQ_BUFFER = 1 << 14
 CONSUMED_SLOTS = 256
 TRADE_BUCKETS = 64
+FUNDING_BUFFER = 1024  # funding ledger rows before a drain (plus room for one funding time of every asset)
 
 
 class EngineState(NamedTuple):
@@ -69,6 +71,10 @@ class EngineState(NamedTuple):
     trade_hist: np.ndarray  # float64[n, TRADE_BUCKETS]: public trades by distance from the mid, in ticks
     marks: np.ndarray  # float64[n + 1, NMK]: exact running equity peak and max drawdown, per asset and total
     hold: np.ndarray  # int64[n + 1, NHD]: exact time in market and the open holding period, per asset and total
+    fund_i: np.ndarray  # int64[n, 4]: announced funding times, the pending one, a later one (max int: none), the last
+    fund_f: np.ndarray  # float64[n, 4]: their rates, and a kept mark (engine.funding)
+    mark_px: np.ndarray  # float64[n]: the last MARK row's price (NaN: none yet); market data, shared in a batch
+    fund_log: np.ndarray  # FUNDING_DTYPE buffer: the funding ledger (count in clock[CLK_NFUND])
     # the book arrays the strategy API and the matcher read, also as direct fields (the same
     # arrays as in ``books``): reading ``st.books.x`` unpacks the whole BookState tuple each time
     tick: np.ndarray
@@ -120,10 +126,12 @@ def new_state(
     clock[c.CLK_CROSS_ASSET] = -1
     clock[c.CLK_CROSS_ROW] = -1
     clock[c.CLK_LAST_T] = np.iinfo(np.int64).min
+    clock[c.CLK_FUND_DUE] = np.iinfo(np.int64).max
     oi = np.zeros((order_slots, c.NOI), np.int64)
     oi[:, c.O_ID] = -1
     acct = np.zeros((n, c.NA))
     acct[:, c.A_MID] = np.nan
+    fund_i, fund_f = new_funding(n)
     market = share_market_with
     books = new_books(np.asarray(tick_sizes, np.float64), ladder) if market is None else market.books
     return EngineState(
@@ -166,6 +174,9 @@ def new_state(
         trade_hist=np.zeros((n, TRADE_BUCKETS)) if market is None else market.trade_hist,
         marks=np.zeros((n + 1, c.NMK)),
         hold=flat_hold(n),
+        fund_i=fund_i, fund_f=fund_f,
+        mark_px=np.full(n, np.nan) if market is None else market.mark_px,
+        fund_log=np.zeros(FUNDING_BUFFER + 2 * n, c.FUNDING_DTYPE),
         tick=books.tick, inv_tick=books.inv_tick, best_bid=books.best_bid, best_ask=books.best_ask,
         bid_qty=books.bid_qty, ask_qty=books.ask_qty, base=books.base, bbo=books.bbo,
     )
@@ -253,6 +264,10 @@ def _build_struct_nb(arrays):
     st.trade_hist = arrays.trade_hist
     st.marks = arrays.marks
     st.hold = arrays.hold
+    st.fund_i = arrays.fund_i
+    st.fund_f = arrays.fund_f
+    st.mark_px = arrays.mark_px
+    st.fund_log = arrays.fund_log
     st.tick = arrays.tick
     st.inv_tick = arrays.inv_tick
     st.best_bid = arrays.best_bid

@@ -63,6 +63,9 @@ class Strategy:
     round_trips: Callable[[Any], list[dict[str, Any]]] | None = None
     #: the strategy's edge model: (Result, its round trips) -> ``arbkit.strategies.hooks.PaperEdge``
     edge: Callable[[Any, Any], Any] | None = None
+    #: the strategy's internal figures over time from a Result's annotations: {"ts": ns, name: values, ...}
+    #: (the market maker's reservation price, spread, skew, volatility estimate); campaigns and the dashboard read it
+    internals: Callable[[Any], dict[str, np.ndarray]] | None = None
     #: the KPI a sweep job returns by default; ``{costs}`` stands for the run's cost profile name
     objective: str = DEFAULT_OBJECTIVE
     #: how sweeps rank parameter sets: (KPI, descending) in order of precedence

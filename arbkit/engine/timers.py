@@ -16,6 +16,7 @@ from numba import njit
 
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import asset_equity_nb
+from arbkit.engine.funding import funding_due_nb
 from arbkit.engine.guards import guard_deadline_nb, guard_deadlines_due_nb, guard_on_call_nb
 from arbkit.engine.marks import time_in_market_nb
 from arbkit.engine.matching import process_requests_nb
@@ -55,7 +56,7 @@ def buffers_full_nb(st):
     clock = st.clock
     return (clock[c.CLK_NFILL] > st.fills.shape[0] - BUFFER_MARGIN or clock[c.CLK_NLOG] > st.log.shape[0] - BUFFER_MARGIN
             or clock[c.CLK_NEQ] >= st.eq_ts.shape[0] - 1 or clock[c.CLK_NNOTE] > st.notes.shape[0] - BUFFER_MARGIN
-            or clock[c.CLK_ERROR] != 0)
+            or clock[c.CLK_NFUND] > st.fund_log.shape[0] - 2 * st.fund_i.shape[0] or clock[c.CLK_ERROR] != 0)
 
 
 @njit(cache=True)
@@ -80,6 +81,8 @@ def recompute_due_nb(st):
     clock = st.clock
     d = timer_due_nb(st)
     clock[c.CLK_NEXT_TIMER] = d
+    if clock[c.CLK_FUND_DUE] < d:
+        d = clock[c.CLK_FUND_DUE]
     if clock[c.CLK_RQ_N] > 0 and st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] < d:
         d = st.rq_i[clock[c.CLK_RQ_HEAD], c.Q_T]
     if clock[c.CLK_RS_N] > 0 and st.rs_i[clock[c.CLK_RS_HEAD], c.P_T] < d:
@@ -96,6 +99,8 @@ def timers_at_nb(st, t, scheduled=True):
     has been silent longer than ``max_silence_s``): only the kill-switch deadlines.
     """
     clock = st.clock
+    if clock[c.CLK_FUND_DUE] <= t:  # only before the first message end: later each is paid before its time passes
+        funding_due_nb(st, t)
     if st.guard_cfg[c.RG_ON] != 0.0:
         guard_deadlines_due_nb(st, t)
     if not scheduled:
@@ -157,16 +162,21 @@ def advance_nb(st, strategy, params, user, t, row):
         due = min(ts_, g) if awake else g
         q = rq_i[clock[c.CLK_RQ_HEAD], c.Q_T] if clock[c.CLK_RQ_N] > 0 else I64_MAX
         p = rs_i[clock[c.CLK_RS_HEAD], c.P_T] if clock[c.CLK_RS_N] > 0 else I64_MAX
+        f = clock[c.CLK_FUND_DUE]
         d = due if due < t else I64_MAX
+        if f < d:
+            d = f
         if q < d:
             d = q
         if p < d:
             d = p
         if d > t or (d == t and not row):
             clock[c.CLK_NEXT_TIMER] = tm  # nothing more before t: the bounds are exact now
-            clock[c.CLK_NEXT_DUE] = min(tm, q, p)
+            clock[c.CLK_NEXT_DUE] = min(tm, q, p, f)
             return True
         clock[c.CLK_NOW] = d
+        if f <= d:  # funding at d is paid on the position held before d: before requests reaching the exchange at d
+            funding_due_nb(st, d)
         if q <= d:
             process_requests_nb(st, d)
         if clock[c.CLK_RS_N] > 0 and rs_i[clock[c.CLK_RS_HEAD], c.P_T] <= d:

@@ -28,6 +28,14 @@ def _fee_quote(result, fills: np.ndarray) -> np.ndarray:
     return np.where(inverse[fills["asset"]], fills["fee"] * fills["price"], fills["fee"])
 
 
+def _funding_quote(result, rows: np.ndarray) -> np.ndarray:
+    """Funding ledger amounts in the quote currency (inverse amounts are coin: converted at their mark)."""
+    inverse = np.array([i.contract_type.startswith("inverse") for i in result.instruments])
+    if len(rows) == 0:
+        return np.zeros(0)
+    return np.where(inverse[rows["asset"]], rows["amount"] * rows["mark"], rows["amount"])
+
+
 def round_trips_from_fills(fills: np.ndarray, contract_size: float = 1.0, inverse: bool = False) -> list[dict[str, Any]]:
     """Flat -> position -> flat cycles of one instrument's fills, in fill order, with their net PnL.
 
@@ -131,9 +139,11 @@ def _pct(part_ns: float, whole_ns: float) -> float:
 
 
 def _block(result, asset: int | None, fills: np.ndarray, orders: np.ndarray, eq_ts: np.ndarray, eq: np.ndarray,
-           pos: np.ndarray, final_pnl: float, max_dd: float, tim_pct: float) -> dict[str, Any]:
+           pos: np.ndarray, final_pnl: float, max_dd: float, tim_pct: float, funding: np.ndarray) -> dict[str, Any]:
     sel = fills if asset is None else fills[fills["asset"] == asset]
     osel = orders if asset is None else orders[orders["asset"] == asset]
+    fsel = funding if asset is None else funding[funding["asset"] == asset]
+    funding_pnl = float(_funding_quote(result, fsel).sum())
     trips: list[dict[str, Any]] = []
     assets = range(len(result.instruments)) if asset is None else [asset]
     for a in assets:
@@ -156,6 +166,8 @@ def _block(result, asset: int | None, fills: np.ndarray, orders: np.ndarray, eq_
         "win_rate_pct": _ratio(wins, len(trips)),
         "exit_reasons": {k: {"count": v, "pct": _ratio(v, len(trips))} for k, v in sorted(reasons.items())},
         "total_pnl": final_pnl,
+        "funding_pnl": funding_pnl,
+        "trading_pnl": final_pnl - funding_pnl,
         "avg_pnl_per_rt": float(np.mean([t["pnl_net"] for t in trips])) if trips else float("nan"),
         "fees_paid": float(_fee_quote(result, sel).sum()),
         "buy_fill_ratio_pct": _ratio(float(sel["qty"][sel["side"] > 0].sum()), buy_quoted),
@@ -202,6 +214,9 @@ def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[
     """
 
     fills, orders = result.fills, result.orders
+    funding = getattr(result, "funding", None)
+    if funding is None:
+        funding = np.zeros(0, c.FUNDING_DTYPE)
     eq_ts, eq_val, eq_pos = result.equity_ts, result.equity_values, result.equity_positions
     eq_marks = result.equity_marks
     n = len(result.instruments)
@@ -209,6 +224,7 @@ def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[
     if until_ns is not None:
         fills = fills[fills["ts"] <= until_ns]
         orders = orders[orders["ts"] <= until_ns]
+        funding = funding[funding["ts"] <= until_ns]
         keep = eq_ts <= until_ns
         eq_ts, eq_val, eq_pos, eq_marks = eq_ts[keep], eq_val[keep], eq_pos[keep], eq_marks[keep]
         finals = [float(eq_val[-1, a]) if len(eq_ts) else 0.0 for a in range(n + 1)]
@@ -225,9 +241,9 @@ def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[
     out: dict[str, Any] = {"instruments": {}}
     for a, inst in enumerate(result.instruments):
         out["instruments"][inst.key] = _block(result, a, fills, orders, eq_ts, np.nan_to_num(eq_val[:, a]),
-                                              eq_pos[:, a], finals[a], max_dd[a], tim[a])
+                                              eq_pos[:, a], finals[a], max_dd[a], tim[a], funding)
     out["total"] = _block(result, None, fills, orders, eq_ts, eq_val[:, n] if len(eq_ts) else np.zeros(0),
-                          eq_pos.reshape(-1) if eq_pos.size else np.zeros(0), finals[n], max_dd[n], tim[n])
+                          eq_pos.reshape(-1) if eq_pos.size else np.zeros(0), finals[n], max_dd[n], tim[n], funding)
     crossed = result.crossed
     out["total"]["crossed_books"] = int(crossed["count"]) if crossed else 0
     if round_trips is not None:

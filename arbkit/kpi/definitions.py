@@ -5,7 +5,12 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "round_trips": ("count", "flat -> position -> flat cycles (per instrument from its fills; the total sums them)"),
     "win_rate_pct": ("%", "round trips with net PnL > 0, over all round trips"),
     "exit_reasons": ("count and %", "round trips by exit reason (strategies that record reasons; else 'flat')"),
-    "total_pnl": ("quote currency", "cash + positions marked at the last mid, after fees"),
+    "total_pnl": ("quote currency", "cash + positions marked at the last mid (the last mark price with mark: "
+                                    "mark_price), after fees and funding"),
+    "funding_pnl": ("quote currency", "perpetual funding received (+) or paid (-) at the funding times on the "
+                                      "positions held (the funding ledger); inverse coin amounts converted at the mark "
+                                      "they were computed at; part of total_pnl"),
+    "trading_pnl": ("quote currency", "total_pnl - funding_pnl: what the fills made at the marks, after fees"),
     "avg_pnl_per_rt": ("quote currency", "net PnL of closed round trips / round trips"),
     "fees_paid": ("quote currency", "fees charged (negative = rebates earned); inverse fees converted at the fill price"),
     "buy_fill_ratio_pct": ("%", "filled buy quantity / quoted buy quantity (submitted plus the increases of accepted "

@@ -8,7 +8,14 @@ edge). Its hook (``Strategy.edge``) reads the result into a
 :class:`~arbkit.strategies.hooks.PaperEdge`, priced here:
 
 expected edge (bps) = mean gross bps of the paper round trips
+                      + mean funding carry of the paper round trips
                       − fees of a round trip · fee_scale − fills of a round trip · slippage_bps
+
+The funding carry of a round trip is the sum, over the funding times of a perpetual leg
+within its holding time (entry < T ≤ exit), of the rate recorded for T (the FUNDING rows):
+``−rate · 1e4`` bps for the long leg and ``+rate · 1e4`` for the short one, each scaled by
+the leg's entry price over the spread's reference price (:func:`arbkit.strategies.arb.paper_funding_nb`);
+zero for spot legs and recordings without FUNDING rows.
 
 for each cost profile in ``arbkit/conf/costs`` (optimistic, realistic, conservative); for the
 arbitrage: 2 · (taker fee A + taker fee B) · fee_scale − 4 · slippage_bps. The realised
@@ -60,8 +67,10 @@ def edge_report(paper: PaperEdge, *, threshold_bps: float = 0.5, profiles: tuple
                 ) -> dict[str, Any]:
     """Expected edge per cost profile, realised edge, and the two flags, from a strategy's paper trader."""
     n = paper.round_trips
-    mean_gross = paper.gross_edge_bps
-    out: dict[str, Any] = {"paper_round_trips": int(n), "gross_edge_bps": mean_gross, "profiles": {}}
+    carry = paper.carry_edge_bps if n else 0.0
+    mean_gross = paper.gross_edge_bps + carry
+    out: dict[str, Any] = {"paper_round_trips": int(n), "gross_edge_bps": paper.gross_edge_bps,
+                           "funding_carry_bps": carry if n else float("nan"), "profiles": {}}
     for name in profiles:
         prof = CostProfile.load(name)
         cost = paper.fee_bps * prof.fee_scale + paper.fills * prof.slippage_bps

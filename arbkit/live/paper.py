@@ -408,13 +408,14 @@ class PaperRun:
         st = rep.state
         im = instrument_matrix(rep.instruments)
         per = []
-        total_eq = realised = unreal = fees = 0.0
+        total_eq = realised = unreal = fees = funding = 0.0
         for a, inst in enumerate(rep.instruments):
             acc = st.acct[a]
             eq = float(asset_equity_nb(st.acct, im, a))
             total_eq += eq if eq == eq else 0.0
             realised += float(acc[c.A_REAL])
             fees += float(acc[c.A_FEES])
+            funding += float(acc[c.A_FUNDING])
             u = float(unrealised_nb(st.acct, im, a))
             unreal += u if u == u else 0.0
             bb, ba = int(st.books.best_bid[a]), int(st.books.best_ask[a])
@@ -436,7 +437,8 @@ class PaperRun:
         log = np.concatenate(rep._orders) if rep._orders else np.zeros(0, c.ORDER_LOG_DTYPE)
         rate = fill_rate_pct(fills, log)
         out.update({"instruments": per, "events_replayed": int(rep._rows),
-                    "pnl": {"total": total_eq, "realised": realised - fees, "unrealised": unreal, "fees": fees},
+                    "pnl": {"total": total_eq, "realised": realised - fees, "unrealised": unreal, "fees": fees,
+                            "funding": funding},
                     "drawdown": peak - total_eq, "max_drawdown": float(st.marks[n, c.MK_MAXDD]),
                     "fills": n_fills, "orders": orders, "fill_rate_pct": None if rate != rate else rate,
                     "clock_ns": rep._clock if rep._clock > np.iinfo(np.int64).min else None,

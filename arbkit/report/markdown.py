@@ -99,7 +99,7 @@ def run_report(result: Any, out: str | Path, *, recording: Any = None, gates: Se
     cps = checkpoints(result)
     if cps:
         md.append("### Checkpoints\n")
-        keys = ["total_pnl", "fills", "round_trips", "win_rate_pct", "max_drawdown", "sharpe"]
+        keys = ["total_pnl", "funding_pnl", "fills", "round_trips", "win_rate_pct", "max_drawdown", "sharpe"]
         md.append(_table(["elapsed", *keys], [(k, *(v.get(x) for x in keys)) for k, v in cps.items()]))
     if ev.gates:
         md.append("## Gates\n")
@@ -155,7 +155,7 @@ def sweep_markdown(sweep_dir: str | Path, fig_dir: Path, md_dir: Path, *, kpi: s
     md = [f"{h} Sweep report: {strategy} ({table.height} parameter sets)\n",
           f"Recording: `{manifest.get('recording', '')}`; ranked by {', '.join(ranked_by or [kpi])}; "
           f"seed {manifest.get('seed', '')}.\n", f"{h}# Top sets\n"]
-    cols = ["rank", *params, kpi, "total_pnl", "fills", "max_drawdown"] + (["gate_verdict"] if "gate_verdict" in table.columns else [])
+    cols = ["rank", *params, kpi, "total_pnl", "funding_pnl", "fills", "max_drawdown"] + (["gate_verdict"] if "gate_verdict" in table.columns else [])
     cols = list(dict.fromkeys(c for c in cols if c in table.columns))
     md.append(_table(cols, table.head(top).select(cols).iter_rows()))
     md.append(f"{h}# Parameter maps\n")

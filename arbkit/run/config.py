@@ -14,6 +14,11 @@ and replayed with ``arbkit replay REC --config run.yaml``.
     end_ns: null
     allow_crossed: false        # replay books that end a message crossed (counted) instead of stopping
     clock_end_ns: null          # timers ran on to here after the last event (paper runs write it)
+    mark: mid                   # what equity / unrealised PnL mark positions at: mid | mark_price
+
+Provenance (written by campaigns, ignored by the replay): ``run_id``, ``hypothesis`` (the
+claim the run tests), ``parent_run`` (the run it was derived from) and ``changes_from_parent``
+(a mapping of what changed, ``{key: {from, to, reason}}``).
 """
 from __future__ import annotations
 
@@ -23,12 +28,15 @@ from typing import Any, Mapping
 
 from arbkit.core.errors import ConfigError
 from arbkit.core.yaml_file import read_yaml_mapping
+from arbkit.engine.config import check_mark
 from arbkit.run.replay import replay
 from arbkit.run.result import RunResult
 from arbkit.strategies import get_strategy
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
-        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns")
+        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns", "mark")
+#: provenance keys: who the run is and where it came from (a campaign writes them; replays ignore them)
+PROVENANCE_KEYS = ("run_id", "hypothesis", "parent_run", "changes_from_parent")
 
 
 @dataclass
@@ -48,18 +56,26 @@ class RunConfig:
     end_ns: int | None = None
     allow_crossed: bool = False
     clock_end_ns: int | None = None
+    mark: str = "mid"
+    run_id: str | None = None
+    hypothesis: str | None = None
+    parent_run: str | None = None
+    changes_from_parent: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "config") -> "RunConfig":
         """A RunConfig from a mapping; a ConfigError naming ``where``."""
         if not isinstance(d, Mapping):
             raise ConfigError(f"{where}: expected a mapping of {', '.join(KEYS)}")
-        unknown = sorted(set(d) - set(KEYS))
+        unknown = sorted(set(d) - set(KEYS) - set(PROVENANCE_KEYS))
         if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(KEYS)}")
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(KEYS + PROVENANCE_KEYS)}")
+        for key in ("run_id", "hypothesis", "parent_run"):
+            if d.get(key) is not None and not isinstance(d[key], str):
+                raise ConfigError(f"{where}: {key} must be a string, got {d[key]!r}")
         if "strategy" not in d:
             raise ConfigError(f"{where}: 'strategy' is required")
-        for key in ("strategy_options", "params", "fill", "latency", "guards"):
+        for key in ("strategy_options", "params", "fill", "latency", "guards", "changes_from_parent"):
             if d.get(key) is not None and not isinstance(d[key], Mapping):
                 raise ConfigError(f"{where}: {key} must be a mapping, got {d[key]!r}")
         seed = d.get("seed", 0)
@@ -67,6 +83,10 @@ class RunConfig:
             raise ConfigError(f"{where}: seed must be an integer, got {seed!r}")
         if not isinstance(d.get("allow_crossed", False), bool):
             raise ConfigError(f"{where}: allow_crossed must be true or false, got {d['allow_crossed']!r}")
+        try:
+            check_mark(d.get("mark", "mid"))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         clock_end = d.get("clock_end_ns")
         if clock_end is not None and (not isinstance(clock_end, int) or isinstance(clock_end, bool)):
             raise ConfigError(f"{where}: clock_end_ns must be an integer (ns), got {clock_end!r}")
@@ -86,7 +106,7 @@ class RunConfig:
                       chunk_rows=self.chunk_rows, equity_interval_ms=self.equity_interval_ms,
                       start=self.start_ns, end=self.end_ns, trace=trace, allow_bad_rows=allow_bad_rows, verify=verify,
                       allow_crossed=self.allow_crossed if allow_crossed is None else allow_crossed,
-                      clock_end=self.clock_end_ns)
+                      clock_end=self.clock_end_ns, mark=self.mark)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

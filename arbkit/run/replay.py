@@ -73,7 +73,8 @@ def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill
            seed: int = 0, schedule: Any = None, guards: Any = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0,
            start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
            instruments: Sequence[Instrument] | None = None, warmup: bool = True, allow_bad_rows: bool = False,
-           verify: bool = False, allow_crossed: bool = False, clock_end: int | None = None) -> RunResult:
+           verify: bool = False, allow_crossed: bool = False, clock_end: int | None = None,
+           mark: str = "mid") -> RunResult:
     """Replay ``strategy`` (a Strategy or a registry name) over a recording (a path, a
     :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
 
@@ -93,13 +94,18 @@ def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill
     run's recording replays with the clock end the run wrote). A book left crossed after a
     complete book message stops the replay with a DataError naming the row unless
     ``allow_crossed`` (then the crossings are counted).
+
+    FUNDING rows pay perpetual funding at each funding time on the position held
+    (``result.funding``, ``funding`` in the account table; docs/engine.md). ``mark``: what
+    equity and unrealised PnL mark positions at, ``"mid"`` or ``"mark_price"`` (the last MARK
+    row, the mid before the first).
     """
     strategy = as_strategy(strategy)
     source = event_source(recording, chunk_rows, start, end, instruments, warmup, allow_bad_rows=allow_bad_rows,
                           verify=verify)
     runner = Replayer(source.instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
                       guards=guards, equity_interval_ms=equity_interval_ms, source=source.path, trace_window=trace,
-                      allow_crossed=allow_crossed)
+                      allow_crossed=allow_crossed, mark=mark)
     for warm, chunk in source.stream:
         if warm:
             runner.warm(chunk)
@@ -218,7 +224,7 @@ def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0, start: int | None = None,
                  end: int | None = None, instruments: Sequence[Instrument] | None = None,
                  buffers: dict[str, int] | None = None, warmup: bool = True, allow_bad_rows: bool = False,
-                 verify: bool = False, allow_crossed: bool = False) -> list[RunResult]:
+                 verify: bool = False, allow_crossed: bool = False, mark: str = "mid") -> list[RunResult]:
     """Replay ``strategy`` once per parameter set in one pass; ``[replay(recording, strategy, p, ...) for p in param_sets]``.
 
     The recording is read once; each Result (fills, ``fills_hash``, accounts, counters)
@@ -229,7 +235,7 @@ def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[
                           verify=verify)
     batch = BatchReplayer(source.instruments, strategy, param_sets, fill=fill, latency=latency, seeds=seeds,
                           schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, source=source.path,
-                          buffers=buffers, allow_crossed=allow_crossed)
+                          buffers=buffers, allow_crossed=allow_crossed, mark=mark)
     for warm, chunk in source.stream:
         if warm:
             batch.warm(chunk)

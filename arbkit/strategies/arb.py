@@ -23,7 +23,8 @@ Round trips are written as annotations (``Result.notes``); :func:`round_trips` t
 and the fills into the round-trip table.
 
 Alongside its orders the kernel runs the edge model's paper trader (:func:`paper_step_nb`)
-on the books it is called with, and counts the legs' spreads in a fixed-bin histogram
+on the books it is called with, with the funding its round trips carry across perpetual
+funding times (:func:`paper_funding_nb`, from the recording's FUNDING rows), and counts the legs' spreads in a fixed-bin histogram
 (:func:`count_spread_nb`); :func:`paper_edge` reads both from the final user state, so the
 edge needs no second pass over the recording. The strategy's hooks (``round_trips``,
 ``edge``, objective and rank keys) are declared in :func:`arb`.
@@ -62,11 +63,13 @@ FREE, ENTERING, BALANCING, OPEN, EXITING = 0, 1, 2, 3, 4
 # the edge model's paper trader, after the slots: closed round trips, their gross bps sum, the open one
 PAPER = HEADER + MAX_SLOTS * SLOT_W
 PP_N, PP_SUM, PP_DIR, PP_LONG, PP_SHORT, PP_REF, PP_T0, PP_LAST = range(PAPER, PAPER + 8)
+# its funding carry: closed round trips' bps sum, the open one's so far, the legs' last funding times seen (s)
+PP_CARRY, PP_OPEN_CARRY, PP_SEEN_A, PP_SEEN_B = range(PAPER + 8, PAPER + 12)
 # the spread histogram: its bins (set by init_state), the legs' tops last counted, then per direction
 # (up, down) the count below the range, the bins, the count above it
-SH_LO, SH_BIN, SH_BINS = PAPER + 8, PAPER + 9, PAPER + 10
-SH_TOPS = PAPER + 11
-SH_COUNTS = PAPER + 15
+SH_LO, SH_BIN, SH_BINS = PAPER + 12, PAPER + 13, PAPER + 14
+SH_TOPS = PAPER + 15
+SH_COUNTS = PAPER + 19
 SPREAD_RANGE_BPS = (-50.0, 50.0)
 SPREAD_BIN_BPS = 0.25
 #: calls driven by the market (not by the strategy's own responses): the paper trader steps on these,
@@ -106,6 +109,7 @@ def paper_step_nb(user, t, bid_a, ask_a, bid_b, ask_b, entry_bps, tp_bps, stop_b
             return
         user[PP_N] += 1.0
         user[PP_SUM] += pnl
+        user[PP_CARRY] += user[PP_OPEN_CARRY]
         user[PP_DIR] = 0.0
     mid = 0.5 * (bid_a + ask_a)
     up = (bid_b - ask_a) / mid * 1e4
@@ -124,6 +128,33 @@ def paper_step_nb(user, t, bid_a, ask_a, bid_b, ask_b, entry_bps, tp_bps, stop_b
         return
     user[PP_T0] = t
     user[PP_LAST] = 0.0
+    user[PP_OPEN_CARRY] = 0.0
+
+
+@njit(cache=True)
+def paper_funding_nb(user, last_a_s, rate_a, last_b_s, rate_b):
+    """The funding the paper trader's open round trip paid or received at a funding time that passed since its
+    last step (each leg's last funding time, s, and rate), in bps of its entry notional.
+
+    A perpetual leg held across a funding time at rate ``r`` adds ``-r · P_long / P_ref · 1e4`` (the long leg)
+    or ``+r · P_short / P_ref · 1e4`` (the short leg), at the legs' entry prices ``P`` and the reference price
+    of the spread (leg A's entry): long pays when the rate is positive. For an inverse leg the same bps of its
+    notional. A leg with no FUNDING rows (spot) never has a funding time.
+    """
+    d = user[PP_DIR]
+    for leg in range(2):
+        last = last_a_s if leg == 0 else last_b_s
+        slot = PP_SEEN_A + leg
+        if not (last > user[slot]):
+            continue
+        user[slot] = last
+        if d != 0.0 and last * 1e9 > user[PP_T0]:
+            is_long = (leg == 0) == (d > 0)
+            rate = rate_a if leg == 0 else rate_b
+            if is_long:
+                user[PP_OPEN_CARRY] -= rate * user[PP_LONG] / user[PP_REF] * 1e4
+            else:
+                user[PP_OPEN_CARRY] += rate * user[PP_SHORT] / user[PP_REF] * 1e4
 
 
 @njit(cache=True)
@@ -217,6 +248,8 @@ def arb_kernel(st, params, user):
     net = params[P_NET] > 0.0
     fee_bps = api.taker_fee_bps(st, a) + api.taker_fee_bps(st, b)
     if api.call_reason(st) & MARKET_CALLS:
+        paper_funding_nb(user, api.last_funding(st, a) / 1e9, api.last_funding_rate(st, a),
+                         api.last_funding(st, b) / 1e9, api.last_funding_rate(st, b))
         paper_step_nb(user, float(now), bid_a, ask_a, bid_b, ask_b, params[P_ENTRY], params[P_TP], params[P_SL],
                       params[P_TIME] * 1e9)
         count_spread_nb(user, bid_a, ask_a, bid_b, ask_b)
@@ -364,6 +397,7 @@ def arb(interval_ms: float = 100.0, spread_range_bps: tuple[float, float] = SPRE
         user = np.zeros(SH_COUNTS + 2 * (bins + 2))
         user[SH_LO], user[SH_BIN], user[SH_BINS] = lo, spread_bin_bps, bins
         user[SH_TOPS:SH_TOPS + 4] = np.nan  # nothing counted yet
+        user[PP_SEEN_A:PP_SEEN_B + 1] = -np.inf  # no funding time seen yet
         return user
 
     return Strategy("arb", arb_kernel, params=dict(PARAMS),
@@ -386,10 +420,11 @@ def paper_edge(result: Any, trips: list[dict[str, Any]] | None = None) -> PaperE
     u = result.user_state
     if len(u) <= SH_COUNTS:
         raise ConfigError("paper_edge: the result holds no arb user state (replayed by an older arbkit?)")
-    n, total = int(u[PP_N]), float(u[PP_SUM])
+    n, total, carry = int(u[PP_N]), float(u[PP_SUM]), float(u[PP_CARRY])
     if u[PP_DIR] != 0.0:  # still open at the end: closed at its last mark
         n += 1
         total += float(u[PP_LAST])
+        carry += float(u[PP_OPEN_CARRY])
     a, b = int(result.params["asset_a"]), int(result.params["asset_b"])
     insts = result.instruments
     done = [t for t in (round_trips(result) if trips is None else trips) if t["exit_reason"] != "end_of_data"]
@@ -401,7 +436,7 @@ def paper_edge(result: Any, trips: list[dict[str, Any]] | None = None) -> PaperE
                               counts[:, -1].copy(), (f"buy {insts[a].key} / sell {insts[b].key}",
                                                      f"buy {insts[b].key} / sell {insts[a].key}"))
     return PaperEdge(round_trips=n, gross_bps_sum=total, fee_bps=2.0 * (insts[a].taker_fee_bps + insts[b].taker_fee_bps),
-                     fills=4, realised_bps=realised, spreads=spreads)
+                     fills=4, realised_bps=realised, spreads=spreads, carry_bps_sum=carry)
 
 
 def _entry_price(result: Any, trip: Mapping[str, Any]) -> float:

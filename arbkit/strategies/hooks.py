@@ -39,6 +39,8 @@ class PaperEdge:
     at its last mark). ``fee_bps``: the taker fees of one round trip at the instruments' fees;
     ``fills``: how many fills one round trip has (each pays the profile's slippage).
     ``realised_bps``: the replay's own round trips, net, in bps of their entry notional.
+    ``carry_bps_sum``: the perpetual funding those paper round trips carried over their holding
+    times, at the recorded rates (0 with no funding rows).
     """
     round_trips: int
     gross_bps_sum: float
@@ -46,8 +48,15 @@ class PaperEdge:
     fills: int
     realised_bps: tuple[float, ...] = ()
     spreads: SpreadHistogram | None = None
+    #: funding the paper round trips paid (-) or received (+) across funding times, bps sum (same trips)
+    carry_bps_sum: float = 0.0
 
     @property
     def gross_edge_bps(self) -> float:
         """Mean gross bps of the paper round trips (NaN when there were none)."""
         return self.gross_bps_sum / self.round_trips if self.round_trips else float("nan")
+
+    @property
+    def carry_edge_bps(self) -> float:
+        """Mean funding carry of the paper round trips, bps (NaN when there were none)."""
+        return self.carry_bps_sum / self.round_trips if self.round_trips else float("nan")

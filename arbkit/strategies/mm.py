@@ -135,7 +135,17 @@ def mm_kernel(st, params, user):
                     user[U_QUOTES] += 1.0
 
 
+def quote_internals(result) -> dict[str, np.ndarray]:
+    """The maker's quote decisions over time (its ``N_QUOTE`` annotations): time (ns), mid, reservation price,
+    spread δ and skew r − mid (price), volatility estimate σ (price/√s, the square root of σ²) and q."""
+    notes = result.notes
+    rows = notes[notes[:, 1] == N_QUOTE] if len(notes) else np.zeros((0, notes.shape[1] if notes.ndim == 2 else 10))
+    r, delta, var, q, mid = (rows[:, 2 + k] for k in range(5))
+    return {"ts": rows[:, 0].astype(np.int64), "mid": mid, "reservation": r, "spread": delta, "skew": r - mid,
+            "sigma": np.sqrt(np.maximum(var, 0.0)), "q": q}
+
+
 def mm(quote_interval_ms: float = 100.0) -> Strategy:
     """The market maker, re-quoting every ``quote_interval_ms`` of recording time."""
     return Strategy("mm", mm_kernel, params=dict(PARAMS), schedule=Schedule(interval_ms=quote_interval_ms),
-                    state_size=STATE_SIZE, specs=SPECS)
+                    state_size=STATE_SIZE, specs=SPECS, internals=quote_internals)

@@ -26,7 +26,7 @@ from arbkit.io.recording import load
 from arbkit.kpi.evaluation import evaluate
 from arbkit.report import sweep_report
 from arbkit.report.figures import heatmap_figure
-from arbkit.engine.config import FillModel, LatencyModel, RiskGuards
+from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, check_mark
 from arbkit.io.read_checks import verify_parts
 from arbkit.run.replay import EmptyRunWarning, replay, replay_batch, window_notice
 from arbkit.strategies import get_strategy
@@ -85,7 +85,7 @@ def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, An
     kw = {"fill": settings.get("fill"), "latency": settings.get("latency"), "guards": settings.get("guards"),
           "start": settings.get("start"), "end": settings.get("end"),
           "allow_bad_rows": bool(settings.get("allow_bad_rows", False)),
-          "allow_crossed": bool(settings.get("allow_crossed", False))}
+          "allow_crossed": bool(settings.get("allow_crossed", False)), "mark": settings.get("mark", "mid")}
     seed = int(settings.get("seed", 0))
     if batched and len(sets) > 1:
         return replay_batch(recording, strat, [dict(p) for p in sets], seeds=seed, **kw)
@@ -193,7 +193,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
           resume: bool = True, top: int = 10, base_params: Mapping[str, Any] | None = None,
           batched: bool = True, batch_size: int = 64, backend: str = "local", scheduler: Any = None,
           start: int | None = None, end: int | None = None, progress: bool | None = None,
-          allow_bad_rows: bool = False, verify: bool = False, allow_crossed: bool = False) -> SweepResult:
+          allow_bad_rows: bool = False, verify: bool = False, allow_crossed: bool = False,
+          mark: str = "mid") -> SweepResult:
     """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc.
 
     ``batched``: sets run ``batch_size`` at a time through one pass of the batched kernel
@@ -205,7 +206,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
     instruments before any replays; ``verify`` checks the parts' sha256 first; rows ``arbkit
     validate`` rejects stop the sweep unless ``allow_bad_rows`` (then each row counts them).
     ``allow_crossed``: replay books left crossed after a complete message (counted in each row's
-    ``crossed_books``) instead of stopping at the first.
+    ``crossed_books``) instead of stopping at the first. ``mark``: what equity marks positions at
+    (``mid`` or ``mark_price``; see :func:`arbkit.run.replay.replay`).
     """
 
     if backend not in ("local", "dask"):
@@ -232,6 +234,8 @@ def sweep(recording: str | Path, strategy: str, grid: Sequence[Mapping[str, Any]
         warnings.warn(notice, EmptyRunWarning, stacklevel=2)
     if allow_crossed:  # only when set: the parameter-set ids of earlier sweeps stay the same
         settings["allow_crossed"] = True
+    if check_mark(mark) != "mid":  # likewise
+        settings["mark"] = mark
     out = Path(out_dir)
     rows_dir = writable_dir(out / ROW_DIR, "sweep output directory")
     for stale in rows_dir.glob("*.tmp"):  # left by a writer killed mid-row; never read as a row

@@ -39,6 +39,7 @@ def assert_same_run(batched, single):
     assert np.array_equal(batched.max_drawdowns, single.max_drawdowns)
     assert np.array_equal(batched.time_in_market_ns, single.time_in_market_ns)
     assert batched.crossed == single.crossed
+    assert batched.funding.tobytes() == single.funding.tobytes()
 
 
 def test_market_maker_sets_on_real_books_equal_their_own_replays(bundled):
@@ -74,13 +75,15 @@ TINY = {"fill_buffer": 8192 + 6, "eq_buffer": 4}
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=hs.data(), stream=streams(), fill=fill_models, lat=latencies, schedule=schedules,
-       seeds=hs.lists(hs.integers(0, 2**63 - 1), min_size=1, max_size=4), equity_ms=hs.sampled_from([0.001, 0.0025, 0.5]),
-       lot=lots, gap_ms=hs.sampled_from([0.0, 0.0, 0.002]), chunks=hs.sampled_from([(5, 11), (1, 7), (65536, 1)]))
-def test_batched_scripts_equal_separate_runs(data, stream, fill, lat, schedule, seeds, equity_ms, lot, gap_ms, chunks):
-    """Random books with silences, random order scripts per set (some waking themselves for their next action),
-    every fill model, latency model, schedule (timers between events), lot grid and the data-gap kill switch;
-    chunk sizes 1, 5, 7, 11 and 65536 rows."""
+@given(data=hs.data(), stream=hs.booleans().flatmap(lambda f: streams(funding=f)), fill=fill_models, lat=latencies,
+       schedule=schedules, seeds=hs.lists(hs.integers(0, 2**63 - 1), min_size=1, max_size=4),
+       equity_ms=hs.sampled_from([0.001, 0.0025, 0.5]), lot=lots, gap_ms=hs.sampled_from([0.0, 0.0, 0.002]),
+       chunks=hs.sampled_from([(5, 11), (1, 7), (65536, 1)]), mark=hs.sampled_from(["mid", "mark_price"]))
+def test_batched_scripts_equal_separate_runs(data, stream, fill, lat, schedule, seeds, equity_ms, lot, gap_ms, chunks,
+                                             mark):
+    """Random books with silences (and FUNDING / MARK rows: funding paid per set), random order scripts per set
+    (some waking themselves for their next action), every fill model, latency model, schedule (timers between
+    events), lot grid, the data-gap kill switch and both marks; chunk sizes 1, 5, 7, 11 and 65536 rows."""
     n_assets, rows = stream
     scripts_ = [data.draw(scripts(n_assets, rows[0][0], rows[-1][0] + 5_000)) for _ in seeds]
     wakes = [data.draw(hs.booleans()) for _ in seeds]
@@ -95,7 +98,7 @@ def test_batched_scripts_equal_separate_runs(data, stream, fill, lat, schedule, 
     insts = instruments(n_assets, lot)
     events = make_events(rows)
     kw = {"fill": fill, "latency": latency, "equity_interval_ms": equity_ms, "instruments": insts,
-          "guards": {"max_gap_ms": gap_ms} if gap_ms else None, "allow_crossed": True}
+          "guards": {"max_gap_ms": gap_ms} if gap_ms else None, "allow_crossed": True, "mark": mark}
     batched = replay_batch(events, strat, vectors, seeds=seeds, chunk_rows=chunks[0], buffers=TINY, **kw)
     for vec, seed, got, acts, wake in zip(vectors, seeds, batched, scripts_, wakes):
         single = replay(events, strat, vec, seed=seed, chunk_rows=chunks[1], **kw)
@@ -104,9 +107,10 @@ def test_batched_scripts_equal_separate_runs(data, stream, fill, lat, schedule, 
         assert_ratios_at_most_100(compute_kpis(single))
         # and the oracle: the reference engine gives the same fills; its trade-through fills stay within the volume
         ref = reference_run(rows, insts, acts, fill, lat, seed, schedule=schedule, wake=wake, gap_ms=gap_ms,
-                            equity_ns=int(round(equity_ms * 1e6)))
+                            equity_ns=int(round(equity_ms * 1e6)), mark=mark)
         assert [(int(f["ts"]), int(f["order_id"]), float(f["qty"]), float(f["price"])) for f in single.fills] == \
             [(f.ts, f.order_id, f.qty, f.price) for f in ref.fills]
+        assert [tuple(x.item() for x in r) for r in single.funding] == ref.ledger
         if fill["trade_through"] == "volume":
             assert_volume_through_bounded(rows, [f for f in ref.fills if f.how == "through"])
 

@@ -31,7 +31,7 @@ EQUITY_NS = 2_500
 
 
 def _run_both(n_assets, rows, actions, fill, lat, seed, *, lot=0.25, schedule=None, wake=False, gap_ms=0.0,
-              chunk_rows=7, clock_end=None):
+              chunk_rows=7, clock_end=None, mark="mid"):
     insts = instruments(n_assets, lot)
     if lat[0] == "const":
         lat_model = LatencyModel(entry=lat[1], response=lat[2])
@@ -43,7 +43,7 @@ def _run_both(n_assets, rows, actions, fill, lat, seed, *, lot=0.25, schedule=No
     guards = {"max_gap_ms": gap_ms} if gap_ms else None
     res = replay(make_events(rows), strat, params, fill=fill, latency=lat_model, seed=seed, instruments=insts,
                  chunk_rows=chunk_rows, equity_interval_ms=EQUITY_NS / 1e6, guards=guards, allow_crossed=True,
-                 clock_end=clock_end)
+                 clock_end=clock_end, mark=mark)
     sched = strat.schedule
     ref = ReferenceEngine([RefInstrument(i.tick_size, i.maker_fee_bps, i.taker_fee_bps, i.contract_size,
                                          i.contract_type.startswith("inverse"), i.lot_size) for i in insts],
@@ -52,7 +52,7 @@ def _run_both(n_assets, rows, actions, fill, lat, seed, *, lot=0.25, schedule=No
                           cross_fill=fill["cross_fill"], consume=fill["taker_consumes_book"],
                           max_levels=fill["max_taker_levels"], schedule=sched.bits, interval_ns=max(sched.interval_ns, 1),
                           equity_interval_ns=EQUITY_NS, max_gap_ms=gap_ms,
-                          max_silence_ns=int(round(sched.max_silence_s * 1e9)))
+                          max_silence_ns=int(round(sched.max_silence_s * 1e9)), mark_mode=mark)
     ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
     return res, ref
 
@@ -80,6 +80,8 @@ def assert_same(res, ref, n_assets):
     assert list(res.time_in_market_ns) == [ref.time_in_market(r, ref.end) for r in range(n_assets + 1)]
     ks = res.guards["kill_switch"]
     assert (ks["reason"] or None, ks["ts"]) == ref.kill
+    assert [tuple(x.item() for x in row) for row in res.funding] == ref.ledger
+    assert [res.accounts[a, c.A_FUNDING] for a in range(n_assets)] == ref.funding[:n_assets]
 
 
 def assert_invariants(res, rows, fill, ref):
@@ -182,3 +184,21 @@ def test_any_run_ties_out_kpis_to_its_fills(data, stream, fill, seed):
         assert got == pytest.approx(expected, rel=1e-9, abs=1e-9)
         total += got
     assert k["total"]["total_pnl"] == pytest.approx(total, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=hs.data(), stream=streams(funding=True), fill=fill_models, lat=latencies, seed=hs.integers(0, 2**32),
+       lot=lots, schedule=schedules, wake=hs.booleans(), chunk_rows=hs.sampled_from([1, 7, 65536]),
+       clock_extra=hs.sampled_from([None, 0, 30_000]), mark=hs.sampled_from(["mid", "mark_price"]))
+def test_funding_and_marks_match_reference(data, stream, fill, lat, seed, lot, schedule, wake, chunk_rows, clock_extra,
+                                           mark):
+    """FUNDING and MARK rows among the events: funding paid at each funding time between events (and after the
+    last one when the clock runs on), ledger rows, cash and equity (marked at the mid or the mark price) exactly as
+    the reference engine's."""
+    n_assets, rows = stream
+    actions = data.draw(scripts(n_assets, rows[0][0], rows[-1][0] + 5_000))
+    clock_end = None if clock_extra is None else rows[-1][0] + clock_extra
+    res, ref = _run_both(n_assets, rows, actions, fill, lat, seed, lot=lot, schedule=schedule, wake=wake,
+                         chunk_rows=chunk_rows, clock_end=clock_end, mark=mark)
+    assert_same(res, ref, n_assets)
+    assert_invariants(res, rows, fill, ref)

@@ -26,7 +26,14 @@ Semantics (the kernel contract of ``arbkit/engine/loop.py``, written out again):
   then oldest; bids before asks; floored to lots);
 * random draws (splitmix64) happen at: each request sent (entry latency), each response
   pushed (response latency), each maker fill tried (fill probability);
-* at the end: orders still resting are cancelled by the exchange (end_of_data).
+* at the end: orders still resting are cancelled by the exchange (end_of_data);
+* FUNDING / MARK rows are no message and move no clock (no call, no event, no due work): one
+  announces a rate for a funding time (ignored when that time is not after the row; per asset
+  the earliest time to come and one later one are kept) or sets the last mark (a funding time
+  passed and not yet paid keeps the mark before it). A funding time T is due work: at T, before
+  requests, responses and timers at T, each asset held pays ``-pos·cs·mark·rate`` (linear,
+  quote) or ``-pos·cs/mark·rate`` (inverse, coin) into cash, at the last mark (the mid when
+  no MARK row came yet); ``mark='mark_price'``: equity marks at the last MARK price once one came.
 """
 from __future__ import annotations
 
@@ -147,6 +154,7 @@ class ReferenceEngine:
     max_gap_ms: float = 0.0
     stale_book_ms: float = 0.0
     max_silence_ns: int = 3_600_000_000_000  # scheduled timers pause after this long with no event (0: never)
+    mark_mode: str = "mid"
     fills: list[RefFill] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: {k: 0 for k in COUNTERS})
 
@@ -192,6 +200,12 @@ class ReferenceEngine:
         self.since = [-1] * (n + 1)
         self.crossed_first = None
         self.observer = None  # called as observer(engine, t) after every fill and every message end (tests)
+        self.announced: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # (funding time, rate), earliest first
+        self.mark_px = [float("nan")] * n
+        self.kept_mark: dict[int, float] = {}  # the mark of a funding time passed but not paid yet (rows came after)
+        self.equity_mark = [float("nan")] * n  # mark_price mode: the price equity uses (NaN: the mid)
+        self.funding = [0.0] * n
+        self.ledger: list[tuple] = []  # (ts, asset, position, mark, mark_source, rate, amount)
 
     # -- book ------------------------------------------------------------------------------
 
@@ -238,7 +252,8 @@ class ReferenceEngine:
 
     def asset_equity(self, a: int) -> float:
         inst = self.instruments[a]
-        mid, pos, cash, cs = self.mid[a], self.pos(a), self.cash[a], inst.contract_size
+        mid = self.equity_mark[a] if self.equity_mark[a] > 0 else self.mid[a]
+        pos, cash, cs = self.pos(a), self.cash[a], inst.contract_size
         if inst.inverse:
             if pos == 0.0:
                 return cash * mid if cash != 0.0 else 0.0
@@ -649,9 +664,54 @@ class ReferenceEngine:
     def _guards_on(self) -> bool:
         return self.max_gap_ms > 0 or self.stale_book_ms > 0
 
+    # -- funding -------------------------------------------------------------------------------------------
+
+    def _announce(self, a: int, t: int, rate: float, when: int) -> None:
+        if when <= t:
+            return
+        slots = self.announced[a]
+        if not slots or slots[0][0] == when:
+            slots[:1] = [(when, rate)]
+        elif when > slots[0][0]:
+            slots[1:] = [(when, rate)]
+        else:
+            slots[:] = [(when, rate), slots[0]]
+
+    def _funding_due(self) -> int:
+        return min((s[0][0] for s in self.announced if s), default=INF)
+
+    def _pay_funding(self, t: int) -> None:
+        for a in range(len(self.instruments)):
+            while self.announced[a] and self.announced[a][0][0] <= t:
+                when, rate = self.announced[a].pop(0)
+                mark = self.kept_mark.pop(a, self.mark_px[a])
+                pos = self.pos(a)
+                if pos == 0.0:
+                    continue
+                mark, src = (mark, 1) if mark > 0 else (self.mid[a], 0)
+                inst = self.instruments[a]
+                amount = -pos * inst.contract_size / mark * rate if inst.inverse else \
+                    -pos * inst.contract_size * mark * rate
+                self.cash[a] += amount
+                self.funding[a] += amount
+                self.ledger.append((when, a, pos, mark, src, rate, amount))
+                self._mark(a)
+
+    def _on_mark(self, a: int, t: int, price: float) -> None:
+        slots = self.announced[a]
+        if slots and slots[0][0] <= t and a not in self.kept_mark:  # passed, not paid yet: it keeps this mark
+            self.kept_mark[a] = self.mark_px[a]
+        self.mark_px[a] = price
+        if self.mark_mode == "mark_price" and self.equity_mark[a] != price:
+            self.equity_mark[a] = price
+            inst = self.instruments[a]
+            if self.pos_u[a] != 0.0 or (inst.inverse and self.cash[a] != 0.0):
+                self._mark(a)
+
     # -- timers and calls -------------------------------------------------------------------------------
 
     def _timers_at(self, t: int, scheduled: bool = True) -> int:
+        self._pay_funding(t)
         if self._guards_on:
             self._time_checks(t)
         if not scheduled:
@@ -693,9 +753,11 @@ class ReferenceEngine:
                 d = min(d, self.requests[0][0])
             if self.responses:
                 d = min(d, self.responses[0][0])
+            d = min(d, self._funding_due())
             if d > t or (d == t and not row):
                 return
             self.now = d
+            self._pay_funding(d)
             self._process_requests(d)
             self._deliver(d)
             if d < t:
@@ -764,7 +826,11 @@ class ReferenceEngine:
         """``rows``: (ts, asset, kind, side, price, qty, seq); ``strategy(engine)`` is called as scheduled."""
         pending = None  # (asset, ts, seq, class)
         for ts, a, kind, side, price, qty, seq in rows:
-            if kind in (FUNDING, MARK):  # not used by the engine yet: no message, no clock step
+            if kind in (FUNDING, MARK):  # no message, no clock step
+                if kind == FUNDING:
+                    self._announce(a, ts, price, seq)
+                else:
+                    self._on_mark(a, ts, price)
                 continue
             cls = 0 if kind in (SNAPSHOT, DEPTH, CLEAR) else kind
             if pending is not None and pending != (a, ts, seq, cls):
@@ -859,7 +925,7 @@ def scripted(actions: list[tuple], wake: bool = False):
 
 def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fill: dict, lat: tuple, seed: int, *,
                   schedule=None, wake: bool = False, gap_ms: float = 0.0, equity_ns: int = 1_000_000_000,
-                  clock_end: int | None = None) -> ReferenceEngine:
+                  clock_end: int | None = None, mark: str = "mid") -> ReferenceEngine:
     """The reference engine run of a scripted strategy, configured like an arbkit replay.
 
     ``instruments``: arbkit Instruments; ``lat``: ("const", entry, response) or ("emp", samples, samples);
@@ -879,6 +945,6 @@ def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fi
                           max_levels=fill["max_taker_levels"], schedule=bits, interval_ns=interval,
                           equity_interval_ns=equity_ns, max_gap_ms=gap_ms,
                           max_silence_ns=int(round(schedule.max_silence_s * 1e9)) if schedule is not None else
-                          3_600_000_000_000)
+                          3_600_000_000_000, mark_mode=mark)
     ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
     return ref

@@ -13,8 +13,11 @@ CENTRE = 200  # ticks -> price 100.0
 
 
 @hs.composite
-def streams(draw):
-    """Rows (ts, asset, kind, side, price, qty, seq) for one or two assets, starting with images."""
+def streams(draw, funding=False):
+    """Rows (ts, asset, kind, side, price, qty, seq) for one or two assets, starting with images.
+
+    ``funding``: FUNDING rows (rates for funding times a little ahead, revised, late, or for the period after)
+    and MARK rows too, some at the same ts_local as a book row."""
     n_assets = draw(hs.integers(1, 2))
     rows = []
     t = 1_000
@@ -28,7 +31,8 @@ def streams(draw):
     for _ in range(draw(hs.integers(5, 60))):
         t += draw(hs.sampled_from([0, 1, 500, 1_000, 3_000, 10_000]))
         a = draw(hs.integers(0, n_assets - 1))
-        what = draw(hs.sampled_from(["depth"] * 6 + ["trade"] * 3 + ["image", "gap"]))
+        kinds = ["depth"] * 6 + ["trade"] * 3 + ["image", "gap"] + (["funding"] * 3 + ["mark"] * 2 if funding else [])
+        what = draw(hs.sampled_from(kinds))
         if what == "depth":
             for _ in range(draw(hs.integers(1, 3))):
                 side = draw(hs.sampled_from([1, -1]))
@@ -48,6 +52,13 @@ def streams(draw):
             for k in range(1, draw(hs.integers(1, 4)) + 1):
                 rows.append((t, a, 1, 1, (CENTRE - k) * TICK, draw(qty), seq))
                 rows.append((t, a, 1, -1, (CENTRE + k) * TICK, draw(qty), seq))
+        elif what == "funding":
+            when = t + draw(hs.sampled_from([-1, 0, 1, 700, 2_000, 5_000, 20_000]))
+            if draw(hs.booleans()):
+                when = (when // 5_000 + 1) * 5_000  # a grid of funding times: rows revise the same time
+            rows.append((t, a, 7, 0, draw(hs.sampled_from([0.0001, -0.0003, 0.00125, 0.0])), 0.0, when))
+        elif what == "mark":
+            rows.append((t, a, 8, 0, (CENTRE + draw(hs.integers(-6, 6))) * TICK + 0.1, 99.0, -1))
         else:
             rows.append((t, a, 6, 0, 0.0, 0.0, seq))
         seq += 1

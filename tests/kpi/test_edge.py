@@ -107,3 +107,55 @@ def test_edge_report_on_the_real_recording(bundled):
     assert rep["is_structurally_safe"] == (rep["edge_conservative"] >= 0)
     assert rep["is_recommended"] == (rep["edge_realistic"] >= 0.5)
     assert rep["realised_round_trips"] > 10 and np.isfinite(rep["realised_edge_bps"])
+
+
+def test_paper_funding_carry_by_hand_and_in_the_edge():
+    """A round trip long A / short B (both perpetuals) held across one funding time of each leg: A at +0.01 %
+    (the long pays 1 bps of its notional), B at +0.03 % (the short receives 3 bps x 100.5 / 100); a funding
+    time before the entry or after the exit adds nothing."""
+    from arbkit.strategies.arb import PP_CARRY, PP_OPEN_CARRY, paper_funding_nb
+    user = arb().new_user_state(np.zeros(10), 3)
+    no = -9.2e9  # no funding time yet
+    paper_funding_nb(user, 50.0, 0.0005, no, 0.0)  # before any entry: seen, carries nothing
+    paper_step_nb(user, 100e9, 99.5, 100.0, 100.5, 101.0, 40.0, 1000.0, 1e9, 1e18)  # enter +1 at t = 100 s
+    paper_funding_nb(user, 50.0, 0.0005, no, 0.0)  # the same (old) funding time again: nothing
+    assert user[PP_OPEN_CARRY] == 0.0
+    paper_funding_nb(user, 200.0, 0.0001, 200.0, 0.0003)
+    want = -0.0001 * 100.0 / 100.0 * 1e4 + 0.0003 * 100.5 / 100.0 * 1e4
+    assert user[PP_OPEN_CARRY] == pytest.approx(want)
+    paper_step_nb(user, 300e9, 99.5, 100.0, 100.5, 101.0, 40.0, 1000.0, 1e9, 150e9)  # time limit: closed
+    assert user[PP_CARRY] == pytest.approx(want) and user[PP_DIR] != 0.0  # re-entered on the same book
+    assert user[PP_OPEN_CARRY] == 0.0
+    paper = PaperEdge(round_trips=2, gross_bps_sum=10.0, fee_bps=0.0, fills=4, carry_bps_sum=want)
+    rep = edge_report(paper, profiles=("optimistic",))
+    assert rep["funding_carry_bps"] == pytest.approx(want / 2)
+    assert rep["gross_edge_bps"] == 5.0
+    assert rep["edge_optimistic"] == pytest.approx(5.0 + want / 2 - 4 * CostProfile.load("optimistic").slippage_bps)
+
+
+def test_the_arbitrage_kernel_carries_the_recorded_funding_of_its_paper_round_trip():
+    """Two linear perpetuals, up = 50.1 bps from the first second: the paper trader enters long A at 100 / short B
+    at 100.5, holds across the funding time at 50 s (A +0.01 %, B +0.03 %: rows at 2 s), closes on its 80 s time
+    limit and re-enters on the same book (no funding after): carry 2.015 bps in all."""
+    from arbkit.core.schema import Instrument, Kind
+    from arbkit.run.replay import replay
+    from arbkit.strategies.arb import paper_edge
+    from helpers.events import make_events
+    s = 1_000_000_000
+    rows = []
+    for a, (bid, ask) in enumerate(((99.5, 100.0), (100.5, 101.0))):
+        rows += [(s, a, 5, 0, 0.0, 0.0, 0), (s, a, 1, 1, bid, 5.0, 0), (s, a, 1, -1, ask, 5.0, 0)]
+    rows += [(2 * s, 0, int(Kind.FUNDING), 0, 0.0001, 0.0, 50 * s), (2 * s, 1, int(Kind.FUNDING), 0, 0.0003, 0.0, 50 * s),
+             (90 * s, 0, 2, 1, 99.0, 1.0, 1)]
+    insts = [Instrument("v", f"P{a}", 0.5, 0.01, contract_type="linear_perp") for a in range(2)]
+    params = {"asset_a": 0, "asset_b": 1, "entry_bps": 40.0, "tp_bps": 1000.0, "stop_loss_bps": 1000.0,
+              "time_limit_s": 80.0, "net_of_fees": 0, "order_size": 0.01}
+    res = replay(make_events(rows), arb(), params, instruments=insts)
+    paper = paper_edge(res)
+    assert paper.round_trips == 2
+    assert paper.carry_bps_sum == pytest.approx(-0.0001 * 1e4 + 0.0003 * 100.5 / 100.0 * 1e4)
+    rep = edge_report(paper, profiles=("optimistic",))
+    assert rep["funding_carry_bps"] == pytest.approx(paper.carry_bps_sum / 2)
+    # the same recording without the FUNDING rows carries nothing
+    plain = replay(make_events([r for r in rows if r[2] != int(Kind.FUNDING)]), arb(), params, instruments=insts)
+    assert paper_edge(plain).carry_bps_sum == 0.0 and paper_edge(plain).gross_bps_sum == paper.gross_bps_sum

@@ -84,7 +84,7 @@ def test_checkpoints_only_where_the_recording_reaches(mm_run):
 
 
 def test_kpis_of_an_empty_run():
-    res = replay(make_events(IMAGE), touch_mm(), {"asset": 0, "max_position": 0.0}, instruments=INST)
+    res = replay(make_events(IMAGE), touch_mm(), {"asset": 0, "order_size": 0.25, "max_position": 0.0}, instruments=INST)
     tot = compute_kpis(res)["total"]
     assert tot["round_trips"] == 0 and tot["fills"] == 0 and tot["total_pnl"] == 0.0
     assert math.isnan(tot["win_rate_pct"])

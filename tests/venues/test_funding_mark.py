@@ -1,4 +1,5 @@
-"""FUNDING and MARK rows: from what the sources carry, through the recording format, and ignored by replays.
+"""FUNDING and MARK rows: from what the sources carry, through the recording format, and no fill changed in replays
+(the funding they pay is tested in tests/engine/test_funding*.py).
 
 Real sources: Bitget's futures ticker (capitalRate / nextSettleTime, markPrice / indexPrice),
 Gate.io's futures ``contracts`` response, Deribit's tickers. Binance ``markPrice@1s``,
@@ -233,7 +234,7 @@ def test_version_1_recordings_still_read_and_unknown_versions_are_refused(bundle
         arbkit.load(tmp_path / "r")
 
 
-# -- replays ignore them -------------------------------------------------------------------------
+# -- replays: the same fills with them ------------------------------------------------------------
 
 def with_funding_rows(events: EventColumns, assets, every_ns: int) -> EventColumns:
     """``events`` plus a FUNDING and a MARK row per asset every ``every_ns`` (and some at a book row's exact
