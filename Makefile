@@ -41,7 +41,9 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[peer]"
 	$(PY) benchmarks/bench_load.py --json benchmarks/results/load.json
 	$(PY) benchmarks/bench_engine.py --json benchmarks/results/engine.json --markdown benchmarks/results/engine.md
+	$(PY) benchmarks/bench_breakdown.py --json benchmarks/results/breakdown.json --markdown benchmarks/results/breakdown.md
 	$(PY) benchmarks/bench_sweep.py --json benchmarks/results/sweep.json --markdown benchmarks/results/sweep.md
+	$(PY) benchmarks/bench_scaleout.py --json benchmarks/results/scaleout.json
 	$(PY) benchmarks/bench_recorder.py --times 100 --json benchmarks/results/recorder.json --markdown benchmarks/results/recorder.md
 	$(PY) benchmarks/bench_peer.py --json benchmarks/results/peer.json --markdown benchmarks/results/peer.md
 	$(PY) benchmarks/bench_reference.py --json benchmarks/results/reference.json

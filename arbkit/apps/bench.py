@@ -71,8 +71,8 @@ def bare_loop_nb(ts, asset, kind, side, price, qty, seq):
 def _strategy(name: str):
     if name == "books_only":
         s = touch_mm()
-        # the maker with a spread it never quotes inside: books, schedule and checks, no orders
-        return s, {"asset": 1, "half_spread_bps": 1e6, "order_size": 0.0}, Schedule(interval_ms=1000)
+        # the maker at its position limit of zero on both sides: books, schedule and checks, no orders
+        return s, {"asset": 1, "half_spread_bps": 1.0, "order_size": 0.01, "max_position": 0.0}, Schedule(interval_ms=1000)
     if name == "market_maker":
         return touch_mm(100.0), {"asset": 1, "half_spread_bps": 0.5, "order_size": 0.01, "max_position": 0.05}, None
     if name == "arbitrage":

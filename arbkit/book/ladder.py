@@ -70,9 +70,13 @@ def price_to_tick_nb(price, inv_tick):
 
 @njit(cache=True)
 def book_clear_nb(b, a):
-    """Empty asset ``a``'s book (a CLEAR event)."""
-    b.bid_qty[a, :] = 0.0
-    b.ask_qty[a, :] = 0.0
+    """Empty asset ``a``'s book (a CLEAR event).
+
+    An empty book's levels are all zero already (``n_bid``/``n_ask`` count the positive
+    ones), so it is not written: a fresh ladder stays untouched memory until rows reach it."""
+    if b.n_bid[a] + b.n_ask[a] > 0:
+        b.bid_qty[a, :] = 0.0
+        b.ask_qty[a, :] = 0.0
     b.best_bid[a] = NO_BID
     b.best_ask[a] = NO_ASK
     b.n_bid[a] = 0

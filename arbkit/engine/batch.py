@@ -123,9 +123,9 @@ class BatchReplayer:
         if n == 0:
             return
         lead = self.runs[0]
-        lead._check(cols)
+        n_funding = lead._check(cols)
         last_ts = int(cols.ts_local[-1])
-        cols = lead._engine_rows_of(cols)
+        cols = lead._engine_rows_of(cols, n_funding)
         m = len(cols)
         if m == 0:
             for run in self.runs:

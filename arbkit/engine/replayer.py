@@ -13,7 +13,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from arbkit.engine import codes as c
-from arbkit.book.ladder import DEFAULT_LADDER, KIND_BBO, KIND_DEPTH, KIND_SNAPSHOT, KIND_TRADE, NO_ASK, NO_BID
+from arbkit.engine import row_checks as rc
+from arbkit.book.ladder import DEFAULT_LADDER, NO_ASK, NO_BID
 from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, Schedule, engine_config, instrument_matrix
 from arbkit.engine.loop import advance_clock_nb, finish_events_nb, run_events_nb, warm_market_nb
 from arbkit.engine.marks import time_in_market_nb
@@ -26,6 +27,7 @@ from arbkit.core.schema import FUNDING_KINDS, KIND_NAMES, Instrument
 
 _INT64_MIN = np.iinfo(np.int64).min
 _FUNDING_CODES = np.array(FUNDING_KINDS, dtype=np.uint8)
+_KNOWN_KINDS, _FUNDING_KIND = rc.kind_tables()
 
 
 def book_rows(cols: EventColumns) -> EventColumns:
@@ -88,7 +90,8 @@ class Replayer:
 
     # -- input checks ---------------------------------------------------------------------
 
-    def _check(self, cols: EventColumns) -> None:
+    def _check(self, cols: EventColumns) -> int:
+        """Raise a DataError on the first row breaking an input rule; the number of FUNDING / MARK rows."""
         n = len(cols)
         where = self.source
         ts = cols.ts_local
@@ -98,32 +101,30 @@ class Replayer:
         if ts[0] < self._clock:
             raise DataError(f"ts_local {ts[0]} is before the clock the run was advanced to ({self._clock})",
                             path=where, row=self._rows, field="ts_local")
-        if n > 1:
-            back = np.flatnonzero(ts[1:] < ts[:-1])
-            if len(back):
-                r = int(back[0]) + 1
-                raise DataError(f"ts_local not sorted ({ts[r]} after {ts[r - 1]})", path=where, row=self._rows + r,
-                                field="ts_local")
-        bad_asset = np.flatnonzero((cols.asset < 0) | (cols.asset >= len(self.instruments)))
-        if len(bad_asset):
-            r = int(bad_asset[0])
+        bad = np.empty(rc.N_SLOTS, np.int64)
+        rc.first_bad_rows_nb(np.ascontiguousarray(ts), np.ascontiguousarray(cols.asset), np.ascontiguousarray(cols.kind),
+                             np.ascontiguousarray(cols.price), np.ascontiguousarray(cols.qty), len(self.instruments),
+                             _KNOWN_KINDS, _FUNDING_KIND, bad)
+        if n > 1 and bad[rc.BAD_ORDER] >= 0:
+            r = int(bad[rc.BAD_ORDER])
+            raise DataError(f"ts_local not sorted ({ts[r]} after {ts[r - 1]})", path=where, row=self._rows + r,
+                            field="ts_local")
+        if bad[rc.BAD_ASSET] >= 0:
+            r = int(bad[rc.BAD_ASSET])
             raise DataError(f"asset {cols.asset[r]} is not one of the {len(self.instruments)} instruments", path=where,
                             row=self._rows + r, field="asset")
-        bad_kind = np.flatnonzero(~np.isin(cols.kind, np.array(sorted(KIND_NAMES), dtype=np.uint8)))
-        if len(bad_kind):
-            r = int(bad_kind[0])
+        if bad[rc.BAD_KIND] >= 0:
+            r = int(bad[rc.BAD_KIND])
             raise DataError(f"unknown kind {cols.kind[r]}", path=where, row=self._rows + r, field="kind")
-        priced = (cols.kind == KIND_DEPTH) | (cols.kind == KIND_SNAPSHOT) | (cols.kind == KIND_TRADE) | (cols.kind == KIND_BBO)
-        for name, arr in (("price", cols.price), ("qty", cols.qty)):
-            bad = np.flatnonzero(priced & ~(np.isfinite(arr) & (arr >= 0)))
-            if len(bad):
-                r = int(bad[0])
+        for name, arr, slot in (("price", cols.price, rc.BAD_PRICE_VALUE), ("qty", cols.qty, rc.BAD_QTY_VALUE)):
+            if bad[slot] >= 0:
+                r = int(bad[slot])
                 raise DataError(f"{name} {float(arr[r])!r} is not a finite number >= 0", path=where, row=self._rows + r,
                                 field=name)
-        bad_price = np.flatnonzero(priced & (cols.price <= 0) & (cols.kind != KIND_BBO))
-        if len(bad_price):
-            r = int(bad_price[0])
+        if bad[rc.BAD_PRICE_SIGN] >= 0:
+            r = int(bad[rc.BAD_PRICE_SIGN])
             raise DataError(f"price {float(cols.price[r])!r} must be positive", path=where, row=self._rows + r, field="price")
+        return int(bad[rc.N_FUNDING])
 
     # -- running ---------------------------------------------------------------------------
 
@@ -134,9 +135,9 @@ class Replayer:
         n = len(cols)
         if n == 0:
             return
-        self._check(cols)
+        n_funding = self._check(cols)
         last_ts = int(cols.ts_local[-1])
-        cols = self._engine_rows_of(cols)
+        cols = self._engine_rows_of(cols, n_funding)
         if len(cols):
             if self._first_ts is None:
                 self._first_ts = int(cols.ts_local[0])
@@ -149,9 +150,14 @@ class Replayer:
         self._rows += n
         self._last_ts = last_ts
 
-    def _engine_rows_of(self, cols: EventColumns) -> EventColumns:
+    def _engine_rows_of(self, cols: EventColumns, n_funding: int | None = None) -> EventColumns:
         """A fed chunk for the engine, remembering where its counted rows (:func:`book_rows`: not FUNDING / MARK,
-        which are no event) were in the input, to name input rows from the engine's event counts."""
+        which are no event) were in the input, to name input rows from the engine's event counts.
+
+        ``n_funding``: the chunk's FUNDING / MARK row count when known (from :meth:`_check`); 0 needs no look."""
+        if n_funding == 0:
+            self._engine_rows += len(cols)
+            return cols
         drop = np.isin(cols.kind, _FUNDING_CODES)
         kept = int(len(cols) - np.count_nonzero(drop))
         if kept < len(cols):
