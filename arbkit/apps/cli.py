@@ -23,6 +23,27 @@ def _load_instruments_arg(path: str | None) -> dict[str, dict[str, Any]] | None:
     return data
 
 
+def _resolution_arg(values: list[str]) -> dict[str, str]:
+    """``--resolution`` values (``WINNER`` for every market, or ``MARKET=WINNER``) as a mapping."""
+    out: dict[str, str] = {}
+    for v in values:
+        market, _, winner = v.rpartition("=")
+        if not winner:
+            raise ArbkitError(f"--resolution {v!r}: give WINNER or MARKET=WINNER (e.g. Up, or "
+                              "sol-updown-15m-1765450800=Down)")
+        out[market or "*"] = winner
+    return out
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """``arbkit resolve``: record a binary market's winner (and resolution time) in a recording's manifest."""
+    from arbkit.io.resolve import resolve_recording
+
+    keys = resolve_recording(args.recording, args.winner, at=args.at, market=args.market)
+    print(f"resolved {', '.join(keys)}: winner {args.winner}")
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     """``arbkit convert``: vendor/venue files to a recording."""
     from arbkit.convert import convert
@@ -35,6 +56,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
         Instrument.check_overrides(inst, args.instruments)  # names the entry and the field of a bad key or value
     if inst:
         options["instruments"] = inst
+    if args.resolution:
+        if args.format != "polymarket":
+            raise ArbkitError(f"--resolution applies to --format polymarket (binary markets), not {args.format}")
+        options["resolution"] = _resolution_arg(args.resolution)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rec = convert(args.format, args.sources, args.output, overwrite=args.force, keep_raw=args.keep_raw,
@@ -160,7 +185,7 @@ def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
         if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
             cfg_dict.setdefault(section, {})
             cfg_dict[section][name] = value
-        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed", "mark"):
+        elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed", "mark", "allow_short"):
             cfg_dict[key] = value
         else:
             cfg_dict.setdefault("params", {})[key] = value
@@ -602,7 +627,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a cryptofeed capture whose REST responses give the venue's tick / lot / contract sizes "
                         "(repeatable)")
     c.add_argument("--json", action="store_true", help="print a JSON summary")
+    c.add_argument("--resolution", action="append", metavar="[MARKET=]WINNER",
+                   help="polymarket: the winning outcome (Up / Down) of every market, or of one market id "
+                        "(repeatable); the resolution time comes from the file names")
     c.set_defaults(func=cmd_convert)
+
+    rv = sub.add_parser("resolve", help="record a binary market's winner (and resolution time) in a recording")
+    rv.add_argument("recording")
+    rv.add_argument("--winner", required=True, help="the winning outcome's name (e.g. Up)")
+    rv.add_argument("--at", help="resolution time: ns since epoch or ISO time (default: keep the manifest's)")
+    rv.add_argument("--market", help="market id (needed when the recording holds several markets)")
+    rv.set_defaults(func=cmd_resolve)
 
     i = sub.add_parser("info", help="summarise a recording (events, kinds, instruments, final top of book)")
     i.add_argument("recording")

@@ -5,6 +5,11 @@ name the market; the Up and Down tokens become two ``binary_outcome`` instrument
 (price in [0, 1], payoff 1). Each book element is a full snapshot: CLEAR + SNAPSHOT rows.
 Timestamps are milliseconds (``timestamp`` = exchange, ``local_timestamp`` = collector).
 Trades' ``side`` is the taker's side.
+
+Each token carries its market (``<asset>-updown-<interval>-<slug>``), its outcome (``Up`` /
+``Down``), its complement (the other token's symbol) and the resolution time the name gives
+(the slug is the window's start in epoch seconds; the window lasts ``<interval>``). The winner
+is not in the files: ``resolution`` gives it (``{market id or "*": "Up" | "Down"}``).
 """
 from __future__ import annotations
 
@@ -30,6 +35,37 @@ def parse_name(path: Path) -> dict[str, str]:
     return m.groupdict()
 
 
+_INTERVAL = re.compile(r"^(?P<n>\d+)(?P<unit>[smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def market_of(meta: dict[str, str]) -> str:
+    """The market id of a collector file's name fields."""
+    return f"{meta['asset']}-updown-{meta['interval']}-{meta['slug']}"
+
+
+def symbol_of(meta: dict[str, str], token: str) -> str:
+    """The instrument symbol of one token of a collector market."""
+    return f"{meta['asset'].upper()}-UPDOWN-{meta['interval']}-{meta['slug']}-{token.upper()}"
+
+
+def resolution_ns(meta: dict[str, str], path: Path) -> int:
+    """The window's end, ns since epoch: slug (start, epoch seconds) plus the interval."""
+    m = _INTERVAL.match(meta["interval"])
+    if not m:
+        raise DataError(f"interval {meta['interval']!r} in the file name is not <number><s|m|h|d>", path=path)
+    return (int(meta["slug"]) + int(m["n"]) * _UNIT_S[m["unit"]]) * 1_000_000_000
+
+
+def _winner(resolution: dict[str, str], market: str) -> str | None:
+    w = resolution.get(market, resolution.get("*"))
+    if w is None:
+        return None
+    if str(w).lower() not in ("up", "down"):
+        raise DataError(f"resolution: winner {w!r} of market {market} is not Up or Down", path=market)
+    return str(w).capitalize()
+
+
 def _ms(v: Any, path: Path, row: int, field: str) -> int:
     try:
         return int(v) * NS_PER_MS
@@ -37,19 +73,21 @@ def _ms(v: Any, path: Path, row: int, field: str) -> int:
         raise DataError(f"bad timestamp {v!r}", path=path, row=row, field=field) from None
 
 
-def convert_polymarket(sources: Sequence[str | Path], *,
-                       instruments: dict[str, dict[str, Any]] | None = None) -> ConversionResult:
-    """Convert the Polymarket collector's files."""
+def convert_polymarket(sources: Sequence[str | Path], *, instruments: dict[str, dict[str, Any]] | None = None,
+                       resolution: dict[str, str] | None = None) -> ConversionResult:
+    """Convert the Polymarket collector's files (``resolution``: winners by market id, ``"*"`` for all)."""
     table = InstrumentTable(overrides=instruments)
     sink = EventSink(table)
     counts: dict[str, dict[str, int]] = {}
     for src in sorted(Path(s) for s in sources):
         meta = parse_name(src)
-        symbol = f"{meta['asset'].upper()}-UPDOWN-{meta['interval']}-{meta['slug']}-{meta['token'].upper()}"
-        asset = table.asset("polymarket", symbol, contract_type="binary_outcome", quote_currency="USDC",
-                            maker_fee_bps=0.0, taker_fee_bps=0.0,
-                            extra={"market": f"{meta['asset']}-updown-{meta['interval']}-{meta['slug']}",
-                                   "outcome": meta["token"]})
+        market = market_of(meta)
+        other = "down" if meta["token"] == "up" else "up"
+        asset = table.asset("polymarket", symbol_of(meta, meta["token"]), contract_type="binary_outcome",
+                            quote_currency="USDC", maker_fee_bps=0.0, taker_fee_bps=0.0,
+                            market_id=market, outcome=meta["token"].capitalize(), complement=symbol_of(meta, other),
+                            resolution_ts=resolution_ns(meta, src), winner=_winner(resolution or {}, market),
+                            extra={"market": market, "outcome": meta["token"]})
         doc = read_json_document(src)
         if not isinstance(doc, list):
             raise DataError("expected a JSON array of elements", path=src)

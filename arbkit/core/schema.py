@@ -110,6 +110,13 @@ class Instrument:
     contract_size: float = 1.0
     depth_usable: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    #: binary outcomes: the market this token belongs to, its outcome name ("Up"), the symbol of the other outcome's
+    #: token, and where known the resolution time (ns since epoch) and the market's winning outcome name
+    market_id: str = ""
+    outcome: str = ""
+    complement: str = ""
+    resolution_ts: int | None = None
+    winner: str | None = None
 
     def __post_init__(self) -> None:
         if self.contract_type not in CONTRACT_TYPES:
@@ -130,6 +137,17 @@ class Instrument:
             if not isinstance(getattr(self, name), str):
                 raise ConfigError(f"instrument {self.venue}:{self.symbol}: {name} must be text, got "
                                   f"{getattr(self, name)!r}")
+        for name in ("market_id", "outcome", "complement"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"instrument {self.venue}:{self.symbol}: {name} must be text, got "
+                                  f"{getattr(self, name)!r}")
+        rts = self.resolution_ts
+        if rts is not None and (isinstance(rts, bool) or not isinstance(rts, numbers.Integral) or rts < 0):
+            raise ConfigError(f"instrument {self.venue}:{self.symbol}: resolution_ts must be ns since epoch (an integer "
+                              f">= 0) or null, got {rts!r}")
+        if self.winner is not None and not isinstance(self.winner, str):
+            raise ConfigError(f"instrument {self.venue}:{self.symbol}: winner must be an outcome name or null, got "
+                              f"{self.winner!r}")
         if not isinstance(self.depth_usable, (bool, np.bool_)) or not isinstance(self.extra, dict):
             raise ConfigError(f"instrument {self.venue}:{self.symbol}: depth_usable must be true/false and extra an "
                               "object")
@@ -139,9 +157,20 @@ class Instrument:
         """``venue:symbol``, unique inside a recording."""
         return f"{self.venue}:{self.symbol}"
 
+    @property
+    def payoff(self) -> float | None:
+        """What one token pays at resolution (1.0 won, 0.0 lost); None when the winner is not known."""
+        if self.contract_type != "binary_outcome" or self.winner is None:
+            return None
+        return 1.0 if self.winner.lower() == self.outcome.lower() else 0.0
+
     def to_dict(self) -> dict[str, Any]:
-        """The instrument as plain data (the manifest's form)."""
-        return asdict(self)
+        """The instrument as plain data (the manifest's form; the outcome fields only where set)."""
+        d = asdict(self)
+        for name in OUTCOME_FIELDS:
+            if d[name] in ("", None):
+                del d[name]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Instrument":
@@ -175,6 +204,31 @@ class Instrument:
                 cls(**{"venue": "override", "symbol": str(key), "tick_size": 1.0, "lot_size": 1.0, **entry})
             except ConfigError as exc:
                 raise ConfigError(f"{where}: {key}: {str(exc).split(': ', 1)[-1]}") from None
+
+
+#: the fields only binary-outcome instruments carry (left out of the manifest when unset)
+OUTCOME_FIELDS = ("market_id", "outcome", "complement", "resolution_ts", "winner")
+
+
+def market_key(inst: Any) -> str:
+    """A binary instrument's market: its market id, else its symbol and its complement's."""
+    return inst.market_id or "/".join(sorted((inst.symbol, inst.complement)))
+
+
+#: outcome names taken as the YES side of a pair (net exposure = YES − NO)
+YES_NAMES = ("up", "yes")
+
+
+def markets_of(instruments: Any) -> dict[str, list[int]]:
+    """Binary instruments grouped by market (YES first: the outcome named Up / Yes, else the first listed)."""
+    out: dict[str, list[int]] = {}
+    for a, inst in enumerate(instruments):
+        if inst.contract_type != "binary_outcome":
+            continue
+        out.setdefault(market_key(inst), []).append(a)
+    for key, assets in out.items():  # YES first: the outcome named Up / Yes, else the first listed
+        assets.sort(key=lambda a: instruments[a].outcome.lower() not in YES_NAMES)
+    return out
 
 
 def _did_you_mean(name: str) -> str:

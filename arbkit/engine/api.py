@@ -26,6 +26,7 @@ from arbkit.engine.codes import (CALL_EVERY_EVENT, CALL_INTERVAL, CALL_RESPONSE,
 from arbkit.book.ladder import NO_ASK, NO_BID, price_to_tick_nb
 from arbkit.engine.guards import guard_order_nb, is_entry_nb
 from arbkit.engine.orders import alloc_slot_nb, find_slot_nb, log_order_nb, maybe_release_nb, push_request_nb
+from arbkit.engine.outcomes import merge_pair_nb, sell_room_nb
 
 # -- time and schedule -------------------------------------------------------------------------
 
@@ -238,7 +239,9 @@ def submit(st, a, side, price, qty, order_type):
     Refused before sending (no id, counted as a reject) when qty is not positive, qty is not
     a whole number of lots (-R_INVALID_LOT, also counted in ``invalid_lot_rejects``; see
     :func:`round_lot`), the price is not a positive tick-grid price (inside (0, 1) for binary
-    outcomes), or no slot is free; refused with -R_GUARD_BLOCKED (counted per guard) or sent
+    outcomes), the market has resolved (-R_MARKET_RESOLVED), a sell of an instrument that may not
+    go short exceeds the position as known less every live sell's leaves (-R_INSUFFICIENT_POSITION,
+    also counted in ``insufficient_position_rejects``), or no slot is free; refused with -R_GUARD_BLOCKED (counted per guard) or sent
     smaller (whole lots) when a risk guard says so.
     """
     b = st  # the book arrays are direct fields of the state
@@ -260,6 +263,13 @@ def submit(st, a, side, price, qty, order_type):
         st.counters[c.C_REJECTS] += 1
         st.counters[c.C_LOT_REJECTS] += 1
         return -c.R_INVALID_LOT
+    if st.acct[a, c.A_SETTLED] != 0.0:
+        st.counters[c.C_REJECTS] += 1
+        return -c.R_MARKET_RESOLVED
+    if side < 0 and st.inst[a, c.I_NO_SHORT] != 0.0 and units > sell_room_nb(st, a) + 1e-9 * units:
+        st.counters[c.C_REJECTS] += 1
+        st.counters[c.C_POS_REJECTS] += 1
+        return -c.R_INSUFFICIENT_POSITION
     entry = is_entry_nb(st, a, side, qty)
     if entry:
         st.counters[c.C_ENTRY_ATTEMPTS] += 1
@@ -333,7 +343,8 @@ def modify(st, oid, price, qty):
     """Ask to change order ``oid`` to ``price`` and total quantity ``qty``; a new price or larger size loses queue priority.
 
     False (nothing sent) for an unknown or finished order, a price off the tick grid, or a
-    ``qty`` off the lot grid (counted in ``invalid_lot_rejects``), and after the kill switch.
+    ``qty`` off the lot grid (counted in ``invalid_lot_rejects``), a larger size for a sell of an
+    instrument that may not go short (counted in ``insufficient_position_rejects``), and after the kill switch.
     """
     s = find_slot_nb(st, oid)
     if s < 0:
@@ -351,6 +362,9 @@ def modify(st, oid, price, qty):
     units = _lots_nb(st, a, qty)
     if units < 0.0:
         st.counters[c.C_LOT_REJECTS] += 1
+        return False
+    if st.oi[s, c.O_SIDE] < 0 and st.inst[a, c.I_NO_SHORT] != 0.0 and units > st.of[s, c.F_LQTY]:
+        st.counters[c.C_POS_REJECTS] += 1  # a sell that may not go short only shrinks (cancel and send anew)
         return False
     if st.guard_st[c.GS_KILLED] != 0.0:
         return False  # after the kill switch only cancels and reducing orders go out
@@ -476,6 +490,51 @@ def annotate(st, code, v0, v1, v2, v3, v4, v5, v6, v7):
 def is_binary(st, a):
     """True for binary-outcome books (prices inside (0, 1), payoff 1)."""
     return st.inst[a, c.I_BINARY] > 0.0
+
+
+@njit(cache=True)
+def complement(st, a):
+    """The asset index of the other outcome of ``a``'s binary market, or -1."""
+    return np.int64(st.inst[a, c.I_COMPLEMENT])
+
+
+@njit(cache=True)
+def net_exposure(st, a):
+    """Position in ``a`` less its complement's (YES − NO), as known from fill responses; ``a``'s position when alone."""
+    b = np.int64(st.inst[a, c.I_COMPLEMENT])
+    if b < 0:
+        return st.acct[a, c.A_LPOS]
+    return st.acct[a, c.A_LPOS] - st.acct[b, c.A_LPOS]
+
+
+@njit(cache=True)
+def sellable(st, a):
+    """Contracts of ``a`` that may still be sold: the position as known less every live sell's leaves (inf when
+    the instrument may go short)."""
+    if st.inst[a, c.I_NO_SHORT] == 0.0:
+        return np.inf
+    return sell_room_nb(st, a) * st.inst[a, c.I_UNIT]
+
+
+@njit(cache=True)
+def merge_pair(st, a, qty):
+    """Merge ``qty`` tokens of ``a`` and as many of its complement into ``qty`` of cash, now (no latency).
+
+    Returns ``qty`` or -reason: not a binary pair (-R_INVALID_QTY), off the lot grid
+    (-R_INVALID_LOT), resolved (-R_MARKET_RESOLVED), or more than either side may sell
+    (-R_INSUFFICIENT_POSITION). Two ``merge`` rows go to the fill log (the 1.0 split by the mids).
+    """
+    units = _lots_nb(st, a, qty)
+    if not (qty > 0.0) or units < 0.0:
+        return -float(c.R_INVALID_LOT)
+    got = merge_pair_nb(st, a, units)
+    return got * st.inst[a, c.I_UNIT] if got > 0.0 else got
+
+
+@njit(cache=True)
+def market_settled(st, a):
+    """True once ``a``'s market has resolved and paid out."""
+    return st.acct[a, c.A_SETTLED] != 0.0
 
 
 @njit(cache=True)

@@ -51,6 +51,7 @@ from arbkit.engine.matching import (
     reset_consumed_nb,
 )
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
+from arbkit.engine.outcomes import settle_at_end_nb
 from arbkit.engine.timers import advance_nb, buffers_full_nb, recompute_due_nb, timers_at_nb
 
 I64_MAX = np.iinfo(np.int64).max
@@ -525,3 +526,4 @@ def finish_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nre
             st.clock[c.CLK_LAST_T] = t
             st.clock[c.CLK_NOW] = t
             cancel_resting_at_end_nb(st, t)
+            settle_at_end_nb(st, t)

@@ -42,9 +42,13 @@ R_INVALID_LOT = 10  #: the size is not a whole number of the instrument's lots (
 R_IOC_LEFTOVER = 11  #: what an IOC or market order could not fill at once
 R_END_OF_DATA = 12  #: still resting when the data (or the window) ended
 R_KILL_SWITCH = 13  #: the cancel the kill switch sent when it tripped (in EV_CANCEL_SENT and EV_CANCEL)
+#: a sell of a spot / outcome token beyond what is held (the position as known, less every live sell's leaves)
+R_INSUFFICIENT_POSITION = 14
+R_MARKET_RESOLVED = 15  #: the instrument's market has resolved: new orders are refused, resting ones cancelled
 REASON_NAMES = ("", "post_only_would_cross", "invalid_qty", "invalid_price", "no_liquidity",
                 "unknown_order", "too_many_orders", "book_unusable", "modify_would_cross", "guard_blocked",
-                "invalid_lot", "ioc_leftover", "end_of_data", "kill_switch")
+                "invalid_lot", "ioc_leftover", "end_of_data", "kill_switch", "insufficient_position",
+                "market_resolved")
 
 # -- requests (strategy -> exchange) and responses (exchange -> strategy) ---------------------
 RQ_NEW = 0
@@ -83,10 +87,17 @@ A_POS, A_CASH, A_AVG, A_REAL, A_FEES, A_VOL, A_LPOS, A_MID, A_NOTIONAL, A_POS_U,
 # (arbkit.engine.funding); A_MARK: the price equity and unrealised PnL use in ``mark: mark_price`` mode
 # (the last MARK row; 0 before one: the mid)
 A_FUNDING, A_MARK = 11, 12
-NA = 13
+# outcome instruments: A_SETTLED 1 once the market resolved and the position was paid out; A_SETTLE_ADJ the sum of
+# position x (payoff - last mid) paid at settlement (mark-to-mid PnL = settled PnL - A_SETTLE_ADJ)
+A_SETTLED, A_SETTLE_ADJ = range(13, 15)
+NA = 15
 # I_UNIT: the engine's quantity unit, the lot size (or 1.0 when the lot is unknown: float quantities then)
 I_MAKER_BPS, I_TAKER_BPS, I_CSIZE, I_INVERSE, I_LOT, I_BINARY, I_UNIT = range(7)
-NI = 7
+# I_NO_SHORT 1: the position may not go below zero (spot, outcome tokens unless allow_short); I_COMPLEMENT the asset
+# index of the other outcome of a binary market (-1 none); I_PAYOFF the payoff per token at resolution (NaN: not
+# known); I_RES_S / I_RES_NS the resolution time as whole seconds and the ns beyond them (exact; -1 s: not known)
+I_NO_SHORT, I_COMPLEMENT, I_PAYOFF, I_RES_S, I_RES_NS = range(7, 12)
+NI = 12
 # -- engine configuration vectors ---------------------------------------------------------------
 # G_MAX_SILENCE: ns of feed silence after which interval calls, wake-ups and equity samples pause (0: never)
 G_SCHEDULE, G_INTERVAL, G_QUEUE, G_THROUGH, G_CROSS, G_CONSUME, G_EQ_INTERVAL, G_MAX_LEVELS, G_ALLOW_CROSSED, \
@@ -129,7 +140,8 @@ COUNTER_NAMES = (
     "prob_skipped_fills", "gaps", "messages", "equity_samples", "responses",
     "guard_budget_capped", "guard_budget_blocks", "guard_exposure_blocks", "guard_cooldown_blocks",
     "guard_kill_blocks", "kill_switch_trips", "exchange_cancels", "kill_switch_cancels", "invalid_lot_rejects",
-    "crossed_books", "timer_calls", "entry_attempts", "entries",
+    "crossed_books", "timer_calls", "insufficient_position_rejects", "settlements", "merges", "entry_attempts",
+    "entries",
 )
 # cancels_sent: cancel requests sent, by the strategy and by the kill switch (its share: kill_switch_cancels);
 # exchange_cancels: orders the exchange cancelled that the strategy did not ask to cancel: IOC/market leftovers,
@@ -141,7 +153,10 @@ C_EVENTS, C_CALLS, C_ORDERS, C_CANCELS_SENT, C_MODIFIES, C_REJECTS, C_REQ_REJECT
 C_FILLS, C_MAKER, C_TAKER, C_THROUGH, C_CROSS, C_PROB_SKIP, C_GAPS, C_MESSAGES, C_EQ, C_RESP = range(7, 17)
 C_G_CAPPED, C_G_BUDGET, C_G_EXPOSURE, C_G_COOLDOWN, C_G_KILL, C_KILL_TRIPS = range(17, 23)
 C_EXCH_CANCELS, C_KILL_CANCELS, C_LOT_REJECTS, C_CROSSED, C_TIMER_CALLS = range(23, 28)
-C_ENTRY_ATTEMPTS, C_ENTRIES = range(28, 30)
+# insufficient_position_rejects: sells refused at submit (or modifies refused) for want of the tokens;
+# settlements: positions paid out at a market's resolution; merges: complementary pairs merged into cash
+C_POS_REJECTS, C_SETTLES, C_MERGES = range(28, 31)
+C_ENTRY_ATTEMPTS, C_ENTRIES = range(31, 33)
 
 # -- risk guards: configuration (float64 [NRG]) and state (float64 [NGS]) -------------------------
 (RG_ON, RG_BUDGET, RG_MAX_POS_NOTIONAL, RG_MAX_TOTAL_NOTIONAL, RG_COOLDOWN_FILL_MS, RG_COOLDOWN_LOSS_MS,
@@ -173,7 +188,10 @@ CLK_NEXT_DUE, CLK_NEXT_TIMER, CLK_WAKE, CLK_LAST_CALL_T, CLK_CROSS_TS, CLK_CROSS
 # funding (arbkit.engine.funding): rows in the funding ledger buffer; the earliest pending funding time of any
 # asset (max int: none), part of CLK_NEXT_DUE
 CLK_NFUND, CLK_FUND_DUE = range(36, 38)
-N_CLOCK = 38
+# CLK_NEXT_SETTLE: the earliest resolution time of a market not settled yet (max int: none); a timer like the
+# kill-switch deadlines (never paused by max_silence_s)
+CLK_NEXT_SETTLE = 38
+N_CLOCK = 39
 
 # engine errors (CLK_ERROR): the driver turns them into exceptions
 E_NONE = 0
@@ -211,7 +229,10 @@ FILL_DTYPE = np.dtype([
     ("slip_mid_bps", "f8"),  # signed cost vs the mid on arrival
     ("best_bid", "f8"),  # the book's top when the fill happened (NaN when a side is empty)
     ("best_ask", "f8"),
+    ("kind", "i1"),  # FK_TRADE a trade; FK_SETTLE a payout at resolution; FK_MERGE a pair merged into cash
 ])
+FK_TRADE, FK_SETTLE, FK_MERGE = range(3)
+FILL_KIND_NAMES = ("trade", "settlement", "merge")
 
 # the funding ledger: one row per funding time and instrument held (arbkit.engine.funding)
 FUNDING_DTYPE = np.dtype([

@@ -317,10 +317,40 @@ class RiskGuards:
         return asdict(self)
 
 
-def instrument_matrix(instruments: Sequence[Instrument]) -> np.ndarray:
-    """Per-asset float columns the engine reads (fees, contract size, inverse/binary flags, lot)."""
+#: contract types that may go short by default (``allow_short`` unset): perpetuals and futures
+SHORTABLE_BY_DEFAULT = ("linear_perp", "inverse_perp", "linear_future", "inverse_future", "option")
+
+
+def check_allow_short(allow_short: Any) -> None:
+    """``allow_short``: None (by contract type), true / false for every instrument."""
+    if allow_short is not None and not isinstance(allow_short, (bool, np.bool_)):
+        raise ConfigError(f"allow_short must be true, false or null (by contract type), got {allow_short!r}")
+
+
+def complement_index(instruments: Sequence[Instrument], a: int) -> int:
+    """Index of instrument ``a``'s complement (same venue, ``complement`` symbol or key); -1 when none."""
+    want = instruments[a].complement
+    if not want:
+        return -1
+    for b, other in enumerate(instruments):
+        if b != a and (other.key == want or (other.venue == instruments[a].venue and other.symbol == want)):
+            return b
+    return -1
+
+
+def instrument_matrix(instruments: Sequence[Instrument], allow_short: bool | None = None) -> np.ndarray:
+    """Per-asset float columns the engine reads (fees, contract size, inverse/binary flags, lot, short rule,
+    complement, payoff and resolution time)."""
+    check_allow_short(allow_short)
     m = np.zeros((len(instruments), c.NI))
     for a, inst in enumerate(instruments):
+        shortable = inst.contract_type in SHORTABLE_BY_DEFAULT if allow_short is None else bool(allow_short)
+        m[a, c.I_NO_SHORT] = 0.0 if shortable else 1.0
+        m[a, c.I_COMPLEMENT] = complement_index(instruments, a)
+        m[a, c.I_PAYOFF] = np.nan if inst.payoff is None else inst.payoff
+        rts = inst.resolution_ts
+        m[a, c.I_RES_S] = -1.0 if rts is None else float(rts // 1_000_000_000)
+        m[a, c.I_RES_NS] = 0.0 if rts is None else float(rts % 1_000_000_000)
         m[a, c.I_MAKER_BPS] = inst.maker_fee_bps
         m[a, c.I_TAKER_BPS] = inst.taker_fee_bps
         m[a, c.I_CSIZE] = inst.contract_size

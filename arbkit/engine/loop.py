@@ -25,6 +25,12 @@ the plain-Python reference engine in the tests follow it exactly):
   arriving at the instant of the strategy's last call (zero latency) does not call it again
   at that instant: it carries ``CALL_RESPONSE`` into the next call (so zero latency cannot
   make a strategy loop without time passing).
+* Binary markets with a known winner pay out at their resolution time: a timer
+  (``CLK_NEXT_SETTLE``, folded into ``CLK_NEXT_TIMER`` / ``CLK_NEXT_DUE`` by ``timer_due_nb``
+  and ``advance_nb``, never paused by ``max_silence_s``) run first in ``timers_at_nb``; it needs
+  no per-row work. A resolution after the data pays out in ``finish_events_nb`` (and the
+  batched finish) after the end-of-data cancels. Sells beyond the tokens held and merges are
+  strategy-side (``api``), shared by both loops.
 * Then the row updates its book and our resting orders (queue positions, trade fills).
 * FUNDING and MARK rows (:mod:`arbkit.engine.funding`) are no message and move no clock:
   they call no strategy, are not counted as events, do not end the open message and do no
@@ -56,6 +62,7 @@ from arbkit.engine.marks import mark_equity_nb
 from arbkit.engine.matching import (cancel_resting_at_end_nb, maker_on_cross_nb, maker_on_trade_nb, queue_on_depth_nb,
                                     requeue_after_image_nb, reset_consumed_nb)
 from arbkit.engine.guards import guard_on_call_nb
+from arbkit.engine.outcomes import settle_at_end_nb
 from arbkit.engine.state import ENGINE_STATE_TYPE, STRATEGY_FN_TYPE
 from arbkit.engine.timers import (BUFFER_MARGIN, advance_nb, buffers_full_nb, recompute_due_nb,  # noqa: F401
                                   sample_equity_nb, timers_at_nb)
@@ -470,7 +477,8 @@ def finish_events_nb(st, strategy, params, user, t_end):
     """End of data: close the last message (its strategy call included), then cancel what still rests.
 
     The exchange cancels resting orders at the later of the last message's time and ``t_end``
-    (the clock's end when the driver moved it on; min int when not).
+    (the clock's end when the driver moved it on; min int when not); then markets with a known
+    winner not settled yet pay out (at their resolution time when it is later).
     """
     a = st.clock[c.CLK_PEND_ASSET]
     if a >= 0:
@@ -481,6 +489,7 @@ def finish_events_nb(st, strategy, params, user, t_end):
     if t != I64_MIN:
         st.clock[c.CLK_NOW] = t
         cancel_resting_at_end_nb(st, t)
+        settle_at_end_nb(st, t)
 
 
 @njit(types.void(ENGINE_STATE_TYPE, *_event_array_types(True)), cache=True, nogil=True)

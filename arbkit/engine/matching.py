@@ -136,6 +136,7 @@ def record_fill_nb(st, t, s, price, units, maker, level, slip_touch, slip_mid):
     b = st  # the book arrays are direct fields of the state
     f.best_bid = b.best_bid[a] * b.tick[a] if b.best_bid[a] != NO_BID else np.nan
     f.best_ask = b.best_ask[a] * b.tick[a] if b.best_ask[a] != NO_ASK else np.nan
+    f.kind = c.FK_TRADE
     st.clock[c.CLK_NFILL] = k + 1
     st.counters[c.C_FILLS] += 1
     if maker:
@@ -282,6 +283,9 @@ def exchange_new_nb(st, t, s):
     side = st.oi[s, c.O_SIDE]
     typ = st.oi[s, c.O_TYPE]
     tick = st.oi[s, c.O_TICK]
+    if st.acct[a, c.A_SETTLED] != 0.0:  # sent before the market resolved, arrived after
+        _reject_nb(st, t, s, c.R_MARKET_RESOLVED)
+        return
     if not st.usable[a]:
         _reject_nb(st, t, s, c.R_BOOK_UNUSABLE)
         return

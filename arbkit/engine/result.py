@@ -25,6 +25,17 @@ def fills_hash(fills: np.ndarray) -> str:
     return hashlib.sha256(arr.tobytes()).hexdigest()
 
 
+#: the fill fields that do not depend on which other instruments shared the run (asset index and order ids do)
+_OWN_FIELDS = [n for n in c.FILL_DTYPE.names if n not in ("asset", "order_id")]
+
+
+def instrument_fills_hash(fills: np.ndarray, asset: int) -> str:
+    """sha256 over one instrument's fills without the asset index and order ids: equal for the same instrument's
+    fills whether it ran alone or beside others (with latencies that draw no random numbers)."""
+    sel = np.ascontiguousarray(fills[fills["asset"] == asset], dtype=c.FILL_DTYPE)
+    return hashlib.sha256(b"".join(sel[n].tobytes() for n in _OWN_FIELDS)).hexdigest()
+
+
 @dataclass
 class Result:
     """One replay's output. ``fills`` and ``orders`` are structured arrays (see ``codes.FILL_DTYPE``)."""
@@ -66,6 +77,10 @@ class Result:
     def fills_hash(self) -> str:
         """sha256 of the fills: the run's fingerprint."""
         return fills_hash(self.fills)
+
+    def fills_hash_by_instrument(self) -> dict[str, str]:
+        """Per instrument (``venue:symbol``): :func:`instrument_fills_hash` of its fills."""
+        return {inst.key: instrument_fills_hash(self.fills, a) for a, inst in enumerate(self.instruments)}
 
     @property
     def pnl(self) -> float:

@@ -66,6 +66,8 @@ class Strategy:
     #: the strategy's internal figures over time from a Result's annotations: {"ts": ns, name: values, ...}
     #: (the market maker's reservation price, spread, skew, volatility estimate); campaigns and the dashboard read it
     internals: Callable[[Any], dict[str, np.ndarray]] | None = None
+    #: binary-outcome makers: Result -> {market id: max net exposure}, for the market KPIs' time within limit
+    market_limits: Callable[[Any], Mapping[str, float]] | None = None
     #: the KPI a sweep job returns by default; ``{costs}`` stands for the run's cost profile name
     objective: str = DEFAULT_OBJECTIVE
     #: how sweeps rank parameter sets: (KPI, descending) in order of precedence

@@ -96,6 +96,7 @@ def quoted_quantity(orders: np.ndarray) -> np.ndarray:
 
 def fill_rate_pct(fills: np.ndarray, orders: np.ndarray) -> float:
     """Filled quantity / quoted quantity (submitted plus modified up), %: the one definition (KPIs and live state)."""
+    fills = fills[fills["kind"] == c.FK_TRADE] if len(fills) else fills
     return _ratio(float(fills["qty"].sum()) if len(fills) else 0.0, float(quoted_quantity(orders).sum()))
 
 
@@ -140,7 +141,8 @@ def _pct(part_ns: float, whole_ns: float) -> float:
 
 def _block(result, asset: int | None, fills: np.ndarray, orders: np.ndarray, eq_ts: np.ndarray, eq: np.ndarray,
            pos: np.ndarray, final_pnl: float, max_dd: float, tim_pct: float, funding: np.ndarray) -> dict[str, Any]:
-    sel = fills if asset is None else fills[fills["asset"] == asset]
+    rows = fills if asset is None else fills[fills["asset"] == asset]
+    sel = rows[rows["kind"] == c.FK_TRADE]  # payouts at resolution and merges are no trades
     osel = orders if asset is None else orders[orders["asset"] == asset]
     fsel = funding if asset is None else funding[funding["asset"] == asset]
     funding_pnl = float(_funding_quote(result, fsel).sum())
@@ -178,7 +180,7 @@ def _block(result, asset: int | None, fills: np.ndarray, orders: np.ndarray, eq_
         "max_drawdown": max_dd,
         "sharpe": _sharpe(eq_ts, eq),
         "profitable_hours_pct": _profitable_hours(eq_ts, eq),
-        "inventory_max_abs": _max_abs_position(sel, len(result.instruments)),
+        "inventory_max_abs": _max_abs_position(rows, len(result.instruments)),
         "inventory_p95_abs": float(np.percentile(abs_pos, 95)),
         "time_in_market_pct": tim_pct,
         "quote_count": quotes,

@@ -16,6 +16,7 @@ from arbkit.engine.strategy import DEFAULT_OBJECTIVE, DEFAULT_RANK_KEYS, Strateg
 from arbkit.kpi.compute import compute_kpis
 from arbkit.kpi.edge import PROFILES, edge_report
 from arbkit.kpi.gates import Gate
+from arbkit.kpi.markets import market_kpis
 from arbkit.kpi.ops import guard_kpis
 from arbkit.strategies import REGISTRY, get_strategy
 from arbkit.strategies.hooks import SpreadHistogram
@@ -26,9 +27,10 @@ GateSpec = str | Mapping[str, Any] | Gate
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One replay judged. ``kpis``: {total, instruments, counters}; ``edge``: the edge report (None without an
-    edge model); ``gates``: one verdict per gate; ``objective``: the KPI a sweep optimises, and its value;
-    ``ops``: the operations KPIs (guard figures, and timing or live figures when given), gate terms too."""
+    """One replay judged. ``kpis``: {total, instruments, counters, and markets for binary-outcome runs}; ``edge``:
+    the edge report (None without an edge model); ``gates``: one verdict per gate; ``objective``: the KPI a sweep
+    optimises, and its value; ``ops``: the operations KPIs (guard figures, and timing or live figures when given),
+    gate terms too."""
 
     kpis: Mapping[str, Any]
     round_trips: tuple[Mapping[str, Any], ...] | None
@@ -112,6 +114,9 @@ def evaluate(result: Any, *, gate: GateSpec | Sequence[GateSpec] | None = None, 
     hooks = strategy if strategy is not None else strategy_of(result)
     trips = hooks.round_trips(result) if hooks is not None and hooks.round_trips is not None else None
     kpis = compute_kpis(result, round_trips=trips)
+    markets = market_kpis(result, hooks.market_limits(result) if hooks is not None and hooks.market_limits else None)
+    if markets:  # binary-outcome markets: settled and mark-to-mid PnL, net exposure
+        kpis = {**kpis, "markets": markets}
     edge = spreads = None
     if hooks is not None and hooks.edge is not None:
         paper = hooks.edge(result, trips)

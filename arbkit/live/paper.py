@@ -61,6 +61,7 @@ import yaml
 from arbkit.book.ladder import NO_ASK, NO_BID
 from arbkit.core.columns import EventColumns
 from arbkit.core.errors import ConfigError
+from arbkit.core.schema import markets_of
 from arbkit.core.terminal import rss_mb
 from arbkit.engine import codes as c
 from arbkit.engine.accounting import asset_equity_nb, unrealised_nb
@@ -77,6 +78,22 @@ from arbkit.run.config import RunConfig
 from arbkit.run.result import RunResult
 from arbkit.run.trade_log import TradeLog
 from arbkit.strategies import get_strategy
+
+
+def market_cards(instruments: Any, acct: np.ndarray, im: np.ndarray, per: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One card per binary market for the live state: net exposure (YES − NO), equity marked to mid, payout state."""
+    cards = []
+    for market, assets in markets_of(instruments).items():
+        eq = [float(asset_equity_nb(acct, im, a)) for a in assets]
+        yes, no = assets[0], (assets[1] if len(assets) > 1 else None)
+        net = float(acct[yes, c.A_POS]) - (float(acct[no, c.A_POS]) if no is not None else 0.0)
+        settled = all(acct[a, c.A_SETTLED] != 0.0 for a in assets)
+        cards.append({"market": market, "instruments": [instruments[a].key for a in assets],
+                      "net_exposure": net, "equity": float(sum(e for e in eq if e == e)),
+                      "pnl_marked": float(sum(e for e in eq if e == e) - sum(acct[a, c.A_SETTLE_ADJ] for a in assets)),
+                      "resolution": "settled" if settled else "open", "winner": instruments[yes].winner if settled else None,
+                      "quotes": sum(len(per[a]["quotes"]) for a in assets)})
+    return cards
 
 
 def _atomic_json(path: Path, data: Any) -> None:
@@ -429,6 +446,7 @@ class PaperRun:
             per.append({"instrument": inst.key, "best_bid": bb * tick if bb != NO_BID else None,
                         "best_ask": ba * tick if ba != NO_ASK else None, "position": float(acc[c.A_POS]),
                         "quotes": quotes, "equity": eq if eq == eq else None})
+        out["markets"] = market_cards(rep.instruments, st.acct, im, per)
         n = len(rep.instruments)
         peak = max(float(st.marks[n, c.MK_PEAK]), total_eq)  # the engine's running peak, from the starting equity
         orders = int(st.counters[c.C_ORDERS])

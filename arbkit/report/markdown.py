@@ -82,6 +82,17 @@ def run_report(result: Any, out: str | Path, *, recording: Any = None, gates: Se
     traded = {int(a) for a in result.fills["asset"]}
     per = {k: v for a, (k, v) in enumerate(kpis.get("instruments", {}).items()) if a in traded}
     md.append(_table(["kpi", "total", *per], [(n, total.get(n), *(per[p].get(n) for p in per)) for n in names]))
+    markets = kpis.get("markets")
+    if markets:
+        md.append("### Markets (binary outcomes)\n")
+        md.append("Settled PnL pays each token 1 or 0 at the market's resolution; mark-to-mid PnL values the same "
+                  "positions at their last mid. A market with no known winner is marked to mid.\n")
+        keys = ["resolution", "winner", "pnl_settled", "pnl_marked", "net_exposure", "net_exposure_max_abs",
+                "time_within_limit_pct", "fills", "fill_rate_pct", "quote_count", "merges"]
+        md.append(_table(["market", *keys], [(m, *(b.get(k) for k in keys)) for m, b in markets.items()]))
+        unresolved = [m for m, b in markets.items() if m != "total" and b["resolution"] != "settled"]
+        if unresolved:
+            md.append(f"Not resolved (marked to mid): {', '.join(unresolved)}.\n")
     if total.get("exit_reasons"):
         md.append("### Exit reasons\n")
         md.append(_table(["reason", "count", "share %"],

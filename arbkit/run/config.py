@@ -14,6 +14,7 @@ and replayed with ``arbkit replay REC --config run.yaml``.
     end_ns: null
     allow_crossed: false        # replay books that end a message crossed (counted) instead of stopping
     clock_end_ns: null          # timers ran on to here after the last event (paper runs write it)
+    allow_short: null           # null: perpetuals/futures may go short, spot and outcome tokens not; or true/false
     mark: mid                   # what equity / unrealised PnL mark positions at: mid | mark_price
 
 Provenance (written by campaigns, ignored by the replay): ``run_id``, ``hypothesis`` (the
@@ -34,7 +35,7 @@ from arbkit.run.result import RunResult
 from arbkit.strategies import get_strategy
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
-        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns", "mark")
+        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns", "mark", "allow_short")
 #: provenance keys: who the run is and where it came from (a campaign writes them; replays ignore them)
 PROVENANCE_KEYS = ("run_id", "hypothesis", "parent_run", "changes_from_parent")
 
@@ -56,6 +57,7 @@ class RunConfig:
     end_ns: int | None = None
     allow_crossed: bool = False
     clock_end_ns: int | None = None
+    allow_short: bool | None = None
     mark: str = "mid"
     run_id: str | None = None
     hypothesis: str | None = None
@@ -83,6 +85,8 @@ class RunConfig:
             raise ConfigError(f"{where}: seed must be an integer, got {seed!r}")
         if not isinstance(d.get("allow_crossed", False), bool):
             raise ConfigError(f"{where}: allow_crossed must be true or false, got {d['allow_crossed']!r}")
+        if d.get("allow_short") is not None and not isinstance(d["allow_short"], bool):
+            raise ConfigError(f"{where}: allow_short must be true, false or null, got {d['allow_short']!r}")
         try:
             check_mark(d.get("mark", "mid"))
         except ConfigError as exc:
@@ -106,7 +110,7 @@ class RunConfig:
                       chunk_rows=self.chunk_rows, equity_interval_ms=self.equity_interval_ms,
                       start=self.start_ns, end=self.end_ns, trace=trace, allow_bad_rows=allow_bad_rows, verify=verify,
                       allow_crossed=self.allow_crossed if allow_crossed is None else allow_crossed,
-                      clock_end=self.clock_end_ns, mark=self.mark)
+                      clock_end=self.clock_end_ns, mark=self.mark, allow_short=self.allow_short)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

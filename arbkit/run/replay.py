@@ -74,7 +74,7 @@ def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill
            start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
            instruments: Sequence[Instrument] | None = None, warmup: bool = True, allow_bad_rows: bool = False,
            verify: bool = False, allow_crossed: bool = False, clock_end: int | None = None,
-           mark: str = "mid") -> RunResult:
+           mark: str = "mid", allow_short: bool | None = None) -> RunResult:
     """Replay ``strategy`` (a Strategy or a registry name) over a recording (a path, a
     :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
 
@@ -93,7 +93,9 @@ def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill
     Timers stop at the last event; ``clock_end`` (ns) lets them run on to that time (a paper
     run's recording replays with the clock end the run wrote). A book left crossed after a
     complete book message stops the replay with a DataError naming the row unless
-    ``allow_crossed`` (then the crossings are counted).
+    ``allow_crossed`` (then the crossings are counted). ``allow_short``: None lets perpetuals and
+    futures go short and not spot or outcome tokens (a sell beyond the tokens held is rejected
+    ``insufficient_position``); true / false for every instrument.
 
     FUNDING rows pay perpetual funding at each funding time on the position held
     (``result.funding``, ``funding`` in the account table; docs/engine.md). ``mark``: what
@@ -105,7 +107,7 @@ def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill
                           verify=verify)
     runner = Replayer(source.instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
                       guards=guards, equity_interval_ms=equity_interval_ms, source=source.path, trace_window=trace,
-                      allow_crossed=allow_crossed, mark=mark)
+                      allow_crossed=allow_crossed, mark=mark, allow_short=allow_short)
     for warm, chunk in source.stream:
         if warm:
             runner.warm(chunk)
@@ -224,7 +226,8 @@ def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, equity_interval_ms: float = 1000.0, start: int | None = None,
                  end: int | None = None, instruments: Sequence[Instrument] | None = None,
                  buffers: dict[str, int] | None = None, warmup: bool = True, allow_bad_rows: bool = False,
-                 verify: bool = False, allow_crossed: bool = False, mark: str = "mid") -> list[RunResult]:
+                 verify: bool = False, allow_crossed: bool = False, mark: str = "mid",
+                 allow_short: bool | None = None) -> list[RunResult]:
     """Replay ``strategy`` once per parameter set in one pass; ``[replay(recording, strategy, p, ...) for p in param_sets]``.
 
     The recording is read once; each Result (fills, ``fills_hash``, accounts, counters)
@@ -235,7 +238,7 @@ def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[
                           verify=verify)
     batch = BatchReplayer(source.instruments, strategy, param_sets, fill=fill, latency=latency, seeds=seeds,
                           schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, source=source.path,
-                          buffers=buffers, allow_crossed=allow_crossed, mark=mark)
+                          buffers=buffers, allow_crossed=allow_crossed, mark=mark, allow_short=allow_short)
     for warm, chunk in source.stream:
         if warm:
             batch.warm(chunk)

@@ -12,6 +12,7 @@ REGISTRY: dict[str, str] = {
     "mm": "arbkit.strategies.mm:mm",
     "touch_mm": "arbkit.strategies.touch_mm:touch_mm",
     "cross_taker": "arbkit.strategies.cross_taker:cross_taker",
+    "pm_mm": "arbkit.strategies.pm_mm:pm_mm",
 }
 
 

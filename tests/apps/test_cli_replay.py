@@ -61,7 +61,7 @@ def test_iso_times_and_bad_configs(tmp_path, capsys):
 def test_strategy_set_and_gate_from_the_command_line(capsys):
     argv = ["replay", str(BUNDLED), "--strategy", "arb", "--set", "asset_a=0", "--set", "asset_b=1",
             "--set", "entry_bps=-4.5", "--set", "tp_bps=1", "--set", "stop_loss_bps=3", "--set", "time_limit_s=30",
-            "--set", "net_of_fees=0", "--set", "latency.entry=1000000", "--json"]
+            "--set", "net_of_fees=0", "--set", "latency.entry=1000000", "--set", "allow_short=true", "--json"]
     code = main(argv + ["--gate", "default"])
     out = json.loads(capsys.readouterr().out)
     tot = out["kpis"]["total"]

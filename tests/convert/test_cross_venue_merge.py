@@ -72,9 +72,10 @@ def test_aligned_onto_one_start_the_arbitrage_trades_both_legs(captures):
     assert validate(merged.path).ok
     a, b = legs(merged)
     ev = merged.to_numpy()
-    res = replay(merged, arb(), {**PARAMS, "asset_a": a, "asset_b": b}, latency=LATENCY)
+    # spot legs: the arbitrage holds the coin it sells (allow_short; by default spot cannot go below zero)
+    res = replay(merged, arb(), {**PARAMS, "asset_a": a, "asset_b": b}, latency=LATENCY, allow_short=True)
     again = replay(ev, arb(), {**PARAMS, "asset_a": a, "asset_b": b}, latency=LATENCY, instruments=merged.instruments,
-                   chunk_rows=1_000)
+                   chunk_rows=1_000, allow_short=True)
     f = res.fills
     assert len(f) >= 4 and res.fills_hash == again.fills_hash
     assert set(f["asset"].tolist()) == {a, b} and set(f["side"].tolist()) == {1, -1}

@@ -1,7 +1,9 @@
 """Hand-built two-venue books and parameters of the arbitrage tests."""
 from arbkit.core.schema import Instrument
 
-INSTS = [Instrument("va", "X", 0.5, 0.25, contract_type="spot"), Instrument("vb", "X", 0.5, 0.25, contract_type="spot")]
+# perpetuals: the arbitrage sells what it does not hold (spot and outcome tokens may not go short by default)
+INSTS = [Instrument("va", "X", 0.5, 0.25, contract_type="linear_perp"),
+         Instrument("vb", "X", 0.5, 0.25, contract_type="linear_perp")]
 # A: 99.5 / 100.0   B: 100.5 / 101.0   -> buy A at 100, sell B at 100.5: up = 0.5 / 99.75 = 50.1 bps
 IMAGES = [(100, 0, 5, 0, 0.0, 0.0, 0), (100, 0, 1, 1, 99.5, 5.0, 0), (100, 0, 1, 1, 98.0, 5.0, 0),
           (100, 0, 1, -1, 100.0, 5.0, 0), (100, 0, 1, -1, 100.5, 5.0, 0),

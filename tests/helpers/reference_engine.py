@@ -34,6 +34,14 @@ Semantics (the kernel contract of ``arbkit/engine/loop.py``, written out again):
   requests, responses and timers at T, each asset held pays ``-pos·cs·mark·rate`` (linear,
   quote) or ``-pos·cs/mark·rate`` (inverse, coin) into cash, at the last mark (the mid when
   no MARK row came yet); ``mark='mark_price'``: equity marks at the last MARK price once one came.
+* outcome tokens: a sell of an instrument that may not go short beyond the position as known
+  less every live sell's leaves as known is refused at submit (insufficient_position), and a
+  modify may not make such a sell larger; a market with a known payoff settles at its
+  resolution time (a timer never paused, before the kill-switch checks, the equity sample and
+  the call): its resting orders are cancelled (market_resolved), its position is paid out at
+  the payoff (a settlement row), later orders are refused; at the end of the run the markets
+  not settled yet settle at max(resolution, end). ``merge`` turns equal YES and NO into cash
+  (1 per pair, split between the legs by their mids) at once.
 """
 from __future__ import annotations
 
@@ -54,7 +62,7 @@ EVERY, INTERVAL, TOP, RESPONSE, WAKE = 1, 2, 4, 8, 16
 COUNTERS = ("orders", "cancels_sent", "modifies", "rejects", "request_rejects", "maker_fills", "taker_fills",
             "trade_through_fills", "cross_fills", "prob_skipped_fills", "exchange_cancels", "kill_switch_cancels",
             "invalid_lot_rejects", "crossed_books", "strategy_calls", "timer_calls", "kill_switch_trips",
-            "equity_samples", "entry_attempts", "entries")
+            "equity_samples", "insufficient_position_rejects", "settlements", "merges", "entry_attempts", "entries")
 
 
 class SplitMix:
@@ -86,6 +94,7 @@ class Order:
     # strategy's view
     lstatus: int = NEW
     lleaves: float = 0.0
+    lqty: float = 0.0  # the size as last acknowledged
     cxl_sent: int = 0  # 1 strategy, 2 kill switch
     inflight: int = 0
     released: bool = False
@@ -114,6 +123,11 @@ class RefInstrument:
     contract_size: float = 1.0
     inverse: bool = False
     lot: float = 0.0
+    no_short: bool = False
+    binary: bool = False
+    complement: int = -1
+    payoff: float | None = None
+    resolution: int | None = None
 
     @property
     def unit(self) -> float:
@@ -133,6 +147,7 @@ class RefFill:
     qty: float
     fee: float
     how: str = ""  # taker | queue | through | cross
+    kind: int = 0  # 0 trade, 1 settlement, 2 merge
 
 
 @dataclass
@@ -169,6 +184,8 @@ class ReferenceEngine:
         self.pos_u = [0.0] * n
         self.cash = [0.0] * n
         self.lpos_u = [0.0] * n
+        self.settled = [False] * n
+        self.settle_adj = [0.0] * n
         self.mid = [float("nan")] * n
         self.prev_top = [(0, 0)] * n
         self.bbo = [[float("nan")] * 4 for _ in range(n)]
@@ -322,7 +339,7 @@ class ReferenceEngine:
                 self.counters["rejects"] += 1
                 return -3
             tick = self.to_tick(a, price)
-            if abs(tick * self.instruments[a].tick - price) > 1e-9 * price:
+            if abs(tick * self.instruments[a].tick - price) > 1e-9 * price or (self.instruments[a].binary and price >= 1.0):
                 self.counters["rejects"] += 1
                 return -3
         units = self._lots(a, qty)
@@ -330,6 +347,13 @@ class ReferenceEngine:
             self.counters["rejects"] += 1
             self.counters["invalid_lot_rejects"] += 1
             return -10
+        if self.settled[a]:
+            self.counters["rejects"] += 1
+            return -15
+        if side < 0 and self.instruments[a].no_short and units > self.sell_room(a) + 1e-9 * units:
+            self.counters["rejects"] += 1
+            self.counters["insufficient_position_rejects"] += 1
+            return -14
         lpos = self.lpos(a)
         entry = not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12)  # opens or adds
         if entry:
@@ -338,7 +362,7 @@ class ReferenceEngine:
             self.counters["guard_kill_blocks"] = self.counters.get("guard_kill_blocks", 0) + 1
             return -9
         oid = len(self.orders) + 1
-        o = Order(oid, a, 1 if side > 0 else -1, otype, tick, units, units, lleaves=units)
+        o = Order(oid, a, 1 if side > 0 else -1, otype, tick, units, units, lleaves=units, lqty=units)
         self.orders.append(o)
         self._send(o, ("new", tick, units))
         self.counters["orders"] += 1
@@ -368,11 +392,75 @@ class ReferenceEngine:
         if units < 0:
             self.counters["invalid_lot_rejects"] += 1
             return False
+        if o.side < 0 and self.instruments[o.asset].no_short and units > o.lqty:
+            self.counters["insufficient_position_rejects"] += 1
+            return False
         if self.killed:
             return False
         self._send(o, ("modify", tick, units))
         self.counters["modifies"] += 1
         return True
+
+    def sell_room(self, a: int) -> float:
+        room = self.lpos_u[a]
+        for o in self.orders:
+            if o.asset == a and o.side < 0 and not o.released and o.lstatus in (NEW, OPEN, PARTIAL):
+                room -= o.lleaves
+        return room
+
+    def merge(self, a: int, qty: float) -> float:
+        units = self._lots(a, qty)
+        if not qty > 0 or units < 0:
+            return -10.0
+        inst = self.instruments[a]
+        b = inst.complement
+        if b < 0 or not inst.binary:
+            return -2.0
+        if self.settled[a] or self.settled[b]:
+            return -15.0
+        if units > self.sell_room(a) or units * inst.unit > self.sell_room(b) * self.instruments[b].unit + 1e-9:
+            self.counters["insufficient_position_rejects"] += 1
+            return -14.0
+        ma, mb = self.mid[a], self.mid[b]
+        pa = ma / (ma + mb) if not math.isnan(ma) and not math.isnan(mb) and ma + mb > 0 else 0.5
+        self._payout(self.now, a, -1, pa, units, 2)
+        self._payout(self.now, b, -1, 1.0 - pa, units * inst.unit / self.instruments[b].unit, 2)
+        self.counters["merges"] += 1
+        return units * inst.unit
+
+    def _payout(self, t: int, a: int, side: int, price: float, units: float, kind: int) -> None:
+        inst = self.instruments[a]
+        qty = units * inst.unit
+        self.cash[a] -= side * qty * price * inst.contract_size
+        self.pos_u[a] += side * units
+        self.lpos_u[a] += side * units
+        self._mark(a)
+        self._hold_row(a, self.pos_u[a] != 0.0, t)
+        self._hold_row(len(self.instruments), any(p != 0.0 for p in self.pos_u), t)
+        self.fills.append(RefFill(t, t, a, 0, side, 0, -1, price, qty, 0.0, "payout", kind))
+        if self.observer is not None:
+            self.observer(self, t)
+
+    def _settle(self, a: int, t: int) -> None:
+        for o in self.orders:
+            if o.asset == a and not o.released and o.status in (OPEN, PARTIAL):
+                o.status = CANCELLED
+                self.counters["exchange_cancels"] += 1
+                self._respond(t, o, "cancelled")
+        self.settled[a] = True
+        if self.pos_u[a] == 0.0:
+            return
+        inst = self.instruments[a]
+        self.settle_adj[a] += self.pos(a) * inst.contract_size * (inst.payoff - self.mid[a])
+        self._payout(t, a, -1 if self.pos_u[a] > 0 else 1, inst.payoff, abs(self.pos_u[a]), 1)
+        self.counters["settlements"] += 1
+
+    def _settle_pending(self) -> list[int]:
+        return [a for a, i in enumerate(self.instruments) if not self.settled[a] and i.payoff is not None]
+
+    def _next_settle(self) -> int:
+        times = [self.instruments[a].resolution for a in self._settle_pending()]
+        return min((r for r in times if r is not None), default=INF)
 
     def wake_at(self, t: int) -> bool:
         if not t > self.now:
@@ -476,6 +564,8 @@ class ReferenceEngine:
         a = o.asset
         resting = o.status in (OPEN, PARTIAL)
         if kind == "new":
+            if self.settled[a]:
+                return self._reject(t, o, 15)
             if not self.usable[a]:
                 return self._reject(t, o, 7)
             crosses = self._crosses(a, o.side, o.tick, o.otype == MARKET)
@@ -599,6 +689,8 @@ class ReferenceEngine:
             o.lleaves = leaves
             if kind == "fill":
                 self.lpos_u[o.asset] += o.side * qty
+            elif kind == "modified":
+                o.lqty = qty
             elif kind in ("cancelled", "request_rejected"):
                 o.cxl_sent = 0
             o.inflight -= 1
@@ -712,6 +804,10 @@ class ReferenceEngine:
 
     def _timers_at(self, t: int, scheduled: bool = True) -> int:
         self._pay_funding(t)
+        for a in self._settle_pending():
+            r = self.instruments[a].resolution
+            if r is not None and r <= t:
+                self._settle(a, t)
         if self._guards_on:
             self._time_checks(t)
         if not scheduled:
@@ -746,6 +842,7 @@ class ReferenceEngine:
                 sched = min(sched, self.next_call)
             sched = min(sched, self.next_eq)
             g = self._guard_deadline() if self._guards_on else INF
+            g = min(g, self._next_settle())
             awake = self.max_silence_ns <= 0 or sched <= self.last_t + self.max_silence_ns
             tm = min(sched, g) if awake else g
             d = tm if tm < t else INF
@@ -889,6 +986,9 @@ class ReferenceEngine:
                     o.status = CANCELLED
                     self.counters["exchange_cancels"] += 1
                     self._respond(end, o, "cancelled")
+            for a in self._settle_pending():
+                r = self.instruments[a].resolution
+                self._settle(a, r if r is not None and r > end else end)
 
 
 def scripted(actions: list[tuple], wake: bool = False):
@@ -908,6 +1008,8 @@ def scripted(actions: list[tuple], wake: bool = False):
                 break
             if op == 0:
                 ids[i] = eng.submit(int(a), int(side), price, qty, int(otype))
+            elif op == 3:
+                ids[i] = eng.merge(int(a), qty)
             else:
                 oid = int(ids[int(ref)])
                 if oid > 0:
@@ -925,7 +1027,7 @@ def scripted(actions: list[tuple], wake: bool = False):
 
 def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fill: dict, lat: tuple, seed: int, *,
                   schedule=None, wake: bool = False, gap_ms: float = 0.0, equity_ns: int = 1_000_000_000,
-                  clock_end: int | None = None, mark: str = "mid") -> ReferenceEngine:
+                  clock_end: int | None = None, mark: str = "mid", allow_short: bool | None = None) -> ReferenceEngine:
     """The reference engine run of a scripted strategy, configured like an arbkit replay.
 
     ``instruments``: arbkit Instruments; ``lat``: ("const", entry, response) or ("emp", samples, samples);
@@ -937,8 +1039,17 @@ def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fi
         entry, response = Latency(samples=[float(x) for x in lat[1]]), Latency(samples=[float(x) for x in lat[2]])
     bits = schedule.bits if schedule is not None else EVERY
     interval = max(schedule.interval_ns, 1) if schedule is not None else 1
+    keys = {i.key: a for a, i in enumerate(instruments)} | {(i.venue, i.symbol): a for a, i in enumerate(instruments)}
+    shortable = ("linear_perp", "inverse_perp", "linear_future", "inverse_future", "option")
     ref = ReferenceEngine([RefInstrument(i.tick_size, i.maker_fee_bps, i.taker_fee_bps, i.contract_size,
-                                         i.contract_type.startswith("inverse"), i.lot_size) for i in instruments],
+                                         i.contract_type.startswith("inverse"), i.lot_size,
+                                         no_short=not (i.contract_type in shortable if allow_short is None else allow_short),
+                                         binary=i.contract_type == "binary_outcome",
+                                         complement=keys.get(i.complement, keys.get((i.venue, i.complement), -1))
+                                         if i.complement else -1,
+                                         payoff=(None if i.winner is None or i.contract_type != "binary_outcome" else
+                                                 1.0 if i.winner.lower() == i.outcome.lower() else 0.0),
+                                         resolution=i.resolution_ts) for i in instruments],
                           entry, response, seed=seed, queue=fill["queue"], queue_power=fill["queue_power"],
                           fill_probability=fill["fill_probability"], trade_through=fill["trade_through"],
                           cross_fill=fill["cross_fill"], consume=fill["taker_consumes_book"],

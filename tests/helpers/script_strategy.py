@@ -1,7 +1,8 @@
 """A strategy that plays a script of timed actions, for differential and hand-worked tests.
 
 The script is packed into the parameter vector: ``[n, wake, (t, op, asset, side, price, qty, otype, ref) * n]``
-with op 0 submit, 1 cancel, 2 modify (``ref`` = index of the submit action it targets).
+with op 0 submit, 1 cancel, 2 modify (``ref`` = index of the submit action it targets), 3 merge ``qty`` of
+``asset`` with its complement (``api.merge_pair``).
 ``wake`` 1: after each call, ask to be woken at the next action's time (``api.wake_at``), so
 actions happen on time between events too. ``user[0]`` is the next action; ``user[1 + i]``
 the id returned by action ``i``.
@@ -29,6 +30,8 @@ def script_kernel(st, params, user):
         a = np.int64(params[b + 2])
         if op == 0:
             user[1 + i] = api.submit(st, a, np.int64(params[b + 3]), params[b + 4], params[b + 5], np.int64(params[b + 6]))
+        elif op == 3:
+            user[1 + i] = api.merge_pair(st, a, params[b + 5])
         else:
             oid = np.int64(user[1 + np.int64(params[b + 7])])
             if oid > 0:

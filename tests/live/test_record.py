@@ -4,6 +4,7 @@ Oracle: the file converters on the same captures. The recorder stamps its own re
 times, so rows are compared without ts_local; books are compared level by level.
 """
 import asyncio
+import json
 import os
 import random
 import signal
@@ -198,7 +199,6 @@ def _poly_frames(as_changes):
     """Real Polymarket snapshots and trades (SOL 15-minute Up/Down) as CLOB market-channel frames;
     with ``as_changes`` every snapshot after the first becomes a ``price_change`` of the levels that moved."""
     import gzip
-    import json
 
     events = []
     names = {}
@@ -278,3 +278,80 @@ def test_bybit_recording_equals_the_converted_capture_and_resyncs_on_a_break(tmp
         connections = srv.connections
     assert stats["gaps"] >= 1 and stats["reconnects"] >= 1 and connections >= 2
     assert Counter(arbkit.load(tmp_path / "by_gap").to_numpy().kind.tolist())[Kind.GAP] >= 1
+
+
+class _MarketLookup:
+    """A local stand-in for Polymarket's market lookup: GET /markets?slug=... answers ``body`` for ``slug``."""
+
+    def __init__(self, slug, body):
+        import http.server
+        import threading
+        from urllib.parse import parse_qs, urlparse
+
+        outer = self
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                q = parse_qs(urlparse(self.path).query)
+                outer.requests.append(self.path)
+                data = json.dumps([body] if q.get("slug") == [slug] else []).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_polymarket_symbols_take_a_market_and_record_both_tokens(tmp_path):
+    """``--symbols <slug>``: the recorder looks the market up (configured REST base), records both tokens with their
+    market, outcome, complement and end time, and the books equal the converted files."""
+    if not POLY.is_dir():
+        pytest.skip("the Polymarket files are read from ../shared (no licence to bundle them)")
+    from arbkit.convert.polymarket_collector import convert_polymarket
+
+    slug = "sol-updown-15m-1765450800"
+    body = {"slug": slug, "conditionId": "0xabc", "outcomes": json.dumps(["Up", "Down"]),
+            "clobTokenIds": json.dumps(["tok-up", "tok-down"]), "endDate": "2025-12-11T11:15:00Z"}
+    frames, _, files = _poly_frames(False)
+    with _MarketLookup(slug, body) as look, ReplayServer(frames + ["PONG"], wait_subscribe=True, delay_s=0.0) as srv:
+        rec, stats = run_recorder(srv, tmp_path / "pm", [VenueSpec("polymarket", [slug], endpoint=srv.url,
+                                                                     rest=look.url)])
+    assert look.requests and stats["malformed"] == 0
+    got = arbkit.load(tmp_path / "pm")
+    by_outcome = {i.outcome: (a, i) for a, i in enumerate(got.instruments)}
+    assert sorted(by_outcome) == ["Down", "Up"]
+    up, down = by_outcome["Up"][1], by_outcome["Down"][1]
+    assert (up.symbol, up.market_id, up.complement) == (f"{slug}-UP", "0xabc", f"{slug}-DOWN")
+    assert down.complement == up.symbol and up.resolution_ts == down.resolution_ts == 1765451700 * 10**9
+    want = convert_polymarket(files)
+    g = got.to_numpy()
+    for outcome, (a, _) in by_outcome.items():
+        w = [k for k, i in enumerate(want.instruments) if i.outcome == outcome][0]
+        assert books(g, a) == books(want.events, w), outcome
+
+
+def test_polymarket_market_lookup_failures_are_one_line(tmp_path):
+    from arbkit.core.errors import ConfigError
+    from arbkit.venues.polymarket import lookup_market
+
+    with _MarketLookup("other", {}) as look:
+        with pytest.raises(ConfigError, match="no market with two outcome tokens"):
+            lookup_market("sol-updown-15m-1765450800", look.url)
+    with pytest.raises(ConfigError, match="lookup .* failed"):
+        lookup_market("sol-updown-15m-1765450800", "http://127.0.0.1:9", timeout_s=2.0)

@@ -42,7 +42,7 @@ def test_market_maker_report_and_notebook_api(tmp_path, bundled):
 
 
 def test_arbitrage_report_has_exit_mix_and_spread(tmp_path, bundled):
-    res = replay(bundled, get_strategy("arb"), ARB, latency={"entry": 1_000_000})
+    res = replay(bundled, get_strategy("arb"), ARB, latency={"entry": 1_000_000}, allow_short=True)  # spot leg held
     out = res.report(tmp_path / "arb.md", recording=bundled, gates=("default",))
     text = out.read_text()
     assert "### Exit reasons" in text and "| tp |" in text and "| stop_loss |" in text

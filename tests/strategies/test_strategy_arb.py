@@ -77,7 +77,8 @@ def test_unequal_legs_are_hedged_or_unwound_and_counted():
 def test_real_spot_vs_perp_round_trips_add_up_to_the_pnl(bundled):
     p = {"asset_a": 0, "asset_b": 1, "entry_bps": -4.5, "tp_bps": 1.0, "stop_loss_bps": 3.0, "time_limit_s": 30,
          "order_size": 0.01, "net_of_fees": 0}
-    res = replay(bundled, arb(), p, latency={"entry": 1_000_000, "response": 1_000_000})
+    # the spot leg sells coin it holds (allow_short; by default spot cannot go below zero)
+    res = replay(bundled, arb(), p, latency={"entry": 1_000_000, "response": 1_000_000}, allow_short=True)
     trips = round_trips(res)
     assert len(trips) > 20
     reasons = Counter(t["exit_reason"] for t in trips)

@@ -58,8 +58,9 @@ def test_binary_outcome_book_prices_stay_inside_0_1():
     inst = [Instrument("pm", "UP", 0.01, 1.0, contract_type="binary_outcome")]
     img = [(0, 0, 5, 0, 0.0, 0.0, 0), (0, 0, 1, 1, 0.97, 100.0, 0), (0, 0, 1, -1, 0.99, 100.0, 0)]
     rows = [(k * 100 * MS, 0, 3, 1, 0.99, 1.0, k) for k in range(1, 4)]
+    # allow_short: the ask is quoted with no tokens held (the no-short rule has its own tests)
     res = replay(make_events(img + rows), mm(), {"mode": 1, "half_spread_bps": 500.0, "order_size": 10.0, "max_position": 50.0},
-                 instruments=inst)
+                 instruments=inst, allow_short=True)
     q = _quotes(res)
     assert q[0] == (1, 0.93, 10.0) and q[1] == (-1, 0.99, 10.0)  # ask clipped to 1 - tick
     assert res.counters["rejects"] == 0
