@@ -32,3 +32,15 @@ def pytest_collection_modifyitems(config, items):
         own = getattr(fn, "_hypothesis_internal_use_settings", None)
         if own is not None and own.max_examples > cap:
             fn._hypothesis_internal_use_settings = settings(own, max_examples=cap)
+
+
+@pytest.fixture(scope="session")
+def spot_coinm(tmp_path_factory):
+    """Binance BTCUSDT spot and BTCUSD_PERP COIN-M, the 2024-08-08 capture chained with its 2024-08-09
+    continuation on one clock: 650.4 s, 1,229,698 events (converted once per session)."""
+    from arbkit.convert import convert
+    from helpers.paths import BINANCE_DIR, shared
+
+    files = [shared(BINANCE_DIR.name, f"binance_{v}_{d}.gz") for v in ("spot_btcusdt", "cm_btcusd_perp")
+             for d in ("20240808", "20240809")]
+    return convert("binance", files, tmp_path_factory.mktemp("spot_coinm") / "rec")

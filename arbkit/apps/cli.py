@@ -1,4 +1,5 @@
-"""The ``arbkit`` command line: convert, info, validate, merge, replay, bench, sweep-run, apply-candidate, …"""
+"""The ``arbkit`` command line: convert, info, validate, merge, replay, record, paper, report, dashboard,
+validate-candidates, acceptance, sweep-run, apply-candidate, campaign, bench."""
 from __future__ import annotations
 
 import argparse
@@ -292,28 +293,76 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_validate_candidates(args: argparse.Namespace) -> int:
-    """``arbkit validate-candidates``: staged out-of-sample validation."""
+    """``arbkit validate-candidates``: staged validation of a sweep's candidates; exit 1 on NO-GO."""
     from rich.console import Console
     from rich.table import Table
 
-    from arbkit.sweep.staged import validate_candidates
+    from arbkit.run.config import read_yaml
+    from arbkit.sweep.staged import plan_validation, run_validation
 
-    stages = [float(x) for x in args.stages.split(",")] if args.stages else None
-    report = validate_candidates(args.sweep_dir, recording=args.recording, top=args.top, stages_s=stages,
-                                 gate=args.gate, settings_file=args.settings)
+    source = args.candidates or args.sweep_dir
+    if not source:
+        raise ConfigError("give a sweep directory or --candidates FILE")
+    if args.candidates and args.sweep_dir:
+        raise ConfigError("give a sweep directory or --candidates FILE, not both")
+    run_settings = None
+    if args.config:
+        cfg = read_yaml(args.config)
+        run_settings = {k: cfg.get(k) for k in ("fill", "latency", "guards", "seed")}
+    plan = plan_validation(source, recording=args.recording, settings=args.settings, nested=args.nested,
+                           paper=args.paper, allow_in_sample=args.allow_in_sample, out_dir=args.out,
+                           start_ns=parse_time_ns(args.start) if args.start else None, strategy=args.strategy,
+                           run_settings=run_settings, prefix=args.prefix)
+    console = Console(width=140)
+    if args.dry_run:
+        desc = plan.describe()
+        if args.json:
+            print(json.dumps(desc, indent=1, default=float))
+        else:
+            console.print(f"[bold]plan[/] ({desc['mode']}): {desc['candidates_file']} -> {desc['out_dir']}; strategy "
+                          f"{desc['strategy']}; sweep window {desc['sweep_window']['start']} -> "
+                          f"{desc['sweep_window']['end']}")
+            table = Table("stage", "duration", "top", "window", "coverage", "in-sample s", "gate", "file")
+            for st in desc["stages"]:
+                w = st["window"]
+                table.add_row(str(st["stage"]), st["label"], str(st["top"]),
+                              f"{w['start']} -> {w['end']}" if w else "live", "-" if st["coverage"] is None
+                              else f"{st['coverage']:.0%}", f"{st['in_sample_overlap_s']:g}", "; ".join(st["gate"]),
+                              Path(st["summary_file"]).name)
+            console.print(table)
+            for r in desc["stage1_runs"]:
+                console.print(f"  stage 1 run {r['run_id']}  (rank {r['rank']}: "
+                              + ", ".join(f"{k}={v:g}" for k, v in r["params"].items()) + ")")
+            console.print("dry run: nothing written")
+        if desc["refused"]:
+            print(f"arbkit validate-candidates: error: {desc['refused']}", file=sys.stderr)
+            return 2
+        return 0
+    runner = None
+    if args.paper:
+        from arbkit.live.paper_stages import PaperStages
+
+        runner = PaperStages(_venue_specs(args), plan, flush_s=args.flush_s, silence_s=args.silence_s,
+                             **_connection_options(args))
+    report = run_validation(plan, runner)
     if args.json:
         print(json.dumps(report, indent=1, default=float))
     else:
-        console = Console()
-        table = Table(title=f"staged validation ({report['gate']} gate)")
+        table = Table(title=f"staged validation ({report['mode']}{', IN-SAMPLE' if report['in_sample'] else ''})")
         table.add_column("candidate")
         for st in report["stages"]:
-            table.add_column(f"stage {st['stage']}: next {st['window_s']:g} s")
+            table.add_column(f"stage {st['stage']}: {st['label']}, top {st['top']}")
         for cand in report["candidates"]:
-            cells = [f"{s['verdict']} (pnl {s['total_pnl']:.4g}, {s['fills']} fills)" for s in cand["stages"]]
-            table.add_row(cand["param_id"], *(cells + ["-"] * (len(report["stages"]) - len(cells))))
+            if not cand["stages"]:
+                continue
+            cells = [f"{s['verdict']} {s['status']} (pnl {s['total_pnl'] if s['total_pnl'] is not None else float('nan'):.4g}, "
+                     f"{s['fills']} fills)" for s in cand["stages"]]
+            table.add_row(f"rank {cand['rank']}: " + ", ".join(f"{k}={v:g}" for k, v in cand["params"].items()),
+                          *(cells + ["-"] * (len(report["stages"]) - len(cells))))
         console.print(table)
         console.print(f"[bold]{report['verdict']}[/]: " + "; ".join(report["reasons"]))
+        console.print(f"files: {report['out_dir']}/validation.json, "
+                      + ", ".join(st["summary"] for st in report["stages"]) + ", runs/")
     return 0 if report["verdict"] == "GO" else 1
 
 
@@ -342,7 +391,7 @@ def _venue_specs(args: argparse.Namespace) -> list:
     from arbkit.core.yaml_file import read_yaml_mapping
     from arbkit.live.record import VenueSpec
 
-    venues_file = getattr(args, "venues_file", None) if args.command == "paper" else args.config
+    venues_file = getattr(args, "venues_file", None) if args.command != "record" else args.config
     if venues_file:
         conf = read_yaml_mapping(venues_file, "venues file", "a mapping with a 'venues' list")
         venues = conf.get("venues")
@@ -408,10 +457,18 @@ def cmd_paper(args: argparse.Namespace) -> int:
         from arbkit.io.recording import load
 
         verify_parts(load(Path(args.output) / "recording"))  # before the checkpoint and its parts are trusted
+    feed, venues, options = None, None, {}
+    if args.from_recording:
+        from arbkit.live.replay_feed import RecordingFeed
+
+        feed = RecordingFeed(args.from_recording, loops=args.loops, gap_s=args.loop_gap_s, flush_s=args.flush_s,
+                             speed=args.speed)
+    else:
+        venues, options = _venue_specs(args), _connection_options(args)
     try:
-        run = PaperRun(cfg, _venue_specs(args), args.output, duration_s=args.duration, flush_s=args.flush_s,
+        run = PaperRun(cfg, venues, args.output, duration_s=args.duration, flush_s=args.flush_s,
                        silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None,
-                       checkpoint_s=args.checkpoint_s, resume=args.resume, **_connection_options(args))
+                       checkpoint_s=args.checkpoint_s, resume=args.resume, feed=feed, **options)
         result = run.run()
     except RecorderError as exc:
         print(f"arbkit paper: error: {exc}", file=sys.stderr)
@@ -462,9 +519,13 @@ def _supervise_paper(args: argparse.Namespace) -> int:
         if proc.returncode in (1, 2, 3) or restarts >= args.supervise:
             return proc.returncode or 1  # a refused config or too many crashes: stop for good
         restarts += 1
+        pause = min(30.0, 0.5 * 2 ** (restarts - 1))
+        if t_end is not None and t_end - time.monotonic() <= pause:
+            print(f"arbkit paper: run exited with {proc.returncode}; no time left to restart it", file=sys.stderr)
+            return 0
         print(f"arbkit paper: run exited with {proc.returncode}; restart {restarts}/{args.supervise} from the "
               f"last checkpoint", file=sys.stderr)
-        time.sleep(min(30.0, 0.5 * 2 ** (restarts - 1)))
+        time.sleep(pause)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -487,6 +548,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         path = run_report(result, args.output, recording=rec, gates=tuple(args.gate or ()))
     print(path)
     return 0
+
+
+def cmd_acceptance(args: argparse.Namespace) -> int:
+    """``arbkit acceptance``: the long-run acceptance report of a paper run; exit 1 on FAIL."""
+    from arbkit.report.acceptance import acceptance_report
+
+    path, verdict = acceptance_report(args.run_dir, args.criteria, args.output)
+    if args.json:
+        print(json.dumps({"report": str(path), **verdict}, default=float))
+    else:
+        print(f"{verdict['verdict']}: {path}" + ("" if verdict["passed"] else f" ({verdict['reason']})"))
+    return 0 if verdict["passed"] else 1
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -666,6 +739,13 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--verify", action="store_true", help="with --resume: check the recording's part hashes first")
     pp.add_argument("--supervise", type=int, default=0, metavar="N",
                     help="run in a child process and restart it up to N times when it crashes")
+    pp.add_argument("--from-recording", metavar="REC",
+                    help="trade a recording instead of the live feed, on the recording's clock, as fast as possible "
+                         "(acceptance runs: docs/validation.md); --flush-s is then seconds of the recording")
+    pp.add_argument("--loops", type=int, default=1, help="--from-recording: play the recording N times in a row")
+    pp.add_argument("--loop-gap-s", type=float, default=1.0,
+                    help="--from-recording: seconds between one loop's last event and the next loop's first")
+    pp.add_argument("--speed", type=float, help="--from-recording: at most this many times real time")
     _connection_arguments(pp)
     pp.set_defaults(func=cmd_paper)
 
@@ -677,6 +757,15 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--kpi", help="sweep reports: the KPI of the heatmaps (default: the ranking's)")
     rp.set_defaults(func=cmd_report)
 
+    ac = sub.add_parser("acceptance", help="markdown acceptance report of a (long) paper run against criteria; "
+                                           "exit 1 on FAIL")
+    ac.add_argument("run_dir", help="the paper run directory")
+    ac.add_argument("--criteria", default="paper_12h",
+                    help="a name in arbkit/conf/acceptance or a YAML path (default: paper_12h)")
+    ac.add_argument("-o", "--output", help="report path (default: RUN_DIR/acceptance_<criteria>.md)")
+    ac.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    ac.set_defaults(func=cmd_acceptance)
+
     db = sub.add_parser("dashboard", help="serve a live web page for a paper run (live_state.json, trades.jsonl)")
     db.add_argument("--run", required=True, help="the paper run directory")
     db.add_argument("--port", type=int, default=8501)
@@ -684,14 +773,35 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_dashboard)
 
     vc = sub.add_parser("validate-candidates",
-                        help="replay a sweep's top candidates on growing out-of-sample windows; GO / NO-GO (exit 1)")
-    vc.add_argument("sweep_dir")
-    vc.add_argument("--recording", help="out-of-sample data (default: the sweep's recording after its window)")
-    vc.add_argument("--top", type=int, help="candidates to validate (default from arbkit/conf/validation/default.yaml)")
-    vc.add_argument("--stages", help="stage lengths in seconds, e.g. 600,1200,3600")
-    vc.add_argument("--gate", help="gate name or YAML path (default: the sweep's gate)")
-    vc.add_argument("--settings", help="validation settings YAML (default arbkit/conf/validation/default.yaml)")
-    vc.add_argument("--json", action="store_true", help="print the report as JSON")
+                        help="run a sweep's candidates through staged validation (forward windows, nested, or live "
+                             "paper stages); GO / NO-GO (exit 1)")
+    vc.add_argument("sweep_dir", nargs="?", help="a sweep directory (its candidates.json)")
+    vc.add_argument("--candidates", help="a candidates.json made elsewhere (instead of a sweep directory)")
+    vc.add_argument("--recording", help="the data to validate on (default: the candidates' recording, after the "
+                                        "sweep's window)")
+    vc.add_argument("--settings", help="stages: a name in arbkit/conf/validation or a YAML path (default: default)")
+    vc.add_argument("--nested", action="store_true", help="every stage from the same start (default: forward, each "
+                                                          "stage on the data after the previous one)")
+    vc.add_argument("--paper", action="store_true", help="each stage a live paper run (give --venue/--symbols or "
+                                                         "--venues)")
+    vc.add_argument("--allow-in-sample", action="store_true",
+                    help="run on data overlapping the sweep's window, labelled in-sample in every output")
+    vc.add_argument("--dry-run", action="store_true", help="print the plan (stages, windows, run ids); write nothing")
+    vc.add_argument("--out", help="output directory (default: validation/ beside candidates.json)")
+    vc.add_argument("--prefix", help="run-id prefix (default: the settings' prefix)")
+    vc.add_argument("--start", help="start of stage 1 (ns or ISO-8601; default: the end of the sweep's window)")
+    vc.add_argument("--strategy", help="strategy, when the candidates file names none")
+    vc.add_argument("--config", help="run.yaml whose fill, latency, guards and seed replace the sweep's")
+    vc.add_argument("--json", action="store_true", help="print the report (or the plan) as JSON")
+    vc.add_argument("--venue")
+    vc.add_argument("--symbols")
+    vc.add_argument("--channels", default="depth,trades,bbo")
+    vc.add_argument("--venues", dest="venues_file", help="paper: YAML with a 'venues' list")
+    vc.add_argument("--endpoint")
+    vc.add_argument("--rest")
+    vc.add_argument("--flush-s", type=float, default=0.5, help="paper: seconds between batches fed to the engine")
+    vc.add_argument("--silence-s", type=float, default=15.0)
+    _connection_arguments(vc)
     vc.set_defaults(func=cmd_validate_candidates)
 
     sr = sub.add_parser("sweep-run", help="run a sweep's job plan (jobs.jsonl): all jobs, or some (--jobs)")

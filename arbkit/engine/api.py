@@ -24,7 +24,7 @@ from arbkit.engine.codes import ST_CANCELLED, ST_FILLED, ST_NEW, ST_OPEN, ST_PAR
 from arbkit.engine.codes import (CALL_EVERY_EVENT, CALL_INTERVAL, CALL_RESPONSE, CALL_TOP_CHANGE,  # noqa: F401
                                  CALL_WAKE)
 from arbkit.book.ladder import NO_ASK, NO_BID, price_to_tick_nb
-from arbkit.engine.guards import guard_order_nb
+from arbkit.engine.guards import guard_order_nb, is_entry_nb
 from arbkit.engine.orders import alloc_slot_nb, find_slot_nb, log_order_nb, maybe_release_nb, push_request_nb
 from arbkit.engine.outcomes import merge_pair_nb, sell_room_nb
 
@@ -270,6 +270,9 @@ def submit(st, a, side, price, qty, order_type):
         st.counters[c.C_REJECTS] += 1
         st.counters[c.C_POS_REJECTS] += 1
         return -c.R_INSUFFICIENT_POSITION
+    entry = is_entry_nb(st, a, side, qty)
+    if entry:
+        st.counters[c.C_ENTRY_ATTEMPTS] += 1
     if st.guard_cfg[c.RG_ON] != 0.0:
         allowed = guard_order_nb(st, a, side, price, qty)
         if allowed <= 0.0:
@@ -302,6 +305,8 @@ def submit(st, a, side, price, qty, order_type):
         st.counters[c.C_REJECTS] += 1
         return -c.R_TOO_MANY_ORDERS
     st.counters[c.C_ORDERS] += 1
+    if entry:
+        st.counters[c.C_ENTRIES] += 1
     log_order_nb(st, t, s, c.EV_SUBMIT, 0, tick * b.tick[a], units * unit)
     return st.oi[s, c.O_ID]
 

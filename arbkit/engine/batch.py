@@ -7,6 +7,7 @@ one :class:`~arbkit.engine.result.Result` per set — each equal to the set's ow
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Sequence
 
 import numpy as np
@@ -94,6 +95,7 @@ class BatchReplayer:
         self.bclock[bl.B_ALLOW_CROSSED] = int(bool(allow_crossed))
         self.bclock[bl.B_TOP_SETS] = sum(1 for r in self.runs if r.state.cfg_i[c.G_SCHEDULE] & c.CALL_TOP_CHANGE)
         self._finished = False
+        self.engine_ns = 0  # wall time of the shared pass inside the batched kernel
 
     def _shared(self) -> tuple:
         return (self._states, self.strategy.kernel, self._params, self._users, self.mid, self.sh_rest, self.sh_nrest,
@@ -134,7 +136,9 @@ class BatchReplayer:
                                                          cols.qty, cols.seq))
         r = 0
         while r < m:
+            t0 = time.perf_counter_ns()
             r = bl.run_batch_events_nb(*self._shared(), *arrays, r)
+            self.engine_ns += time.perf_counter_ns() - t0
             self._raise_crossed()
             if r < m:  # a set's buffers are nearly full (or it failed): empty every set's
                 self._drain(r)
@@ -160,7 +164,9 @@ class BatchReplayer:
     def finish(self) -> list[Result]:
         """Close the last message and return one Result per parameter set, in order."""
         if not self._finished:
+            t0 = time.perf_counter_ns()
             bl.finish_batch_events_nb(*self._shared())
+            self.engine_ns += time.perf_counter_ns() - t0
             self._raise_crossed()
             self._drain(self.runs[0]._rows)
             b = self.bclock
@@ -176,4 +182,8 @@ class BatchReplayer:
                 clock[c.CLK_CROSS_ROW] = b[bl.B_CROSS_ROW]
                 run._row_map = self.runs[0]._row_map
             self._finished = True
-        return [run.finish() for run in self.runs]
+        results = [run.finish() for run in self.runs]
+        calls = sum(int(r.counters["strategy_calls"]) for r in results)
+        for res in results:  # one pass for every set: its time and all its calls (replay_call_ns_avg)
+            res.engine_ns, res.engine_calls = int(self.engine_ns), calls
+        return results

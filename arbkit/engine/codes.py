@@ -141,12 +141,14 @@ COUNTER_NAMES = (
     "guard_budget_capped", "guard_budget_blocks", "guard_exposure_blocks", "guard_cooldown_blocks",
     "guard_kill_blocks", "kill_switch_trips", "exchange_cancels", "kill_switch_cancels", "invalid_lot_rejects",
     "crossed_books", "timer_calls", "insufficient_position_rejects", "settlements", "merges",
-    "guard_volume_capped", "guard_volume_blocks",
+    "guard_volume_capped", "guard_volume_blocks", "entry_attempts", "entries",
 )
 # cancels_sent: cancel requests sent, by the strategy and by the kill switch (its share: kill_switch_cancels);
 # exchange_cancels: orders the exchange cancelled that the strategy did not ask to cancel: IOC/market leftovers,
 # the kill switch's cancels when they reach the exchange, orders still resting at the end of the data;
-# timer_calls: strategy calls between two messages (interval, wake-up or response with no event at that time)
+# timer_calls: strategy calls between two messages (interval, wake-up or response with no event at that time);
+# entry_attempts: valid orders that do not only reduce the position (the risk guards judge these, when on);
+# entries: entry attempts sent
 C_EVENTS, C_CALLS, C_ORDERS, C_CANCELS_SENT, C_MODIFIES, C_REJECTS, C_REQ_REJECTS = range(7)
 C_FILLS, C_MAKER, C_TAKER, C_THROUGH, C_CROSS, C_PROB_SKIP, C_GAPS, C_MESSAGES, C_EQ, C_RESP = range(7, 17)
 C_G_CAPPED, C_G_BUDGET, C_G_EXPOSURE, C_G_COOLDOWN, C_G_KILL, C_KILL_TRIPS = range(17, 23)
@@ -155,6 +157,7 @@ C_EXCH_CANCELS, C_KILL_CANCELS, C_LOT_REJECTS, C_CROSSED, C_TIMER_CALLS = range(
 # settlements: positions paid out at a market's resolution; merges: complementary pairs merged into cash
 C_POS_REJECTS, C_SETTLES, C_MERGES = range(28, 31)
 C_G_VOL_CAPPED, C_G_VOL_BLOCKS = range(31, 33)
+C_ENTRY_ATTEMPTS, C_ENTRIES = range(33, 35)
 
 # -- risk guards: configuration (float64 [NRG]) and state (float64 [NGS]) -------------------------
 (RG_ON, RG_BUDGET, RG_MAX_POS_NOTIONAL, RG_MAX_TOTAL_NOTIONAL, RG_COOLDOWN_FILL_MS, RG_COOLDOWN_LOSS_MS,
@@ -168,7 +171,9 @@ GUARDS = ("budget", "exposure", "cooldown", "kill_switch", "volume")
  GS_LAST_REAL) = range(9)
 GS_STREAK = 9  # per guard: start of the current run of blocks (0 = none)
 GS_MAX_STREAK = GS_STREAK + len(GUARDS)  # per guard: longest run of blocks with no entry let through, ns
-NGS = GS_MAX_STREAK + len(GUARDS)
+GS_STUCK_OPEN = GS_MAX_STREAK + len(GUARDS)  # per guard: 1 when the current run of blocks is already counted stuck
+GS_STUCK_N = GS_STUCK_OPEN + len(GUARDS)  # per guard: runs of blocks that lasted stuck_window_ms or longer
+NGS = GS_STUCK_N + len(GUARDS)
 KILL_REASONS = ("", "max_daily_loss", "max_drawdown", "data_gap", "stale_book")
 N_COUNTERS = len(COUNTER_NAMES)
 

@@ -65,12 +65,17 @@ def _gross_exposure_nb(st):
 @njit(cache=True)
 def _block_nb(st, g, counter, now):
     st.counters[counter] += 1
+    gs = st.guard_st
     k = c.GS_STREAK + g
-    if st.guard_st[k] == 0.0:
-        st.guard_st[k] = now
-    run = now - st.guard_st[k]
-    if run > st.guard_st[c.GS_MAX_STREAK + g]:
-        st.guard_st[c.GS_MAX_STREAK + g] = run
+    if gs[k] == 0.0:
+        gs[k] = now
+    run = now - gs[k]
+    if run > gs[c.GS_MAX_STREAK + g]:
+        gs[c.GS_MAX_STREAK + g] = run
+    stuck = st.guard_cfg[c.RG_STUCK_MS] * 1e6
+    if stuck > 0.0 and run >= stuck and gs[c.GS_STUCK_OPEN + g] == 0.0:  # this run just became a stuck window
+        gs[c.GS_STUCK_OPEN + g] = 1.0
+        gs[c.GS_STUCK_N + g] += 1.0
     return 0.0
 
 
@@ -120,6 +125,14 @@ def _volume_room_nb(st, a, side):
 
 
 @njit(cache=True)
+def is_entry_nb(st, a, side, qty):
+    """True when an order of ``qty`` on ``side`` would open or add to the position as the strategy knows it (any
+    order but one that only reduces it): an entry attempt, which the guards judge."""
+    lpos = st.acct[a, c.A_LPOS]
+    return not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12)
+
+
+@njit(cache=True)
 def guard_order_nb(st, a, side, price, qty):
     """The quantity the guards let this order have (``qty``, less, or 0.0 = blocked)."""
     g = st.guard_cfg
@@ -127,7 +140,7 @@ def guard_order_nb(st, a, side, price, qty):
         return qty
     now = np.float64(st.clock[c.CLK_NOW])
     lpos = st.acct[a, c.A_LPOS]
-    if lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12:
+    if not is_entry_nb(st, a, side, qty):
         return qty  # reduces the position
     if st.guard_st[c.GS_KILLED] != 0.0:
         return _block_nb(st, G_KILL, c.C_G_KILL, now)
@@ -168,6 +181,7 @@ def guard_order_nb(st, a, side, price, qty):
         qty = capped
     for k in range(len(c.GUARDS)):  # an entry got through: every guard's run of blocks ends
         gs[c.GS_STREAK + k] = 0.0
+        gs[c.GS_STUCK_OPEN + k] = 0.0
     return qty
 
 

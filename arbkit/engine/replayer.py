@@ -7,6 +7,7 @@ clock between batches): timers fire at their own times exactly as a replay fires
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -87,6 +88,7 @@ class Replayer:
         self.trace_window = trace_window
         self.trace: list[dict[str, Any]] = []
         self._finished = False
+        self.engine_ns = 0  # wall time inside the engine's loops (replay_call_ns_avg)
 
     # -- input checks ---------------------------------------------------------------------
 
@@ -204,9 +206,11 @@ class Replayer:
         if self._first_ts is None:
             self._clock = t
             return  # nothing runs before the first event
+        t0 = time.perf_counter_ns()
         while not advance_clock_nb(self._struct, self.strategy.kernel, self.params, self.user, t):
             self._raise_engine_error(self._rows)
             self._drain()
+        self.engine_ns += time.perf_counter_ns() - t0
         self._raise_engine_error(self._rows)
         self._clock = t
 
@@ -214,7 +218,9 @@ class Replayer:
         view = arrays if stop == len(arrays[0]) else tuple(a[:stop] for a in arrays)
         r = start
         while r < stop:
+            t0 = time.perf_counter_ns()
             r = run_events_nb(self._struct, self.strategy.kernel, self.params, self.user, *view, r)
+            self.engine_ns += time.perf_counter_ns() - t0
             self._raise_engine_error(r)
             self._drain()
 
@@ -291,10 +297,23 @@ class Replayer:
         if not self._finished:
             if clock_end is not None:
                 self.advance_to(clock_end)
+            t0 = time.perf_counter_ns()
             finish_events_nb(self._struct, self.strategy.kernel, self.params, self.user, self._clock)
+            self.engine_ns += time.perf_counter_ns() - t0
             self._raise_engine_error(self._rows)
             self._drain()
             self._finished = True
+        return self._result()
+
+    def snapshot(self) -> Result:
+        """The Result of the run so far, without closing it: the outputs up to the last event fed or the clock
+        advanced to (the open message, and what the end of data would do, are not in it). A paper run's
+        checkpoints use it; :meth:`finish` stays available."""
+        if not self._finished:
+            self._drain()
+        return self._result()
+
+    def _result(self) -> Result:
         n = len(self.instruments)
         fills = np.concatenate(self._fills) if self._fills else np.zeros(0, c.FILL_DTYPE)
         orders = np.concatenate(self._orders) if self._orders else np.zeros(0, c.ORDER_LOG_DTYPE)
@@ -330,7 +349,8 @@ class Replayer:
             longest = float(gs[c.GS_MAX_STREAK + k])
             guard_report.setdefault(name, {}).update(
                 {"blocks": blocks[name], "longest_block_run_s": longest / 1e9,
-                 "stuck": bool(self.guards.active and longest >= self.guards.stuck_window_ms * 1e6)})
+                 "stuck": bool(self.guards.active and longest >= self.guards.stuck_window_ms * 1e6),
+                 "stuck_windows": int(gs[c.GS_STUCK_N + k])})
         guard_report["budget"]["cap_applied"] = counters["guard_budget_capped"]
         guard_report["volume"]["cap_applied"] = counters["guard_volume_capped"]
         return Result(
@@ -345,6 +365,7 @@ class Replayer:
             fills=fills, orders=orders, equity_ts=eq_ts, equity_values=eq_val, equity_positions=eq_pos,
             counters=counters, accounts=self.state.acct.copy(), notes=notes, guards=guard_report,
             span_ns=(self._first_ts or 0, end if self._first_ts is not None else 0), trace=self.trace,
+            engine_ns=int(self.engine_ns), engine_calls=counters["strategy_calls"],
             equity_marks=eq_marks, max_drawdowns=self.state.marks[:, c.MK_MAXDD].copy(),
             time_in_market_ns=np.array([time_in_market_nb(self.state.hold, r, end) for r in range(n + 1)], np.int64),
             crossed=crossed, user_state=self.user.copy(), funding=funding,

@@ -66,6 +66,10 @@ class Result:
     time_in_market_ns: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     #: crossed books seen (allowed): count and the first (row, ts, instrument); None when there were none
     crossed: dict[str, Any] | None = None
+    #: wall time spent in the engine's loops (ns) and the strategy calls it made there (a batched pass: every set's
+    #: calls and the pass's time, shared); measured, so never part of the fills or their hash
+    engine_ns: int | None = None
+    engine_calls: int | None = None
     #: the funding ledger: one row per funding time and instrument held (``codes.FUNDING_DTYPE``)
     funding: np.ndarray = field(default_factory=lambda: np.zeros(0, c.FUNDING_DTYPE))
 

@@ -72,6 +72,8 @@ class Strategy:
     objective: str = DEFAULT_OBJECTIVE
     #: how sweeps rank parameter sets: (KPI, descending) in order of precedence
     rank_keys: tuple[tuple[str, bool], ...] = DEFAULT_RANK_KEYS
+    #: a short label of a parameter set for run ids (staged validation); default: the parameters that vary
+    run_label: Callable[[Mapping[str, float]], str] | None = None
 
     # -- parameter schema: kinds and ranges, checked against the recording (arbkit.engine.params) --
     specs: Mapping[str, ParamSpec] = field(default_factory=dict)

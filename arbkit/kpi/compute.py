@@ -249,7 +249,8 @@ def compute_kpis(result, *, until_ns: int | None = None, round_trips: list[dict[
     crossed = result.crossed
     out["total"]["crossed_books"] = int(crossed["count"]) if crossed else 0
     if round_trips is not None:
-        done = [t for t in round_trips if until_ns is None or (t.get("exit_ts") or 0) <= until_ns]
+        # closed by then: a round trip that has not exited (exit_ts None: still open at the end) is in no checkpoint
+        done = [t for t in round_trips if until_ns is None or (t.get("exit_ts") is not None and t["exit_ts"] <= until_ns)]
         _apply_trips(out["total"], done)
     if until_ns is None and result.guards:
         out["total"]["blocks"] = {name: g.get("blocks", 0) for name, g in result.guards.items()}

@@ -43,3 +43,40 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "crossed_books": ("count", "book messages that left best bid >= best ask (total block only; a replay stops at the "
                                "first unless crossed books are allowed)"),
 }
+
+#: operations KPIs (arbkit.kpi.ops): usable as gate terms and acceptance criteria beside the KPIs above
+OPS_KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
+    "entry_attempts": ("count", "orders that would open or add to a position (any order but one that only reduces it), "
+                                "each judged by the risk guards when they are on"),
+    "entries": ("count", "entry attempts sent (the guards let them through, possibly capped)"),
+    "entry_success_pct": ("%", "entries / entry attempts"),
+    "cap_applied": ("count", "entries the portfolio budget guard let through smaller (capped to the budget left)"),
+    "guard_blocks": ("count per guard", "entry attempts each guard refused, and 'all'"),
+    "block_ratio_pct": ("% per guard", "blocks by that guard / entry attempts (the guards' decisions); 'all' for every "
+                                       "guard"),
+    "longest_block_run_s": ("s per guard", "longest time a guard kept refusing entries with none let through "
+                                           "(first block to last block of the run)"),
+    "max_block_run_s": ("s", "the longest of longest_block_run_s over the guards"),
+    "stuck_guard_windows": ("count", "runs of blocks in which one guard kept entries at zero for the guards' "
+                                     "stuck_window_ms or longer"),
+    "kill_switch_tripped": ("bool", "the kill switch tripped during the run"),
+    "replay_call_ns_avg": ("ns", "replay only: the engine's wall time per strategy call (time in the engine loop / "
+                                 "strategy calls; a batched pass shares one figure between its sets)"),
+    "loop_latency_ms_p50": ("ms", "paper only: wall time per strategy call — each batch fed to the engine, its time / "
+                                  "its strategy calls — median over batches"),
+    "loop_latency_ms_p99": ("ms", "paper only: as loop_latency_ms_p50, 99th percentile"),
+    "quote_latency_ms_p50": ("ms", "paper on the live clock only: wall time an order was sent at minus the time of the "
+                                   "market data it answered (its engine time), median over orders"),
+    "quote_latency_ms_p99": ("ms", "paper on the live clock only: as quote_latency_ms_p50, 99th percentile"),
+    "cpu_pct": ("%", "paper: process CPU time / wall time over every segment (100 = one core busy)"),
+    "rss_mb_max": ("MB", "paper: largest resident memory sampled (the series is in ops.jsonl)"),
+    "rss_mb_last": ("MB", "paper: resident memory at the last sample"),
+    "log_counts": ("count per level", "paper: log records by level (DEBUG … CRITICAL) in paper.log"),
+    "log_warnings": ("count", "paper: WARNING log records"),
+    "log_errors": ("count", "paper: ERROR and CRITICAL log records"),
+    "abnormal_exits": ("count", "paper: process segments that ended without finishing (killed, crashed, failed)"),
+    "restarts": ("count", "paper: times the run's process started again on its directory (supervisor or --resume)"),
+    "segments": ("count", "paper: processes that ran on the run directory"),
+    "wall_s_total": ("s", "paper: wall time summed over the segments (run time across restarts)"),
+    "run_hours": ("h", "paper: engine clock from the first event to the run's last clock time"),
+}

@@ -8,7 +8,7 @@ The command line, sweeps, staged validation, reports and ``RunResult.kpis()`` al
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from arbkit.core.errors import ConfigError
@@ -17,6 +17,7 @@ from arbkit.kpi.compute import compute_kpis
 from arbkit.kpi.edge import PROFILES, edge_report
 from arbkit.kpi.gates import Gate
 from arbkit.kpi.markets import market_kpis
+from arbkit.kpi.ops import guard_kpis
 from arbkit.strategies import REGISTRY, get_strategy
 from arbkit.strategies.hooks import SpreadHistogram
 
@@ -26,8 +27,10 @@ GateSpec = str | Mapping[str, Any] | Gate
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One replay judged. ``kpis``: {total, instruments, counters, and markets for binary-outcome runs}; ``edge``: the edge report (None without an
-    edge model); ``gates``: one verdict per gate; ``objective``: the KPI a sweep optimises, and its value."""
+    """One replay judged. ``kpis``: {total, instruments, counters, and markets for binary-outcome runs}; ``edge``:
+    the edge report (None without an edge model); ``gates``: one verdict per gate; ``objective``: the KPI a sweep
+    optimises, and its value; ``ops``: the operations KPIs (guard figures, and timing or live figures when given),
+    gate terms too."""
 
     kpis: Mapping[str, Any]
     round_trips: tuple[Mapping[str, Any], ...] | None
@@ -37,6 +40,7 @@ class Evaluation:
     objective: str
     objective_value: float
     rank_keys: tuple[tuple[str, bool], ...]
+    ops: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> Mapping[str, Any]:
@@ -97,11 +101,15 @@ def as_gate(spec: GateSpec) -> Gate:
 
 
 def evaluate(result: Any, *, gate: GateSpec | Sequence[GateSpec] | None = None, costs: str = "realistic",
-             strategy: Strategy | None = None, threshold_bps: float = 0.5) -> Evaluation:
+             strategy: Strategy | None = None, threshold_bps: float = 0.5,
+             ops: Mapping[str, Any] | None = None) -> Evaluation:
     """KPIs (with the strategy's own round trips), edge under the cost profiles, gate verdicts and the objective.
 
     ``costs``: the cost profile the objective refers to (``edge_{costs}``), priced besides the
     three standard ones. ``strategy``: whose hooks apply (default: :func:`strategy_of`).
+    ``ops``: operations KPIs measured outside the result (timing, a live run's figures); with
+    the result's guard figures (:func:`arbkit.kpi.ops.guard_kpis`) they are gate terms beside
+    the total KPIs.
     """
     hooks = strategy if strategy is not None else strategy_of(result)
     trips = hooks.round_trips(result) if hooks is not None and hooks.round_trips is not None else None
@@ -116,7 +124,8 @@ def evaluate(result: Any, *, gate: GateSpec | Sequence[GateSpec] | None = None, 
         edge = edge_report(paper, threshold_bps=threshold_bps, profiles=profiles)
         spreads = paper.spreads
     specs = [] if gate is None else list(gate) if isinstance(gate, (list, tuple)) else [gate]
-    verdicts = tuple(as_gate(g).evaluate(kpis["total"]) for g in specs)
+    ops_block = {**guard_kpis(result), **(ops or {})}
+    verdicts = tuple(as_gate(g).evaluate({**kpis["total"], **ops_block}) for g in specs)
     objective = (hooks.objective if hooks is not None else DEFAULT_OBJECTIVE).format(costs=costs)
     rank_keys = hooks.rank_keys if hooks is not None else DEFAULT_RANK_KEYS
     values = {**flat_kpis(kpis["total"]), **(edge or {})}
@@ -125,4 +134,13 @@ def evaluate(result: Any, *, gate: GateSpec | Sequence[GateSpec] | None = None, 
     value = values[objective]
     number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
     return Evaluation(kpis=kpis, round_trips=tuple(trips) if trips is not None else None, edge=edge, spreads=spreads,
-                      gates=verdicts, objective=objective, objective_value=number, rank_keys=tuple(rank_keys))
+                      gates=verdicts, objective=objective, objective_value=number, rank_keys=tuple(rank_keys),
+                      ops=ops_block)
+
+
+def kpis_at(result: Any, until_ns: int, *, strategy: Strategy | None = None) -> dict[str, Any]:
+    """The total KPIs as of ``until_ns``: fills, orders and equity samples up to it, and the strategy's round trips
+    closed by then (its ``round_trips`` hook, as :func:`evaluate` uses) — a checkpoint of a run in progress."""
+    hooks = strategy if strategy is not None else strategy_of(result)
+    trips = hooks.round_trips(result) if hooks is not None and hooks.round_trips is not None else None
+    return compute_kpis(result, until_ns=until_ns, round_trips=trips)["total"]

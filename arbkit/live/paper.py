@@ -16,6 +16,10 @@ instruments frozen at the first flush and written to the recording's manifest �
 * ``run.yaml`` (the config and seed used; at the end with ``clock_end_ns``) and, at the end,
   ``paper_result.json`` (summary, ``fills_hash`` and ``clock_end_ns``);
 * ``checkpoint.npz`` — the engine's whole state and outputs after a batch, every ``checkpoint_s``;
+* ``ops.jsonl``, ``paper.log``, ``checkpoints.jsonl`` — the run's operations record (each process
+  segment's start and end, CPU, memory, loop and quote latency), its WARNING-and-worse log
+  records, and its KPIs as the engine's clock passes 5, 10, 30 minutes and every hour
+  (:mod:`arbkit.live.run_ops`; ``arbkit acceptance`` reads them);
 * ``.arbkit.lock`` — held while the run lives: a second paper run on the directory fails naming
   its pid and touches nothing (the recording has its own lock, held by the recorder).
 
@@ -32,6 +36,14 @@ A restarted run (``resume=True``; ``arbkit paper --supervise N`` restarts a cras
 restores the last checkpoint, replays the recording's parts written after it (the batches
 the crashed process had already fed), then records on into the same recording behind a GAP
 for every book — so the result still equals ``arbkit replay`` of the whole recording.
+
+With ``feed=`` a :class:`~arbkit.live.replay_feed.RecordingFeed` stands in for the recorder: a
+recording (played ``loops`` times) on its own clock, as fast as the machine goes — a twelve-hour
+acceptance run in minutes (no ``recording/`` is written: the source is named in ``ops.jsonl``
+and ``paper_result.json``; a restart continues from the checkpoint's row). ``candidates=`` adds
+parameter sets traded side by side on the same feed, each with its own engine and account
+(staged validation's live stages, :mod:`arbkit.live.paper_stages`); their results are in
+``PaperRun.results`` by name, beside the run's own under ``"main"``.
 """
 from __future__ import annotations
 
@@ -40,7 +52,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -58,6 +70,9 @@ from arbkit.engine.replayer import Replayer
 from arbkit.io.lock import DirectoryLock, DirectoryLocked
 from arbkit.io.recording import load
 from arbkit.kpi.compute import fill_rate_pct
+from arbkit.kpi.evaluation import evaluate
+from arbkit.kpi.ops import LatencyHistogram
+from arbkit.live.run_ops import KpiCheckpoints, RunOps
 from arbkit.live.record.recorder import Recorder, RecorderError, VenueSpec
 from arbkit.run.config import RunConfig
 from arbkit.run.result import RunResult
@@ -87,17 +102,33 @@ def _atomic_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+#: the run's own parameter set in ``PaperRun.results``
+MAIN = "main"
+
+
 class PaperRun:
     """One paper-trading run; ``result = PaperRun(...).run()``."""
 
-    def __init__(self, config: RunConfig, venues: Sequence[VenueSpec], out_dir: str | Path, *,
+    def __init__(self, config: RunConfig, venues: Sequence[VenueSpec] | None, out_dir: str | Path, *,
                  duration_s: float | None = None, flush_s: float = 0.5, state_every_s: float = 2.0,
                  silence_s: float = 15.0, overwrite: bool = False, status: bool | None = False,
-                 checkpoint_s: float = 5.0, resume: bool = False, **recorder_options: Any) -> None:
+                 checkpoint_s: float = 5.0, resume: bool = False, feed: Any = None,
+                 candidates: Mapping[str, Mapping[str, Any]] | None = None, ops_sample_s: float = 5.0,
+                 **recorder_options: Any) -> None:
         self.config = config
         self.strategy = get_strategy(config.strategy, **config.strategy_options)
         self.strategy.checked_vector(config.params)  # kinds and ranges now; asset indices at the first batch
         self.out = Path(out_dir)
+        if candidates and resume:
+            raise ConfigError("paper: a run with side-by-side candidates cannot resume (only its own set is "
+                              "checkpointed)")
+        if feed is None and not venues:
+            raise ConfigError("paper: give venues (a live feed) or a recording feed")
+        self.feed = feed
+        self.candidates = {str(k): dict(v) for k, v in (candidates or {}).items()}
+        if MAIN in self.candidates:
+            raise ConfigError(f"paper: candidate name {MAIN!r} is the run's own parameter set")
+        self.ops_sample_s = ops_sample_s
         try:
             self._lock = DirectoryLock(self.out, "arbkit paper").acquire()
         except DirectoryLocked as exc:
@@ -118,16 +149,29 @@ class PaperRun:
                silence_s: float, overwrite: bool, status: bool | None, checkpoint_s: float, resume: bool,
                recorder_options: dict[str, Any]) -> None:
         config = self.config
-        self.resume = resume and (self.out / "recording" / "manifest.json").is_file()
-        self.recorder = Recorder(self.out / "recording", venues, flush_s=flush_s, silence_s=silence_s,
-                                 duration_s=duration_s, on_events=self._on_events, on_tick=self._on_tick,
-                                 freeze_instruments=True,
-                                 overwrite=overwrite and not self.resume, status=status, resume=self.resume,
-                                 provenance={"paper_run": {"strategy": config.strategy, "seed": config.seed}},
-                                 **recorder_options)
+        if self.feed is not None:
+            self.resume = resume and (self.out / "checkpoint.npz").is_file()
+            self.feed.on_events, self.feed.on_tick = self._on_events, self._on_tick
+            if duration_s is not None:
+                self.feed.duration_s = duration_s
+            self.recorder = self.feed
+        else:
+            self.resume = resume and (self.out / "recording" / "manifest.json").is_file()
+            self.recorder = Recorder(self.out / "recording", venues, flush_s=flush_s, silence_s=silence_s,
+                                     duration_s=duration_s, on_events=self._on_events, on_tick=self._on_tick,
+                                     freeze_instruments=True,
+                                     overwrite=overwrite and not self.resume, status=status, resume=self.resume,
+                                     provenance={"paper_run": {"strategy": config.strategy, "seed": config.seed}},
+                                     **recorder_options)
         self.state_every_s = state_every_s
         self.checkpoint_s = checkpoint_s
         self.replayer: Any = None
+        self.others: dict[str, Any] = {}  # the side-by-side candidates' replayers
+        self.latency = {name: (LatencyHistogram(), LatencyHistogram()) for name in (MAIN, *self.candidates)}
+        self._orders_seen = {name: 0 for name in (MAIN, *self.candidates)}
+        self.results: dict[str, RunResult] = {}
+        self.ops: RunOps | None = None
+        self.kpi_checkpoints = KpiCheckpoints(self.out, self.strategy)
         self.trade_log: TradeLog | None = None
         self._fills_written = 0
         self._parts_fed = 0
@@ -137,6 +181,9 @@ class PaperRun:
             self._restore()
         else:
             (self.out / "trades.jsonl").write_text("")
+            for name in ("ops.jsonl", "paper.log", "checkpoints.jsonl"):  # a fresh run's records start empty
+                (self.out / name).unlink(missing_ok=True)
+            self.kpi_checkpoints = KpiCheckpoints(self.out, self.strategy)
         self._trades = open(self.out / "trades.jsonl", "a")
         (self.out / "paper.pid").write_text(str(os.getpid()))
         self._next_state = 0.0
@@ -166,30 +213,66 @@ class PaperRun:
 
     # -- live batches ------------------------------------------------------------------------
 
-    def _new_replayer(self, instruments: list) -> None:
+    def _replayer(self, instruments: list, params: Any) -> Replayer:
         cfg = self.config
-        self.replayer = Replayer(instruments, self.strategy, cfg.params, fill=cfg.fill, latency=cfg.latency,
-                                 seed=cfg.seed, schedule=cfg.schedule, guards=cfg.guards,
-                                 equity_interval_ms=cfg.equity_interval_ms, source=str(self.recorder.out_dir),
-                                 allow_crossed=cfg.allow_crossed)
+        return Replayer(instruments, self.strategy, params, fill=cfg.fill, latency=cfg.latency, seed=cfg.seed,
+                        schedule=cfg.schedule, guards=cfg.guards, equity_interval_ms=cfg.equity_interval_ms,
+                        source=str(self.recorder.out_dir), allow_crossed=cfg.allow_crossed)
+
+    def _new_replayer(self, instruments: list) -> None:
+        self.replayer = self._replayer(instruments, self.config.params)
+        self.others = {name: self._replayer(instruments, {**self.config.params, **params})
+                       for name, params in self.candidates.items()}
         self.trade_log = TradeLog(instruments, self.strategy.name, self.strategy.param_dict(self.replayer.params))
+
+    def _instruments(self) -> list:
+        return list(self.feed.instruments) if self.feed is not None else self.recorder._writer.instruments
+
+    def _engines(self) -> list[tuple[str, Any]]:
+        return [(MAIN, self.replayer), *self.others.items()]
+
+    def _timed(self, name: str, rep: Any, step: Any) -> None:
+        """Run one engine step (a batch or a clock advance), counting its wall time per strategy call and the
+        engine times of the orders it sent (loop and quote latency)."""
+        calls0 = int(rep.state.counters[c.C_CALLS])
+        t0 = time.perf_counter_ns()
+        step()
+        wall = time.perf_counter_ns() - t0
+        calls = int(rep.state.counters[c.C_CALLS]) - calls0
+        rep._drain()
+        seen = self._orders_seen[name]
+        new = rep._orders[seen:]
+        self._orders_seen[name] = len(rep._orders)
+        ts = None
+        if new:
+            log = np.concatenate(new)
+            ts = log["ts"][(log["event"] == c.EV_SUBMIT) | (log["event"] == c.EV_MODIFY)]
+        loop, quote = self.latency[name]
+        if calls > 0:
+            loop.add(np.array([wall / 1e6 / calls]))
+        if self.feed is None and ts is not None and len(ts):
+            quote.add((time.time_ns() - ts.astype(np.int64)) / 1e6)
+        if name == MAIN and self.ops is not None:
+            self.ops.batch(wall, calls, ts)
 
     def _on_events(self, cols: EventColumns) -> None:
         if self.replayer is None:
             try:
-                self._new_replayer(self.recorder._writer.instruments)
+                self._new_replayer(self._instruments())
             except ConfigError as exc:  # e.g. an asset index the venues' instruments do not have
                 self.refused = exc
                 self.errors.append(f"config: {exc}")
                 self.recorder.stop()
                 return
         try:
-            self.replayer.feed(cols)
+            for name, rep in self._engines():
+                self._timed(name, rep, lambda rep=rep: rep.feed(cols))
         except Exception as exc:  # the engine refused the batch: stop the run, keep what was recorded
             self.errors.append(f"engine: {exc}")
             self.recorder.stop()
             return
-        self._parts_fed = len(self.recorder._writer.manifest.parts)
+        if self.feed is None:
+            self._parts_fed = len(self.recorder._writer.manifest.parts)
         self._after_engine()
 
     def _on_tick(self, t: int) -> None:
@@ -197,7 +280,8 @@ class PaperRun:
         if self.replayer is None or self.errors:
             return
         try:
-            self.replayer.advance_to(t)
+            for name, rep in self._engines():
+                self._timed(name, rep, lambda rep=rep: rep.advance_to(t))
         except Exception as exc:  # the engine failed (e.g. a strategy loop): stop, keep what was recorded
             self.errors.append(f"engine: {exc}")
             self.recorder.stop()
@@ -205,8 +289,21 @@ class PaperRun:
         self.clock_end_ns = t
         self._after_engine()
 
+    def _clock_done(self) -> int | None:
+        """The time up to which the engine has done everything: its advanced clock, or just before its last row."""
+        rep = self.replayer
+        if rep is None or rep._first_ts is None:
+            return None
+        return max(int(rep._clock), int(rep._last_ts) - 1)
+
+    def _snapshot(self) -> RunResult:
+        return RunResult.of(self.replayer.snapshot(), self.strategy)
+
     def _after_engine(self) -> None:
         self._write_trades()
+        if self.ops is not None:
+            self.kpi_checkpoints.record(self.replayer._first_ts, self._clock_done(), self._snapshot, self.ops.segment)
+            self.ops.maybe_sample(self._clock_done(), int(self.replayer._rows))
         now = time.monotonic()
         if now >= self._next_state:
             self.write_state("running")
@@ -253,9 +350,10 @@ class PaperRun:
         os.replace(tmp, self.out / "checkpoint.npz")
 
     def _restore(self) -> None:
-        """Resume: the last checkpoint, then the recording's parts after it, fed as the crashed run fed them."""
-        rec = load(self.out / "recording")
-        self._new_replayer(list(rec.instruments))
+        """Resume: the last checkpoint, then the recording's parts after it, fed as the crashed run fed them (a
+        recording feed instead starts again at the checkpoint's row)."""
+        rec = load(self.out / "recording") if self.feed is None else None
+        self._new_replayer(list(rec.instruments) if rec is not None else self._instruments())
         rep = self.replayer
         ck = self.out / "checkpoint.npz"
         done_parts = 0
@@ -288,9 +386,13 @@ class PaperRun:
         for f in fills[:fills_written]:
             self.trade_log.line(f, notes)  # type: ignore[union-attr]  (inventory and fees so far)
         self._trades = open(self.out / "trades.jsonl", "a")
-        for path in rec.part_paths[done_parts:]:
-            rep.feed(EventColumns.from_arrow(pq.read_table(path)))
-        self._parts_fed = len(rec.part_paths)
+        self._orders_seen[MAIN] = len(rep._orders)
+        if rec is None:
+            self.feed.start_row = int(rep._rows)
+        else:
+            for path in rec.part_paths[done_parts:]:
+                rep.feed(EventColumns.from_arrow(pq.read_table(path)))
+            self._parts_fed = len(rec.part_paths)
         self._write_trades()
         self._trades.close()
 
@@ -372,21 +474,57 @@ class PaperRun:
 
     # -- run -----------------------------------------------------------------------------------
 
+    def source(self) -> dict[str, Any]:
+        """Where the run's events come from (its ops records and result say it)."""
+        if self.feed is not None:
+            return self.feed.describe()
+        return {"recording": str(self.recorder.out_dir), "venues": [
+            {"venue": v.venue, "symbols": list(v.symbols), "endpoint": v.endpoint} for v in self.recorder.specs]}
+
+    def live_ops(self, name: str = MAIN) -> dict[str, Any]:
+        """This process's loop and quote latency percentiles of one parameter set (ms; see arbkit.kpi.ops)."""
+        loop, quote = self.latency[name]
+        return {"loop_latency_ms_p50": loop.percentile(50), "loop_latency_ms_p99": loop.percentile(99),
+                "loop_latency_samples": loop.n, "quote_latency_ms_p50": quote.percentile(50),
+                "quote_latency_ms_p99": quote.percentile(99), "quote_latency_samples": quote.n}
+
     def run(self) -> RunResult | None:
         """Record and trade until the duration ends or a signal; returns the run's RunResult."""
+        self.ops = RunOps(self.out, clock=getattr(self.feed, "clock", "live"), source=self.source(),
+                          resumed=self.resume, sample_s=self.ops_sample_s)
         self.write_state("starting")
+        ended = False
         try:
             asyncio.run(self.recorder.run())
+            ended = True
         finally:
             result = None
-            if self.replayer is not None:
-                result = RunResult.of(self.replayer.finish(), self.strategy)
-                self._write_trades()
-                summary = {**result.summary(), "fills_hash": result.fills_hash, "recording": str(self.recorder.out_dir),
-                           "clock_end_ns": self.clock_end_ns}
-                _atomic_json(self.out / "paper_result.json", summary)
-                self._write_run_yaml()  # with clock_end_ns: its replay runs the timers as far as this run did
-            self.write_state("finished" if not self.errors else "failed")
-            self._trades.close()
-            self._lock.release()
+            try:
+                if self.replayer is not None:
+                    result = self._finish()
+            finally:
+                status = "finished" if ended and not self.errors else "failed"
+                self.write_state(status)
+                self.ops.close(status, self.clock_end_ns, None if self.replayer is None else int(self.replayer._rows))
+                self._trades.close()
+                self._lock.release()
+        return result
+
+    def _finish(self) -> RunResult:
+        """Finish every engine, record the last checkpoints, write paper_result.json and run.yaml."""
+        for name, rep in self.others.items():
+            self.results[name] = RunResult.of(rep.finish(), self.strategy)
+        result = self.results[MAIN] = RunResult.of(self.replayer.finish(), self.strategy)
+        self._write_trades()
+        end = self.clock_end_ns if self.clock_end_ns is not None else result.span_ns[1]
+        self.kpi_checkpoints.record(self.replayer._first_ts, end, lambda: result, self.ops.segment)  # type: ignore[union-attr]
+        ev = evaluate(result, strategy=self.strategy)
+        summary = {**result.summary(), "fills_hash": result.fills_hash, "recording": str(self.recorder.out_dir),
+                   "clock_end_ns": self.clock_end_ns, "clock": getattr(self.feed, "clock", "live"),
+                   "source": self.source(), "kpis": ev.total, "ops": dict(ev.ops), "edge": ev.edge,
+                   "instruments": [{"key": i.key, "contract_type": i.contract_type, "tick_size": i.tick_size,
+                                    "lot_size": i.lot_size, "maker_fee_bps": i.maker_fee_bps,
+                                    "taker_fee_bps": i.taker_fee_bps} for i in result.instruments]}
+        _atomic_json(self.out / "paper_result.json", summary)
+        self._write_run_yaml()  # with clock_end_ns: its replay runs the timers as far as this run did
         return result

@@ -98,11 +98,15 @@ def run_report(result: Any, out: str | Path, *, recording: Any = None, gates: Se
         md.append(_table(["reason", "count", "share %"],
                          [(r, d["count"], d["pct"]) for r, d in total["exit_reasons"].items()]))
     md.append("### Risk guards\n")
-    md.append(_table(["guard", "blocks", "size caps", "longest block run s", "stuck"],
-                     [(g, d.get("blocks"), d.get("cap_applied", ""), d.get("longest_block_run_s"), d.get("stuck"))
-                      for g, d in result.guards.items() if g != "kill_switch"]))
-    ks = result.guards.get("kill_switch", {})
-    md.append(f"Kill switch: {'tripped (' + ks.get('reason', '') + ')' if ks.get('tripped') else 'not tripped'}.\n")
+    # every figure Result.guards holds (what `arbkit replay --json` prints), one column each, plus the block ratio
+    ops = ev.ops
+    ratio = ops.get("block_ratio_pct", {})
+    fields = list(dict.fromkeys(k for d in result.guards.values() for k in d))
+    md.append(_table(["guard", *[f.replace("_", " ") for f in fields], "blocks / entry attempts %"],
+                     [(g, *(_ts(d[f]) if f == "ts" and d.get(f) else d.get(f) for f in fields), ratio.get(g))
+                      for g, d in result.guards.items()]))
+    md.append(f"Entry attempts {_fmt(ops.get('entry_attempts'))}, entries {_fmt(ops.get('entries'))}, budget cap "
+              f"applied {_fmt(ops.get('cap_applied'))}, stuck-guard windows {_fmt(ops.get('stuck_guard_windows'))}.\n")
     cps = checkpoints(result)
     if cps:
         md.append("### Checkpoints\n")
@@ -175,15 +179,17 @@ def sweep_markdown(sweep_dir: str | Path, fig_dir: Path, md_dir: Path, *, kpi: s
     if (d / "candidates.json").is_file():
         cands = json.loads((d / "candidates.json").read_text())
         md.append(f"{h}# Candidates\n")
-        md.append(_table(["param_id", "parameters", "structurally safe", "recommended", "rationale"],
-                         [(c["param_id"], ", ".join(f"{k}={v:g}" for k, v in c["params"].items() if k in params),
-                           c.get("is_structurally_safe"), c.get("is_recommended"), c.get("rationale"))
-                          for c in cands["candidates"][:top]]))
-    if (d / "validation.json").is_file():
-        val = json.loads((d / "validation.json").read_text())
-        md.append(f"{h}# Staged validation\n")
+        md.append(_table(["param_id", "parameters", "realistic edge bps", "structurally safe", "recommended",
+                          "rationale"],
+                         [(c.get("param_id"), ", ".join(f"{k}={c[k]:g}" for k in params if k in c),
+                           c.get("edge_realistic"), c.get("is_structurally_safe"), c.get("is_recommended"),
+                           c.get("rationale")) for c in cands["candidates"][:top]]))
+    val_path = d / "validation" / "validation.json"
+    if val_path.is_file():
+        val = json.loads(val_path.read_text())
+        md.append(f"{h}# Staged validation ({val['mode']}{', in-sample data' if val.get('in_sample') else ''})\n")
         md.append(f"**{val['verdict']}** — " + "; ".join(val["reasons"]) + "\n")
-        md.append(_table(["candidate", *[f"stage {s['stage']} ({s['window_s']:g} s)" for s in val["stages"]]],
-                         [(c["param_id"], *[s["verdict"] for s in c["stages"]],
-                           *["—"] * (len(val["stages"]) - len(c["stages"]))) for c in val["candidates"]]))
+        md.append(_table(["candidate", *[f"stage {s['stage']} ({s['label']}, top {s['top']})" for s in val["stages"]]],
+                         [(f"rank {c['rank']}", *[f"{s['verdict']} ({s['status']})" for s in c["stages"]],
+                           *["—"] * (len(val["stages"]) - len(c["stages"]))) for c in val["candidates"] if c["stages"]]))
     return "\n".join(md)

@@ -405,7 +405,12 @@ def arb(interval_ms: float = 100.0, spread_range_bps: tuple[float, float] = SPRE
                     state_size=SH_COUNTS + 2 * (bins + 2), init_state=init_state,
                     round_trips=round_trips, edge=paper_edge, objective="edge_{costs}",
                     rank_keys=(("edge_realistic", True), ("edge_conservative", True), ("total_pnl", True)),
-                    specs=SPECS)
+                    run_label=run_label, specs=SPECS)
+
+
+def run_label(params: Mapping[str, float]) -> str:
+    """A parameter set's label in run ids: ``E<entry_bps>_TP<tp_bps>`` (e.g. ``E1.5_TP2``)."""
+    return f"E{float(params['entry_bps']):g}_TP{float(params['tp_bps']):g}"
 
 
 def paper_edge(result: Any, trips: list[dict[str, Any]] | None = None) -> PaperEdge:
@@ -504,6 +509,8 @@ def round_trips(result: Any) -> list[dict[str, Any]]:
             t["entry_ts"] = int(entry_fills["ts"].min())  # exact (annotation times are float64)
         if len(exit_fills) and t["exit_reason"] != "end_of_data":
             t["exit_ts"] = int(exit_fills["ts"].max())
+        elif t["exit_reason"] == "end_of_data":
+            t["exit_ts"] = None  # it has not exited: a checkpoint never counts it as closed
         taker = mine[mine["maker"] == 0]
         t.update({
             "fills": int(len(mine)), "pnl_gross": gross, "fees": fees, "pnl_net": gross - fees,

@@ -1,14 +1,15 @@
 """Rank sweep results and write ``candidates.json`` (the sets worth running, with why)."""
 from __future__ import annotations
 
-import json
 import math
-import os
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 import polars as pl
+
+from arbkit.core.errors import ConfigError
+from arbkit.core.json_file import write_json
+from arbkit.sweep.candidates import RESERVED
 
 def rank(table: pl.DataFrame, keys: Sequence[tuple[str, bool]]) -> pl.DataFrame:
     """Rows sorted best first by ``keys`` ((column, descending) pairs, a strategy's ``rank_keys``; NaN last)
@@ -33,29 +34,31 @@ def _finite(x: Any) -> Any:
 
 def write_candidates(path: Path, ranked: pl.DataFrame, param_names: Sequence[str], meta: dict[str, Any],
                      top: int = 10) -> Path:
-    """``candidates.json``: metadata and the ``top`` ranked sets with their edges, flags and a rationale."""
+    """``candidates.json``: ``meta`` (:func:`arbkit.sweep.candidates.metadata`) and the ``top`` ranked sets, each
+    with its parameters flat, its edges, flags, KPIs and a rationale; checked against the schema as written."""
+    clash = sorted(set(param_names) & set(RESERVED))
+    if clash:
+        raise ConfigError(f"candidates.json: parameter name(s) {clash} clash with candidate fields {list(RESERVED)}")
     cands = []
+    keys = ", ".join(k for k, _ in meta.get("rank_keys", []))
     for row in ranked.head(top).iter_rows(named=True):
-        why = [f"rank {row['rank']} by {', '.join(k for k, _ in meta.get('rank_keys', []))}"]
+        why = [f"rank {row['rank']} by {keys}"]
         if row.get("edge_realistic") is not None:
-            why.append(f"realistic edge {row['edge_realistic']:.3g} bps, conservative {row.get('edge_conservative', float('nan')):.3g} bps")
+            why.append(f"realistic edge {row['edge_realistic']:.3g} bps, conservative "
+                       f"{row.get('edge_conservative', float('nan')):.3g} bps")
         why.append(f"total_pnl {row.get('total_pnl', float('nan')):.6g} over {row.get('fills', 0)} fills")
         if row.get("gate_verdict"):
             why.append(f"gate {row['gate_verdict']}")
         cands.append({
             "rank": row["rank"], "param_id": row["param_id"],
-            "params": {k: row[k] for k in param_names},
-            "edges": {k: _finite(row.get(f"edge_{k}")) for k in ("optimistic", "realistic", "conservative")},
+            **{k: row[k] for k in param_names},
+            **{f"edge_{k}": _finite(row.get(f"edge_{k}")) for k in ("optimistic", "realistic", "conservative")},
             "realised_edge_bps": _finite(row.get("realised_edge_bps")),
             "is_structurally_safe": bool(row.get("is_structurally_safe") or False),
             "is_recommended": bool(row.get("is_recommended") or False),
+            "rationale": "; ".join(why),
             "kpis": {k: _finite(row.get(k)) for k in ("total_pnl", "round_trips", "win_rate_pct", "fills",
                                                        "max_drawdown", "sharpe")},
             "fills_hash": row.get("fills_hash"),
-            "rationale": "; ".join(why),
         })
-    doc = {**meta, "created_at": datetime.now(timezone.utc).isoformat(), "candidates": cands}
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_json(path, {"metadata": meta, "candidates": cands}, "candidates")

@@ -27,7 +27,6 @@ from arbkit.core.errors import ConfigError
 from arbkit.core.out_dir import writable_dir
 from arbkit.core.version import __version__
 from arbkit.io.recording import load
-from arbkit.kpi.edge import PROFILES
 from arbkit.kpi.evaluation import evaluate
 from arbkit.report import sweep_report
 from arbkit.report.figures import heatmap_figure
@@ -38,6 +37,7 @@ from arbkit.strategies import get_strategy
 from arbkit.sweep.grid import as_list, param_id, random_grid
 from arbkit.sweep.plan import PLAN_FILE, existing_sweep_id, new_sweep_id, plan_line, read_plan, write_plan
 from arbkit.sweep.progress import Progress
+from arbkit.sweep.candidates import metadata as candidates_metadata
 from arbkit.sweep.ranking import rank, write_candidates
 from arbkit.sweep.tuning import summary_line, tuning_document, write_tuning_results
 
@@ -412,12 +412,12 @@ def finish_sweep(out: Path, rec: Any, strategy: str, options: Mapping[str, Any],
     tmp = out / f"results.{os.getpid()}.tmp.parquet"
     ranked.write_parquet(tmp)
     os.replace(tmp, out / "results.parquet")
-    meta = {"sweep_id": sweep_id, "source_recording": str(rec.path),
-            "recording_parts_sha256": [p.sha256 for p in rec.manifest.parts],
-            "strategy": strategy, "cost_profiles": list(PROFILES), "rank_keys": [list(k) for k in spec.rank_keys],
-            "code_version": _versions()["arbkit"]}
+    meta = candidates_metadata(source=f"arbkit sweep {out}", strategy=strategy, options=options, param_names=names,
+                               recording=rec, settings=settings, gate=gate, rank_keys=spec.rank_keys, top=top)
+    meta["sweep_id"] = sweep_id
     write_candidates(out / "candidates.json", ranked, names, meta, top=top)
-    manifest = {"sweep_id": sweep_id, "recording": str(rec.path), "recording_parts_sha256": meta["recording_parts_sha256"],
+    manifest = {"sweep_id": sweep_id, "recording": str(rec.path),
+                "recording_parts_sha256": meta["recording"]["parts_sha256"],
                 "strategy": strategy, "strategy_options": options, "settings": settings, "gate": gate,
                 "rank_keys": meta["rank_keys"], "grid": list(sets), "param_ids": list(ids), "seed": settings.get("seed", 0), "versions": _versions()}
     tmpm = out / f"manifest.{os.getpid()}.tmp"

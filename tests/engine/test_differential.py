@@ -69,7 +69,7 @@ def assert_same(res, ref, n_assets):
     for key in ("orders", "cancels_sent", "modifies", "rejects", "request_rejects", "maker_fills", "taker_fills",
                 "trade_through_fills", "cross_fills", "prob_skipped_fills", "exchange_cancels", "kill_switch_cancels",
                 "invalid_lot_rejects", "crossed_books", "strategy_calls", "timer_calls", "kill_switch_trips",
-                "equity_samples"):
+                "equity_samples", "entry_attempts", "entries"):
         assert res.counters[key] == ref.counters[key], key
     assert list(res.equity_ts) == [e[0] for e in ref.equity]
     if ref.equity:

@@ -102,3 +102,26 @@ def test_arbitrage_exits_with_kill_switch_reason():
     assert res.guards["kill_switch"]["tripped"] and res.guards["kill_switch"]["reason"] == "max_drawdown"
     assert len(trips) == 1 and trips[0]["exit_reason"] == "kill_switch"
     assert res.positions() == {"va:X": 0.0, "vb:X": 0.0}  # the exits (reducing) went through
+
+
+def test_entry_attempts_entries_block_ratio_and_stuck_windows():
+    """Hand-counted: the budget example above has 3 entry attempts (the 0.5 sell only reduces: no attempt), 2 sent,
+    1 blocked; the guard figures built on them (arbkit.kpi.ops) follow."""
+    from arbkit.kpi.ops import guard_kpis
+
+    res = run([], [(100, 0, 0, 1, 101.5, 2.0, IOC, 0), (500 * MS, 0, 0, 1, 101.5, 2.0, IOC, 0),
+                   (700 * MS, 0, 0, -1, 99.5, 0.5, IOC, 0), (900 * MS, 0, 0, 1, 101.5, 2.0, IOC, 0)], {"budget": 150.0})
+    assert res.counters["entry_attempts"] == 3 and res.counters["entries"] == 2 and res.counters["orders"] == 3
+    g = guard_kpis(res)
+    assert g["block_ratio_pct"]["budget"] == pytest.approx(100 / 3) and g["block_ratio_pct"]["all"] == pytest.approx(100 / 3)
+    assert g["entry_success_pct"] == pytest.approx(200 / 3) and g["cap_applied"] == 2 and g["stuck_guard_windows"] == 0
+    # the kill switch blocks every entry from 300 ms to 1700 ms with none let through: one run of 1.4 s, counted
+    # once as a stuck window of 500 ms; a second guard config without a window counts none
+    rows = [(150 * MS, 0, 6, 0, 0.0, 0.0, 1)]
+    acts = [(k * 100 * MS, 0, 0, 1, 99.0, 0.25, LIMIT, 0) for k in range(3, 18)]
+    res = run(rows, acts, {"max_gap_ms": 100.0, "stuck_window_ms": 500.0})
+    assert res.guards["kill_switch"]["stuck_windows"] == 1 and res.guards["budget"]["stuck_windows"] == 0
+    g = guard_kpis(res)
+    assert g["entry_attempts"] == 15 and g["entries"] == 0 and g["block_ratio_pct"]["kill_switch"] == 100.0
+    assert g["stuck_guard_windows"] == 1 and g["max_block_run_s"] == pytest.approx(1.4)
+    assert run(rows, acts, {"max_gap_ms": 100.0, "stuck_window_ms": 0.0}).guards["kill_switch"]["stuck_windows"] == 0

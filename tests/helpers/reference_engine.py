@@ -63,7 +63,7 @@ COUNTERS = ("orders", "cancels_sent", "modifies", "rejects", "request_rejects", 
             "trade_through_fills", "cross_fills", "prob_skipped_fills", "exchange_cancels", "kill_switch_cancels",
             "invalid_lot_rejects", "crossed_books", "strategy_calls", "timer_calls", "kill_switch_trips",
             "equity_samples", "insufficient_position_rejects", "settlements", "merges", "guard_volume_capped",
-            "guard_volume_blocks")
+            "guard_volume_blocks", "entry_attempts", "entries")
 VOL_BUCKETS = 64  # the volume guard's window in buckets (arbkit.engine.state.VOL_BUCKETS)
 
 
@@ -360,29 +360,31 @@ class ReferenceEngine:
             self.counters["rejects"] += 1
             self.counters["insufficient_position_rejects"] += 1
             return -14
-        if self.killed:  # after the kill switch only orders that reduce the position (as known) go out
-            lpos = self.lpos(a)
-            if not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12):
-                self.counters["guard_kill_blocks"] = self.counters.get("guard_kill_blocks", 0) + 1
+        lpos = self.lpos(a)
+        entry = not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12)  # opens or adds
+        if entry:
+            self.counters["entry_attempts"] += 1
+        if self.killed and entry:  # after the kill switch only orders that reduce the position (as known) go out
+            self.counters["guard_kill_blocks"] = self.counters.get("guard_kill_blocks", 0) + 1
+            return -9
+        if self.max_volume_share > 0 and entry:
+            room = self.max_volume_share * self._volume_basis(a, side)
+            lot = self.instruments[a].lot
+            capped = math.floor(room / lot + 1e-9) * lot if lot > 0 else room
+            if capped <= 0.0:
+                self.counters["guard_volume_blocks"] += 1
                 return -9
-        if self.max_volume_share > 0:
-            lpos = self.lpos(a)
-            if not (lpos != 0.0 and (side > 0) != (lpos > 0.0) and qty <= abs(lpos) + 1e-12):
-                room = self.max_volume_share * self._volume_basis(a, side)
-                lot = self.instruments[a].lot
-                capped = math.floor(room / lot + 1e-9) * lot if lot > 0 else room
-                if capped <= 0.0:
-                    self.counters["guard_volume_blocks"] += 1
-                    return -9
-                if capped < qty:
-                    self.counters["guard_volume_capped"] += 1
-                    qty = capped
-                    units = self._lots(a, qty)
+            if capped < qty:
+                self.counters["guard_volume_capped"] += 1
+                qty = capped
+                units = self._lots(a, qty)
         oid = len(self.orders) + 1
         o = Order(oid, a, 1 if side > 0 else -1, otype, tick, units, units, lleaves=units, lqty=units)
         self.orders.append(o)
         self._send(o, ("new", tick, units))
         self.counters["orders"] += 1
+        if entry:
+            self.counters["entries"] += 1
         return oid
 
     def cancel(self, oid: int, by: int = 1) -> bool:

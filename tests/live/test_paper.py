@@ -113,7 +113,7 @@ def test_supervisor_restarts_a_killed_run_which_resumes_from_its_checkpoint(tmp_
     with ReplayServer(frames * 2, snapshot=snap, delay_s=0.002, batch=1) as srv:
         sup = subprocess.Popen([sys.executable, "-m", "arbkit.apps.cli", "paper", "--config", str(cfg_path), "--venue",
                                 "binance-usdm", "--symbols", "BTCUSDT", "--endpoint", srv.url, "--rest", srv.http,
-                                "-o", str(out), "--duration", "14", "--flush-s", "0.2", "--checkpoint-s", "0.5",
+                                "-o", str(out), "--duration", "20", "--flush-s", "0.2", "--checkpoint-s", "0.5",
                                 "--quiet", "--supervise", "2"], env={**os.environ, "CI": "true"},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 120

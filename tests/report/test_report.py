@@ -73,3 +73,32 @@ def test_sweep_report_heatmap_and_cli(tmp_path, bundled):
     bad = subprocess.run([sys.executable, "-m", "arbkit.apps.cli", "report", str(tmp_path), "-o", str(tmp_path / "x.md")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "not a sweep directory" in bad.stderr
+
+
+def test_run_report_shows_every_guard_figure_replay_json_has(tmp_path, bundled):
+    """The risk-guard table holds each figure of ``Result.guards`` (what ``arbkit replay --json`` prints under
+    ``guards``: blocks, cap_applied, the kill switch's trip, stuck windows, ...) for every guard."""
+    from arbkit.kpi.ops import guard_kpis
+
+    guards = {"budget": 1_000.0, "max_gap_ms": 200.0, "max_drawdown": 50.0, "stuck_window_ms": 1_000.0}
+    res = replay(bundled, get_strategy("mm"), MM, latency=LAT, guards=guards)
+    summary = json.loads(json.dumps(res.summary(), default=float))["guards"]
+    assert summary["budget"]["cap_applied"] > 0 and summary["kill_switch"]["blocks"] > 0  # both figures at work
+    text = res.report(tmp_path / "g.md", recording=bundled).read_text()
+    table = text.split("### Risk guards\n", 1)[1].split("\n\n", 1)[0].strip().splitlines()
+    header = [h.strip() for h in table[0].strip("|").split("|")]
+    rows = {r.strip("|").split("|")[0].strip(): [c.strip() for c in r.strip("|").split("|")] for r in table[2:]}
+    assert set(rows) == set(summary)
+    ratio = guard_kpis(res)["block_ratio_pct"]
+    for guard, figures in summary.items():
+        for field, value in figures.items():
+            col = header.index(field.replace("_", " "))
+            cell = rows[guard][col]
+            if field == "ts" and value:
+                continue  # shown as a time
+            if isinstance(value, bool) or value is None:
+                assert cell == ("—" if value is None else str(value)), (guard, field, cell)
+            elif isinstance(value, (int, float)):
+                assert float(cell.replace(",", "")) == pytest.approx(value, rel=1e-5), (guard, field, cell)
+        assert float(rows[guard][-1].replace(",", "")) == pytest.approx(ratio[guard], rel=1e-5)
+    assert f"budget cap applied {summary['budget']['cap_applied']:,}" in text

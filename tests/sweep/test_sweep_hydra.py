@@ -48,10 +48,11 @@ def test_multirun_grid_of_100_sets_matches_separate_replays(tmp_path, bundled):
     passed = table["gate_passed"].to_list()
     assert passed == sorted(passed, reverse=True)  # gate passes rank first
     cands = json.loads((out / "candidates.json").read_text())
-    assert cands["source_recording"] == str(BUNDLED.resolve()) and cands["created_at"] and cands["code_version"]
+    meta = cands["metadata"]
+    assert meta["recording"]["path"] == str(BUNDLED.resolve()) and meta["created_at"] and meta["code_version"]["arbkit"]
     top = cands["candidates"][0]
     assert top["param_id"] == table["param_id"][0] and top["rationale"]
-    assert top["params"]["half_spread_bps"] == table["half_spread_bps"][0]
+    assert top["half_spread_bps"] == table["half_spread_bps"][0]
     man = json.loads((out / "manifest.json").read_text())
     assert len(man["grid"]) == 100 and man["recording_parts_sha256"]
 

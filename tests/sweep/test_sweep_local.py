@@ -48,7 +48,8 @@ def test_sweep_equals_separate_replays_and_resumes(tmp_path, bundled):
     assert same_gate == sorted(same_gate, reverse=True)
     assert table["rank"].to_list() == list(range(1, 7))
     cands = json.loads((out / "candidates.json").read_text())
-    assert cands["source_recording"].endswith("binance_btc_3venues_20240808") and cands["created_at"]
+    meta = cands["metadata"]
+    assert meta["recording"]["path"].endswith("binance_btc_3venues_20240808") and meta["created_at"]
     assert cands["candidates"][0]["param_id"] == table["param_id"][0] and cands["candidates"][0]["rationale"]
     man = json.loads((out / "manifest.json").read_text())
     assert len(man["grid"]) == 6 and man["versions"]["numba"] and len(man["recording_parts_sha256"]) >= 1
@@ -66,4 +67,5 @@ def test_arb_sweep_ranks_by_edge(tmp_path):
     er = t["edge_realistic"].to_list()
     assert er == sorted(er, reverse=True)
     cand = json.loads((tmp_path / "arb" / "candidates.json").read_text())["candidates"][0]
-    assert set(cand["edges"]) == {"optimistic", "realistic", "conservative"} and "is_structurally_safe" in cand
+    assert {"edge_optimistic", "edge_realistic", "edge_conservative", "is_structurally_safe"} <= set(cand)
+    assert cand["edge_realistic"] == pytest.approx(t["edge_realistic"][0])
