@@ -412,10 +412,12 @@ def finish_sweep(out: Path, rec: Any, strategy: str, options: Mapping[str, Any],
     tmp = out / f"results.{os.getpid()}.tmp.parquet"
     ranked.write_parquet(tmp)
     os.replace(tmp, out / "results.parquet")
-    meta = candidates_metadata(source=f"arbkit sweep {out}", strategy=strategy, options=options, param_names=names,
+    # a candidate carries every parameter of its set (the fixed ones too), so it replays on its own
+    every = list(dict.fromkeys([*names, *(k for p in sets for k in p)]))
+    meta = candidates_metadata(source=f"arbkit sweep {out}", strategy=strategy, options=options, param_names=every,
                                recording=rec, settings=settings, gate=gate, rank_keys=spec.rank_keys, top=top)
     meta["sweep_id"] = sweep_id
-    write_candidates(out / "candidates.json", ranked, names, meta, top=top)
+    write_candidates(out / "candidates.json", ranked, every, meta, top=top)
     manifest = {"sweep_id": sweep_id, "recording": str(rec.path),
                 "recording_parts_sha256": meta["recording"]["parts_sha256"],
                 "strategy": strategy, "strategy_options": options, "settings": settings, "gate": gate,
@@ -426,7 +428,7 @@ def finish_sweep(out: Path, rec: Any, strategy: str, options: Mapping[str, Any],
     if objective is None:
         key, desc = spec.rank_keys[0] if spec.rank_keys else ("total_pnl", True)
         objective, directions = [key], ["maximize" if desc else "minimize"]
-    doc = tuning_document(sweep_id=sweep_id, recording=str(rec.path), parts_sha256=meta["recording_parts_sha256"],
+    doc = tuning_document(sweep_id=sweep_id, recording=str(rec.path), parts_sha256=meta["recording"]["parts_sha256"],
                           strategy=strategy, optimiser=optimiser or {"name": "list", "settings": {"n": len(sets)}},
                           objective=objective, directions=directions or ["maximize"] * len(objective),
                           ranked_rows=list(ranked.iter_rows(named=True)), status=status or {}, failed=failed,

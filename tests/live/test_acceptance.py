@@ -31,7 +31,8 @@ RUN = {"strategy": "arb",
        "params": {"asset_a": 0, "asset_b": 1, "entry_bps": 3.0, "tp_bps": 1.0, "stop_loss_bps": 3.0,
                   "time_limit_s": 30.0, "order_size": 1.0, "net_of_fees": 0},
        "latency": {"entry": 1_000_000, "response": 1_000_000},
-       "guards": {"budget": 200_000.0, "max_gap_ms": 30_000.0, "stuck_window_ms": 3_600_000.0}, "seed": 3}
+       "guards": {"budget": 200_000.0, "max_gap_ms": 30_000.0, "stuck_window_ms": 3_600_000.0}, "seed": 3,
+       "allow_short": True}  # the spot leg is sold when spot is rich (a margin account)
 ENV = {**os.environ, "CI": "true"}
 
 
@@ -49,7 +50,7 @@ def _oracle(rec, loops, clock_end):
     cfg = RunConfig.from_dict(RUN)
     strat = get_strategy("arb")
     rp = Replayer(rec.instruments, strat, cfg.params, fill=cfg.fill, latency=cfg.latency, seed=cfg.seed,
-                  guards=cfg.guards)
+                  guards=cfg.guards, allow_short=cfg.allow_short)
     for chunk in looped_chunks(rec, loops):
         rp.feed(chunk)
     return RunResult.of(rp.finish(clock_end=clock_end), strat)

@@ -33,7 +33,7 @@ def _candidates(path):
                         "code_version": {"arbkit": "test"}, "recording": {"path": "elsewhere", "parts_sha256": []},
                         # the sweep's data: 2024-08-08, long before the live feed's receive clock
                         "data_window": {"start_ns": 1_723_075_200 * 10**9, "end_ns": 1_723_075_320 * 10**9},
-                        "settings": {"latency": LAT}},
+                        "settings": {"latency": LAT, "allow_short": True}},
            "candidates": [{**BASE, "entry_bps": e, "tp_bps": tp, "edge_optimistic": None, "edge_realistic": edge,
                            "edge_conservative": None, "is_structurally_safe": False, "is_recommended": True,
                            "rationale": "by hand"} for e, tp, edge in CANDIDATES]}

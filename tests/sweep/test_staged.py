@@ -51,7 +51,7 @@ def rec(spot_coinm):
 def swept(rec, tmp_path_factory):
     out = tmp_path_factory.mktemp("sweep") / "arb"
     t0 = rec.manifest.start_ns
-    sweep(rec.path, "arb", GRID, base_params=BASE, latency=LAT, out_dir=out, end=t0 + SWEEP_S * 10**9, top=5,
+    sweep(rec.path, "arb", GRID, base_params=BASE, latency=LAT, allow_short=True, out_dir=out, end=t0 + SWEEP_S * 10**9, top=5,
           progress=False)
     return out
 
@@ -91,7 +91,7 @@ def test_forward_stages_with_their_own_gates_and_top_n(rec, swept, validated):
     for summ in (s1, s2, s3):
         w = summ["metadata"]["window"]
         for c in summ["candidates"]:
-            single = replay(rec, "arb", c["params"], latency=LAT, start=w["start_ns"], end=w["end_ns"])
+            single = replay(rec, "arb", c["params"], latency=LAT, allow_short=True, start=w["start_ns"], end=w["end_ns"])
             kpi = read_json(out / c["kpi_path"], "run_kpi")
             assert kpi["fills_hash"] == single.fills_hash
             total = evaluate(single).total
@@ -155,7 +155,7 @@ def test_candidates_json_has_the_envelope_and_flat_parameters(rec, swept):
     assert meta["settings"]["latency"] == LAT
     c = doc["candidates"][0]
     assert c["entry_bps"] in GRID["entry_bps"] and c["tp_bps"] in GRID["tp_bps"] and c["asset_a"] == 0
-    res = replay(rec, "arb", {k: c[k] for k in meta["param_names"]}, latency=LAT, end=meta["data_window"]["end_ns"])
+    res = replay(rec, "arb", {k: c[k] for k in meta["param_names"]}, latency=LAT, allow_short=True, end=meta["data_window"]["end_ns"])
     edge = evaluate(res).edge
     for k in ("optimistic", "realistic", "conservative"):
         assert c[f"edge_{k}"] == pytest.approx(edge[f"edge_{k}"], rel=1e-12)
@@ -224,7 +224,7 @@ def test_a_candidates_file_made_elsewhere(rec, tmp_path):
     assert summ["summary_stats"]["no_trade_runs"] == 1 and summ["summary_stats"]["successful_runs"] == 2
     w = summ["metadata"]["window"]
     assert w["start_ns"] == rec.manifest.start_ns + 60 * 10**9  # right after the file's data window
-    single = replay(rec, "arb", {**BASE, "entry_bps": 3.0, "tp_bps": 1.0}, latency=LAT, start=w["start_ns"],
+    single = replay(rec, "arb", {**BASE, "entry_bps": 3.0, "tp_bps": 1.0}, latency=LAT, allow_short=True, start=w["start_ns"],
                     end=w["end_ns"])
     assert read_json(tmp_path / "v" / summ["candidates"][0]["kpi_path"], "run_kpi")["fills_hash"] == single.fills_hash
     # a stage the data does not cover, and one over its time budget: error and timeout, both failed runs
