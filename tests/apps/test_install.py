@@ -69,9 +69,14 @@ def test_replay_with_a_gate_outside_the_repository(installed):
     assert set(out["edge"]["profiles"]) == {"optimistic", "realistic", "conservative"}  # the cost profiles
     assert out["kpis"]["total"]["round_trips"] > 20
     settings = _run([str(py), "-c", "import json; from arbkit.sweep.staged import load_settings; "
-                                    "print(json.dumps(load_settings()))"], work, env)
+                                    "from arbkit.conf import conf_path; s = load_settings(); "
+                                    "print(json.dumps({'stages': [st.label for st in s.stages], "
+                                    "'schema': conf_path('schemas', 'candidates.schema.json').is_file(), "
+                                    "'criteria': conf_path('acceptance', 'paper_12h.yaml').is_file()}))"], work, env)
     assert settings.returncode == 0, settings.stderr
-    assert json.loads(settings.stdout)["stages_s"]  # the validation stages
+    shipped = json.loads(settings.stdout)
+    assert shipped["stages"] == ["10m", "20m", "60m"]  # the validation stages, the schemas and criteria ship too
+    assert shipped["schema"] and shipped["criteria"]
 
 
 def test_sweep_one_job_outside_the_repository(installed):
