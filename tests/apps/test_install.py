@@ -75,7 +75,7 @@ def test_replay_with_a_gate_outside_the_repository(installed):
                                     "'criteria': conf_path('acceptance', 'paper_12h.yaml').is_file()}))"], work, env)
     assert settings.returncode == 0, settings.stderr
     shipped = json.loads(settings.stdout)
-    assert shipped["stages"] == ["10m", "20m", "60m"]  # the validation stages, the schemas and criteria ship too
+    assert shipped["stages"] == ["10m", "20m", "1h"]  # the validation stages, the schemas and criteria ship too
     assert shipped["schema"] and shipped["criteria"]
 
 
