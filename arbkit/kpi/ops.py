@@ -23,8 +23,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-#: guards in the engine's order (arbkit.engine.codes.GUARDS)
-GUARD_NAMES = ("budget", "exposure", "cooldown", "kill_switch")
+from arbkit.engine.codes import GUARDS
+
+#: every guard the engine has, in its order (budget, exposure, cooldown, kill switch, volume)
+GUARD_NAMES = GUARDS
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

@@ -217,7 +217,8 @@ class PaperRun:
         cfg = self.config
         return Replayer(instruments, self.strategy, params, fill=cfg.fill, latency=cfg.latency, seed=cfg.seed,
                         schedule=cfg.schedule, guards=cfg.guards, equity_interval_ms=cfg.equity_interval_ms,
-                        source=str(self.recorder.out_dir), allow_crossed=cfg.allow_crossed)
+                        source=str(self.recorder.out_dir), allow_crossed=cfg.allow_crossed, mark=cfg.mark,
+                        allow_short=cfg.allow_short)
 
     def _new_replayer(self, instruments: list) -> None:
         self.replayer = self._replayer(instruments, self.config.params)

@@ -112,7 +112,7 @@ def test_arbitrage_time_limit_exits_one_second_after_entry_with_no_event(holed):
     cols, insts, start, end, h0, h1 = holed
     p = {"asset_a": 1, "asset_b": 0, "entry_bps": -1000.0, "tp_bps": 1e4, "stop_loss_bps": 1e4, "time_limit_s": 1.0,
          "order_size": 0.01, "net_of_fees": 0}
-    res = replay(cols, arb(), p, instruments=insts, start=h0 - 500 * MS, end=end,
+    res = replay(cols, arb(), p, instruments=insts, start=h0 - 500 * MS, end=end, allow_short=True,
                  latency={"entry": 1 * MS, "response": 1 * MS})
     first = round_trips(res)[0]
     assert first["exit_reason"] == "time_limit"

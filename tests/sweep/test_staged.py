@@ -205,7 +205,7 @@ def test_a_candidates_file_made_elsewhere(rec, tmp_path):
                         "code_version": {"arbkit": "external"},
                         "recording": {"path": "elsewhere", "parts_sha256": []},
                         "data_window": {"start_ns": rec.manifest.start_ns, "end_ns": rec.manifest.start_ns + 60 * 10**9},
-                        "settings": {"latency": LAT}},
+                        "settings": {"latency": LAT, "allow_short": True}},
            "candidates": [{**BASE, "entry_bps": 3.0, "tp_bps": 1.0, "edge_optimistic": None, "edge_realistic": 1.0,
                            "edge_conservative": None, "is_structurally_safe": False, "is_recommended": True,
                            "rationale": "by hand", "score": 7},

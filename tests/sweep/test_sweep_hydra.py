@@ -113,7 +113,7 @@ def test_in_job_grid_runs_batched_and_rejects_bad_values(tmp_path, bundled):
 
 def test_arb_multirun_ranks_by_edge_and_costs_picks_the_objective(tmp_path):
     out = tmp_path / "arb"
-    arbkit_sweep("-m", "strategy=arb", "strategy.asset_a=1", "strategy.asset_b=2", "strategy.net_of_fees=0",
+    arbkit_sweep("-m", "strategy=arb", "strategy.asset_a=0", "strategy.asset_b=1", "allow_short=true", "strategy.net_of_fees=0",
                  "strategy.entry_bps=0.5,1.0", "strategy.tp_bps=1.0,2.0", "costs=conservative",
                  f"hydra.sweep.dir={out}", cwd=tmp_path)
     table = pl.read_parquet(out / "results.parquet")

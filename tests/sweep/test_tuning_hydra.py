@@ -35,8 +35,8 @@ def check_outputs(out, proc, n, optimiser):
     table = pl.read_parquet(out / "results.parquet")
     assert table.height == n and set(table["sweep_id"]) == {sid}
     assert set(table["param_id"]) == {ln["job_id"] for ln in plan}
-    for name in ("candidates.json", "manifest.json"):
-        assert json.loads((out / name).read_text())["sweep_id"] == sid
+    assert json.loads((out / "candidates.json").read_text())["metadata"]["sweep_id"] == sid
+    assert json.loads((out / "manifest.json").read_text())["sweep_id"] == sid
     for ln in plan:
         assert json.loads((out / "rows" / f"{ln['job_id']}.json").read_text())["sweep_id"] == sid
         assert json.loads((out / "rows" / f"{ln['job_id']}.job.json").read_text())["sweep_id"] == sid

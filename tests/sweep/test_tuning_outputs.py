@@ -60,7 +60,7 @@ def _check_outputs(out, res, n, optimiser):
     table = pl.read_parquet(out / "results.parquet")
     assert table["sweep_id"].to_list() == [sid] * n
     assert sorted(table["param_id"]) == sorted(ln["job_id"] for ln in plan)
-    assert json.loads((out / "candidates.json").read_text())["sweep_id"] == sid
+    assert json.loads((out / "candidates.json").read_text())["metadata"]["sweep_id"] == sid
     assert json.loads((out / "manifest.json").read_text())["sweep_id"] == sid
     for row in (out / "rows").glob("*[!b].json"):  # rows/<id>.json
         assert json.loads(row.read_text())["sweep_id"] == sid
@@ -130,7 +130,7 @@ def test_apply_candidate_replays_to_its_fills_hash(grid_sweep, tmp_path, capsys)
     cfg = yaml.safe_load(run_yaml.read_text())
     cand = json.loads((out / "candidates.json").read_text())["candidates"][1]
     assert cfg["origin"]["sweep_id"] == res.sweep_id and cfg["origin"]["param_id"] == cand["param_id"]
-    assert cfg["origin"]["rank"] == 2 and cfg["params"]["half_spread_bps"] == cand["params"]["half_spread_bps"]
+    assert cfg["origin"]["rank"] == 2 and cfg["params"]["half_spread_bps"] == cand["half_spread_bps"]
     capsys.readouterr()
     assert cli(["replay", str(BUNDLED), "--config", str(run_yaml), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["fills_hash"] == cand["fills_hash"]
