@@ -27,7 +27,7 @@ browser:
 	  echo "chromium is not installed: the dashboard browser test will be skipped"
 
 test: $(STAMP) browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=30
 
 # The engine's differential, batched and strategy tests (and the reader's row checks) again with numba's
 # bounds checks compiled in, so an index outside an array fails a test instead of corrupting memory. Its own

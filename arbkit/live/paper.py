@@ -207,6 +207,10 @@ class PaperRun:
             data["schedule"] = cfg.schedule
         if cfg.allow_crossed:
             data["allow_crossed"] = True
+        if cfg.allow_short is not None:
+            data["allow_short"] = bool(cfg.allow_short)
+        if cfg.mark != "mid":
+            data["mark"] = cfg.mark
         if self.clock_end_ns is not None:
             data["clock_end_ns"] = int(self.clock_end_ns)
         (self.out / "run.yaml").write_text(yaml.safe_dump(data, sort_keys=False))

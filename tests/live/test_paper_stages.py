@@ -76,7 +76,8 @@ def test_paper_stages_against_local_servers(tmp_path):
             kpi = read_json(out / c["kpi_path"], "run_kpi")
             assert c["status"] in ("ok", "no_trades"), c
             cfg = RunConfig(strategy="arb", params=dict(c["params"]), latency=base.latency, fill=base.fill,
-                            guards=base.guards, seed=base.seed)
+                            guards=base.guards, seed=base.seed, allow_short=base.allow_short,
+                                mark=base.mark)
             single = cfg.replay(rec)
             assert kpi["fills_hash"] == single.fills_hash, c["run_id"]
             assert c["kpi_summary"]["fills"] == len(single.fills)
