@@ -41,7 +41,7 @@ class BatchReplayer:
                  fill: Any = None, latency: Any = None, seeds: int | Sequence[int] = 0, schedule: Any = None,
                  equity_interval_ms: float = 1000.0, guards: Any = None, ladder: int = DEFAULT_LADDER,
                  source: str | None = None, buffers: dict[str, int] | None = None, allow_crossed: bool = False,
-                 mark: str = "mid", allow_short: bool | None = None) -> None:
+                 mark: str = "mid", allow_short: bool | None = None, rewards: Any = None) -> None:
         if len(param_sets) == 0:
             raise ConfigError("a batch needs at least one parameter set")
         seed_list = [seeds] * len(param_sets) if isinstance(seeds, (int, np.integer)) else list(seeds)
@@ -53,11 +53,13 @@ class BatchReplayer:
         sizes = {**BATCH_BUFFERS, **(buffers or {})}
         first = Replayer(instruments, strategy, param_sets[0], fill=fill, latency=latency, seed=seed_list[0],
                          schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, ladder=ladder,
-                         source=source, buffers=sizes, allow_crossed=allow_crossed, mark=mark, allow_short=allow_short)
+                         source=source, buffers=sizes, allow_crossed=allow_crossed, mark=mark, allow_short=allow_short,
+                         rewards=rewards)
         self.runs = [first] + [
             Replayer(instruments, strategy, p, fill=fill, latency=latency, seed=s, schedule=schedule,
                      equity_interval_ms=equity_interval_ms, guards=guards, source=source, buffers=sizes,
-                     share_market_with=first.state, allow_crossed=allow_crossed, mark=mark, allow_short=allow_short)
+                     share_market_with=first.state, allow_crossed=allow_crossed, mark=mark, allow_short=allow_short,
+                     rewards=rewards)
             for p, s in zip(param_sets[1:], seed_list[1:])]
         self.strategy = strategy
         K, n = len(self.runs), len(instruments)

@@ -90,20 +90,27 @@ A_FUNDING, A_MARK = 11, 12
 # outcome instruments: A_SETTLED 1 once the market resolved and the position was paid out; A_SETTLE_ADJ the sum of
 # position x (payoff - last mid) paid at settlement (mark-to-mid PnL = settled PnL - A_SETTLE_ADJ)
 A_SETTLED, A_SETTLE_ADJ = range(13, 15)
-NA = 15
+# A_REWARD: liquidity rewards credited (arbkit.engine.rewards), already in A_CASH; kept on the market's first asset
+A_REWARD = 15
+NA = 16
 # I_UNIT: the engine's quantity unit, the lot size (or 1.0 when the lot is unknown: float quantities then)
 I_MAKER_BPS, I_TAKER_BPS, I_CSIZE, I_INVERSE, I_LOT, I_BINARY, I_UNIT = range(7)
 # I_NO_SHORT 1: the position may not go below zero (spot, outcome tokens unless allow_short); I_COMPLEMENT the asset
 # index of the other outcome of a binary market (-1 none); I_PAYOFF the payoff per token at resolution (NaN: not
 # known); I_RES_S / I_RES_NS the resolution time as whole seconds and the ns beyond them (exact; -1 s: not known)
 I_NO_SHORT, I_COMPLEMENT, I_PAYOFF, I_RES_S, I_RES_NS = range(7, 12)
-NI = 12
+# liquidity rewards of an outcome instrument (arbkit.engine.rewards; rate 0: none): I_RW_RATE cash per unit of score
+# per day; I_RW_SPREAD the max spread from the mid (price units); I_RW_MIN the min order size (quantity); I_RW_SCALE c,
+# the divisor of a one-sided market's score
+I_RW_RATE, I_RW_SPREAD, I_RW_MIN, I_RW_SCALE = range(12, 16)
+NI = 16
 # -- engine configuration vectors ---------------------------------------------------------------
 # G_MAX_SILENCE: ns of feed silence after which interval calls, wake-ups and equity samples pause (0: never)
 G_SCHEDULE, G_INTERVAL, G_QUEUE, G_THROUGH, G_CROSS, G_CONSUME, G_EQ_INTERVAL, G_MAX_LEVELS, G_ALLOW_CROSSED, \
     G_MAX_SILENCE = range(10)
 G_MARK = 10  #: what equity marks positions at: MARK_MID or MARK_PRICE (the last MARK row, the mid before one)
-NG = 11  # int64 config
+G_RW_INTERVAL = 11  #: ns between two liquidity-reward samples (used only when an instrument has a reward rate)
+NG = 12  # int64 config
 H_QUEUE_POWER, H_FILL_PROB = range(2)
 NH = 2  # float64 config
 
@@ -141,7 +148,7 @@ COUNTER_NAMES = (
     "guard_budget_capped", "guard_budget_blocks", "guard_exposure_blocks", "guard_cooldown_blocks",
     "guard_kill_blocks", "kill_switch_trips", "exchange_cancels", "kill_switch_cancels", "invalid_lot_rejects",
     "crossed_books", "timer_calls", "insufficient_position_rejects", "settlements", "merges",
-    "guard_volume_capped", "guard_volume_blocks", "entry_attempts", "entries",
+    "guard_volume_capped", "guard_volume_blocks", "entry_attempts", "entries", "reward_rows",
 )
 # cancels_sent: cancel requests sent, by the strategy and by the kill switch (its share: kill_switch_cancels);
 # exchange_cancels: orders the exchange cancelled that the strategy did not ask to cancel: IOC/market leftovers,
@@ -158,6 +165,7 @@ C_EXCH_CANCELS, C_KILL_CANCELS, C_LOT_REJECTS, C_CROSSED, C_TIMER_CALLS = range(
 C_POS_REJECTS, C_SETTLES, C_MERGES = range(28, 31)
 C_G_VOL_CAPPED, C_G_VOL_BLOCKS = range(31, 33)
 C_ENTRY_ATTEMPTS, C_ENTRIES = range(33, 35)
+C_REWARDS = 35  #: reward rows written (a market's sample that scored above zero)
 
 # -- risk guards: configuration (float64 [NRG]) and state (float64 [NGS]) -------------------------
 (RG_ON, RG_BUDGET, RG_MAX_POS_NOTIONAL, RG_MAX_TOTAL_NOTIONAL, RG_COOLDOWN_FILL_MS, RG_COOLDOWN_LOSS_MS,
@@ -195,7 +203,9 @@ CLK_NFUND, CLK_FUND_DUE = range(36, 38)
 # CLK_NEXT_SETTLE: the earliest resolution time of a market not settled yet (max int: none); a timer like the
 # kill-switch deadlines (never paused by max_silence_s)
 CLK_NEXT_SETTLE = 38
-N_CLOCK = 39
+# CLK_NEXT_REWARD: the next liquidity-reward sample (max int: rewards off); never paused, like CLK_NEXT_SETTLE
+CLK_NEXT_REWARD = 39
+N_CLOCK = 40
 
 # engine errors (CLK_ERROR): the driver turns them into exceptions
 E_NONE = 0
@@ -233,10 +243,11 @@ FILL_DTYPE = np.dtype([
     ("slip_mid_bps", "f8"),  # signed cost vs the mid on arrival
     ("best_bid", "f8"),  # the book's top when the fill happened (NaN when a side is empty)
     ("best_ask", "f8"),
-    ("kind", "i1"),  # FK_TRADE a trade; FK_SETTLE a payout at resolution; FK_MERGE a pair merged into cash
+    ("kind", "i1"),  # FK_TRADE a trade; FK_SETTLE a payout at resolution; FK_MERGE a pair merged into cash;
+    # FK_REWARD a liquidity reward: side 0, qty 0, price = the cash credited (no position, volume or fee)
 ])
-FK_TRADE, FK_SETTLE, FK_MERGE = range(3)
-FILL_KIND_NAMES = ("trade", "settlement", "merge")
+FK_TRADE, FK_SETTLE, FK_MERGE, FK_REWARD = range(4)
+FILL_KIND_NAMES = ("trade", "settlement", "merge", "reward")
 
 # the funding ledger: one row per funding time and instrument held (arbkit.engine.funding)
 FUNDING_DTYPE = np.dtype([

@@ -14,7 +14,7 @@ import numpy as np
 from arbkit.engine import codes as c
 from arbkit.engine.latency import MODE_CONSTANT, MODE_EMPIRICAL, MODE_SERIES, LatencyTable, build_table
 from arbkit.core.errors import ConfigError
-from arbkit.core.schema import Instrument
+from arbkit.core.schema import Instrument, market_key
 
 #: The longest latency a model may hold, ns (one day): beyond it an order's arrival time would leave any recording.
 MAX_LATENCY_NS = 86_400 * 10**9
@@ -330,6 +330,97 @@ class RiskGuards:
         return asdict(self)
 
 
+_REWARD_TERMS = ("rate", "max_spread", "min_size", "scale")
+
+
+def _check_reward_terms(where: str, d: Mapping[str, Any]) -> None:
+    _check_number(where, "rate", d["rate"], lo=0.0)
+    _check_number(where, "max_spread", d["max_spread"], lo=0.0, hi=1.0, lo_open=True)
+    _check_number(where, "min_size", d["min_size"], lo=0.0)
+    _check_number(where, "scale", d["scale"], lo=1.0)
+
+
+@dataclass(frozen=True)
+class Rewards:
+    """Liquidity rewards of binary-outcome markets (:mod:`arbkit.engine.rewards`); off by default (rate 0).
+
+    ``rate``: cash per unit of score per day, credited pro rata at each sample; ``max_spread``: the
+    farthest an order may rest from the mid and still score (price units: 0.03 = 3 cents);
+    ``min_size``: the least order size that scores (tokens); ``scale``: c, the divisor of a
+    one-sided quote's score; ``interval_ms``: time between two samples. ``markets``: market id ->
+    any of rate / max_spread / min_size / scale for that market; when given, only those markets
+    earn (the top-level terms fill in what an entry leaves out); else every outcome instrument does.
+    """
+
+    rate: float = 0.0
+    max_spread: float = 0.03
+    min_size: float = 0.0
+    scale: float = 3.0
+    interval_ms: float = 60_000.0
+    markets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_reward_terms("rewards", asdict(self))
+        _check_number("rewards", "interval_ms", self.interval_ms, lo=0.0, lo_open=True)
+        if int(round(self.interval_ms * 1e6)) < 1:
+            raise ConfigError(f"rewards.interval_ms must be at least 1e-6 (one ns), got {self.interval_ms!r}")
+        if not isinstance(self.markets, Mapping):
+            raise ConfigError(f"rewards.markets must map market ids to reward terms, got {self.markets!r}")
+        for market, terms in self.markets.items():
+            where = f"rewards.markets.{market}"
+            if not isinstance(terms, Mapping):
+                raise ConfigError(f"{where} must be a mapping of {list(_REWARD_TERMS)}, got {terms!r}")
+            unknown = sorted(set(terms) - set(_REWARD_TERMS))
+            if unknown:
+                raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(_REWARD_TERMS)}")
+            _check_reward_terms(where, self.terms(str(market)))
+
+    def terms(self, market: str) -> dict[str, float]:
+        """rate / max_spread / min_size / scale of ``market`` (rate 0 when ``markets`` is given and lacks it)."""
+        base = {k: getattr(self, k) for k in _REWARD_TERMS}
+        if not self.markets:
+            return base
+        if market not in self.markets:
+            return {**base, "rate": 0.0}
+        return {**base, **dict(self.markets[market])}
+
+    @property
+    def active(self) -> bool:
+        """True when some market may earn (a positive rate somewhere)."""
+        return self.rate > 0 if not self.markets else any(self.terms(m)["rate"] > 0 for m in self.markets)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "Rewards":
+        """Rewards from a mapping (unknown keys and bad values are a ConfigError)."""
+        return _from_dict(cls, "rewards", d)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (for run.yaml and the result's config)."""
+        return {**{k: getattr(self, k) for k in (*_REWARD_TERMS, "interval_ms")},
+                "markets": {str(m): dict(t) for m, t in self.markets.items()}}
+
+    def apply(self, matrix: np.ndarray, instruments: Sequence[Instrument]) -> np.ndarray:
+        """Write the reward columns of ``matrix`` (:func:`instrument_matrix`) for the outcome instruments; unknown
+        market ids in ``markets`` are a ConfigError."""
+        if self.markets:
+            known = {market_key(i) for i in instruments if i.contract_type == "binary_outcome"}
+            missing = sorted(set(map(str, self.markets)) - known)
+            if missing:
+                raise ConfigError(f"rewards.markets: no outcome instrument of market(s) {missing}; "
+                                  f"the run's markets: {sorted(known)}")
+        for a, inst in enumerate(instruments):
+            if inst.contract_type != "binary_outcome":
+                continue
+            t = self.terms(market_key(inst))
+            if t["rate"] <= 0:
+                continue
+            matrix[a, c.I_RW_RATE] = t["rate"]
+            matrix[a, c.I_RW_SPREAD] = t["max_spread"]
+            matrix[a, c.I_RW_MIN] = t["min_size"]
+            matrix[a, c.I_RW_SCALE] = t["scale"]
+        return matrix
+
+
 #: contract types that may go short by default (``allow_short`` unset): perpetuals and futures
 SHORTABLE_BY_DEFAULT = ("linear_perp", "inverse_perp", "linear_future", "inverse_future", "option")
 
@@ -391,7 +482,8 @@ def check_mark(mark: Any) -> str:
 
 
 def engine_config(fill: FillModel, schedule: Schedule, equity_interval_ms: float,
-                  allow_crossed: bool = False, mark: str = "mid") -> tuple[np.ndarray, np.ndarray]:
+                  allow_crossed: bool = False, mark: str = "mid",
+                  rewards: Rewards | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The int64 and float64 configuration vectors of the numba state."""
     check_equity_interval(equity_interval_ms)
     check_mark(mark)
@@ -409,6 +501,7 @@ def engine_config(fill: FillModel, schedule: Schedule, equity_interval_ms: float
     gi[c.G_ALLOW_CROSSED] = int(bool(allow_crossed))
     gi[c.G_MAX_SILENCE] = int(round(schedule.max_silence_s * 1e9))
     gi[c.G_MARK] = c.MARK_CODES[mark]
+    gi[c.G_RW_INTERVAL] = int(round((rewards or Rewards()).interval_ms * 1e6))
     gf = np.zeros(c.NH)
     gf[c.H_QUEUE_POWER] = fill.queue_power
     gf[c.H_FILL_PROB] = fill.fill_probability

@@ -15,7 +15,7 @@ import numpy as np
 from arbkit.engine import codes as c
 from arbkit.engine import row_checks as rc
 from arbkit.book.ladder import DEFAULT_LADDER, NO_ASK, NO_BID
-from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, Schedule, engine_config, instrument_matrix
+from arbkit.engine.config import FillModel, LatencyModel, Rewards, RiskGuards, Schedule, engine_config, instrument_matrix
 from arbkit.engine.loop import advance_clock_nb, finish_events_nb, run_events_nb, warm_market_nb
 from arbkit.engine.marks import time_in_market_nb
 from arbkit.engine.result import Result
@@ -47,7 +47,7 @@ class Replayer:
                  ladder: int = DEFAULT_LADDER, source: str | None = None,
                  trace_window: tuple[int, int] | None = None, buffers: Mapping[str, int] | None = None,
                  share_market_with: EngineState | None = None, allow_crossed: bool = False, mark: str = "mid",
-                 allow_short: bool | None = None) -> None:
+                 allow_short: bool | None = None, rewards: Rewards | Mapping[str, Any] | None = None) -> None:
         if not isinstance(strategy, Strategy):
             raise ConfigError(f"strategy must be an arbkit Strategy, got {type(strategy).__name__}")
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -65,9 +65,11 @@ class Replayer:
         self.allow_crossed = allow_crossed
         self.allow_short = allow_short  # None: by contract type (spot and outcome tokens may not go short)
         self.mark = mark
-        gi, gf = engine_config(self.fill, self.schedule, equity_interval_ms, allow_crossed, mark)
+        self.rewards = rewards if isinstance(rewards, Rewards) else Rewards.from_dict(rewards)
+        gi, gf = engine_config(self.fill, self.schedule, equity_interval_ms, allow_crossed, mark, self.rewards)
         entry, resp = self.latency.tables(self.instruments)
-        self.state: EngineState = new_state(instrument_matrix(self.instruments, allow_short),
+        self.state: EngineState = new_state(self.rewards.apply(instrument_matrix(self.instruments, allow_short),
+                                                               self.instruments),
                                             np.array([i.tick_size for i in self.instruments]), gi, gf, entry, resp,
                                             self.seed, guard_cfg=self.guards.vector(), ladder=ladder,
                                             share_market_with=share_market_with, **(buffers or {}))
@@ -361,7 +363,8 @@ class Replayer:
                                  "on_top_change": self.schedule.on_top_change, "on_response": self.schedule.on_response,
                                  "max_silence_s": self.schedule.max_silence_s},
                     "equity_interval_ms": self.equity_interval_ms, "guards": self.guards.to_dict(),
-                    "allow_crossed": self.allow_crossed, "mark": self.mark, "allow_short": self.allow_short, "source": self.source},
+                    "allow_crossed": self.allow_crossed, "mark": self.mark, "allow_short": self.allow_short, "source": self.source,
+                    **({"rewards": self.rewards.to_dict()} if self.rewards.active else {})},
             fills=fills, orders=orders, equity_ts=eq_ts, equity_values=eq_val, equity_positions=eq_pos,
             counters=counters, accounts=self.state.acct.copy(), notes=notes, guards=guard_report,
             span_ns=(self._first_ts or 0, end if self._first_ts is not None else 0), trace=self.trace,

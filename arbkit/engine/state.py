@@ -20,6 +20,7 @@ from arbkit.book.ladder import BookState, new_books
 from arbkit.engine.funding import new_funding
 from arbkit.engine.latency import LatencyTable, constant_table
 from arbkit.engine.outcomes import first_resolution_ns
+from arbkit.engine.rewards import first_reward_ns
 from arbkit.engine.rng import new_rng
 
 DEFAULT_ORDER_SLOTS = 4096
@@ -131,6 +132,7 @@ def new_state(
     clock[c.CLK_LAST_T] = np.iinfo(np.int64).min
     clock[c.CLK_FUND_DUE] = np.iinfo(np.int64).max
     clock[c.CLK_NEXT_SETTLE] = first_resolution_ns(np.asarray(inst, np.float64))
+    clock[c.CLK_NEXT_REWARD] = first_reward_ns(np.asarray(inst, np.float64))
     oi = np.zeros((order_slots, c.NOI), np.int64)
     oi[:, c.O_ID] = -1
     acct = np.zeros((n, c.NA))

@@ -22,6 +22,7 @@ from arbkit.engine.marks import time_in_market_nb
 from arbkit.engine.matching import process_requests_nb
 from arbkit.engine.orders import deliver_responses_nb
 from arbkit.engine.outcomes import settle_due_nb
+from arbkit.engine.rewards import reward_sample_nb
 
 #: Free room the loops keep in the fill and log buffers; when less is left they return so
 #: the driver can drain them (a strategy call plus one event stays below this).
@@ -75,6 +76,8 @@ def timer_due_nb(st):
             d = g
     if clock[c.CLK_NEXT_SETTLE] < d:  # a market's resolution (payout)
         d = clock[c.CLK_NEXT_SETTLE]
+    if clock[c.CLK_NEXT_REWARD] < d:  # a liquidity-reward sample
+        d = clock[c.CLK_NEXT_REWARD]
     return d
 
 
@@ -99,13 +102,16 @@ def timers_at_nb(st, t, scheduled=True):
 
     Returns ``CALL_INTERVAL`` / ``CALL_WAKE`` when due (and moves the interval to its next
     grid time, clears the wake-up); the caller makes the call. ``scheduled`` False (the feed
-    has been silent longer than ``max_silence_s``): only the payouts and the kill-switch deadlines.
+    has been silent longer than ``max_silence_s``): only the payouts, the reward samples and the kill-switch
+    deadlines.
     """
     clock = st.clock
     if clock[c.CLK_FUND_DUE] <= t:  # only before the first message end: later each is paid before its time passes
         funding_due_nb(st, t)
     if t >= clock[c.CLK_NEXT_SETTLE]:  # payouts first: the sample and the call see the settled account
         settle_due_nb(st, t)
+    if t >= clock[c.CLK_NEXT_REWARD]:  # after the payouts: a resolved market earns nothing
+        reward_sample_nb(st, t)
     if st.guard_cfg[c.RG_ON] != 0.0:
         guard_deadlines_due_nb(st, t)
     if not scheduled:
@@ -163,6 +169,8 @@ def advance_nb(st, strategy, params, user, t, row):
         g = guard_deadline_nb(st) if guards_on else I64_MAX
         if clock[c.CLK_NEXT_SETTLE] < g:  # resolutions are never paused, like the kill-switch deadlines
             g = clock[c.CLK_NEXT_SETTLE]
+        if clock[c.CLK_NEXT_REWARD] < g:  # reward samples are never paused either
+            g = clock[c.CLK_NEXT_REWARD]
         tm = min(ts_, g)
         # scheduled timers pause once the feed has been silent for max_silence (they fire at the next event)
         awake = silence <= 0 or ts_ <= clock[c.CLK_LAST_T] + silence

@@ -3,7 +3,8 @@
 A market is the instruments sharing a ``market_id`` (a complementary pair). Settled PnL is
 the equity after the engine paid the positions out at resolution; mark-to-mid PnL values the
 same positions at the last mid instead (``A_SETTLE_ADJ`` holds the difference). A market with
-no known winner is marked to mid and says so (``resolution: "marked_to_mid"``).
+no known winner is marked to mid and says so (``resolution: "marked_to_mid"``). Liquidity rewards
+(reward rows, :mod:`arbkit.engine.rewards`) are in both PnLs; ``*_ex_rewards`` leave them out.
 """
 from __future__ import annotations
 
@@ -32,12 +33,15 @@ MARKET_KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "fill_rate_pct": ("%", "filled quantity / quoted quantity of the market's instruments"),
     "quote_count": ("count", "limit orders sent plus modifies on the market's instruments"),
     "merges": ("count", "YES + NO pairs merged into cash (merge rows / 2)"),
+    "rewards": ("quote currency", "liquidity rewards credited (the sum of the market's reward rows; 0 when off)"),
+    "pnl_settled_ex_rewards": ("quote currency", "pnl_settled less the rewards"),
+    "pnl_marked_ex_rewards": ("quote currency", "pnl_marked less the rewards"),
 }
 
 
 def _net_path(fills: np.ndarray, yes: int, no: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Times and YES − NO after each trade or merge row of the pair (payout rows left out)."""
-    rows = fills[(fills["kind"] != c.FK_SETTLE) & ((fills["asset"] == yes) | (fills["asset"] == (-9 if no is None else no)))]
+    """Times and YES − NO after each trade or merge row of the pair (payout and reward rows left out)."""
+    rows = fills[((fills["kind"] == c.FK_TRADE) | (fills["kind"] == c.FK_MERGE)) & ((fills["asset"] == yes) | (fills["asset"] == (-9 if no is None else no)))]
     sign = np.where(rows["asset"] == yes, 1.0, -1.0)
     return rows["ts"], np.cumsum(sign * np.where(rows["side"] > 0, 1.0, -1.0) * rows["qty"])
 
@@ -76,11 +80,13 @@ def market_kpis(result: Any, limits: Mapping[str, float] | None = None) -> dict[
         inst = result.instruments[yes]
         stop = inst.resolution_ts if settled and inst.resolution_ts is not None else end
         submits = osel[osel["event"] == c.EV_SUBMIT]
+        rewards = float(sel["price"][sel["kind"] == c.FK_REWARD].sum())
+        pnl_settled = equity if settled else float("nan")
         out[market] = {
             "instruments": [result.instruments[a].key for a in assets],
             "resolution": "settled" if settled else "marked_to_mid",
             "winner": inst.winner if settled else None,
-            "pnl_settled": equity if settled else float("nan"),
+            "pnl_settled": pnl_settled,
             "pnl_marked": equity - adj,
             "net_exposure": float(net[-1]) if len(net) else 0.0,
             "net_exposure_max_abs": float(np.max(np.abs(net))) if len(net) else 0.0,
@@ -91,6 +97,9 @@ def market_kpis(result: Any, limits: Mapping[str, float] | None = None) -> dict[
             "quote_count": int(np.sum((submits["type"] == c.LIMIT) | (submits["type"] == c.POST_ONLY))
                                + np.sum(osel["event"] == c.EV_MODIFY)),
             "merges": int(np.sum(sel["kind"] == c.FK_MERGE) // 2),
+            "rewards": rewards,
+            "pnl_settled_ex_rewards": pnl_settled - rewards,
+            "pnl_marked_ex_rewards": equity - adj - rewards,
         }
     blocks = list(out.values())
     all_settled = all(b["resolution"] == "settled" for b in blocks)
@@ -102,6 +111,9 @@ def market_kpis(result: Any, limits: Mapping[str, float] | None = None) -> dict[
         "fills": int(sum(b["fills"] for b in blocks)),
         "quote_count": int(sum(b["quote_count"] for b in blocks)),
         "merges": int(sum(b["merges"] for b in blocks)),
+        "rewards": float(sum(b["rewards"] for b in blocks)),
+        "pnl_settled_ex_rewards": float(sum(b["pnl_settled_ex_rewards"] for b in blocks)) if all_settled else float("nan"),
+        "pnl_marked_ex_rewards": float(sum(b["pnl_marked_ex_rewards"] for b in blocks)),
         "markets": len(blocks),
     }
     return out

@@ -89,6 +89,10 @@ def run_report(result: Any, out: str | Path, *, recording: Any = None, gates: Se
                   "positions at their last mid. A market with no known winner is marked to mid.\n")
         keys = ["resolution", "winner", "pnl_settled", "pnl_marked", "net_exposure", "net_exposure_max_abs",
                 "time_within_limit_pct", "fills", "fill_rate_pct", "quote_count", "merges"]
+        if markets.get("total", {}).get("rewards", 0.0) > 0:
+            md.append("Liquidity rewards (an assumption: a rate given for the run, not the market's pool shared with "
+                      "makers the data does not show) are in both PnLs; the ex-rewards columns leave them out.\n")
+            keys += ["rewards", "pnl_settled_ex_rewards", "pnl_marked_ex_rewards"]
         md.append(_table(["market", *keys], [(m, *(b.get(k) for k in keys)) for m, b in markets.items()]))
         unresolved = [m for m, b in markets.items() if m != "total" and b["resolution"] != "settled"]
         if unresolved:

@@ -16,6 +16,7 @@ and replayed with ``arbkit replay REC --config run.yaml``.
     clock_end_ns: null          # timers ran on to here after the last event (paper runs write it)
     allow_short: null           # null: perpetuals/futures may go short, spot and outcome tokens not; or true/false
     mark: mid                   # what equity / unrealised PnL mark positions at: mid | mark_price
+    rewards: {rate: 0.5, max_spread: 0.03, min_size: 20}   # liquidity rewards of outcome markets (off: absent)
 
 Provenance (ignored by the replay): ``run_id``, ``hypothesis`` (the claim the run tests),
 ``parent_run`` (the run it was derived from) and ``changes_from_parent`` (a mapping of what
@@ -30,13 +31,13 @@ from typing import Any, Mapping
 
 from arbkit.core.errors import ConfigError
 from arbkit.core.yaml_file import read_yaml_mapping
-from arbkit.engine.config import check_mark
+from arbkit.engine.config import Rewards, check_mark
 from arbkit.run.replay import replay
 from arbkit.run.result import RunResult
 from arbkit.strategies import get_strategy
 
 KEYS = ("strategy", "strategy_options", "params", "fill", "latency", "schedule", "guards", "seed", "equity_interval_ms",
-        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns", "mark", "allow_short")
+        "chunk_rows", "start_ns", "end_ns", "allow_crossed", "clock_end_ns", "mark", "allow_short", "rewards")
 #: provenance keys: who the run is and where it came from (campaigns and apply-candidate write them; replays ignore them)
 PROVENANCE_KEYS = ("run_id", "hypothesis", "parent_run", "changes_from_parent", "origin")
 
@@ -60,6 +61,7 @@ class RunConfig:
     clock_end_ns: int | None = None
     allow_short: bool | None = None
     mark: str = "mid"
+    rewards: dict[str, Any] | None = None
     run_id: str | None = None
     hypothesis: str | None = None
     parent_run: str | None = None
@@ -79,7 +81,7 @@ class RunConfig:
                 raise ConfigError(f"{where}: {key} must be a string, got {d[key]!r}")
         if "strategy" not in d:
             raise ConfigError(f"{where}: 'strategy' is required")
-        for key in ("strategy_options", "params", "fill", "latency", "guards", "changes_from_parent", "origin"):
+        for key in ("strategy_options", "params", "fill", "latency", "guards", "changes_from_parent", "origin", "rewards"):
             if d.get(key) is not None and not isinstance(d[key], Mapping):
                 raise ConfigError(f"{where}: {key} must be a mapping, got {d[key]!r}")
         seed = d.get("seed", 0)
@@ -91,6 +93,10 @@ class RunConfig:
             raise ConfigError(f"{where}: allow_short must be true, false or null, got {d['allow_short']!r}")
         try:
             check_mark(d.get("mark", "mid"))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        try:
+            Rewards.from_dict(d.get("rewards"))
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         clock_end = d.get("clock_end_ns")
@@ -112,7 +118,8 @@ class RunConfig:
                       chunk_rows=self.chunk_rows, equity_interval_ms=self.equity_interval_ms,
                       start=self.start_ns, end=self.end_ns, trace=trace, allow_bad_rows=allow_bad_rows, verify=verify,
                       allow_crossed=self.allow_crossed if allow_crossed is None else allow_crossed,
-                      clock_end=self.clock_end_ns, mark=self.mark, allow_short=self.allow_short)
+                      clock_end=self.clock_end_ns, mark=self.mark, allow_short=self.allow_short,
+                      rewards=self.rewards)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

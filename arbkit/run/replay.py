@@ -74,7 +74,7 @@ def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill
            start: int | None = None, end: int | None = None, trace: tuple[int, int] | None = None,
            instruments: Sequence[Instrument] | None = None, warmup: bool = True, allow_bad_rows: bool = False,
            verify: bool = False, allow_crossed: bool = False, clock_end: int | None = None,
-           mark: str = "mid", allow_short: bool | None = None) -> RunResult:
+           mark: str = "mid", allow_short: bool | None = None, rewards: Any = None) -> RunResult:
     """Replay ``strategy`` (a Strategy or a registry name) over a recording (a path, a
     :class:`~arbkit.io.Recording`, or EventColumns + ``instruments``).
 
@@ -100,14 +100,15 @@ def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill
     FUNDING rows pay perpetual funding at each funding time on the position held
     (``result.funding``, ``funding`` in the account table; docs/engine.md). ``mark``: what
     equity and unrealised PnL mark positions at, ``"mid"`` or ``"mark_price"`` (the last MARK
-    row, the mid before the first).
+    row, the mid before the first). ``rewards``: liquidity rewards of outcome markets, off by default
+    (:class:`arbkit.engine.config.Rewards` or its mapping; docs/prediction_markets.md).
     """
     strategy = as_strategy(strategy)
     source = event_source(recording, chunk_rows, start, end, instruments, warmup, allow_bad_rows=allow_bad_rows,
                           verify=verify)
     runner = Replayer(source.instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
                       guards=guards, equity_interval_ms=equity_interval_ms, source=source.path, trace_window=trace,
-                      allow_crossed=allow_crossed, mark=mark, allow_short=allow_short)
+                      allow_crossed=allow_crossed, mark=mark, allow_short=allow_short, rewards=rewards)
     for warm, chunk in source.stream:
         if warm:
             runner.warm(chunk)
@@ -227,7 +228,7 @@ def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[
                  end: int | None = None, instruments: Sequence[Instrument] | None = None,
                  buffers: dict[str, int] | None = None, warmup: bool = True, allow_bad_rows: bool = False,
                  verify: bool = False, allow_crossed: bool = False, mark: str = "mid",
-                 allow_short: bool | None = None) -> list[RunResult]:
+                 allow_short: bool | None = None, rewards: Any = None) -> list[RunResult]:
     """Replay ``strategy`` once per parameter set in one pass; ``[replay(recording, strategy, p, ...) for p in param_sets]``.
 
     The recording is read once; each Result (fills, ``fills_hash``, accounts, counters)
@@ -238,7 +239,8 @@ def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[
                           verify=verify)
     batch = BatchReplayer(source.instruments, strategy, param_sets, fill=fill, latency=latency, seeds=seeds,
                           schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, source=source.path,
-                          buffers=buffers, allow_crossed=allow_crossed, mark=mark, allow_short=allow_short)
+                          buffers=buffers, allow_crossed=allow_crossed, mark=mark, allow_short=allow_short,
+                          rewards=rewards)
     for warm, chunk in source.stream:
         if warm:
             batch.warm(chunk)

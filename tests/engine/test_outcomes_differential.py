@@ -2,7 +2,7 @@
 
 The random streams and scripts of the differential tests, scaled into (0, 1) (tick 0.0025 around 0.5) on a
 complementary UP / DOWN pair whose market resolves inside the data, after it, or never, with either winner;
-scripts also merge pairs. Both engines must agree on every fill (settlement and merge rows included), position,
+scripts also merge pairs; random liquidity-reward terms (or none) sample the resting orders. Both engines must agree on every fill (settlement and merge rows included), position,
 cash, counter, equity sample and mark; no token balance is ever negative.
 """
 import numpy as np
@@ -36,9 +36,13 @@ def scaled(rows):
 @given(data=hs.data(), stream=streams(), fill=fill_models, lat=latencies, seed=hs.integers(0, 2**64 - 1), lot=lots,
        schedule=schedules, wake=hs.booleans(), winner=hs.sampled_from([None, "Up", "Down"]),
        when=hs.sampled_from(["inside", "after", "unknown"]), allow_short=hs.sampled_from([None, None, True]),
-       clock_extra=hs.sampled_from([None, 0, 6_000]))
+       clock_extra=hs.sampled_from([None, 0, 6_000]),
+       rewards=hs.one_of(hs.none(), hs.fixed_dictionaries({
+           "rate": hs.sampled_from([0.0, 1e9, 3.7e10]), "max_spread": hs.sampled_from([0.003, 0.01, 0.05]),
+           "min_size": hs.sampled_from([0.0, 0.5, 2.0]), "scale": hs.sampled_from([1.0, 3.0]),
+           "interval_ms": hs.sampled_from([0.0003, 0.0015, 0.005])})))
 def test_binary_pair_matches_reference(data, stream, fill, lat, seed, lot, schedule, wake, winner, when, allow_short,
-                                       clock_extra):
+                                       clock_extra, rewards):
     _, rows = stream
     rows = scaled([r for r in rows if r[1] == 0] + [(r[0], 1) + r[2:] for r in rows if r[1] == 0])
     rows.sort(key=lambda r: (r[0], r[1]))
@@ -57,17 +61,20 @@ def test_binary_pair_matches_reference(data, stream, fill, lat, seed, lot, sched
     strat, params = script_strategy(actions, wake=wake, schedule=schedule)
     res = replay(make_events(rows), strat, params, fill=fill, latency=latency, seed=seed, instruments=insts,
                  chunk_rows=7, equity_interval_ms=EQUITY_NS / 1e6, allow_crossed=True, clock_end=clock_end,
-                 allow_short=allow_short)
+                 allow_short=allow_short, rewards=rewards)
     ref = reference_run(rows, insts, actions, fill, lat, seed, schedule=schedule, wake=wake, equity_ns=EQUITY_NS,
-                        clock_end=clock_end, allow_short=allow_short)
-    for key in ("insufficient_position_rejects", "settlements", "merges"):
+                        clock_end=clock_end, allow_short=allow_short, rewards=rewards)
+    for key in ("insufficient_position_rejects", "settlements", "merges", "reward_rows"):
         event(f"{key} > 0: {res.counters[key] > 0}")
     event(f"fills > 0: {res.counters['fills'] > 0}")
     assert_same(res, ref, 2)
     assert [int(k) for k in res.fills["kind"]] == [f.kind for f in ref.fills]
-    for key in ("insufficient_position_rejects", "settlements", "merges"):
+    for key in ("insufficient_position_rejects", "settlements", "merges", "reward_rows"):
         assert res.counters[key] == ref.counters[key], key
     np.testing.assert_array_equal(res.accounts[:, c.A_SETTLE_ADJ], np.array(ref.settle_adj))
+    np.testing.assert_array_equal(res.accounts[:, c.A_REWARD], np.array(ref.rewards))
+    if resolution is not None:  # nothing earned at or after the resolution
+        assert not np.any((res.fills["kind"] == c.FK_REWARD) & (res.fills["ts"] >= resolution))
     if allow_short is None:  # never a negative token balance: after every fill, in every sample, at the end
         signed = np.where(res.fills["side"] > 0, 1.0, -1.0) * res.fills["qty"]
         for a in range(2):

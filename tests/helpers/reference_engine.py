@@ -63,7 +63,7 @@ COUNTERS = ("orders", "cancels_sent", "modifies", "rejects", "request_rejects", 
             "trade_through_fills", "cross_fills", "prob_skipped_fills", "exchange_cancels", "kill_switch_cancels",
             "invalid_lot_rejects", "crossed_books", "strategy_calls", "timer_calls", "kill_switch_trips",
             "equity_samples", "insufficient_position_rejects", "settlements", "merges", "guard_volume_capped",
-            "guard_volume_blocks", "entry_attempts", "entries")
+            "guard_volume_blocks", "entry_attempts", "entries", "reward_rows")
 VOL_BUCKETS = 64  # the volume guard's window in buckets (arbkit.engine.state.VOL_BUCKETS)
 
 
@@ -130,6 +130,7 @@ class RefInstrument:
     complement: int = -1
     payoff: float | None = None
     resolution: int | None = None
+    reward: tuple | None = None  # (rate per day, max_spread, min_size, scale) of a rewarded outcome instrument
 
     @property
     def unit(self) -> float:
@@ -149,7 +150,7 @@ class RefFill:
     qty: float
     fee: float
     how: str = ""  # taker | queue | through | cross
-    kind: int = 0  # 0 trade, 1 settlement, 2 merge
+    kind: int = 0  # 0 trade, 1 settlement, 2 merge, 3 reward (price = the cash credited)
 
 
 @dataclass
@@ -175,6 +176,7 @@ class ReferenceEngine:
     volume_window_ms: float = 60_000.0
     volume_basis: str = "traded"  # traded | depth
     mark_mode: str = "mid"
+    reward_interval_ns: int = 60_000_000_000
     fills: list[RefFill] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: {k: 0 for k in COUNTERS})
 
@@ -191,6 +193,8 @@ class ReferenceEngine:
         self.lpos_u = [0.0] * n
         self.settled = [False] * n
         self.settle_adj = [0.0] * n
+        self.rewards = [0.0] * n
+        self.next_reward = -INF if any(i.reward is not None and i.reward[0] > 0 for i in self.instruments) else INF
         self.mid = [float("nan")] * n
         self.prev_top = [(0, 0)] * n
         self.bbo = [[float("nan")] * 4 for _ in range(n)]
@@ -478,6 +482,72 @@ class ReferenceEngine:
     def _next_settle(self) -> int:
         times = [self.instruments[a].resolution for a in self._settle_pending()]
         return min((r for r in times if r is not None), default=INF)
+
+    # -- liquidity rewards: the rule written out plainly (see arbkit.engine.rewards) ----------------------
+
+    def _book_mid(self, a: int) -> float:
+        bb, ba = self.best_bid(a), self.best_ask(a)
+        if not self.usable[a] or bb is None or ba is None:
+            return float("nan")
+        return (bb + ba) * 0.5 * self.instruments[a].tick
+
+    def _side_scores(self, a: int) -> tuple[float, float]:
+        """(bids, asks) scores of asset ``a``'s resting orders: ((v - s) / v)^2 * size within v of the mid."""
+        inst = self.instruments[a]
+        mid = self._book_mid(a)
+        bids = asks = 0.0
+        if math.isnan(mid):
+            return 0.0, 0.0
+        _, v, min_size, _ = inst.reward
+        for o in self.orders:
+            if o.asset != a or o.released or o.status not in (OPEN, PARTIAL):
+                continue
+            size = o.leaves * inst.unit
+            dist = abs(o.tick * inst.tick - mid)
+            if size < min_size or dist >= v:
+                continue
+            r = (v - dist) / v
+            score = r * r * size
+            if o.side > 0:
+                bids += score
+            else:
+                asks += score
+        return bids, asks
+
+    def _reward_sample(self, t: int) -> None:
+        for a, inst in enumerate(self.instruments):
+            if inst.reward is None or inst.reward[0] <= 0 or not inst.binary:
+                continue
+            b = inst.complement
+            if 0 <= b < a:
+                continue
+            if (inst.resolution is not None and inst.resolution <= t) or (
+                    b >= 0 and self.instruments[b].resolution is not None and self.instruments[b].resolution <= t):
+                continue
+            q_one, q_two = self._side_scores(a)
+            mid = self._book_mid(a)
+            if b >= 0:
+                b_bids, b_asks = self._side_scores(b)
+                q_one += b_asks
+                q_two += b_bids
+                if math.isnan(mid):
+                    mid = 1.0 - self._book_mid(b)
+            if math.isnan(mid):
+                continue
+            rate, _, _, scale = inst.reward
+            score = min(q_one, q_two)
+            if 0.10 <= mid <= 0.90:
+                score = max(score, max(q_one, q_two) / scale)
+            if score > 0:
+                amount = rate * score * (self.reward_interval_ns / 86_400_000_000_000)
+                self.cash[a] += amount
+                self.rewards[a] += amount
+                self._mark(a)
+                self.fills.append(RefFill(t, t, a, 0, 0, 1, -1, amount, 0.0, 0.0, "reward", 3))
+                self.counters["reward_rows"] += 1
+                if self.observer is not None:
+                    self.observer(self, t)
+        self.next_reward = (t // self.reward_interval_ns + 1) * self.reward_interval_ns
 
     def wake_at(self, t: int) -> bool:
         if not t > self.now:
@@ -845,6 +915,8 @@ class ReferenceEngine:
             r = self.instruments[a].resolution
             if r is not None and r <= t:
                 self._settle(a, t)
+        if t >= self.next_reward:
+            self._reward_sample(t)
         if self._guards_on:
             self._time_checks(t)
         if not scheduled:
@@ -879,7 +951,7 @@ class ReferenceEngine:
                 sched = min(sched, self.next_call)
             sched = min(sched, self.next_eq)
             g = self._guard_deadline() if self._guards_on else INF
-            g = min(g, self._next_settle())
+            g = min(g, self._next_settle(), self.next_reward)
             awake = self.max_silence_ns <= 0 or sched <= self.last_t + self.max_silence_ns
             tm = min(sched, g) if awake else g
             d = tm if tm < t else INF
@@ -1068,13 +1140,26 @@ def scripted(actions: list[tuple], wake: bool = False):
 def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fill: dict, lat: tuple, seed: int, *,
                   schedule=None, wake: bool = False, gap_ms: float = 0.0, equity_ns: int = 1_000_000_000,
                   clock_end: int | None = None, mark: str = "mid", allow_short: bool | None = None,
-                  volume: dict | None = None) -> ReferenceEngine:
+                  volume: dict | None = None, rewards: dict | None = None) -> ReferenceEngine:
     """The reference engine run of a scripted strategy, configured like an arbkit replay.
 
     ``instruments``: arbkit Instruments; ``lat``: ("const", entry, response) or ("emp", samples, samples);
     ``schedule``: an arbkit Schedule (every event when None); ``volume``: the volume guard's
-    ``max_volume_share`` / ``volume_window_ms`` / ``volume_basis``.
+    ``max_volume_share`` / ``volume_window_ms`` / ``volume_basis``; ``rewards``: the run's rewards block
+    (rate / max_spread / min_size / scale / interval_ms / markets, defaults as arbkit's).
     """
+    rw = {"rate": 0.0, "max_spread": 0.03, "min_size": 0.0, "scale": 3.0, "interval_ms": 60_000.0, "markets": {},
+          **(rewards or {})}
+
+    def reward_terms(i) -> tuple | None:
+        if i.contract_type != "binary_outcome":
+            return None
+        market = i.market_id or "/".join(sorted((i.symbol, i.complement)))
+        if rw["markets"] and market not in rw["markets"]:
+            return None
+        t = {k: rw[k] for k in ("rate", "max_spread", "min_size", "scale")} | dict(rw["markets"].get(market, {}))
+        return (t["rate"], t["max_spread"], t["min_size"], t["scale"]) if t["rate"] > 0 else None
+
     if lat[0] == "const":
         entry, response = Latency(lat[1]), Latency(lat[2])
     else:
@@ -1091,13 +1176,14 @@ def reference_run(rows: list[tuple], instruments: list, actions: list[tuple], fi
                                          if i.complement else -1,
                                          payoff=(None if i.winner is None or i.contract_type != "binary_outcome" else
                                                  1.0 if i.winner.lower() == i.outcome.lower() else 0.0),
-                                         resolution=i.resolution_ts) for i in instruments],
+                                         resolution=i.resolution_ts, reward=reward_terms(i)) for i in instruments],
                           entry, response, seed=seed, queue=fill["queue"], queue_power=fill["queue_power"],
                           fill_probability=fill["fill_probability"], trade_through=fill["trade_through"],
                           cross_fill=fill["cross_fill"], consume=fill["taker_consumes_book"],
                           max_levels=fill["max_taker_levels"], schedule=bits, interval_ns=interval,
                           equity_interval_ns=equity_ns, max_gap_ms=gap_ms,
                           max_silence_ns=int(round(schedule.max_silence_s * 1e9)) if schedule is not None else
-                          3_600_000_000_000, mark_mode=mark, **(volume or {}))
+                          3_600_000_000_000, mark_mode=mark, reward_interval_ns=int(round(rw["interval_ms"] * 1e6)),
+                          **(volume or {}))
     ref.run(rows, scripted(actions, wake=wake), clock_end=clock_end)
     return ref
