@@ -38,7 +38,7 @@ def scaled(rows):
        when=hs.sampled_from(["inside", "after", "unknown"]), allow_short=hs.sampled_from([None, None, True]),
        clock_extra=hs.sampled_from([None, 0, 6_000]),
        rewards=hs.one_of(hs.none(), hs.fixed_dictionaries({
-           "rate": hs.sampled_from([0.0, 1e9, 3.7e10]), "max_spread": hs.sampled_from([0.003, 0.01, 0.05]),
+           "rate": hs.sampled_from([0.0, 1e9, 3.7e10, 3.7e10]), "max_spread": hs.sampled_from([0.003, 0.01, 0.05]),
            "min_size": hs.sampled_from([0.0, 0.5, 2.0]), "scale": hs.sampled_from([1.0, 3.0]),
            "interval_ms": hs.sampled_from([0.0003, 0.0015, 0.005])})))
 def test_binary_pair_matches_reference(data, stream, fill, lat, seed, lot, schedule, wake, winner, when, allow_short,
@@ -54,7 +54,11 @@ def test_binary_pair_matches_reference(data, stream, fill, lat, seed, lot, sched
     merges = data.draw(hs.lists(hs.tuples(hs.integers(t0, t1), hs.integers(0, 1), hs.sampled_from([0.25, 0.5, 1.0])),
                                 max_size=3))
     buys = [(max(t0, t - 2_000), 0, a, 1, 0.51, q, 2, 0) for t, _, q in merges for a in (0, 1)]  # IOC: both legs
-    actions = sorted(actions + buys + [(t, 3, a, 0, 0.0, q, 0, 0) for t, a, q in merges], key=lambda x: x[0])
+    # limit bids that rest near the mid (scored by the rewards when on)
+    rests = [(t, 0, a, 1, round(p * SCALE, 10), q, 0, 0) for t, a, p, q in data.draw(hs.lists(hs.tuples(
+        hs.integers(t0, t1), hs.integers(0, 1), hs.sampled_from([99.0, 99.5, 100.0, 98.0]),
+        hs.sampled_from([0.5, 1.0, 3.0])), max_size=3))]
+    actions = sorted(actions + buys + rests + [(t, 3, a, 0, 0.0, q, 0, 0) for t, a, q in merges], key=lambda x: x[0])
     clock_end = None if clock_extra is None else t1 + clock_extra
     latency = LatencyModel(entry=lat[1], response=lat[2]) if lat[0] == "const" else \
         LatencyModel(entry={"samples_ns": lat[1]}, response={"samples_ns": lat[2]})
