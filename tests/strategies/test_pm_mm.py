@@ -165,3 +165,41 @@ def test_batched_and_paper_style_runs_equal_single_replays(every_sample):
             assert any(k["net_exposure"] != 0.0 for k in cards)
     got = rp.finish(clock_end=clock_end)
     assert got.fills_hash == want.fills_hash and got.counters == want.counters
+
+
+REWARDS = {"rate": 50.0, "max_spread": 0.03, "min_size": 5.0}  # 50 cash per unit of score per day, Polymarket's c = 3
+
+
+def test_liquidity_rewards_on_real_books(every_sample, tmp_path):
+    """pm_mm's resting quotes earn rewards on the markets with books; the KPI is the sum of the reward rows; trading
+    is as without rewards (pm_mm does not look at cash); none after the SOL market resolved; batched equals single."""
+    rec = every_sample
+    params = market_params(rec.instruments, **QUOTING)
+    off = replay(rec, pm_mm(1000.0), params)
+    on = replay(rec, pm_mm(1000.0), params, rewards=REWARDS)
+    rows = on.fills[on.fills["kind"] == c.FK_REWARD]
+    assert len(rows) > 0 and on.counters["reward_rows"] == len(rows)
+    assert np.all(rows["price"] > 0) and np.all(rows["qty"] == 0) and np.all(rows["side"] == 0)
+    markets = on.evaluate().kpis["markets"]
+    off_markets = off.evaluate().kpis["markets"]
+    groups = markets_of(rec.instruments)
+    for market, assets in groups.items():
+        got = markets[market]["rewards"]
+        assert got == pytest.approx(float(rows["price"][np.isin(rows["asset"], assets)].sum()), rel=1e-12)
+        assert got == pytest.approx(float(on.accounts[assets, c.A_REWARD].sum()), rel=1e-12)
+        assert (got > 0) == (market in (SOL, BTC1H)), market  # only the markets with books have quotes resting
+        assert markets[market]["pnl_marked_ex_rewards"] == pytest.approx(off_markets[market]["pnl_marked"])
+    assert markets["total"]["rewards"] == pytest.approx(float(rows["price"].sum()), rel=1e-12)
+    sol = rec.instruments[groups[SOL][0]]
+    assert not np.any(np.isin(rows["asset"], groups[SOL]) & (rows["ts"] >= sol.resolution_ts))
+    assert on.fills[on.fills["kind"] != c.FK_REWARD].tobytes() == off.fills.tobytes()
+    assert on.pnl == pytest.approx(off.pnl + float(rows["price"].sum()))
+    report = on.report(tmp_path / "report.md").read_text()
+    assert "pnl_marked_ex_rewards" in report and "pnl_marked_ex_rewards" not in off.report(tmp_path / "off.md").read_text()
+    batched = replay_batch(rec, pm_mm(1000.0), [params, market_params(rec.instruments, **{**QUOTING, "half_spread": 0.02})],
+                           rewards=REWARDS)
+    assert batched[0].fills_hash == on.fills_hash and batched[0].counters == on.counters
+    np.testing.assert_array_equal(batched[0].accounts, on.accounts)
+    single = replay(rec, pm_mm(1000.0), market_params(rec.instruments, **{**QUOTING, "half_spread": 0.02}),
+                    rewards=REWARDS)
+    assert batched[1].fills_hash == single.fills_hash
