@@ -81,7 +81,8 @@ from arbkit.strategies import get_strategy
 
 
 def market_cards(instruments: Any, acct: np.ndarray, im: np.ndarray, per: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One card per binary market for the live state: net exposure (YES − NO), equity marked to mid, payout state."""
+    """One card per binary market for the live state: net exposure (YES − NO), equity marked to mid, payout state,
+    liquidity rewards earned (in the equity)."""
     cards = []
     for market, assets in markets_of(instruments).items():
         eq = [float(asset_equity_nb(acct, im, a)) for a in assets]
@@ -92,7 +93,8 @@ def market_cards(instruments: Any, acct: np.ndarray, im: np.ndarray, per: list[d
                       "net_exposure": net, "equity": float(sum(e for e in eq if e == e)),
                       "pnl_marked": float(sum(e for e in eq if e == e) - sum(acct[a, c.A_SETTLE_ADJ] for a in assets)),
                       "resolution": "settled" if settled else "open", "winner": instruments[yes].winner if settled else None,
-                      "quotes": sum(len(per[a]["quotes"]) for a in assets)})
+                      "quotes": sum(len(per[a]["quotes"]) for a in assets),
+                      "rewards": float(sum(acct[a, c.A_REWARD] for a in assets))})
     return cards
 
 
@@ -211,6 +213,8 @@ class PaperRun:
             data["allow_short"] = bool(cfg.allow_short)
         if cfg.mark != "mid":
             data["mark"] = cfg.mark
+        if cfg.rewards:
+            data["rewards"] = dict(cfg.rewards)
         if self.clock_end_ns is not None:
             data["clock_end_ns"] = int(self.clock_end_ns)
         (self.out / "run.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
@@ -222,7 +226,7 @@ class PaperRun:
         return Replayer(instruments, self.strategy, params, fill=cfg.fill, latency=cfg.latency, seed=cfg.seed,
                         schedule=cfg.schedule, guards=cfg.guards, equity_interval_ms=cfg.equity_interval_ms,
                         source=str(self.recorder.out_dir), allow_crossed=cfg.allow_crossed, mark=cfg.mark,
-                        allow_short=cfg.allow_short)
+                        allow_short=cfg.allow_short, rewards=cfg.rewards)
 
     def _new_replayer(self, instruments: list) -> None:
         self.replayer = self._replayer(instruments, self.config.params)

@@ -177,3 +177,35 @@ def test_bad_terms_are_one_clear_line(bad, msg):
     with pytest.raises(ConfigError, match=msg) as exc:
         run([UP_BID], rewards={**TERMS, **bad})
     assert "\n" not in str(exc.value)
+
+
+def test_clock_moved_in_steps_equals_one_replay():
+    """Paper trading's path: rows fed in pieces with the clock advanced between them (samples fall in the gaps)."""
+    from arbkit.engine.replayer import Replayer
+    acts = [UP_BID, DOWN_BID]
+    rows = image() + QUIET + [(900, 0, 2, 1, 0.31, 7.0, 1)]
+    want = run(acts, rows=rows)
+    strat, params = script_strategy(acts)
+    cols = make_events(rows)
+    rp = Replayer(pair(), strat, params, rewards=TERMS)
+    rp.feed(cols.take(slice(0, 7)))
+    for t in (180, 250, 333, 500):
+        rp.advance_to(t)
+    rp.feed(cols.take(slice(7, 8)))
+    rp.advance_to(700)
+    rp.feed(cols.take(slice(8, 9)))
+    got = rp.finish()
+    assert len(rewards_of(want)) == 4  # 200, 400, 600, 800
+    assert got.fills_hash == want.fills_hash
+    np.testing.assert_array_equal(got.accounts, want.accounts)
+
+
+def test_run_config_carries_rewards_and_names_the_file_on_bad_terms(tmp_path):
+    from arbkit.run.config import RunConfig
+    good = RunConfig.from_dict({"strategy": "pm_mm", "rewards": {"rate": 1.0, "max_spread": 0.05}}, where="run.yaml")
+    assert good.rewards == {"rate": 1.0, "max_spread": 0.05}
+    with pytest.raises(ConfigError, match=r"^run.yaml: rewards.max_spread must be a finite number in \(0.0, 1.0\], "
+                                          r"got -0.1$"):
+        RunConfig.from_dict({"strategy": "pm_mm", "rewards": {"max_spread": -0.1}}, where="run.yaml")
+    with pytest.raises(ConfigError, match=r"^run.yaml: rewards must be a mapping"):
+        RunConfig.from_dict({"strategy": "pm_mm", "rewards": 3}, where="run.yaml")
