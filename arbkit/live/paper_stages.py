@@ -51,7 +51,8 @@ class PaperStages:
         return RunConfig(strategy=self.plan.strategy_name, strategy_options=dict(meta.get("strategy_options") or {}),
                          params=dict(params), fill=dict(s.get("fill") or {}), latency=dict(s.get("latency") or {}),
                          guards=dict(s.get("guards") or {}), seed=int(s.get("seed", 0)),
-                         mark=s.get("mark") or "mid", allow_short=s.get("allow_short"))
+                         mark=s.get("mark") or "mid", allow_short=s.get("allow_short"),
+                         rewards=dict(s["rewards"]) if s.get("rewards") else None)
 
     def __call__(self, stage: StageSpec, jobs: Sequence[tuple[str, Mapping[str, float]]], out_dir: Path
                  ) -> list[StageRun]:

@@ -63,6 +63,8 @@ def candidate_run_config(sweep_dir: str | Path, rank: int = 1) -> dict[str, Any]
         cfg["mark"] = st["mark"]
     if st.get("allow_short") is not None:
         cfg["allow_short"] = bool(st["allow_short"])
+    if st.get("rewards"):
+        cfg["rewards"] = dict(st["rewards"])
     cfg["origin"] = {"sweep_id": sweep_id, "sweep_dir": str(d.resolve()), "rank": rank, "param_id": pid,
                      "fills_hash": chosen.get("fills_hash"), "recording": manifest.get("recording"),
                      "applied_at": datetime.now(timezone.utc).isoformat()}

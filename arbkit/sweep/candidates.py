@@ -48,7 +48,8 @@ def metadata(*, source: str, strategy: str, options: Mapping[str, Any], param_na
     start = settings.get("start") if settings.get("start") is not None else m.start_ns
     end = settings.get("end") if settings.get("end") is not None else m.end_ns + 1  # [start, end): ts_local
     start, end = max(int(start), int(m.start_ns)), min(int(end), int(m.end_ns) + 1)
-    run_settings = {k: settings.get(k) for k in ("fill", "latency", "guards", "seed", "allow_crossed", "mark", "allow_short")
+    run_settings = {k: settings.get(k) for k in ("fill", "latency", "guards", "seed", "allow_crossed", "mark", "allow_short",
+                                                      "rewards")
                     if settings.get(k) is not None}
     return {
         "schema_version": 1, "source": source, "created_at": datetime.now(timezone.utc).isoformat(),

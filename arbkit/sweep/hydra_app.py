@@ -130,7 +130,8 @@ def job_spec(cfg: DictConfig) -> dict[str, Any]:
                          "cost_profile": costs, **({"allow_bad_rows": True} if cfg.data.get("allow_bad_rows") else {}),
                          **({"allow_crossed": True} if allow_crossed else {}),
                          **({"mark": mark} if mark != "mid" else {}),
-                         **({"allow_short": allow_short} if allow_short is not None else {})},
+                         **({"allow_short": allow_short} if allow_short is not None else {}),
+                         **({"rewards": _plain(cfg.get("rewards"))} if cfg.get("rewards") else {})},
             "gate": _plain(cfg.get("gates")), "objective": list(objective)}
     check_spec(spec, rec.instruments)
     return spec
@@ -243,7 +244,7 @@ def run_grid(cfg: DictConfig, spec: Mapping[str, Any]) -> float | list[float]:
                 backend=sw["backend"], scheduler=sw.get("scheduler"), resume=bool(sw["resume"]),
                 top=int(sw["top"]), progress=sw.get("progress"), allow_bad_rows=bool(st.get("allow_bad_rows", False)),
                 allow_crossed=bool(st.get("allow_crossed", False)), mark=st.get("mark", "mid"),
-                allow_short=st.get("allow_short"), plan_only=bool(sw.get("plan_only")),
+                allow_short=st.get("allow_short"), rewards=st.get("rewards"), plan_only=bool(sw.get("plan_only")),
                 csv=Path(HydraConfig.get().runtime.output_dir) / "results.csv" if sw.get("csv") else None)
     if isinstance(res, Path):  # sweep.plan_only: the plan is written, nothing ran
         log.info("plan written to %s", res)

@@ -30,7 +30,7 @@ from arbkit.io.recording import load
 from arbkit.kpi.evaluation import evaluate
 from arbkit.report import sweep_report
 from arbkit.report.figures import heatmap_figure
-from arbkit.engine.config import FillModel, LatencyModel, RiskGuards, check_mark
+from arbkit.engine.config import FillModel, LatencyModel, Rewards, RiskGuards, check_mark
 from arbkit.io.read_checks import verify_parts
 from arbkit.run.replay import EmptyRunWarning, replay, replay_batch, window_notice
 from arbkit.strategies import get_strategy
@@ -111,7 +111,7 @@ def replay_sets(recording: str, strategy: str, strategy_options: Mapping[str, An
           "start": settings.get("start"), "end": settings.get("end"),
           "allow_bad_rows": bool(settings.get("allow_bad_rows", False)),
           "allow_crossed": bool(settings.get("allow_crossed", False)), "mark": settings.get("mark", "mid"),
-          "allow_short": settings.get("allow_short")}
+          "allow_short": settings.get("allow_short"), "rewards": settings.get("rewards")}
     seed = int(settings.get("seed", 0))
     if batched and len(sets) > 1:
         return replay_batch(recording, strat, [dict(p) for p in sets], seeds=seed, **kw)
@@ -224,7 +224,8 @@ def sweep(recording: str | Path | None = None, strategy: str | None = None,
           batched: bool = True, batch_size: int = 64, backend: str = "local", scheduler: Any = None,
           start: int | None = None, end: int | None = None, progress: bool | None = None,
           allow_bad_rows: bool = False, verify: bool = False, allow_crossed: bool = False,
-          mark: str = "mid", allow_short: bool | None = None, random_samples: int = 0,
+          mark: str = "mid", allow_short: bool | None = None, rewards: Mapping[str, Any] | None = None,
+          random_samples: int = 0,
           plan: str | Path | None = None, jobs: Sequence[str] | None = None, plan_only: bool = False, sweep_id: str | None = None,
           csv: str | Path | None = None, summary: bool = True) -> SweepResult | Path:
     """Replay every parameter set of ``grid`` (over ``base_params``) and rank them; see the module doc.
@@ -241,6 +242,7 @@ def sweep(recording: str | Path | None = None, strategy: str | None = None,
     ``crossed_books``) instead of stopping at the first. ``mark``: what equity marks positions at
     (``mid`` or ``mark_price``; see :func:`arbkit.run.replay.replay`). ``allow_short``: None lets
     perpetuals and futures go short and not spot or outcome tokens; True / False for every instrument.
+    ``rewards``: liquidity rewards of outcome markets (docs/prediction_markets.md), off when None.
 
     ``random_samples`` > 0: that many seeded draws from ``grid`` (``[lo, hi]`` ranges, longer
     lists are choices) instead of the full grid. ``out_dir/jobs.jsonl`` (the plan) is written
@@ -302,6 +304,9 @@ def sweep(recording: str | Path | None = None, strategy: str | None = None,
         if not isinstance(allow_short, bool):
             raise ConfigError(f"sweep: allow_short must be true, false or null, got {allow_short!r}")
         settings["allow_short"] = allow_short
+    if rewards:  # likewise
+        Rewards.from_dict(rewards)
+        settings["rewards"] = dict(rewards)
     out = Path(out_dir)
     rows_dir = writable_dir(out / ROW_DIR, "sweep output directory")
     extra = {"strategy": strategy, "options": options, "settings": settings, "gate": gate,

@@ -222,7 +222,7 @@ class ReplayStages:
 
     recording: Any
     strategy: Any
-    settings: Mapping[str, Any]  # fill, latency, guards, seed, allow_crossed, mark, allow_short
+    settings: Mapping[str, Any]  # fill, latency, guards, seed, allow_crossed, mark, allow_short, rewards
     windows: Mapping[int, tuple[int, int]]  # stage number -> [start_ns, end_ns)
 
     def __call__(self, stage: StageSpec, jobs: Sequence[tuple[str, Mapping[str, float]]], out_dir: Path
@@ -234,7 +234,8 @@ class ReplayStages:
             results = replay_batch(self.recording, self.strategy, [dict(p) for _, p in jobs], fill=s.get("fill"),
                                    latency=s.get("latency"), guards=s.get("guards"), seeds=int(s.get("seed", 0)),
                                    start=start, end=end, **({"allow_crossed": True} if s.get("allow_crossed") else {}),
-                                   mark=s.get("mark") or "mid", allow_short=s.get("allow_short"))
+                                   mark=s.get("mark") or "mid", allow_short=s.get("allow_short"),
+                                   rewards=s.get("rewards"))
         except Exception as exc:  # a replay that fails is that stage's runs' error, not the validation's end
             return [StageRun(status="error", error=f"{type(exc).__name__}: {exc}", window=(start, end)) for _ in jobs]
         wall = time.perf_counter() - t0

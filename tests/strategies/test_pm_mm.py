@@ -203,3 +203,21 @@ def test_liquidity_rewards_on_real_books(every_sample, tmp_path):
     single = replay(rec, pm_mm(1000.0), market_params(rec.instruments, **{**QUOTING, "half_spread": 0.02}),
                     rewards=REWARDS)
     assert batched[1].fills_hash == single.fills_hash
+
+
+def test_sweep_with_rewards_ranks_the_replays_and_its_candidate_carries_them(every_sample, tmp_path):
+    from arbkit.run.config import RunConfig
+    from arbkit.sweep.apply import candidate_run_config
+    from arbkit.sweep.runner import sweep
+    rec = every_sample
+    base = market_params(rec.instruments, **QUOTING)
+    res = sweep(rec.path, "pm_mm", {"half_spread": [0.01, 0.02]}, base_params=base, rewards=REWARDS,
+                out_dir=tmp_path / "sw", progress=False, summary=False)
+    rows = {float(r["half_spread"]): r["fills_hash"] for r in res.frame.iter_rows(named=True)}
+    for hs_ in (0.01, 0.02):
+        single = replay(rec, pm_mm(1000.0), {**base, "half_spread": hs_}, rewards=REWARDS)
+        assert rows[hs_] == single.fills_hash and np.any(single.fills["kind"] == c.FK_REWARD)
+    cfg = candidate_run_config(tmp_path / "sw", rank=1)
+    assert cfg["rewards"] == REWARDS
+    again = RunConfig.from_dict(cfg).replay(rec.path)
+    assert again.fills_hash in rows.values()
