@@ -175,14 +175,15 @@ def set_value(key: str, raw: str) -> Any:
 
 
 def _apply_sets(cfg_dict: dict[str, Any], sets: list[str]) -> None:
-    """``key=value`` -> params[key]; ``fill.key=value`` / ``latency.key=value`` / ``seed=N`` into their section."""
+    """``key=value`` -> params[key]; ``fill.key=value`` / ``latency.key=value`` / ``rewards.key=value`` / ``seed=N``
+    into their section."""
     for item in sets:
         if "=" not in item:
             raise ArbkitError(f"--set {item!r}: expected key=value")
         key, raw = item.split("=", 1)
         value = set_value(key, raw)
         section, _, name = key.partition(".")
-        if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards"):
+        if name and section in ("fill", "latency", "params", "strategy_options", "schedule", "guards", "rewards"):
             cfg_dict.setdefault(section, {})
             cfg_dict[section][name] = value
         elif key in ("seed", "equity_interval_ms", "chunk_rows", "start_ns", "end_ns", "allow_crossed", "mark", "allow_short"):
