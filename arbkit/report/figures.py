@@ -74,11 +74,12 @@ def inventory_figure(result: Any) -> Figure:
 
 def fills_figure(result: Any) -> Figure:
     """Every fill on its price (buys up-triangles, sells down-triangles; hollow = maker) with the book top then."""
-    assets = sorted({int(a) for a in result.fills["asset"]}) or [0]
+    shown = result.fills[result.fills["kind"] != c.FK_REWARD]  # reward rows carry cash, not a price
+    assets = sorted({int(a) for a in shown["asset"]}) or [0]
     fig, axes = _pyplot().subplots(len(assets), 1, figsize=(9, 3.2 * len(assets)), squeeze=False)
     t0 = result.span_ns[0]
     for ax, a in zip(axes[:, 0], assets):
-        f = result.fills[result.fills["asset"] == a]
+        f = shown[shown["asset"] == a]
         t = _times_s(f["ts"], t0)
         ax.plot(t, f["best_bid"], ".", ms=2, color="tab:green", alpha=0.5, label="best bid at fill")
         ax.plot(t, f["best_ask"], ".", ms=2, color="tab:red", alpha=0.5, label="best ask at fill")
@@ -165,7 +166,7 @@ def quotes_figure(result: Any, recording: Any, asset: int | None = None, window_
         shown = [(s, e, p) for s, e, p in segs[side] if e >= lo and s <= hi]
         for k, (s, e, p) in enumerate(shown):
             ax.hlines(p, max(s, lo), min(e, hi), color=color, lw=2.2, alpha=0.8, label=label if k == 0 else None)
-    f = result.fills[(result.fills["asset"] == a)]
+    f = result.fills[(result.fills["asset"] == a) & (result.fills["kind"] != c.FK_REWARD)]
     ft = _times_s(f["ts"], t0)
     fm = (ft >= lo) & (ft <= hi)
     ax.scatter(ft[fm], f["price"][fm], color="k", s=18, zorder=5, label="our fills")

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from arbkit.core.schema import Instrument
+from arbkit.engine import codes as c
 
 
 class TradeLog:
@@ -33,10 +34,14 @@ class TradeLog:
         inverse = inst.contract_type.startswith("inverse")
         fee_q = float(f["fee"]) * (px if inverse else 1.0)
         before = float(self.pos[a])
+        reward = int(f["kind"]) == c.FK_REWARD  # a liquidity reward: price is the cash credited, no position or mark
         self.pos[a] += side * q
         flow = q * inst.contract_size if inverse else q * px * inst.contract_size  # quote value
         self.cash[a] -= side * flow
-        self.last_px[a] = px
+        if reward:
+            self.cash[a] += px
+        else:
+            self.last_px[a] = px
         self.fees += fee_q
         marked = float(np.nansum(self.cash + self.pos * np.nan_to_num(self.last_px) * self._linear_size))
         bid, ask = float(f["best_bid"]), float(f["best_ask"])
@@ -49,7 +54,8 @@ class TradeLog:
             context = {"code": int(row[1]), "values": [float(v) for v in row[2:]], "ts": int(row[0])}
         line = {
             "ts": int(f["ts"]), "ts_seen": int(f["ts_seen"]), "instrument": inst.key,
-            "order_id": int(f["order_id"]), "side": "buy" if side > 0 else "sell", "price": px, "qty": q,
+            "order_id": int(f["order_id"]), "side": "reward" if reward else "buy" if side > 0 else "sell", "price": px,
+            "qty": q,
             "liquidity": "maker" if f["maker"] else "taker", "level": int(f["level"]), "fee": float(f["fee"]),
             "best_bid": bid, "best_ask": ask,
             "spread_bps": (ask - bid) / mid * 1e4 if mid == mid and mid > 0 else None,

@@ -209,3 +209,17 @@ def test_run_config_carries_rewards_and_names_the_file_on_bad_terms(tmp_path):
         RunConfig.from_dict({"strategy": "pm_mm", "rewards": {"max_spread": -0.1}}, where="run.yaml")
     with pytest.raises(ConfigError, match=r"^run.yaml: rewards must be a mapping"):
         RunConfig.from_dict({"strategy": "pm_mm", "rewards": 3}, where="run.yaml")
+
+
+def test_trade_log_credits_rewards_and_keeps_the_mark(tmp_path):
+    import json
+    acts = [UP_BID, DOWN_BID]
+    rows = image() + [(300, 0, 3, -1, 0.38, 20.0, 1)] + QUIET  # our UP bid fills 10 at 0.39 at t = 300
+    res = run(acts, rows=rows)
+    lines = [json.loads(x) for x in res.trades_jsonl(tmp_path / "t.jsonl").read_text().splitlines()]
+    assert [x["side"] for x in lines] == ["reward", "buy", "reward"]  # samples at 200 and 400 around the fill
+    # after the last reward the log's cash + UP marked at its own last fill price (0.39) = the rewards credited
+    credited = sum(x["price"] for x in lines if x["side"] == "reward")
+    assert credited == pytest.approx(res.accounts[0, c.A_REWARD], rel=1e-12)
+    assert lines[-1]["pnl_so_far"] == pytest.approx(credited, rel=1e-12)
+    assert lines[-1]["inventory_after"] == lines[-1]["inventory_before"] == 10.0
