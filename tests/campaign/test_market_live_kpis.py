@@ -95,6 +95,8 @@ def test_markets_example_fails_adjusts_the_budget_and_passes(tmp_path):
     for h in history:
         assert RunConfig.load(camp.dir.path / h["config"]).replay(rec).fills_hash == h["fills_hash"]
     assert "worst_market_degradation" in (camp.dir.path / history[2]["report"]).read_text()
+    assert history[2]["worst_market_degradation"] == failed["worst_market_degradation"]
+    assert history[2]["market_pnl_vs_single"] == failed["market_pnl_vs_single"]
 
 
 def test_live_source_record_carries_wall_clock_kpis_and_the_market_baseline(two_markets, tmp_path):
@@ -134,6 +136,8 @@ def test_offline_records_have_no_wall_clock_kpis(tmp_path):
     k = json.loads(camp.dir.run_result("small-r001").read_text())["kpis"]
     assert all(k[name] is None for name in LIVE_KPIS)
     assert k["market_pnl_vs_single"] is None and k["worst_market_degradation"] is None  # mm: one market, no hook
+    entry = camp.dir.read_history()[0]
+    assert not set(entry) & set(LIVE_KPIS) and "worst_market_degradation" not in entry
 
 
 @pytest.mark.parametrize("check,part,message", [
