@@ -185,3 +185,13 @@ def test_the_new_kpis_are_defined_once_with_units():
     assert not set(LIVE_KPIS) & set(CAMPAIGN_KPI_DEFINITIONS)
     assert OPS_KPI_DEFINITIONS["rss_slope_mb_per_h"][0] == "MB / h"
     assert CAMPAIGN_KPI_DEFINITIONS["worst_market_degradation"][0] == "quote currency"
+
+
+def test_paper_cli_refuses_a_non_positive_ops_sample_interval(tmp_path, capsys):
+    from arbkit.apps.cli import main
+
+    code = main(["paper", "--config", str(tmp_path / "run.yaml"), "--venue", "binance-usdm", "--symbols", "BTCUSDT",
+                 "-o", str(tmp_path / "out"), "--ops-sample-s", "0"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == "arbkit paper: error: --ops-sample-s must be a number of seconds > 0, got 0"
+    assert not (tmp_path / "out").exists()
