@@ -29,8 +29,8 @@ from arbkit.campaign.spec import CampaignSpec
 from arbkit.campaign.store import CampaignDir, read_json, write_json
 from arbkit.campaign.verdict import judge, score
 from arbkit.core.errors import ArbkitError, ConfigError
-from arbkit.kpi.campaign import LIVE_KPIS, MARKET_BASELINE_KPIS
 from arbkit.io.manifest import atomic_write_text
+from arbkit.kpi.campaign import LIVE_KPIS, MARKET_BASELINE_KPIS
 from arbkit.run.config import read_yaml
 
 MAX_ERRORS_IN_ROW = 3

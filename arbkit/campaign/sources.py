@@ -22,9 +22,9 @@ from arbkit.core.errors import ConfigError
 from arbkit.io.lock import LOCK_NAME, DirectoryLock, DirectoryLocked
 from arbkit.io.recording import load
 from arbkit.kpi.campaign import LIVE_KPIS, campaign_kpis, live_kpis, market_pnl_vs_single
+from arbkit.kpi.evaluation import evaluate, flat_kpis
 from arbkit.kpi.markets import market_kpis
 from arbkit.kpi.ops import rss_series
-from arbkit.kpi.evaluation import evaluate, flat_kpis
 from arbkit.run.config import RunConfig, read_yaml
 from arbkit.run.result import RunResult
 
@@ -70,8 +70,8 @@ def market_baseline(run: Mapping[str, Any], recording: Any, result: RunResult) -
     hook = getattr(result.spec, "single_market_params", None)
     if hook is None:
         return None
-    alone = hook(result.params, result.instruments)
     together = market_kpis(result)
+    alone = {m: p for m, p in hook(result.params, result.instruments).items() if m in together}
     if len(alone) <= 1:
         return market_pnl_vs_single(together, {m: together[m] for m in alone})
     blocks = {}
