@@ -30,7 +30,9 @@ the plain-Python reference engine in the tests follow it exactly):
   and ``advance_nb``, never paused by ``max_silence_s``) run first in ``timers_at_nb``; it needs
   no per-row work. A resolution after the data pays out in ``finish_events_nb`` (and the
   batched finish) after the end-of-data cancels. Sells beyond the tokens held and merges are
-  strategy-side (``api``), shared by both loops.
+  strategy-side (``api``), shared by both loops. Liquidity-reward samples
+  (:mod:`arbkit.engine.rewards`) are a timer of the same kind (``CLK_NEXT_REWARD``, max int when
+  off), run right after the payouts; there are none at the end of the data.
 * Then the row updates its book and our resting orders (queue positions, trade fills).
 * FUNDING and MARK rows (:mod:`arbkit.engine.funding`) are no message and move no clock:
   they call no strategy, are not counted as events, do not end the open message and do no
