@@ -12,7 +12,7 @@ from hypothesis import strategies as hs
 from arbkit.core.schema import Instrument
 from arbkit.engine import LatencyModel
 from arbkit.engine import codes as c
-from arbkit.run.replay import replay
+from arbkit.run.replay import replay, replay_batch
 from engine.test_differential import EQUITY_NS, assert_same
 from helpers.events import make_events
 from helpers.reference_engine import reference_run
@@ -86,3 +86,39 @@ def test_binary_pair_matches_reference(data, stream, fill, lat, seed, lot, sched
         assert np.all(res.equity_positions >= 0.0) and np.all(res.accounts[:, c.A_POS] >= 0.0)
     if winner is not None and when != "unknown":
         assert np.all(res.accounts[:, c.A_POS] == 0.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=hs.data(), stream=streams(), lat=latencies, lot=lots, schedule=schedules,
+       rewards=hs.fixed_dictionaries({
+           "rate": hs.sampled_from([1e9, 3.7e10]), "max_spread": hs.sampled_from([0.003, 0.01, 0.05]),
+           "min_size": hs.sampled_from([0.0, 0.5, 2.0]), "scale": hs.sampled_from([1.0, 3.0]),
+           "interval_ms": hs.sampled_from([0.0003, 0.0015, 0.005])}))
+def test_batched_rewards_equal_single_replays(data, stream, lat, lot, schedule, rewards):
+    """The batched kernel with liquidity rewards on: every set's fills (reward rows included), accounts and counters
+    equal its own replay."""
+    _, rows = stream
+    rows = scaled([r for r in rows if r[1] == 0] + [(r[0], 1) + r[2:] for r in rows if r[1] == 0])
+    rows.sort(key=lambda r: (r[0], r[1]))
+    t0, t1 = rows[0][0], rows[-1][0]
+    insts = binary_pair(lot, data.draw(hs.sampled_from([None, (t0 + t1) // 2])), "Up")
+    sets = []
+    for _ in range(3):
+        rests = [(t, 0, a, 1, round(p * SCALE, 10), q, 0, 0) for t, a, p, q in data.draw(hs.lists(hs.tuples(
+            hs.integers(t0, t1), hs.integers(0, 1), hs.sampled_from([99.0, 99.5, 100.0, 98.0]),
+            hs.sampled_from([0.5, 1.0, 3.0])), min_size=1, max_size=4))]
+        sets.append(sorted(rests, key=lambda x: x[0]))
+    strat, _ = script_strategy(max(sets, key=len), schedule=schedule)  # its parameter count fits every set
+    vectors = [script_strategy(s, schedule=schedule)[1] for s in sets]
+    width = max(len(v) for v in vectors)
+    vectors = [np.concatenate([v, np.zeros(width - len(v))]) for v in vectors]
+    latency = LatencyModel(entry=lat[1], response=lat[2]) if lat[0] == "const" else \
+        LatencyModel(entry={"samples_ns": lat[1]}, response={"samples_ns": lat[2]})
+    kw = dict(latency=latency, instruments=insts, chunk_rows=5, equity_interval_ms=EQUITY_NS / 1e6,
+              allow_crossed=True, rewards=rewards)
+    batched = replay_batch(make_events(rows), strat, vectors, **kw)
+    for v, got in zip(vectors, batched):
+        want = replay(make_events(rows), strat, v, **kw)
+        event(f"reward_rows > 0: {want.counters['reward_rows'] > 0}")
+        assert got.fills_hash == want.fills_hash and got.counters == want.counters
+        np.testing.assert_array_equal(got.accounts, want.accounts)
