@@ -151,7 +151,21 @@ class RecordingWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close()
+        """Close on success; on an error keep every row already given but leave the manifest incomplete."""
+        if exc_type is None:
+            self.close()
+        else:
+            self.abandon()
+
+    def abandon(self) -> Manifest:
+        """Write what is buffered and give up the lock, the manifest left incomplete (the writer did not finish)."""
+        try:
+            self.flush()
+            self.manifest.complete = False
+            self._update_manifest()
+        finally:
+            self._release_lock()
+        return self.manifest
 
     def append(self, cols: EventColumns) -> None:
         """Add a sorted batch; full parts are written as they fill."""

@@ -79,3 +79,19 @@ def test_writer_does_not_overwrite_without_asking(tmp_path):
         arbkit.Recording.write(tmp_path / "r", ev, INSTS, overwrite=True)
     assert (tmp_path / "r" / "notes.txt").read_text() == "mine"
     assert arbkit.load(tmp_path / "r").n_events == 1  # the existing recording is untouched
+
+
+def test_a_writer_left_by_an_error_keeps_its_rows_and_stays_incomplete(tmp_path):
+    """`with RecordingWriter(...)` ended by an exception: the rows given so far are on disk, the manifest says
+    the writer did not finish (validate warns), and the directory's lock is free again."""
+    from arbkit.io.writer import RecordingWriter
+    from helpers.events import make_events
+    with pytest.raises(RuntimeError, match="source died"):
+        with RecordingWriter(tmp_path / "r", INSTS) as w:
+            w.append(make_events([(1, 0, 3, 1, 1.0, 1.0, 1), (2, 0, 3, 1, 1.0, 2.0, 2)]))
+            raise RuntimeError("source died")
+    rec = arbkit.load(tmp_path / "r")
+    assert rec.n_events == 2 and not rec.manifest.complete
+    with RecordingWriter(tmp_path / "r", INSTS, overwrite=True) as w:  # the lock was given up
+        w.append(make_events([(1, 0, 3, 1, 1.0, 1.0, 1)]))
+    assert arbkit.load(tmp_path / "r").manifest.complete

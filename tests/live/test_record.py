@@ -176,7 +176,11 @@ def test_sigkill_at_random_moments_leaves_valid_recordings(tmp_path):
                                      "--symbols", "BTCUSDT", "--endpoint", srv.url, "--rest", srv.http, "-o", str(out),
                                      "--flush-s", "0.1", "--quiet"], env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(1.5, 3.5))
+            # kill at a random moment after the first part is written (process start-up varies with load)
+            deadline = time.monotonic() + 120
+            while not list((out / "parts").glob("part-*.parquet")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 2.0))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
