@@ -447,6 +447,10 @@ def cmd_paper(args: argparse.Namespace) -> int:
     from arbkit.run.config import RunConfig
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not args.ops_sample_s > 0:
+        print(f"arbkit paper: error: --ops-sample-s must be a number of seconds > 0, got {args.ops_sample_s:g}",
+              file=sys.stderr)
+        return 2
     if args.supervise:
         return _supervise_paper(args)
     cfg = RunConfig.load(args.config)
@@ -468,7 +472,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
     try:
         run = PaperRun(cfg, venues, args.output, duration_s=args.duration, flush_s=args.flush_s,
                        silence_s=args.silence_s, overwrite=args.force, status=False if args.quiet else None,
-                       checkpoint_s=args.checkpoint_s, resume=args.resume, feed=feed, **options)
+                       checkpoint_s=args.checkpoint_s, resume=args.resume, feed=feed,
+                       ops_sample_s=args.ops_sample_s, **options)
         result = run.run()
     except RecorderError as exc:
         print(f"arbkit paper: error: {exc}", file=sys.stderr)
@@ -735,6 +740,8 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--force", action="store_true")
     pp.add_argument("--quiet", action="store_true")
     pp.add_argument("--checkpoint-s", type=float, default=5.0, help="seconds between engine checkpoints")
+    pp.add_argument("--ops-sample-s", type=float, default=5.0,
+                    help="seconds of wall time between operations samples in ops.jsonl (memory, CPU, latencies)")
     pp.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
     pp.add_argument("--verify", action="store_true", help="with --resume: check the recording's part hashes first")
     pp.add_argument("--supervise", type=int, default=0, metavar="N",

@@ -30,6 +30,7 @@ from arbkit.campaign.store import CampaignDir, read_json, write_json
 from arbkit.campaign.verdict import judge, score
 from arbkit.core.errors import ArbkitError, ConfigError
 from arbkit.io.manifest import atomic_write_text
+from arbkit.kpi.campaign import LIVE_KPIS, MARKET_BASELINE_KPIS
 from arbkit.run.config import read_yaml
 
 MAX_ERRORS_IN_ROW = 3
@@ -231,6 +232,8 @@ class Campaign:
                  "changes": cur["changes"], "values": cur["values"], "decision": {k: decision[k] for k in ("action", "reason")},
                  "report": f"reports/{cur['run_id']}.md", "config": f"runs/{cur['run_id']}.yaml",
                  "recording": record.get("recording"), "replay_config": record.get("replay_config")}
+        entry.update({k: record["kpis"][k] for k in LIVE_KPIS + MARKET_BASELINE_KPIS  # live / multi-market runs
+                      if record["kpis"].get(k) is not None})
         claim = self.spec.hypotheses[s["hypothesis"]].claim
         self.dir.write_text(self.dir.report(cur["run_id"]), run_markdown(self.spec.name, entry, claim, record["kpis"]))
         self.dir.append_history(entry)

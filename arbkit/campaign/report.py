@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from arbkit.kpi.campaign import CAMPAIGN_KPI_DEFINITIONS
-from arbkit.kpi.definitions import KPI_DEFINITIONS
+from arbkit.kpi.definitions import KPI_DEFINITIONS, OPS_KPI_DEFINITIONS
 
 SHOWN = ("fills", "fill_rate_pct", "total_pnl", "pnl_per_hour", "profitable_hours_pct", "inventory_within_limit_pct",
-         "max_drawdown", "spread_vol_corr", "quote_decisions", "duration_s")
+         "max_drawdown", "spread_vol_corr", "quote_decisions", "duration_s", "worst_market_degradation",
+         "quote_latency_ms_p50", "quote_latency_ms_p99", "rss_mb_max", "rss_slope_mb_per_h")
 
 
 def _fmt(v: Any) -> str:
@@ -20,7 +21,7 @@ def _fmt(v: Any) -> str:
 
 def run_markdown(campaign: str, entry: Mapping[str, Any], claim: str, kpis: Mapping[str, Any]) -> str:
     """The markdown of one run's report."""
-    units = {**{k: u for k, (u, _) in KPI_DEFINITIONS.items()}, **{k: u for k, (u, _) in CAMPAIGN_KPI_DEFINITIONS.items()}}
+    units = {k: u for defs in (KPI_DEFINITIONS, OPS_KPI_DEFINITIONS, CAMPAIGN_KPI_DEFINITIONS) for k, (u, _) in defs.items()}
     lines = [f"# {entry['run_id']} — {entry['verdict']}", "",
              f"Campaign `{campaign}`, run {entry['seq']}; hypothesis **{entry['hypothesis']}**: {claim}", "",
              f"- window: {entry['start_ns']} → {entry['end_ns']} ns ({_fmt(entry['duration_s'])} s)",

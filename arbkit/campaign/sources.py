@@ -1,7 +1,9 @@
 """Where a campaign's runs come from: a window of a recording (offline) or a paper run on live data (live).
 
 Both give the same record (``runs/<run_id>.result.json``): the run's window, fills, fills_hash
-and its KPIs (the standard total block, flat, plus :mod:`arbkit.kpi.campaign`).
+and its KPIs (the standard total block, flat, plus :mod:`arbkit.kpi.campaign`). A live run's
+record adds the paper run's wall-clock KPIs (``LIVE_KPIS``: quote latency, RSS and its slope)
+and its RSS series; an offline run has them as None (a replay has no wall clock).
 """
 from __future__ import annotations
 
@@ -19,9 +21,11 @@ from arbkit.campaign.store import write_json
 from arbkit.core.errors import ConfigError
 from arbkit.io.lock import LOCK_NAME, DirectoryLock, DirectoryLocked
 from arbkit.io.recording import load
-from arbkit.kpi.campaign import campaign_kpis
+from arbkit.kpi.campaign import LIVE_KPIS, campaign_kpis, live_kpis, market_pnl_vs_single
 from arbkit.kpi.evaluation import evaluate, flat_kpis
-from arbkit.run.config import RunConfig
+from arbkit.kpi.markets import market_kpis
+from arbkit.kpi.ops import rss_series
+from arbkit.run.config import RunConfig, read_yaml
 from arbkit.run.result import RunResult
 
 
@@ -59,6 +63,24 @@ def run_record(result: RunResult, *, inventory_limit: float | None) -> dict[str,
             "notices": list(result.notices)}
 
 
+def market_baseline(run: Mapping[str, Any], recording: Any, result: RunResult) -> dict[str, Any] | None:
+    """``market_pnl_vs_single`` and ``worst_market_degradation`` of a multi-market run: each market replayed alone
+    (the strategy's ``single_market_params``) with the run's config over the same recording and window; None for a
+    strategy without the hook. A run quoting one market is its own baseline (0, no replay)."""
+    hook = getattr(result.spec, "single_market_params", None)
+    if hook is None:
+        return None
+    together = market_kpis(result)
+    alone = {m: p for m, p in hook(result.params, result.instruments).items() if m in together}
+    if len(alone) <= 1:
+        return market_pnl_vs_single(together, {m: together[m] for m in alone})
+    blocks = {}
+    for market, params in alone.items():
+        single = RunConfig.from_dict({**run, "params": params}, where=f"{market} alone").replay(recording)
+        blocks[market] = market_kpis(single)[market]
+    return market_pnl_vs_single(together, blocks)
+
+
 class OfflineSource:
     """Each run replays the next window of one recording (consecutive windows are the periods; the windows
     start over at the recording's start when the next one would run past its end)."""
@@ -87,6 +109,8 @@ class OfflineSource:
         result = RunConfig.from_dict(run, where=str(run_dir)).replay(self.recording)
         write_internals(result, run_dir.with_name(run_dir.name + ".internals.json"))
         record = run_record(result, inventory_limit=inventory_limit)
+        record["kpis"].update({k: None for k in LIVE_KPIS})
+        record["kpis"].update(market_baseline(run, self.recording, result) or {})
         record["recording"] = self.recording
         return record
 
@@ -101,6 +125,7 @@ class LiveSource:
         self.flush_s = float(source.get("flush_s", 0.5))
         self.supervise = int(source.get("supervise", 2))
         self.checkpoint_s = float(source.get("checkpoint_s", 5.0))
+        self.ops_sample_s = float(source.get("ops_sample_s", 5.0))
 
     def window(self, cursor_ns: int | None, duration_s: float) -> None:
         """Live runs have no window: they last ``duration_s`` of wall time from when they start."""
@@ -116,7 +141,7 @@ class LiveSource:
         cmd = [sys.executable, "-m", "arbkit.apps.cli", "paper", "--config", str(cfg_path), "--venues", str(venues_path),
                "-o", str(run_dir / "paper"), "--duration", f"{float(config['duration_s']):g}", "--flush-s",
                f"{self.flush_s:g}", "--checkpoint-s", f"{self.checkpoint_s:g}", "--quiet",
-               "--supervise", str(self.supervise)]
+               "--supervise", str(self.supervise), "--ops-sample-s", f"{self.ops_sample_s:g}"]
         paper = run_dir / "paper"
         _wait_unlocked(paper, float(config["duration_s"]) + 120.0)  # a paper run left by a killed campaign ends first
         if not (paper / "paper_result.json").is_file():  # finished already: its result stands (no second run)
@@ -125,15 +150,48 @@ class LiveSource:
                 last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
                 raise RuntimeError(f"paper run exited with {proc.returncode}: {last}")
         live_hash = json.loads((paper / "paper_result.json").read_text())["fills_hash"]
-        result = RunConfig.load(paper / "run.yaml").replay(str(paper / "recording"))
+        replay_run = read_yaml(paper / "run.yaml")
+        result = RunConfig.from_dict(replay_run, where=str(paper / "run.yaml")).replay(str(paper / "recording"))
         if result.fills_hash != live_hash:
             raise RuntimeError(f"the replay of {paper / 'recording'} gives fills_hash {result.fills_hash[:12]}…, "
                                f"the paper run {str(live_hash)[:12]}…")
         write_internals(result, run_dir.with_name(run_dir.name + ".internals.json"))
         record = run_record(result, inventory_limit=inventory_limit)
+        ops = read_jsonl(paper / "ops.jsonl")
+        record["kpis"].update(live_kpis(ops))
+        record["kpis"].update(market_baseline(replay_run, str(paper / "recording"), result) or {})
+        record["rss_mb_series"] = thin([[(t - ops_start(ops)) / 1e9, mb] for t, mb in rss_series(ops)])
         record["recording"] = str(paper / "recording")
         record["replay_config"] = str(paper / "run.yaml")
         return record
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a ``.jsonl`` file, one a line (a line a killed process left half-written is skipped)."""
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
+
+
+def ops_start(records: list[dict[str, Any]]) -> int:
+    """Wall time (ns) the paper run's first process started (0 when unknown)."""
+    return next((int(r["ts_ns"]) for r in records if r.get("kind") == "start" and r.get("ts_ns")), 0)
+
+
+def thin(rows: list[Any], points: int = INTERNALS_POINTS) -> list[Any]:
+    """At most ``points`` evenly spaced rows (the first and last kept)."""
+    if len(rows) <= points:
+        return rows
+    keep = np.unique(np.linspace(0, len(rows) - 1, points).round().astype(np.int64))
+    return [rows[i] for i in keep]
 
 
 def _wait_unlocked(directory: Path, timeout_s: float) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 from arbkit.campaign.rules import Rule
 from arbkit.core.errors import ConfigError
 from arbkit.core.yaml_file import read_yaml_mapping
+from arbkit.kpi.campaign import LIVE_KPIS, MARKET_BASELINE_KPIS
 from arbkit.kpi.gates import Threshold
 from arbkit.run.config import KEYS as RUN_KEYS
 from arbkit.run.config import RunConfig
@@ -25,7 +26,7 @@ TOP_KEYS = ("name", "source", "base", "durations_s", "hypotheses", "bounds", "ad
 PAUSE_AFTER = ("run", "hypothesis")
 HYPOTHESIS_KEYS = ("name", "claim", "checks", "inconclusive_if", "max_retries", "adjust")
 SOURCE_KEYS = {"offline": ("kind", "recording", "start_ns"),
-               "live": ("kind", "venues", "flush_s", "checkpoint_s", "supervise")}
+               "live": ("kind", "venues", "flush_s", "checkpoint_s", "supervise", "ops_sample_s")}
 BUDGET_KEYS = ("runs", "wall_s")
 ADJUSTERS = ("rules", "optuna")
 SECTIONS = ("params", "fill", "latency", "guards", "strategy_options")
@@ -94,6 +95,7 @@ class CampaignSpec:
         defaults = _strategy_defaults(base, f"{where}: base.strategy")
         bounds = _bounds(d.get("bounds") or {}, base, defaults, f"{where}: bounds")
         hyps = _hypotheses(d["hypotheses"], bounds, base, defaults, f"{where}: hypotheses")
+        _measurable(hyps, source["kind"], base, f"{where}: hypotheses")
         adjuster = d.get("adjuster", "rules")
         if adjuster not in ADJUSTERS:
             raise ConfigError(f"{where}: adjuster must be one of {list(ADJUSTERS)}, got {adjuster!r}")
@@ -162,7 +164,7 @@ def _source(s: Any, where: str, root: Path | None) -> dict[str, Any]:
         for i, v in enumerate(venues):
             if not isinstance(v, Mapping) or "venue" not in v or "symbols" not in v:
                 raise ConfigError(f"{where}.venues[{i}]: needs 'venue' and 'symbols'")
-        for key in ("flush_s", "checkpoint_s"):
+        for key in ("flush_s", "checkpoint_s", "ops_sample_s"):
             if key in s and (not _number(s[key]) or s[key] <= 0):
                 raise ConfigError(f"{where}.{key} must be a number of seconds > 0, got {s[key]!r}")
         if "supervise" in s and (not isinstance(s["supervise"], int) or isinstance(s["supervise"], bool)
@@ -289,6 +291,21 @@ def _hypotheses(v: Any, bounds: Mapping[str, tuple[float, float]], base: Mapping
                               inconclusive_if=_thresholds(h.get("inconclusive_if"), f"{w}.inconclusive_if", False),
                               max_retries=retries, adjust=tuple(rules)))
     return tuple(out)
+
+
+def _measurable(hyps: Sequence[Hypothesis], kind: str, base: Mapping[str, Any], where: str) -> None:
+    """Checks only on KPIs the runs will have: an offline run is a replay, without a wall clock (no latency or
+    memory KPIs); the market baseline needs a strategy that quotes several markets (``single_market_params``)."""
+    strategy = get_strategy(base["strategy"], **(base.get("strategy_options") or {}))
+    for i, h in enumerate(hyps):
+        for part, ths in (("checks", h.checks), ("inconclusive_if", h.inconclusive_if)):
+            for j, th in enumerate(ths):
+                if th.kpi.split(".")[0] in MARKET_BASELINE_KPIS and strategy.single_market_params is None:
+                    raise ConfigError(f"{where}[{i}].{part}[{j}]: {th.kpi} compares the markets of a multi-market "
+                                      f"run with each alone; {base['strategy']} quotes one market (use pm_mm)")
+                if th.kpi in LIVE_KPIS and kind != "live":
+                    raise ConfigError(f"{where}[{i}].{part}[{j}]: {th.kpi} is measured on the wall clock of a live "
+                                      f"(paper) run; this campaign's source is {kind} (a replay has none)")
 
 
 def _budget(b: Any, where: str) -> Budget:

@@ -2,7 +2,8 @@
 
 INCONCLUSIVE is judged first: a run too short (too few fills, too few hours) says nothing
 about the claim, whatever its checks would give. A KPI the run does not have fails its check
-(as in gates).
+(as in gates), except a live wall-clock KPI (``LIVE_KPIS``) the run did not measure (no order
+sent, fewer than two memory samples): the run says nothing about it, so it is INCONCLUSIVE.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 from typing import Any, Mapping
 
 from arbkit.campaign.spec import Hypothesis
+from arbkit.kpi.campaign import LIVE_KPIS
 from arbkit.kpi.gates import OPS, Threshold, kpi_value
 
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
@@ -30,6 +32,11 @@ def judge(hypothesis: Hypothesis, kpis: Mapping[str, Any]) -> dict[str, Any]:
         if held:
             return {"verdict": "INCONCLUSIVE", "reasons": [f"{th} holds ({th.kpi} = {kpi_value(kpis, th.kpi):.6g})"],
                     "checks": []}
+    for th in hypothesis.checks:
+        if th.kpi in LIVE_KPIS and kpi_value(kpis, th.kpi) is None:
+            return {"verdict": "INCONCLUSIVE", "checks": [],
+                    "reasons": [f"{th.kpi} was not measured in this run (a live KPI: no quotes sent or fewer than "
+                                "two memory samples); a longer run measures it"]}
     checks = []
     for th in hypothesis.checks:
         held, why = _holds(th, kpis)

@@ -68,6 +68,9 @@ class Strategy:
     internals: Callable[[Any], dict[str, np.ndarray]] | None = None
     #: binary-outcome makers: Result -> {market id: max net exposure}, for the market KPIs' time within limit
     market_limits: Callable[[Any], Mapping[str, float]] | None = None
+    #: multi-market makers: (params, instruments) -> {market id: the same params quoting that market alone}, the
+    #: single-market baselines of the campaign KPI ``market_pnl_vs_single``
+    single_market_params: Callable[[Mapping[str, float], Any], dict[str, dict[str, float]]] | None = None
     #: the KPI a sweep job returns by default; ``{costs}`` stands for the run's cost profile name
     objective: str = DEFAULT_OBJECTIVE
     #: how sweeps rank parameter sets: (KPI, descending) in order of precedence

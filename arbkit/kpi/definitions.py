@@ -68,9 +68,15 @@ OPS_KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "quote_latency_ms_p50": ("ms", "paper on the live clock only: wall time an order was sent at minus the time of the "
                                    "market data it answered (its engine time), median over orders"),
     "quote_latency_ms_p99": ("ms", "paper on the live clock only: as quote_latency_ms_p50, 99th percentile"),
+    "quote_latency_samples": ("count", "paper on the live clock only: orders sent or modified whose quote latency was "
+                                       "counted"),
     "cpu_pct": ("%", "paper: process CPU time / wall time over every segment (100 = one core busy)"),
     "rss_mb_max": ("MB", "paper: largest resident memory sampled (the series is in ops.jsonl)"),
     "rss_mb_last": ("MB", "paper: resident memory at the last sample"),
+    "rss_samples": ("count", "paper: memory samples in ops.jsonl (one every sample interval of wall time and one at "
+                             "each process's end)"),
+    "rss_slope_mb_per_h": ("MB / h", "paper: least-squares slope of the RSS samples over wall time (None with fewer "
+                                     "than 2 samples); a leak shows as a steady positive slope"),
     "log_counts": ("count per level", "paper: log records by level (DEBUG … CRITICAL) in paper.log"),
     "log_warnings": ("count", "paper: WARNING log records"),
     "log_errors": ("count", "paper: ERROR and CRITICAL log records"),

@@ -7,8 +7,9 @@ Three sources, one vocabulary a gate or an acceptance criterion can name:
   the windows in which it kept entries at zero for the guards' ``stuck_window_ms``;
 * :func:`replay_timing_kpis` — a replay's engine time per strategy call (``replay_call_ns_avg``);
 * :func:`paper_ops_kpis` — a paper run's records (``ops.jsonl`` samples, ``paper.log`` records,
-  every process segment's start and end): loop and quote latency percentiles, CPU, memory,
-  log records by level, abnormal exits and restarts, run time across restarts.
+  every process segment's start and end): loop and quote latency percentiles, CPU, memory and
+  its slope over wall time (:func:`rss_slope_mb_per_h`), log records by level, abnormal exits
+  and restarts, run time across restarts.
 
 Latencies are counted in a fixed log-spaced histogram (:class:`LatencyHistogram`, 20 bins a
 decade from 1 µs to 100 s) that merges across batches and restarts; a percentile is the
@@ -132,6 +133,30 @@ class LatencyHistogram:
 
 # -- a paper run's records -------------------------------------------------------------------------
 
+NS_PER_HOUR = 3.6e12
+
+
+def rss_series(records: Sequence[Mapping[str, Any]]) -> list[tuple[int, float]]:
+    """``(wall time ns, RSS MB)`` of every ``ops.jsonl`` record that sampled memory (samples and ends), in order."""
+    return [(int(r["ts_ns"]), float(r["rss_mb"])) for r in records
+            if r.get("kind") in ("sample", "end") and r.get("rss_mb") is not None and r.get("ts_ns") is not None]
+
+
+def rss_slope_mb_per_h(times_ns: Sequence[int] | np.ndarray, rss_mb: Sequence[float] | np.ndarray) -> float | None:
+    """Least-squares slope of RSS (MB) over wall time, MB per hour; None with fewer than 2 samples (or all at one
+    time). A steady leak shows as a positive slope whatever the level the process started at."""
+    t = np.asarray(times_ns, dtype=np.float64)
+    y = np.asarray(rss_mb, dtype=np.float64)
+    if len(t) < 2:
+        return None
+    x = (t - t[0]) / NS_PER_HOUR
+    dx = x - x.mean()
+    den = float(np.dot(dx, dx))
+    if not den > 0:
+        return None
+    return float(np.dot(dx, y - y.mean()) / den)
+
+
 def paper_ops_kpis(records: Sequence[Mapping[str, Any]], log_records: Sequence[Mapping[str, Any]] = ()
                    ) -> dict[str, Any]:
     """Live figures of a paper run from its ``ops.jsonl`` records (``start`` / ``sample`` / ``end`` of every
@@ -142,7 +167,8 @@ def paper_ops_kpis(records: Sequence[Mapping[str, Any]], log_records: Sequence[M
     not ``finished``, is an abnormal exit. Wall and CPU time add up over the segments.
     """
     loop, quote = LatencyHistogram(), LatencyHistogram()
-    rss: list[float] = []
+    rss = [float(r["rss_mb"]) for r in records if r.get("rss_mb") is not None]
+    series = rss_series(records)
     starts: list[int] = []
     ends: dict[int, str] = {}
     wall: dict[int, float] = {}
@@ -157,8 +183,6 @@ def paper_ops_kpis(records: Sequence[Mapping[str, Any]], log_records: Sequence[M
             ends[seg] = str(r.get("status", ""))
         loop.merge(r.get("loop_ms_hist") or {})
         quote.merge(r.get("quote_ms_hist") or {})
-        if r.get("rss_mb") is not None:
-            rss.append(float(r["rss_mb"]))
         wall[seg] = max(wall.get(seg, 0.0), float(r.get("uptime_s") or 0.0))  # cumulative within a segment
         cpu[seg] = max(cpu.get(seg, 0.0), float(r.get("cpu_s") or 0.0))
     counts = {lvl: 0 for lvl in LOG_LEVELS}
@@ -174,6 +198,7 @@ def paper_ops_kpis(records: Sequence[Mapping[str, Any]], log_records: Sequence[M
         "quote_latency_samples": quote.n,
         "cpu_pct": _pct(cpu_s, wall_s),
         "rss_mb_max": max(rss) if rss else None, "rss_mb_last": rss[-1] if rss else None,
+        "rss_samples": len(rss), "rss_slope_mb_per_h": rss_slope_mb_per_h([t for t, _ in series], [mb for _, mb in series]),
         "log_counts": counts, "log_warnings": counts.get("WARNING", 0),
         "log_errors": counts.get("ERROR", 0) + counts.get("CRITICAL", 0),
         "abnormal_exits": abnormal, "restarts": max(0, len(starts) - 1),

@@ -23,7 +23,7 @@ same whether it runs alone or beside other markets.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 from numba import njit
@@ -233,11 +233,29 @@ def market_limits(result: Any) -> dict[str, float]:
     return out
 
 
+def single_market_params(params: Mapping[str, float], instruments: Any) -> dict[str, dict[str, float]]:
+    """Per market a pm_mm run quotes (by market id), the same parameters restricted to it: one market, its own size
+    and max net exposure, the shared budget as it is (the baseline a market has when it runs alone)."""
+    out: dict[str, dict[str, float]] = {}
+    for m in range(min(int(params.get("n_markets", 0)), MAX_MARKETS)):
+        a = int(params[f"market_{m}"])
+        if not 0 <= a < len(instruments):
+            continue
+        alone = dict(params)
+        for i in range(MAX_MARKETS):
+            alone[f"market_{i}"], alone[f"size_{i}"], alone[f"max_net_{i}"] = 0, 0.0, 0.0
+        alone.update({"n_markets": 1, "market_0": a, "size_0": float(params[f"size_{m}"]),
+                      "max_net_0": float(params[f"max_net_{m}"])})
+        out[market_key(instruments[a])] = alone
+    return out
+
+
 def pm_mm(interval_ms: float = 1000.0) -> Strategy:
     """The prediction-market maker, re-quoting every ``interval_ms`` of recording time (timer calls)."""
     return Strategy("pm_mm", pm_mm_kernel, params={**PARAMS, "quote_grid_ms": float(interval_ms)},
                     schedule=Schedule(interval_ms=interval_ms),
-                    state_size=STATE_SIZE, specs=SPECS, market_limits=market_limits)
+                    state_size=STATE_SIZE, specs=SPECS, market_limits=market_limits,
+                    single_market_params=single_market_params)
 
 
 def market_params(instruments: Any, **params: Any) -> dict[str, float]:

@@ -1,4 +1,8 @@
 """A live campaign: two short paper runs against the local replay server, each replaying to its fills_hash."""
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 import arbkit
@@ -16,7 +20,7 @@ BINANCE_USDM = ROOT / "tests" / "data" / "raw" / "binance_usdm_btcusdt_20240808_
 def test_live_campaign_of_two_paper_runs(tmp_path):
     frames, snap = binance_frames(BINANCE_USDM)
     with ReplayServer(frames * 3, snapshot=snap, delay_s=0.001, batch=2) as srv:
-        spec = {"name": "live", "source": {"kind": "live", "flush_s": 0.2, "supervise": 1,
+        spec = {"name": "live", "source": {"kind": "live", "flush_s": 0.2, "supervise": 1, "ops_sample_s": 0.5,
                                            "venues": [{"venue": "binance-usdm", "symbols": "BTCUSDT",
                                                        "channels": ["depth", "trades", "bbo"],
                                                        "endpoint": srv.url, "rest": srv.http}]},
@@ -24,8 +28,9 @@ def test_live_campaign_of_two_paper_runs(tmp_path):
                          "params": {"asset": 0, "half_spread_bps": 0.2, "order_size": 0.01, "max_position": 0.05},
                          "latency": {"entry": 2000000, "response": 1000000}, "seed": 11},
                 "durations_s": [3, 4],
-                "hypotheses": [{"name": "quotes", "checks": ["quote_count > 0"]},
-                               {"name": "fills", "checks": ["fills >= 1"], "inconclusive_if": ["duration_s < 1"]}],
+                "hypotheses": [{"name": "quotes", "checks": ["quote_count > 0", "quote_latency_ms_p99 < 60000"]},
+                               {"name": "fills", "checks": ["fills >= 1", "rss_slope_mb_per_h < 1e7"],
+                                "inconclusive_if": ["duration_s < 1"]}],
                 "budget": {"runs": 4}}
         camp = init_campaign(tmp_path / "c", write_spec(tmp_path, spec))
         assert camp.run() == "DONE"
@@ -38,6 +43,13 @@ def test_live_campaign_of_two_paper_runs(tmp_path):
         res = RunConfig.load(h["replay_config"]).replay(arbkit.load(h["recording"]))
         assert res.fills_hash == h["fills_hash"]
         assert RunConfig.load(camp.dir.path / h["config"]).run_id == h["run_id"]
+        # the wall-clock KPIs, from the paper run's ops.jsonl: the RSS slope against numpy's least-squares line
+        ops = [json.loads(line) for line in (Path(h["recording"]).parent / "ops.jsonl").read_text().splitlines()]
+        mem = [(r["ts_ns"], r["rss_mb"]) for r in ops if r["kind"] in ("sample", "end")]
+        assert len(mem) >= 2 and h["rss_samples"] == len(mem)
+        hours = (np.array([t for t, _ in mem], dtype=float) - mem[0][0]) / 3.6e12
+        assert h["rss_slope_mb_per_h"] == pytest.approx(np.polyfit(hours, [m for _, m in mem], 1)[0], rel=1e-6, abs=1e-6)
+        assert h["quote_latency_samples"] > 0 and 0 < h["quote_latency_ms_p50"] <= h["quote_latency_ms_p99"]
 
 
 @pytest.mark.slow

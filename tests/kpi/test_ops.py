@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arbkit.kpi.ops import BINS_PER_DECADE, LatencyHistogram, bin_upper_ms, paper_ops_kpis
+from arbkit.kpi.ops import BINS_PER_DECADE, LatencyHistogram, bin_upper_ms, paper_ops_kpis, rss_slope_mb_per_h
 
 
 def _hist(values):
@@ -59,3 +59,34 @@ def test_histogram_percentile_is_never_below_the_true_one(values, q, parts):
     got = h.percentile(q)
     assert got >= exact * (1 - 1e-12) and got <= exact * 10 ** (1 / BINS_PER_DECADE) * (1 + 1e-9)
     assert got in {bin_upper_ms(b) for b in range(0, 200)}
+
+
+def test_rss_slope_by_hand():
+    """Samples at 0, 30 and 60 min of 100, 130 and 140 MB: x = 0, 0.5, 1 h (mean 0.5), y mean 370/3; sum dx·dy =
+    (-0.5)(-70/3) + 0 + 0.5(50/3) = 20, sum dx² = 0.5: slope 40 MB/h (a line through the ends would say 40 too,
+    through the first two 60)."""
+    t0 = 1_700_000_000 * 10**9
+    times = [t0, t0 + 1800 * 10**9, t0 + 3600 * 10**9]
+    assert rss_slope_mb_per_h(times, [100.0, 130.0, 140.0]) == pytest.approx(40.0, rel=1e-12)
+    assert rss_slope_mb_per_h(times, [140.0, 130.0, 100.0]) == pytest.approx(-40.0, rel=1e-12)
+    assert rss_slope_mb_per_h(times[:1], [100.0]) is None and rss_slope_mb_per_h([], []) is None
+    assert rss_slope_mb_per_h([t0, t0], [100.0, 120.0]) is None  # no time between them: no slope
+    # from a paper run's records: the start record has no memory; samples and the end record do, across a restart
+    recs = [{"kind": "start", "segment": 0, "ts_ns": t0},
+            {"kind": "sample", "segment": 0, "ts_ns": times[0], "rss_mb": 100.0, "uptime_s": 5.0},
+            {"kind": "start", "segment": 1, "ts_ns": times[1] - 10**9},
+            {"kind": "sample", "segment": 1, "ts_ns": times[1], "rss_mb": 130.0, "uptime_s": 1.0},
+            {"kind": "end", "segment": 1, "status": "finished", "ts_ns": times[2], "rss_mb": 140.0, "uptime_s": 1801.0}]
+    k = paper_ops_kpis(recs)
+    assert k["rss_samples"] == 3 and k["rss_slope_mb_per_h"] == pytest.approx(40.0, rel=1e-12)
+    assert paper_ops_kpis(recs[:2])["rss_slope_mb_per_h"] is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 48 * 3600), min_size=2, max_size=50, unique=True),
+       st.floats(-500, 500), st.floats(50, 5000))
+def test_rss_slope_of_a_straight_line_is_its_slope(seconds, slope, level):
+    """RSS = level + slope · hours at any sample times: the least-squares slope is that slope (MB/h)."""
+    t = np.array(sorted(seconds), dtype=np.int64) * 10**9 + 1_700_000_000 * 10**9
+    y = level + slope * (t - t[0]) / 3.6e12
+    assert rss_slope_mb_per_h(t, y) == pytest.approx(slope, abs=1e-6 * (1 + abs(slope)))
