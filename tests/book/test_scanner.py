@@ -2,7 +2,8 @@
 
 Random event streams on two assets: books that cross (bids at or above asks), gaps, clears and
 snapshots, BBO and trade rows, rows whose ts_local or seq goes back (rows ``validate`` rejects; the
-scanner applies them as they come), updates far off a small ladder, fed in chunks that split messages.
+scanner applies them as they come), updates far off a small ladder, fed in chunks that split messages;
+and the bundled real recording.
 """
 import math
 
@@ -135,3 +136,17 @@ def test_crossings_beyond_the_reported_limit_are_counted():
     scanner, _ = scan_books(make_events(rows), [0.5])
     assert scanner.n_crossed == MAX_CROSSED_REPORTED + 7
     assert len(scanner.crossed_rows) == MAX_CROSSED_REPORTED and scanner.crossed_rows[:2] == [1, 3]
+
+
+def test_scanner_equals_the_per_row_call_scanner_on_the_bundled_recording(bundled):
+    """The real recording (three venues' books, dropped levels off the default ladder) in 65,536-row chunks."""
+    cols = bundled.to_numpy()
+    ticks = [i.tick_size for i in bundled.instruments]
+    cuts = list(range(1 << 16, len(cols), 1 << 16))
+    new, old = BookScanner(ticks), PerRowCallScanner(ticks)
+    tops_new, tops_old = _feed(new, cols, cuts, True), _feed(old, cols, cuts, True)
+    for field in new.books._fields:
+        assert np.array_equal(getattr(new.books, field), getattr(old.books, field), equal_nan=True), field
+    assert (new.crossed_rows, new.n_crossed) == (old.crossed_rows, old.n_crossed)
+    assert np.array_equal(tops_new, tops_old, equal_nan=True)
+    assert np.isfinite(tops_new[-1]).all() and int(new.books.dropped.sum()) > 0
