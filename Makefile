@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_load.py --json benchmarks/results/load.json
 	$(PY) benchmarks/bench_engine.py --json benchmarks/results/engine.json --markdown benchmarks/results/engine.md
 	$(PY) benchmarks/bench_breakdown.py --json benchmarks/results/breakdown.json --markdown benchmarks/results/breakdown.md
+	$(PY) benchmarks/bench_scanner.py --json benchmarks/results/scanner.json --markdown benchmarks/results/scanner.md
 	$(PY) benchmarks/bench_sweep.py --json benchmarks/results/sweep.json --markdown benchmarks/results/sweep.md
 	$(PY) benchmarks/bench_scaleout.py --json benchmarks/results/scaleout.json
 	$(PY) benchmarks/bench_recorder.py --times 100 --json benchmarks/results/recorder.json --markdown benchmarks/results/recorder.md

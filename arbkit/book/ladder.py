@@ -142,8 +142,8 @@ def book_recenter_nb(b, a, centre_tick):
 def book_set_nb(b, a, side, tick, qty):
     """Set the total quantity at ``tick`` on ``side`` (+1 bid, -1 ask); 0 removes the level.
 
-    The engine's loops write the same block out (``# --- copy: ladder-update``; the tests
-    compare the copies), so this and the replay agree on every book.
+    The engine's loops and the book scanner write the same block out on hoisted arrays
+    (``# --- copy: ladder-update``; the tests compare the copies), so all agree on every book.
     """
     bid_qty = b.bid_qty
     ask_qty = b.ask_qty

@@ -1,8 +1,9 @@
 """Blocks written out for speed stay the same text, and the books they build agree on small ladders.
 
-The per-row ladder update lives in three places (the single-run loop, the batched kernel,
-``ladder.book_set_nb`` used by the scanner) and the message end in two (the loop and
-``loop.end_message_nb``), each between ``# --- copy: NAME (begin)`` / ``(end)`` markers.
+The per-row ladder update lives in five places (the single-run loop, the batched kernel,
+``ladder.book_set_nb``, the book scanner's pass and the ladder stage of ``benchmarks/bench_breakdown.py``)
+and the message end in two (the loop and ``loop.end_message_nb``), each between
+``# --- copy: NAME (begin)`` / ``(end)`` markers.
 The marked blocks must be identical after removing indentation, comments and the renames
 listed here. Then, with ladders of 64 and 256 ticks (so recentring and dropped levels
 happen), the single run's books equal the scanner's, and a batched run's equal a single run's.
@@ -23,10 +24,11 @@ from helpers.events import make_events
 from helpers.probe_strategy import probe
 from helpers.streams import instruments
 
-ROOT = Path(__file__).resolve().parents[2] / "arbkit"
+ROOT = Path(__file__).resolve().parents[2]
 COPIES = {
-    "ladder-update": ["engine/loop.py", "engine/batch_loop.py", "book/ladder.py"],
-    "message-end": ["engine/loop.py", "engine/loop.py"],
+    "ladder-update": ["arbkit/engine/loop.py", "arbkit/engine/batch_loop.py", "arbkit/book/ladder.py",
+                      "arbkit/book/scanner.py", "benchmarks/bench_breakdown.py"],
+    "message-end": ["arbkit/engine/loop.py", "arbkit/engine/loop.py"],
 }
 #: documented renames: none are needed today (every copy uses the same local names); add here when one must differ
 RENAMES: dict[str, str] = {}
