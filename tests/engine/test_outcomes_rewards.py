@@ -93,7 +93,7 @@ def test_one_sided_quote_earns_a_third_inside_the_range():
 
 def test_one_sided_quote_earns_nothing_outside_the_range():
     # UP 0.04 / 0.06 (mid 0.05, outside [0.10, 0.90]); UP bid 10 at 0.04: s = 0.01, 40/9 on side one only -> 0
-    rows = image(0.04, 0.06) + QUIET[:0] + [(500, 0, 2, 1, 0.01, 7.0, 1)]
+    rows = image(0.04, 0.06) + [(500, 0, 2, 1, 0.01, 7.0, 1)]
     one = (150, 0, 0, 1, 0.04, 10.0, LIMIT, 0)
     assert rewards_of(run([one], rows=rows)) == []
     # with DOWN bid 45 at 0.93 (s = 0.02 from 0.95: 5 on side two) the market scores min(40/9, 5) = 40/9
@@ -120,7 +120,7 @@ def test_per_day_rate_is_pro_rata_per_sample():
 
 def test_markets_key_selects_and_overrides():
     acts = [UP_BID, DOWN_BID]
-    base = {k: v for k, v in TERMS.items()}
+    base = dict(TERMS)
     res = run(acts, rewards={**base, "markets": {"m1": {"rate": 864e9}}})  # twice the rate for m1
     assert [x for _, _, x in rewards_of(res)] == pytest.approx([80 / 9, 80 / 9], rel=1e-12)
     res = run(acts, inst=pair(market="other"), rewards={**base, "markets": {"other": {"max_spread": 0.06}}})
@@ -143,10 +143,9 @@ def test_off_by_default_and_rate_zero_leave_the_run_unchanged():
 
 
 def test_batch_equals_single_runs_with_rewards():
-    from helpers.script_strategy import script_strategy as ss
     sets = [[UP_BID, DOWN_BID], [UP_BID], [FAR]]
-    strat, _ = ss(sets[0])
-    params = [ss(a)[1] for a in sets]
+    strat, _ = script_strategy(sets[0])  # the longest script: its parameter count fits every set
+    params = [script_strategy(a)[1] for a in sets]
     width = max(len(p) for p in params)
     params = [np.concatenate([p, np.zeros(width - len(p))]) for p in params]
     batch = replay_batch(make_events(image() + QUIET), strat, params, instruments=pair(), rewards=TERMS)
