@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-boundscheck bench clean venv browser
+.PHONY: demo test test-slow test-slow-sample test-boundscheck bench clean venv browser
 
 venv: $(STAMP)
 
@@ -27,7 +27,16 @@ browser:
 	  echo "chromium is not installed: the dashboard browser test will be skipped"
 
 test: $(STAMP) browser
-	$(PY) -m pytest -q --durations=30
+	$(PY) -m pytest -q -m "not slow" --durations=30
+
+# Tests marked slow: long paper runs on the recording's clock (the twelve-hour acceptance run), campaign crash
+# and live runs, Optuna property tests. CI runs the campaign sample; `make test-slow` runs them all.
+test-slow: $(STAMP) browser
+	$(PY) -m pytest -q -m slow --durations=10
+
+SLOW_SAMPLE := tests/campaign/test_live_campaign.py tests/campaign/test_polymarket_campaign.py tests/campaign/test_example.py
+test-slow-sample: $(STAMP)
+	$(PY) -m pytest -q -m slow --durations=10 $(SLOW_SAMPLE)
 
 # The engine's differential, batched and strategy tests (and the reader's row checks) again with numba's
 # bounds checks compiled in, so an index outside an array fails a test instead of corrupting memory. Its own

@@ -481,7 +481,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
         return 3
     if run.refused is not None:
         raise run.refused  # one line (main), exit 2: the recording so far is kept
-    out = {"fills": 0 if result is None else len(result.fills),
+    out = {"fills": 0 if result is None else result.n_trades,
            "fills_hash": None if result is None else result.fills_hash,
            "pnl": None if result is None else result.pnl, "errors": run.errors, "run_dir": str(run.out)}
     print(json.dumps(out))

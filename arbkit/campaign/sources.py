@@ -59,7 +59,7 @@ def run_record(result: RunResult, *, inventory_limit: float | None) -> dict[str,
     kpis.update(campaign_kpis(result, total_pnl=float(ev.total["total_pnl"]), inventory_limit=inventory_limit,
                               internals=getattr(spec, "internals", None)))
     return {"start_ns": int(result.span_ns[0]), "end_ns": int(result.span_ns[1]), "events": int(result.counters["events"]),
-            "fills": int(len(result.fills)), "fills_hash": result.fills_hash, "kpis": kpis,
+            "fills": result.n_trades, "fills_hash": result.fills_hash, "kpis": kpis,
             "notices": list(result.notices)}
 
 

@@ -200,7 +200,7 @@ def run_events_nb(st, strategy, params, user, ts, asset, kind, side, price, qty,
 
     The per-row path (book update, queue positions, message end) is written out here on
     arrays taken from the state once, so the compiler keeps them in registers; the ladder
-    update is the same text as ``ladder.book_set_nb`` (used by the book scanner) and the
+    update is the same text as ``ladder.book_set_nb``, the book scanner's and the
     batched kernel's, the message end as :func:`end_message_nb` (``# --- copy:`` markers;
     ``tests/engine/test_copies.py`` compares them). Anything rarer (fills, requests,
     responses, timers) calls out with ``st``.

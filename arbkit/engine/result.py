@@ -78,6 +78,11 @@ class Result:
         """sha256 of the fills: the run's fingerprint."""
         return fills_hash(self.fills)
 
+    @property
+    def n_trades(self) -> int:
+        """Fill-log rows that are trades (settlement, merge and reward rows are not)."""
+        return int(np.count_nonzero(self.fills["kind"] == c.FK_TRADE))
+
     def fills_hash_by_instrument(self) -> dict[str, str]:
         """Per instrument (``venue:symbol``): :func:`instrument_fills_hash` of its fills."""
         return {inst.key: instrument_fills_hash(self.fills, a) for a, inst in enumerate(self.instruments)}
@@ -141,7 +146,7 @@ class Result:
         """One JSON-able dict: events, fills, fills_hash, pnl, fees, positions, counters."""
         return {
             "strategy": self.strategy, "params": self.params, "seed": self.seed,
-            "events": self.counters["events"], "fills": int(len(self.fills)), "fills_hash": self.fills_hash,
+            "events": self.counters["events"], "fills": self.n_trades, "fill_rows": int(len(self.fills)), "fills_hash": self.fills_hash,
             "pnl": self.pnl, "fees": {i.key: float(self.accounts[a, c.A_FEES]) for a, i in enumerate(self.instruments)},
             "funding": {i.key: float(self.accounts[a, c.A_FUNDING]) for a, i in enumerate(self.instruments)},
             "positions": self.positions(), "counters": self.counters, "guards": self.guards,

@@ -400,7 +400,7 @@ def plan_validation(candidates: str | Path, *, recording: str | Path | None = No
 # -- running ---------------------------------------------------------------------------------------
 
 def _status(res: Any) -> str:
-    return "ok" if len(res.fills) else "no_trades"
+    return "ok" if res.n_trades else "no_trades"
 
 
 def _summary_kpis(total: Mapping[str, Any], gate_result: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -59,6 +59,7 @@ def test_long_10_up_at_040_settles(winner, pnl, resolution):
     assert res.positions() == {"polymarket:UP": 0.0, "polymarket:DOWN": 0.0}
     assert res.pnl == pytest.approx(pnl)
     assert res.counters["settlements"] == 1 and res.counters["fills"] == 1  # a payout is no trade
+    assert (res.summary()["fills"], res.summary()["fill_rows"], res.n_trades) == (1, 2, 1)
     # marked to the last mid (0.395 once the UP bid fell to 0.38 at t=400) the position is worth 10 x 0.395
     assert res.accounts[0, c.A_SETTLE_ADJ] == pytest.approx(10.0 * ((1.0 if winner == "Up" else 0.0) - 0.395))
     want = ref(BUY_10_AT_040, pair(winner, resolution))

@@ -72,6 +72,7 @@ def test_two_sided_quote_earns_the_weaker_side_each_sample():
     assert res.accounts[0, c.A_REWARD] == pytest.approx(80 / 9, rel=1e-12)
     assert res.accounts[0, c.A_CASH] == pytest.approx(80 / 9, rel=1e-12)  # nothing traded: the cash is the reward
     assert res.counters["reward_rows"] == 2 and res.counters["fills"] == 0  # a reward is no trade
+    assert (res.summary()["fills"], res.summary()["fill_rows"]) == (0, 2)  # `arbkit replay` prints trades
     assert res.pnl == pytest.approx(80 / 9, rel=1e-12)
     want = ref(acts)
     assert [(f.ts, f.asset, f.price, f.kind) for f in want.fills] == \
