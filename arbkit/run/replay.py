@@ -9,6 +9,7 @@ from __future__ import annotations
 import queue
 import threading
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -125,8 +126,9 @@ class EventSource:
     def __init__(self, stream: Iterable[tuple[bool, EventColumns]], instruments: Sequence[Instrument],
                  path: str | None, guard: RowGuard | None, window: tuple[int | None, int | None],
                  span: tuple[int | None, int | None]) -> None:
-        self.stream, self.instruments, self.path, self.guard = stream, list(instruments), path, guard
+        self.stream, self.path, self.guard = stream, path, guard
         self.window, self.span = window, span
+        self.instruments, self.unresolved = resolutions_in_window(instruments, window[1])
 
     def report(self, result: RunResult, trace: tuple[int, int] | None = None, *, warn: bool = True) -> None:
         """Put what the run should know into ``result`` (and warn): rows left out, an empty window, a trace that missed."""
@@ -138,10 +140,26 @@ class EventSource:
                 checks = ", ".join(f"{k}={v}" for k, v in tally.by_check.items())
                 said.append((BadRowsWarning, f"{tally.total} bad rows left out ({checks}); the first: {tally.first}"))
         said += [(EmptyRunWarning, text) for text in empty_notices(result, self.window, self.span, trace)]
+        result.notices.extend(self.unresolved)  # said in the notices and the report, no warning: nothing is wrong
         for category, text in said:
             result.notices.append(text)
             if warn:
                 warnings.warn(text, category, stacklevel=3)
+
+
+def resolutions_in_window(instruments: Sequence[Instrument], end: int | None) -> tuple[list[Instrument], list[str]]:
+    """The instruments as a window ending at ``end`` knows them: a resolution at or after the window's end is
+    dropped (no payout, no winner: the tokens are marked to mid), so a run on a window never settles on an outcome
+    that was known only after it. Also the notices saying which markets."""
+    out, notices = [], {}
+    for inst in instruments:
+        if end is not None and inst.resolution_ts is not None and int(inst.resolution_ts) >= int(end):
+            notices.setdefault(inst.market_id or inst.key,
+                               f"market {inst.market_id or inst.key} resolves at {int(inst.resolution_ts)}, not before "
+                               f"the window's end {int(end)}: its tokens are marked to mid, not settled")
+            inst = replace(inst, resolution_ts=None, winner=None)
+        out.append(inst)
+    return out, list(notices.values())
 
 
 class EmptyRunWarning(UserWarning):

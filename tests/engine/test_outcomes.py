@@ -178,3 +178,18 @@ def test_outcome_fees_charge_takers_and_never_payouts():
     assert res.pnl == pytest.approx(5 * (1.0 - 0.41) - 5 * 0.41 * 0.01)
     want = ref(acts, pair("Up", 500, taker_fee_bps=100.0))
     assert [f.fee for f in want.fills] == [float(x) for x in res.fills["fee"]] and sum(want.cash) == pytest.approx(res.pnl)
+
+
+def test_a_window_ending_before_the_resolution_marks_to_mid_and_says_so():
+    """A replay window [start, end) knows no resolution at or after its end: no payout (the winner was not known
+    then), the tokens marked to mid, a notice naming the market; a window past the resolution settles."""
+    inside = run(BUY_10_AT_040, pair("Up", 500), fill=FILL, end=700)
+    assert kinds(inside) == ["trade", "settlement"] and inside.pnl == pytest.approx(6.0)
+    cut = run(BUY_10_AT_040, pair("Up", 500), fill=FILL, end=500)
+    assert kinds(cut) == ["trade"] and cut.positions()["polymarket:UP"] == 10.0
+    # marked to the last mid in the window (UP 0.39 / 0.41 until t=400's 0.38 bid: mid 0.395): 10 x (0.395 - 0.40)
+    assert cut.pnl == pytest.approx(10 * (0.395 - 0.40))
+    assert cut.counters["settlements"] == 0 and all(i.winner is None for i in cut.instruments)
+    assert any("market m1 resolves at 500, not before the window's end 500" in n for n in cut.notices)
+    # the same window without an end but with the data cut there pays on finishing (the documented rule)
+    assert kinds(run(BUY_10_AT_040, pair("Up", 500), fill=FILL, rows=LATER[:3])) == ["trade", "settlement"]
