@@ -13,10 +13,22 @@ taken off when ``net_of_fees``). Exit with two market orders when ``pnl_bps`` �
 (``tp``), ≤ −``stop_loss_bps`` (``stop_loss``), ``time_limit_s`` after the entry decision
 (``time_limit``: a wake-up, ``api.wake_at``, so the exit goes out on time even when no event
 arrives), or as soon as the engine's kill switch has tripped (``kill_switch``; no new entries
-after it). Sizes are rounded down to each instrument's lot (``order_size`` must be at least a
-lot of both).
-If the legs fill unequally, the difference is hedged (a market order on the short leg,
-``imbalance_mode`` 0) or unwound (the long leg's excess sold back, mode 1); both counted.
+after it).
+
+Sizes: both legs hold the same exposure in the base asset. ``order_size`` is A's quantity (rounded down to
+A's lot; it must be at least one lot of A); B's is the quantity with the same base exposure at the entry
+decision, at the touches the legs take: base = qty · contract_size for spot and linear legs, qty ·
+contract_size / price for inverse ones (contracts of ``contract_size`` quote units), so spot BTCUSDT 0.05 at
+60,000 against COIN-M BTCUSD_PERP (100 USD contracts) bid 60,050 sells floor(0.05 · 60,050 / 100) = 30
+contracts. B's quantity is rounded down to B's lot; an entry where it is below one lot is skipped and counted
+(:func:`skipped_entries`). Two linear legs of contract size 1 trade the same quantity (no price involved).
+If the legs fill unequally, their base exposures (each leg's fills at its average price) are compared and the
+difference is hedged (a market order on the short leg, ``imbalance_mode`` 0) or unwound (the long leg's excess
+sold back, mode 1), sized in that leg's units at the touch it takes; both counted. The exit closes what each
+leg holds, so a closed round trip is flat in both instruments.
+``pnl_bps``, the paper trader (:func:`paper_step_nb`) and its funding carry are per unit of base exposure,
+which both legs hold alike, so they do not depend on the sizes (an inverse leg's PnL converted at its exit
+price is its base exposure times the price change, as for a linear leg).
 At most ``max_open_round_trips`` at a time; one entry at a time in flight.
 
 Round trips are written as annotations (``Result.notes``); :func:`round_trips` turns them
@@ -38,6 +50,7 @@ from numba import njit
 
 from arbkit.core.errors import ConfigError
 from arbkit.engine import api
+from arbkit.engine import codes as c
 from arbkit.engine.config import Schedule
 from arbkit.engine.params import asset, bps, choice, flag, integer, non_negative, order_size, positive
 from arbkit.engine.strategy import Strategy, strategy_kernel
@@ -50,13 +63,14 @@ PARAMS = {"asset_a": 0, "asset_b": 1, "entry_bps": 10.0, "tp_bps": 14.0, "stop_l
           "imbalance_mode": 0}
 
 # user state: header then slots
-H_NEXT_RT, H_HEDGES, H_UNWINDS, H_ABORTED = range(4)
+H_NEXT_RT, H_HEDGES, H_UNWINDS, H_ABORTED, H_SKIPPED = range(5)
 HEADER = 8
 MAX_SLOTS = 16
 # S_T0 / S_T0NS: the entry decision's time as whole seconds and ns within the second (a float64 holds
-# neither an epoch-ns time nor a deadline exactly)
+# neither an epoch-ns time nor a deadline exactly); S_QA / S_QB: the entry orders' fills, S_HELD_A / S_HELD_B:
+# what the round trip holds of each leg once balanced (what the exit closes), each in its own quantity unit
 (S_STATUS, S_DIR, S_RT, S_T0, S_SPREAD, S_OA, S_OB, S_XA, S_XB, S_QA, S_QB, S_PA, S_PB, S_REASON, S_FIX,
- S_QTY, S_T0NS) = range(17)
+ S_HELD_A, S_T0NS, S_HELD_B) = range(18)
 SLOT_W = 18
 FREE, ENTERING, BALANCING, OPEN, EXITING = 0, 1, 2, 3, 4
 
@@ -78,7 +92,7 @@ MARKET_CALLS = api.CALL_EVERY_EVENT | api.CALL_INTERVAL | api.CALL_TOP_CHANGE
 
 # what each parameter may be (checked against the recording before a run)
 SPECS = {"asset_a": asset(), "asset_b": asset(distinct_from="asset_a"), "entry_bps": bps(), "tp_bps": bps(),
-         "stop_loss_bps": non_negative(unit="bps"), "time_limit_s": positive(unit="s"), "order_size": order_size("asset_a", "asset_b"),
+         "stop_loss_bps": non_negative(unit="bps"), "time_limit_s": positive(unit="s"), "order_size": order_size("asset_a"),
          "max_open_round_trips": integer(1, MAX_SLOTS), "net_of_fees": flag(),
          "imbalance_mode": choice(0, 1, labels=("hedge", "unwind"))}
 
@@ -186,13 +200,64 @@ def _deadline_nb(user, o, params):
 
 
 @njit(cache=True)
+def base_of_nb(st, a, qty, price):
+    """Base-asset exposure of ``qty`` of asset ``a`` at ``price``: ``qty · contract_size`` for spot and linear
+    contracts, ``qty · contract_size / price`` for inverse ones (contracts of ``contract_size`` quote units)."""
+    cs = st.inst[a, c.I_CSIZE]
+    return qty * cs / price if st.inst[a, c.I_INVERSE] > 0.0 else qty * cs
+
+
+@njit(cache=True)
+def qty_for_base_nb(st, a, base, price):
+    """The quantity of asset ``a`` that holds ``base`` of the base asset at ``price`` (inverse of
+    :func:`base_of_nb`), not rounded to the lot."""
+    cs = st.inst[a, c.I_CSIZE]
+    return base * price / cs if st.inst[a, c.I_INVERSE] > 0.0 else base / cs
+
+
+@njit(cache=True)
+def leg_b_size_nb(st, a, b, size_a, price_a, price_b):
+    """B's entry quantity: the same base exposure as ``size_a`` of A, A at ``price_a`` and B at ``price_b`` (the
+    touches the legs take), rounded down to B's lot (0 when below one lot). Two linear legs of contract size 1:
+    ``size_a`` itself, no price involved."""
+    return api.round_lot(st, b, qty_for_base_nb(st, b, base_of_nb(st, a, size_a, price_a), price_b))
+
+
+@njit(cache=True)
+def _imbalance_nb(st, a, b, d, qa, qb, pa, pb):
+    """The entry's base imbalance, long leg minus short leg, each leg's fills at their average price."""
+    ea = base_of_nb(st, a, qa, pa) if qa > 0.0 else 0.0
+    eb = base_of_nb(st, b, qb, pb) if qb > 0.0 else 0.0
+    return ea - eb if d > 0 else eb - ea
+
+
+@njit(cache=True)
+def _fix_leg_nb(diff, hedge, long_leg, short_leg):
+    """The leg the corrective order trades: too long (``diff`` > 0) -> sell more of the short leg (hedge) or sell
+    back the long leg's excess (unwind); too short -> buy more of the long leg (hedge) or buy back the short leg."""
+    return short_leg if (diff > 0) == hedge else long_leg
+
+
+@njit(cache=True)
+def _close_legs_nb(st, user, o, a, long_leg, short_leg):
+    """Market orders closing what the round trip in slot offset ``o`` holds of each leg (ids in S_XA: long leg,
+    S_XB: short leg; 0 for a leg with nothing to close)."""
+    held_long = user[o + S_HELD_A] if long_leg == a else user[o + S_HELD_B]
+    held_short = user[o + S_HELD_A] if short_leg == a else user[o + S_HELD_B]
+    q_long = api.round_lot(st, long_leg, held_long)
+    q_short = api.round_lot(st, short_leg, held_short)
+    user[o + S_XA] = api.submit(st, long_leg, -1, 0.0, q_long, api.MARKET) if q_long > 0.0 else 0.0
+    user[o + S_XB] = api.submit(st, short_leg, 1, 0.0, q_short, api.MARKET) if q_short > 0.0 else 0.0
+
+
+@njit(cache=True)
 def _new_entry_nb(st, params, user, a, b, now, ok, entering, n_busy, ask_a, bid_a, ask_b, bid_b, mid, net, fee_bps):
-    """Open a round trip when the spread is wide enough (two IOC legs at the touches)."""
+    """Open a round trip when the spread is wide enough (two IOC legs at the touches, B sized to A's base
+    exposure); an entry whose B quantity is below one lot of B is skipped and counted (``H_SKIPPED``)."""
     if not ok or entering or n_busy >= min(params[P_MAX_OPEN], MAX_SLOTS) or api.kill_switch_active(st):
         return
     size_a = api.round_lot(st, a, params[P_SIZE])
-    size_b = api.round_lot(st, b, params[P_SIZE])
-    if size_a <= 0.0 or size_b <= 0.0:
+    if size_a <= 0.0:
         return
     up = (bid_b - ask_a) / mid * 1e4
     down = (bid_a - ask_b) / mid * 1e4
@@ -206,6 +271,10 @@ def _new_entry_nb(st, params, user, a, b, now, ok, entering, n_busy, ask_a, bid_
         d = -1
         spread = down
     if d == 0:
+        return
+    size_b = leg_b_size_nb(st, a, b, size_a, ask_a if d > 0 else bid_a, bid_b if d > 0 else ask_b)
+    if not size_b > 0.0:
+        user[H_SKIPPED] += 1.0
         return
     for k in range(MAX_SLOTS):
         o = HEADER + k * SLOT_W
@@ -282,17 +351,20 @@ def arb_kernel(st, params, user):
                 user[o + S_STATUS] = FREE
                 n_busy -= 1
                 continue
-            # oa is the long leg's order when d > 0; the quantities per leg:
-            q_long = qa if d > 0 else qb
-            q_short = qb if d > 0 else qa
-            diff = q_long - q_short
+            user[o + S_HELD_A] = qa
+            user[o + S_HELD_B] = qb
+            # the legs' base exposures compared (quantities of different contracts are not comparable), the
+            # corrective order sized in its own leg's units at the touch it takes
+            diff = _imbalance_nb(st, a, b, d, qa, qb, user[o + S_PA], user[o + S_PB])
             hedge = params[P_IMB_MODE] == 0.0
-            leg = short_leg if (diff > 0) == hedge else long_leg
-            fix_qty = api.round_lot(st, leg, abs(diff))
+            leg = _fix_leg_nb(diff, hedge, long_leg, short_leg)
+            fix_side = -1 if diff > 0 else 1
+            fix_px = (bid_a if leg == a else bid_b) if fix_side < 0 else (ask_a if leg == a else ask_b)
+            fix_qty = api.round_lot(st, leg, qty_for_base_nb(st, leg, abs(diff), fix_px))
             if abs(diff) > 1e-12 and fix_qty > 0.0:
                 # diff > 0: too long -> sell (more of the short leg to hedge, the long leg back to unwind);
                 # diff < 0: too short -> buy (more of the long leg to hedge, the short leg back to unwind)
-                fix = api.submit(st, leg, -1 if diff > 0 else 1, 0.0, fix_qty, api.MARKET)
+                fix = api.submit(st, leg, fix_side, 0.0, fix_qty, api.MARKET)
                 if hedge:
                     user[H_HEDGES] += 1.0
                 else:
@@ -302,7 +374,7 @@ def arb_kernel(st, params, user):
                 api.annotate(st, N_IMBALANCE, user[o + S_RT], action, fix_qty, fix, 0.0, 0.0, 0.0, 0.0)
                 user[o + S_STATUS] = BALANCING
                 continue
-            user[o + S_QTY] = min(q_long, q_short)  # equal, or apart by less than a lot of the leg to fix
+            # equal base exposures, or apart by less than a lot of the leg to fix
             api.annotate(st, N_OPENED, user[o + S_RT], qa, qb, user[o + S_PA], user[o + S_PB], 0.0, 0.0, 0.0)
             user[o + S_STATUS] = OPEN
             status = OPEN  # and check the exits right away
@@ -311,19 +383,17 @@ def arb_kernel(st, params, user):
             fix = np.int64(user[o + S_FIX])
             if fix > 0 and api.is_live(st, fix):
                 continue
-            q_long = user[o + S_QA] if d > 0 else user[o + S_QB]
-            q_short = user[o + S_QB] if d > 0 else user[o + S_QA]
             got = api.order_filled(st, fix) if fix > 0 else 0.0
-            if params[P_IMB_MODE] == 0.0:
-                q = max(q_long, q_short) if got > 0 else min(q_long, q_short)
-            else:
-                q = min(q_long, q_short)
-            user[o + S_QTY] = q
-            if q <= 1e-12:
-                user[o + S_STATUS] = EXITING  # nothing left to hold: close what remains
+            hedge = params[P_IMB_MODE] == 0.0
+            diff = _imbalance_nb(st, a, b, d, user[o + S_QA], user[o + S_QB], user[o + S_PA], user[o + S_PB])
+            leg = _fix_leg_nb(diff, hedge, long_leg, short_leg)
+            # a hedge adds to the leg it trades, an unwind takes from it
+            user[o + (S_HELD_A if leg == a else S_HELD_B)] += got if hedge else -got
+            if user[o + S_HELD_A] <= 1e-12 or user[o + S_HELD_B] <= 1e-12:
+                # one leg holds nothing: no spread to hold, close what remains
                 user[o + S_REASON] = R_TIME
-                user[o + S_XA] = 0.0
-                user[o + S_XB] = 0.0
+                _close_legs_nb(st, user, o, a, long_leg, short_leg)
+                user[o + S_STATUS] = EXITING
                 continue
             api.annotate(st, N_OPENED, user[o + S_RT], user[o + S_QA], user[o + S_QB], user[o + S_PA],
                          user[o + S_PB], 0.0, 0.0, 0.0)
@@ -332,12 +402,13 @@ def arb_kernel(st, params, user):
         if status == OPEN:
             if not ok:
                 continue
-            q = user[o + S_QTY]
             p_long = user[o + S_PA] if d > 0 else user[o + S_PB]
             p_short = user[o + S_PB] if d > 0 else user[o + S_PA]
             close_long = bid_a if d > 0 else bid_b  # sell the long leg at its bid
             close_short = ask_b if d > 0 else ask_a  # buy the short leg back at its ask
             ref = user[o + S_PA] if user[o + S_PA] == user[o + S_PA] else mid
+            # per unit of base exposure, which both legs hold alike (an inverse leg's PnL converted at its exit
+            # price is its base exposure times the price change), so the bps do not depend on the sizes
             pnl_bps = ((close_long - p_long) + (p_short - close_short)) / ref * 1e4
             if net:
                 pnl_bps -= 2.0 * fee_bps
@@ -353,10 +424,7 @@ def arb_kernel(st, params, user):
             if reason == 0:
                 continue
             user[o + S_REASON] = reason
-            q_long_exit = api.round_lot(st, long_leg, q)
-            q_short_exit = api.round_lot(st, short_leg, q)
-            user[o + S_XA] = api.submit(st, long_leg, -1, 0.0, q_long_exit, api.MARKET) if q_long_exit > 0.0 else 0.0
-            user[o + S_XB] = api.submit(st, short_leg, 1, 0.0, q_short_exit, api.MARKET) if q_short_exit > 0.0 else 0.0
+            _close_legs_nb(st, user, o, a, long_leg, short_leg)
             api.annotate(st, N_EXIT, user[o + S_RT], reason, pnl_bps, user[o + S_XA], user[o + S_XB], 0.0, 0.0, 0.0)
             user[o + S_STATUS] = EXITING
             continue
@@ -429,7 +497,7 @@ def paper_edge(result: Any, trips: list[dict[str, Any]] | None = None) -> PaperE
     insts = result.instruments
     done = [t for t in (round_trips(result) if trips is None else trips) if t["exit_reason"] != "end_of_data"]
     size = float(result.params.get("order_size", 0.0))
-    realised = tuple(t["pnl_net"] / (size * _entry_price(result, t)) * 1e4 for t in done if size > 0)
+    realised = tuple(t["pnl_net"] / _entry_notional(result, t, size) * 1e4 for t in done if size > 0)
     bins = int(u[SH_BINS])
     counts = u[SH_COUNTS:SH_COUNTS + 2 * (bins + 2)].reshape(2, bins + 2)
     spreads = SpreadHistogram(float(u[SH_LO]), float(u[SH_BIN]), counts[:, 1:-1].copy(), counts[:, 0].copy(),
@@ -439,9 +507,21 @@ def paper_edge(result: Any, trips: list[dict[str, Any]] | None = None) -> PaperE
                      fills=4, realised_bps=realised, spreads=spreads, carry_bps_sum=carry)
 
 
-def _entry_price(result: Any, trip: Mapping[str, Any]) -> float:
+def _entry_notional(result: Any, trip: Mapping[str, Any], size: float) -> float:
+    """The quote notional of ``size`` of leg A at its first entry fill (``size · price · contract_size``, inverse:
+    ``size · contract_size``): the round trip's notional, B holding the same base exposure."""
     f = result.fills[np.isin(result.fills["order_id"], trip["orders"][:1])]
-    return float(f["price"][0]) if len(f) else float("nan")
+    if not len(f):
+        return float("nan")
+    inst = result.instruments[int(f["asset"][0])]
+    if inst.contract_type.startswith("inverse"):
+        return size * inst.contract_size
+    return size * float(f["price"][0]) * inst.contract_size
+
+
+def skipped_entries(result: Any) -> int:
+    """Entries an ``arb`` run skipped because B's quantity for A's base exposure was below one lot of B."""
+    return int(result.user_state[H_SKIPPED])
 
 
 def round_trips(result: Any) -> list[dict[str, Any]]:
