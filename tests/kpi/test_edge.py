@@ -95,7 +95,7 @@ def test_edge_report_on_the_real_recording(bundled):
     from arbkit.run.replay import replay
 
     params = {"asset_a": 1, "asset_b": 2, "entry_bps": 0.5, "tp_bps": 1.0, "stop_loss_bps": 3.0, "time_limit_s": 30.0,
-              "order_size": 1.0, "net_of_fees": 0}  # one coin-M contract (its lot), 1 BTC on USD-M
+              "order_size": 1.0, "net_of_fees": 0}  # 1 BTC on USD-M, ~600 coin-M contracts
     res = replay(bundled, "arb", params, latency={"entry": 1_000_000, "response": 1_000_000})
     rep = evaluate(res).edge
     assert rep["paper_round_trips"] > 10

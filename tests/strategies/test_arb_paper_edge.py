@@ -15,7 +15,7 @@ from helpers.book_probe import leg_tops
 from helpers.oracles import paper_round_trips
 
 LAT = {"entry": 1_000_000, "response": 1_000_000}
-BASE = {"asset_a": 1, "asset_b": 2, "order_size": 1.0, "net_of_fees": 0}  # one coin-M contract: its lot
+BASE = {"asset_a": 1, "asset_b": 2, "order_size": 1.0, "net_of_fees": 0}  # 1 BTC on USD-M, ~600 coin-M contracts
 EDGES = [{"entry_bps": 0.5, "tp_bps": 0.5, "stop_loss_bps": 3.0, "time_limit_s": 30.0},
          {"entry_bps": 1.0, "tp_bps": 2.0, "stop_loss_bps": 50.0, "time_limit_s": 300.0},
          {"entry_bps": 2.0, "tp_bps": 1.0, "stop_loss_bps": 3.0, "time_limit_s": 5.0}]

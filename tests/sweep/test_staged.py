@@ -23,7 +23,7 @@ from arbkit.sweep.staged import (InSampleError, duration_label, load_settings, p
                                  validate_candidates)
 
 LAT = {"entry": 1_000_000, "response": 1_000_000}
-# one COIN-M contract is its lot, so both legs trade 1.0 (1 BTC spot against one 100 USD contract)
+# 1 BTC spot against the same base exposure on COIN-M (~600 contracts of 100 USD)
 BASE = {"asset_a": 0, "asset_b": 1, "order_size": 1.0, "stop_loss_bps": 3.0, "time_limit_s": 30.0, "net_of_fees": 0}
 GRID = {"entry_bps": [0.5, 1.0, 2.0, 3.0], "tp_bps": [0.5, 1.0, 2.0]}
 SWEEP_S = 120

@@ -268,7 +268,7 @@ def test_a_recording_with_funding_rows_replays_to_the_same_fills(bundled, events
     assert len(a.fills) > 20 and a.fills_hash == b.fills_hash
     assert np.array_equal(a.accounts, b.accounts)
     arb_params = {"asset_a": 1, "asset_b": 2, "entry_bps": -4.5, "tp_bps": 1.0, "stop_loss_bps": 3.0,
-                  "time_limit_s": 30.0, "net_of_fees": 0, "order_size": 1.0}  # one coin-M contract: its lot
+                  "time_limit_s": 30.0, "net_of_fees": 0, "order_size": 1.0}  # 1 BTC on USD-M, ~600 coin-M contracts
     c = replay(events, arb(), arb_params, latency=lat, instruments=bundled.instruments)
     d = replay(extra, arb(), arb_params, latency=lat, instruments=bundled.instruments)
     assert len(c.fills) > 0 and c.fills_hash == d.fills_hash
