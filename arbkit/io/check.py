@@ -170,10 +170,13 @@ def validate(path: str | Path, *, check_books: bool = True, check_hashes: bool =
         try:
             for batch in pf.iter_batches(batch_size=1 << 16):
                 cols = EventColumns.from_arrow(batch)
-                errors_before = report.error_count
+                errors_before, listed_before = report.error_count, len(report.issues)
                 prev_ts = _check_rows(report, cols, p, offset, prev_ts, n_assets, tick, last_seq, by_kind)
                 if books is not None and report.error_count > errors_before:
-                    books = _stop(books, p, "rows with errors cannot be applied to a book", row=offset)
+                    rows = [i.row for i in report.issues[listed_before:] if i.severity == "error" and i.row is not None]
+                    first = f"row {min(rows)}" if rows else "a row of this batch"
+                    books = _stop(books, p, f"{first} has errors and cannot be applied to a book; books are not "
+                                            "checked from this row on", row=offset)
                 if books is not None:
                     books.feed(cols, total + offset)
                 offset += len(cols)

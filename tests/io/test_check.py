@@ -82,8 +82,12 @@ def test_nan_inf_negative(rec, field, value, check):
     def m(c):
         c[field][4] = value
     rewrite_part(rec, m)
-    e = only_error(validate(rec), check)
+    report = validate(rec)
+    e = only_error(report, check)
     assert e.row == 4 and e.field == field and e.path.endswith(PART)
+    # the crossed-book check stops at the batch holding the bad row and names that row
+    stop = [w for w in report.warnings if w.check == "books_unchecked"]
+    assert len(stop) == 1 and stop[0].row == 0 and "row 4 has errors" in stop[0].message
 
 
 def test_price_off_tick_grid(rec):
