@@ -2,6 +2,8 @@
 linear contract sizes alike, on hand-worked books and on the bundled real spot + COIN-M recording."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arbkit.core.schema import Instrument
 from arbkit.run.replay import replay, replay_batch
@@ -170,3 +172,27 @@ def test_batched_kernel_equals_single_replays_for_mixed_legs(bundled):
         assert b.fills_hash == one.fills_hash
         assert skipped_entries(b) == skipped_entries(one)
     assert len(batched[0].fills) > 0 and skipped_entries(batched[3]) > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(price=st.integers(1_000, 100_000), spread_ticks=st.integers(20, 200), size_lots=st.integers(1, 5_000),
+       contract_size=st.sampled_from([1.0, 10.0, 100.0]), lot_b=st.sampled_from([1.0, 2.0]))
+def test_b_holds_a_s_base_within_one_lot_of_b_for_any_inverse_leg(price, spread_ticks, size_lots, contract_size,
+                                                                  lot_b):
+    """Any book and size: B sells floor(base · bid_B / contract_size / lot) lots, never more base than A holds
+    and less than one lot of B short of it; none when that is below a lot (skipped, counted)."""
+    bid_b = float(price + spread_ticks)
+    rows = [(100, 0, 5, 0, 0.0, 0.0, 0), (100, 0, 1, 1, price - 1.0, 1e6, 0), (100, 0, 1, -1, float(price), 1e6, 0),
+            (100, 1, 5, 0, 0.0, 0.0, 0), (100, 1, 1, 1, bid_b, 1e9, 0), (100, 1, 1, -1, bid_b + 1.0, 1e9, 0),
+            (MS, 0, 3, 1, price - 1.0, 0.0001, 1)]
+    b = Instrument("cm", "BTCUSD_PERP", 1.0, lot_b, contract_type="inverse_perp", contract_size=contract_size)
+    size = size_lots * 0.0001
+    res = replay(make_events(rows), arb(), {**PARAMS, "entry_bps": 1.0, "order_size": size}, instruments=[SPOT, b])
+    want = np.floor(size * bid_b / contract_size / lot_b + 1e-9) * lot_b
+    legs = {int(f["asset"]): float(f["qty"]) for f in res.fills[:2]}
+    if want == 0.0:
+        assert len(res.fills) == 0 and skipped_entries(res) > 0
+        return
+    assert legs == {0: pytest.approx(size), 1: want}
+    gap = size - want * contract_size / bid_b  # BTC bought on A minus BTC sold on B
+    assert -1e-12 <= gap < lot_b * contract_size / bid_b
