@@ -19,10 +19,10 @@ PARAMS = {"asset_a": 0, "asset_b": 1, "entry_bps": 5.0, "tp_bps": 1000.0, "stop_
           "time_limit_s": 0.5, "order_size": 0.05, "net_of_fees": 0}
 
 
-def _books(b_bid_qty=1000.0):
+def _books(b_bid_qty=1000.0, a_qty=5.0):
     """A: 60,000 / 60,001 (then 59,990 / 60,011), B: 60,050 / 60,051 (then 60,040 / 60,061), deep behind the touch."""
-    return [(100, 0, 5, 0, 0.0, 0.0, 0), (100, 0, 1, 1, 60000.0, 5.0, 0), (100, 0, 1, 1, 59990.0, 5.0, 0),
-            (100, 0, 1, -1, 60001.0, 5.0, 0), (100, 0, 1, -1, 60011.0, 5.0, 0),
+    return [(100, 0, 5, 0, 0.0, 0.0, 0), (100, 0, 1, 1, 60000.0, a_qty, 0), (100, 0, 1, 1, 59990.0, a_qty, 0),
+            (100, 0, 1, -1, 60001.0, a_qty, 0), (100, 0, 1, -1, 60011.0, a_qty, 0),
             (100, 1, 5, 0, 0.0, 0.0, 0), (100, 1, 1, 1, 60050.0, b_bid_qty, 0), (100, 1, 1, 1, 60040.0, 1000.0, 0),
             (100, 1, 1, -1, 60051.0, 1000.0, 0), (100, 1, 1, -1, 60061.0, 1000.0, 0)]
 
@@ -196,3 +196,17 @@ def test_b_holds_a_s_base_within_one_lot_of_b_for_any_inverse_leg(price, spread_
     assert legs == {0: pytest.approx(size), 1: want}
     gap = size - want * contract_size / bid_b  # BTC bought on A minus BTC sold on B
     assert -1e-12 <= gap < lot_b * contract_size / bid_b
+
+
+def test_an_inverse_a_leg_sizes_a_spot_b_leg_and_its_realised_bps_use_the_contracts_notional():
+    from arbkit.strategies.arb import paper_edge
+
+    res = replay(make_events(_books(a_qty=1000.0) + QUIET), arb(), {**PARAMS, "order_size": 30.0}, instruments=[INVERSE, SPOT],
+                 fill={"taker_consumes_book": True}, allow_short=True)
+    f = _fills(res)
+    # base(A) = 30 * 100 / 60,001 = 0.0499992 BTC -> B sells 0.0499 BTC (floored to B's lot 0.0001) at 60,050
+    assert f[0] == (0, 1, 60001.0, 30.0) and f[1][:3] == (1, -1, 60050.0) and f[1][3] == pytest.approx(0.0499)
+    assert 0.0 <= _base(res.instruments, res.fills[:2]) < 0.0001
+    # A's entry notional is 30 contracts of 100 USD (not 30 * 60,001): the realised bps of the first round trip
+    trip = round_trips(res)[0]
+    assert paper_edge(res).realised_bps[0] == pytest.approx(trip["pnl_net"] / 3000.0 * 1e4)
