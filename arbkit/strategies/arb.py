@@ -202,7 +202,9 @@ def _deadline_nb(user, o, params):
 @njit(cache=True)
 def base_of_nb(st, a, qty, price):
     """Base-asset exposure of ``qty`` of asset ``a`` at ``price``: ``qty · contract_size`` for spot and linear
-    contracts, ``qty · contract_size / price`` for inverse ones (contracts of ``contract_size`` quote units)."""
+    contracts, ``qty · contract_size / price`` for inverse ones (contracts of ``contract_size`` quote units).
+    Read from the engine's per-asset columns (``I_CSIZE``, ``I_INVERSE``): :mod:`arbkit.engine.api` has no accessor
+    for them."""
     cs = st.inst[a, c.I_CSIZE]
     return qty * cs / price if st.inst[a, c.I_INVERSE] > 0.0 else qty * cs
 

@@ -133,34 +133,38 @@ REAL = {"asset_a": 0, "asset_b": 2, "entry_bps": -3.0, "tp_bps": 1.0, "stop_loss
 REAL_KW = {"latency": {"entry": 1_000_000, "response": 1_000_000}, "allow_short": True}
 
 
-def test_real_spot_vs_coinm_round_trips_hold_opposite_base_and_close_flat(bundled):
-    res = replay(bundled, arb(), REAL, **REAL_KW)
+def _assert_hedged_and_flat(res, a, b):
+    """Every closed round trip: its legs' base exposures (entry and corrective fills) opposite within one lot of B,
+    its own fills flat in both instruments, and the account flat after it (one round trip at a time)."""
     insts = res.instruments
-    trips = round_trips(res)
-    closed = [t for t in trips if t["exit_reason"] != "end_of_data"]
+    closed = [t for t in round_trips(res) if t["exit_reason"] != "end_of_data"]
     assert len(closed) > 10
     fills = res.fills
-    b_lot_base = 100.0 / float(np.max(fills["price"][fills["asset"] == 2]))  # one contract in BTC, at most
+    b_lot_base = 100.0 / float(np.max(fills["price"][fills["asset"] == b]))  # one contract in BTC, at most
     for t in closed:
         entry = fills[np.isin(fills["order_id"], t["orders"][:3 if "imbalance" in t else 2])]
-        # during the round trip the legs' base exposures are opposite, within one lot of B
-        base_a = _base(insts, entry[entry["asset"] == 0])
-        base_b = _base(insts, entry[entry["asset"] == 2])
+        base_a = _base(insts, entry[entry["asset"] == a])
+        base_b = _base(insts, entry[entry["asset"] == b])
         assert base_a != 0.0 and np.sign(base_a) == -np.sign(base_b)
         assert abs(base_a + base_b) <= b_lot_base + 1e-12
-        # a round trip's own fills leave both instruments flat once it is closed
         mine = fills[np.isin(fills["order_id"], [o for o in t["orders"] if o > 0])]
-        for a in (0, 2):
-            m = mine[mine["asset"] == a]
-            assert float(np.sum(m["side"] * m["qty"])) == pytest.approx(0.0, abs=1e-9)
-        # and so is the account (one round trip at a time): the position after its last fill is zero
         upto = fills[fills["ts"] <= t["exit_ts"]]
-        for a in (0, 2):
-            m = upto[upto["asset"] == a]
-            assert float(np.sum(m["side"] * m["qty"])) == pytest.approx(0.0, abs=1e-9)
+        for leg in (a, b):
+            assert float(np.sum(mine["side"] * mine["qty"] * (mine["asset"] == leg))) == pytest.approx(0.0, abs=1e-9)
+            assert float(np.sum(upto["side"] * upto["qty"] * (upto["asset"] == leg))) == pytest.approx(0.0, abs=1e-9)
     # 0.05 BTC at ~61,600 is ~30 contracts of 100 USD (before: 0.05 contracts, never a lot)
     b_entries = fills[np.isin(fills["order_id"], [t["orders"][1] for t in closed])]
     assert 25.0 <= float(np.median(b_entries["qty"])) <= 35.0
+
+
+def test_real_spot_vs_coinm_round_trips_hold_opposite_base_and_close_flat(bundled):
+    _assert_hedged_and_flat(replay(bundled, arb(), REAL, **REAL_KW), 0, 2)
+
+
+@pytest.mark.slow
+def test_the_long_spot_coinm_recording_round_trips_hold_opposite_base_and_close_flat(spot_coinm):
+    """The same on the 650 s spot + COIN-M capture (spot asset 0, COIN-M asset 1)."""
+    _assert_hedged_and_flat(replay(spot_coinm, arb(), {**REAL, "asset_b": 1}, **REAL_KW), 0, 1)
 
 
 def test_batched_kernel_equals_single_replays_for_mixed_legs(bundled):
