@@ -18,7 +18,9 @@ but without the driver's input checks, which the last stages add back:
 8. ``replay()`` of each workload: plus the driver (input checks per chunk, buffers drained,
    result built): the figure ``bench_engine.py`` reports;
 9. ``kernel idle, one chunk``: stage 4 fed as one chunk (its Δ against stage 4 is the cost of the
-   chunk boundaries).
+   chunk boundaries);
+10. ``input checks alone``: the driver's per-chunk input checks (``row_checks.first_bad_rows_nb``)
+   over the same chunks, nothing else (part of stage 8's Δ).
 
 Also the fixed cost of one kernel call from Python (``run_events_nb`` on an empty range), and of
 passing the strategy kernel alone (a jitted function whose one argument is the strategy's
@@ -309,6 +311,19 @@ def main() -> None:
     s, res = _best(run, args.repeat)
     add("kernel idle, one chunk", s, "stage 4 fed as one chunk: its difference is the chunk boundaries' cost",
         **counters(res))
+    from arbkit.engine import row_checks as rc
+
+    known, funding = rc.kind_tables()
+    check_cols = tuple(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind, cols.price, cols.qty))
+    bad = np.empty(rc.N_SLOTS, np.int64)
+
+    def checks():
+        for i in range(0, n, CHUNK):
+            rc.first_bad_rows_nb(*(a[i:i + CHUNK] for a in check_cols), len(inst), known, funding, bad)
+
+    checks()
+    s, _ = _best(checks, args.repeat)
+    add("input checks alone", s, "the driver's input checks over the same chunks, nothing else")
     overhead = _call_overhead_us(inst, books, books_p)
     print(f"one kernel call {overhead['kernel_call_us']:.1f} µs, of which passing the strategy "
           f"{overhead['strategy_argument_us']:.1f} µs", flush=True)
@@ -323,6 +338,8 @@ def main() -> None:
                "kernel idle, one chunk": "kernel idle"}.get(st["stage"])
         base = next((x for x in stages if x["stage"] == ref), None) if ref else (
             stages[stages.index(st) - 1] if stages.index(st) > 0 else None)
+        if st["stage"] == "input checks alone":
+            base = None  # a part of the driver's cost, not a stage on top of another
         delta = f"{st['ns_per_row'] - base['ns_per_row']:+.2f}" if base else ""
         lines.append(f"| {st['stage']} | {st['ns_per_row']:.2f} | {delta} | {st['events_per_s'] / 1e6:.1f} | "
                      f"{st.get('messages', '')} | {st.get('strategy_calls', '')} | {st.get('orders', '')} | "
