@@ -16,7 +16,15 @@ but without the driver's input checks, which the last stages add back:
 6. ``+ top-change calls``: the arbitrage taker called at every top-of-book change;
 7. ``+ resting orders``: the market maker (orders resting in the book, requests, responses);
 8. ``replay()`` of each workload: plus the driver (input checks per chunk, buffers drained,
-   result built): the figure ``bench_engine.py`` reports.
+   result built): the figure ``bench_engine.py`` reports;
+9. ``kernel idle, one chunk``: stage 4 fed as one chunk (its Δ against stage 4 is the cost of the
+   chunk boundaries);
+10. ``input checks alone``: the driver's per-chunk input checks (``row_checks.first_bad_rows_nb``)
+   over the same chunks, nothing else (part of stage 8's Δ).
+
+Also the fixed cost of one kernel call from Python (``run_events_nb`` on an empty range), and of
+passing the strategy kernel alone (a jitted function whose one argument is the strategy's
+first-class function type: numba looks its addresses up again on every call).
 
 Counters (messages, calls, timer calls, equity samples, orders, fills) say how often each
 kind of work happened.
@@ -169,7 +177,7 @@ def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return best, out
 
 
-def _kernel_only(cols, instruments, strat, params, schedule, equity_interval_ms):
+def _kernel_only(cols, instruments, strat, params, schedule, equity_interval_ms, chunk=CHUNK):
     """The engine's loop over the columns chunk by chunk (as ``replay`` feeds it), without the driver's input checks."""
     from arbkit.apps.bench import _replay_kwargs
     from arbkit.engine.replayer import Replayer
@@ -182,11 +190,41 @@ def _kernel_only(cols, instruments, strat, params, schedule, equity_interval_ms)
         rp = Replayer(instruments, strat, params, schedule=schedule, equity_interval_ms=equity_interval_ms,
                       **_replay_kwargs())
         rp._first_ts = int(arrays[0][0])
-        for i in range(0, n, CHUNK):
-            rp._run(tuple(a[i:i + CHUNK] for a in arrays), 0, min(CHUNK, n - i))
+        for i in range(0, n, chunk):
+            rp._run(tuple(a[i:i + chunk] for a in arrays), 0, min(chunk, n - i))
         return rp.finish()
 
     return run
+
+
+def _call_overhead_us(instruments, strat, params, calls: int = 2000) -> dict[str, float]:
+    """CPU µs per call from Python: the kernel on an empty range, and a jitted function taking only the strategy."""
+    from numba import njit, types
+
+    from arbkit.apps.bench import _replay_kwargs
+    from arbkit.engine.loop import run_events_nb
+    from arbkit.engine.replayer import Replayer
+    from arbkit.engine.state import STRATEGY_FN_TYPE
+
+    @njit(types.int64(STRATEGY_FN_TYPE))
+    def takes_strategy_nb(fn):
+        return 1
+
+    rp = Replayer(instruments, strat, params, **_replay_kwargs())
+    cols = tuple(np.zeros(1, dt) for dt in (np.int64, np.int32, np.uint8, np.int8, np.float64, np.float64, np.int64))
+    kernel = strat.kernel
+    out = {}
+    for name, call in (("kernel_call_us", lambda: run_events_nb(rp._struct, kernel, rp.params, rp.user, *cols, 1)),
+                       ("strategy_argument_us", lambda: takes_strategy_nb(kernel))):
+        call()
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.process_time()
+            for _ in range(calls):
+                call()
+            best = min(best, (time.process_time() - t0) / calls * 1e6)
+        out[name] = best
+    return out
 
 
 def main() -> None:
@@ -268,20 +306,47 @@ def main() -> None:
         s, res = _best(lambda: replay(cols, strat, params, instruments=inst, schedule=sched, chunk_rows=CHUNK, **kw),
                        args.repeat)
         add(f"replay() {name}", s, "the kernel plus the driver: input checks, draining, result", **counters(res))
+    name, strat, params, sched, eq_ms, _ = kernel_stages[0]
+    run = _kernel_only(cols, inst, strat, params, sched, eq_ms, chunk=n)
+    s, res = _best(run, args.repeat)
+    add("kernel idle, one chunk", s, "stage 4 fed as one chunk: its difference is the chunk boundaries' cost",
+        **counters(res))
+    from arbkit.engine import row_checks as rc
+
+    known, funding = rc.kind_tables()
+    check_cols = tuple(np.ascontiguousarray(a) for a in (cols.ts_local, cols.asset, cols.kind, cols.price, cols.qty))
+    bad = np.empty(rc.N_SLOTS, np.int64)
+
+    def checks():
+        for i in range(0, n, CHUNK):
+            rc.first_bad_rows_nb(*(a[i:i + CHUNK] for a in check_cols), len(inst), known, funding, bad)
+
+    checks()
+    s, _ = _best(checks, args.repeat)
+    add("input checks alone", s, "the driver's input checks over the same chunks, nothing else")
+    overhead = _call_overhead_us(inst, books, books_p)
+    print(f"one kernel call {overhead['kernel_call_us']:.1f} µs, of which passing the strategy "
+          f"{overhead['strategy_argument_us']:.1f} µs", flush=True)
 
     report = {"machine": bench.machine(), "events": n, "repeat": args.repeat, "chunk_rows": CHUNK, "stages": stages,
-              "command": "python benchmarks/bench_breakdown.py"}
+              "call_overhead_us": overhead, "command": "python benchmarks/bench_breakdown.py"}
     lines = [f"{n:,} events; best CPU time of {args.repeat}; ns per row (Δ = minus the stage above; replay() rows: minus the same workload's kernel stage).", "",
              "| stage | ns/row | Δ ns/row | M events/s | messages | calls | orders | fills |", "|---|---|---|---|---|---|---|---|"]
     for st in stages:
         ref = {"replay() books_only": "+ timers (books_only)", "replay() arbitrage": "+ top-change calls (arbitrage)",
-               "replay() market_maker": "+ resting orders (market_maker)"}.get(st["stage"])
+               "replay() market_maker": "+ resting orders (market_maker)",
+               "kernel idle, one chunk": "kernel idle"}.get(st["stage"])
         base = next((x for x in stages if x["stage"] == ref), None) if ref else (
             stages[stages.index(st) - 1] if stages.index(st) > 0 else None)
+        if st["stage"] == "input checks alone":
+            base = None  # a part of the driver's cost, not a stage on top of another
         delta = f"{st['ns_per_row'] - base['ns_per_row']:+.2f}" if base else ""
         lines.append(f"| {st['stage']} | {st['ns_per_row']:.2f} | {delta} | {st['events_per_s'] / 1e6:.1f} | "
                      f"{st.get('messages', '')} | {st.get('strategy_calls', '')} | {st.get('orders', '')} | "
                      f"{st.get('fills', '')} |")
+    lines += ["", f"One kernel call from Python (empty range): {overhead['kernel_call_us']:.1f} µs CPU; a jitted function "
+              f"taking only the strategy kernel: {overhead['strategy_argument_us']:.1f} µs. Chunks of {CHUNK:,} rows: "
+              f"{-(-n // CHUNK)} calls per replay."]
     md = "\n".join(lines) + "\n"
     bench.write_report(report, args.json, args.markdown, md)
     if tmp is not None:

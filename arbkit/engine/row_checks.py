@@ -2,7 +2,8 @@
 
 :meth:`arbkit.engine.replayer.Replayer._check` raises on the first rule that has one, in the
 same order as the rules are listed here; a numpy expression per rule read every column
-several times (about as long as the replay loop itself on idle rows).
+several times (about as long as the replay loop itself on idle rows). A chunk is first checked by one
+branch-free pass (:func:`funding_rows_if_all_good_nb`); only a chunk with a bad row is looked at row by row.
 """
 from __future__ import annotations
 
@@ -27,12 +28,43 @@ def kind_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
+def funding_rows_if_all_good_nb(ts, asset, kind, price, qty, n_assets, known, funding):
+    """The count of FUNDING / MARK rows when no row breaks a rule of :func:`first_bad_rows_nb`, else -1.
+
+    The same rules without a branch per row or rule (flags or-ed over the chunk): about half the
+    time of finding each rule's first row, which only a chunk with a bad row needs."""
+    n = ts.shape[0]
+    bad = False
+    nf = 0
+    prev = ts[0] if n > 0 else 0
+    for r in range(n):
+        t = ts[r]
+        a = asset[r]
+        k = kind[r]
+        p = price[r]
+        q = qty[r]
+        kn = known[k]
+        fu = funding[k]
+        priced = kn & ((k == KIND_DEPTH) | (k == KIND_SNAPSHOT) | (k == KIND_TRADE) | (k == KIND_BBO))
+        bad |= (t < prev) | (a < 0) | (a >= n_assets) | (not kn)
+        bad |= priced & ((not (p >= 0.0)) | (not (p < np.inf)) | (not (q >= 0.0)) | (not (q < np.inf))
+                         | ((k != KIND_BBO) & (p <= 0.0)))
+        nf += np.int64(kn & fu)
+        prev = t
+    return -1 if bad else nf
+
+
+@njit(cache=True, nogil=True)
 def first_bad_rows_nb(ts, asset, kind, price, qty, n_assets, known, funding, out):
     """Fill ``out`` with the first row breaking each rule (ts_local sorted, asset index, kind,
     price/qty finite >= 0 on priced rows, price > 0 on priced non-BBO rows) and the count of
     FUNDING / MARK rows."""
     for j in range(N_SLOTS - 1):
         out[j] = -1
+    nf = funding_rows_if_all_good_nb(ts, asset, kind, price, qty, n_assets, known, funding)
+    if nf >= 0:
+        out[N_FUNDING] = nf
+        return
     nf = 0
     n = ts.shape[0]
     for r in range(n):
