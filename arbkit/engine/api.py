@@ -162,6 +162,18 @@ def lot_size(st, a):
 
 
 @njit(cache=True)
+def contract_size(st, a):
+    """The instrument's contract size (1 for spot; quote units per contract for inverse contracts)."""
+    return st.inst[a, c.I_CSIZE]
+
+
+@njit(cache=True)
+def is_inverse(st, a):
+    """True for an inverse contract (quantity in contracts of ``contract_size`` quote units, settled in coin)."""
+    return st.inst[a, c.I_INVERSE] > 0.0
+
+
+@njit(cache=True)
 def round_lot(st, a, qty):
     """``qty`` rounded down to the lot grid (whole lots; unchanged when the lot is unknown)."""
     lot = st.inst[a, c.I_LOT]

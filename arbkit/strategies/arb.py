@@ -50,7 +50,6 @@ from numba import njit
 
 from arbkit.core.errors import ConfigError
 from arbkit.engine import api
-from arbkit.engine import codes as c
 from arbkit.engine.config import Schedule
 from arbkit.engine.params import asset, bps, choice, flag, integer, non_negative, order_size, positive
 from arbkit.engine.strategy import Strategy, strategy_kernel
@@ -202,19 +201,17 @@ def _deadline_nb(user, o, params):
 @njit(cache=True)
 def base_of_nb(st, a, qty, price):
     """Base-asset exposure of ``qty`` of asset ``a`` at ``price``: ``qty · contract_size`` for spot and linear
-    contracts, ``qty · contract_size / price`` for inverse ones (contracts of ``contract_size`` quote units).
-    Read from the engine's per-asset columns (``I_CSIZE``, ``I_INVERSE``): :mod:`arbkit.engine.api` has no accessor
-    for them."""
-    cs = st.inst[a, c.I_CSIZE]
-    return qty * cs / price if st.inst[a, c.I_INVERSE] > 0.0 else qty * cs
+    contracts, ``qty · contract_size / price`` for inverse ones (contracts of ``contract_size`` quote units)."""
+    cs = api.contract_size(st, a)
+    return qty * cs / price if api.is_inverse(st, a) else qty * cs
 
 
 @njit(cache=True)
 def qty_for_base_nb(st, a, base, price):
     """The quantity of asset ``a`` that holds ``base`` of the base asset at ``price`` (inverse of
     :func:`base_of_nb`), not rounded to the lot."""
-    cs = st.inst[a, c.I_CSIZE]
-    return base * price / cs if st.inst[a, c.I_INVERSE] > 0.0 else base / cs
+    cs = api.contract_size(st, a)
+    return base * price / cs if api.is_inverse(st, a) else base / cs
 
 
 @njit(cache=True)
