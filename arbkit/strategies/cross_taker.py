@@ -4,7 +4,9 @@ Spread in bps = (bid on B − ask on A) / mid_A (and the mirror). Above ``entry_
 sends two IOC orders of ``order_size`` (rounded down to each instrument's lot) at the touches; once the same-direction spread is
 back below ``exit_bps`` it sends the two closing IOCs. Called on every top-of-book change.
 The benchmark arbitrage taker; the full strategy (take profit, stop, time limit, leg
-handling) builds on it.
+handling) builds on it. Both legs get the same ``order_size`` in their own quantity units, so
+the legs hold equal base exposure only when both are spot or linear contracts of size 1; the
+``arb`` strategy sizes B to A's base exposure (inverse and other contract sizes too).
 """
 from __future__ import annotations
 
