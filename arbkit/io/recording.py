@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 
 from arbkit.core.errors import DataError
-from arbkit.core.columns import EventColumns
+from arbkit.core.columns import EventColumns, arrow_to_numpy
 from arbkit.io.manifest import Manifest, read_manifest
 from arbkit.io.parts import DEFAULT_PART_ROWS, DEFAULT_ROW_GROUP_ROWS, iter_part_columns, open_part
 from arbkit.io.writer import write_recording
@@ -158,7 +158,7 @@ def _copy_chunks(job) -> None:
     chunks, dst, off = job
     for chunk in chunks:
         m = len(chunk)
-        dst[off:off + m] = chunk.to_numpy(zero_copy_only=False)
+        dst[off:off + m] = arrow_to_numpy(chunk)
         off += m
 
 
