@@ -25,6 +25,7 @@ from arbkit.kpi.campaign import LIVE_KPIS, campaign_kpis, live_kpis, market_pnl_
 from arbkit.kpi.evaluation import evaluate, flat_kpis
 from arbkit.kpi.markets import market_kpis
 from arbkit.kpi.ops import rss_series
+from arbkit.live.run_ops import read_jsonl
 from arbkit.run.config import RunConfig, read_yaml
 from arbkit.run.result import RunResult
 
@@ -164,21 +165,6 @@ class LiveSource:
         record["recording"] = str(paper / "recording")
         record["replay_config"] = str(paper / "run.yaml")
         return record
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects of a ``.jsonl`` file, one a line (a line a killed process left half-written is skipped)."""
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
 
 
 def ops_start(records: list[dict[str, Any]]) -> int:

@@ -55,7 +55,8 @@ def _append(path: Path, record: Mapping[str, Any]) -> None:
         fh.flush()
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a ``.jsonl`` file, one a line (a line a killed process left half-written is skipped)."""
     if not path.is_file():
         return []
     out = []
@@ -92,7 +93,7 @@ class RunOps:
         self.dir = Path(run_dir)
         self.ops_path = self.dir / "ops.jsonl"
         self.live_clock = clock == "live"
-        self.segment = sum(1 for r in _read_jsonl(self.ops_path) if r.get("kind") == "start")
+        self.segment = sum(1 for r in read_jsonl(self.ops_path) if r.get("kind") == "start")
         self.sample_s = sample_s
         self._t0 = time.monotonic()
         self._cpu0 = time.process_time()
@@ -148,7 +149,7 @@ class KpiCheckpoints:
     def __init__(self, run_dir: Path, strategy: Any) -> None:
         self.path = Path(run_dir) / "checkpoints.jsonl"
         self.strategy = strategy
-        self.done = {int(r["elapsed_s"]) for r in _read_jsonl(self.path) if "elapsed_s" in r}
+        self.done = {int(r["elapsed_s"]) for r in read_jsonl(self.path) if "elapsed_s" in r}
 
     def due(self, start_ns: int | None, clock_ns: int | None) -> list[int]:
         """Checkpoints (s) the clock has passed that are not recorded yet."""
