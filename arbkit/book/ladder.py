@@ -172,43 +172,37 @@ def book_set_nb(b, a, side, tick, qty):
         if sd > 0:
             old = bid_qty[a, i]
             bid_qty[a, i] = q
-            if q > 0.0:
-                if old == 0.0:
-                    n_bid[a] += 1
-                if tick > best_bid[a]:
-                    best_bid[a] = tick
-            elif old > 0.0:
-                n_bid[a] -= 1
-                if tick == best_bid[a]:
-                    nb = NO_BID
-                    if n_bid[a] > 0:
-                        j = i - 1
-                        while j >= 0:
-                            if bid_qty[a, j] > 0.0:
-                                nb = base[a] + j
-                                break
-                            j -= 1
-                    best_bid[a] = nb
+            pos = q > 0.0  # the count and best use & (one branch, rarely taken): the row's values do not predict
+            n_bid[a] += np.int64(pos & (old == 0.0)) - np.int64((not pos) & (old > 0.0))
+            if pos & (tick > best_bid[a]):
+                best_bid[a] = tick
+            elif (not pos) & (old > 0.0) & (tick == best_bid[a]):
+                nb = NO_BID
+                if n_bid[a] > 0:
+                    j = i - 1
+                    while j >= 0:
+                        if bid_qty[a, j] > 0.0:
+                            nb = base[a] + j
+                            break
+                        j -= 1
+                best_bid[a] = nb
         else:
             old = ask_qty[a, i]
             ask_qty[a, i] = q
-            if q > 0.0:
-                if old == 0.0:
-                    n_ask[a] += 1
-                if tick < best_ask[a]:
-                    best_ask[a] = tick
-            elif old > 0.0:
-                n_ask[a] -= 1
-                if tick == best_ask[a]:
-                    na = NO_ASK
-                    if n_ask[a] > 0:
-                        j = i + 1
-                        while j < L:
-                            if ask_qty[a, j] > 0.0:
-                                na = base[a] + j
-                                break
-                            j += 1
-                    best_ask[a] = na
+            pos = q > 0.0  # the count and best use & (one branch, rarely taken): the row's values do not predict
+            n_ask[a] += np.int64(pos & (old == 0.0)) - np.int64((not pos) & (old > 0.0))
+            if pos & (tick < best_ask[a]):
+                best_ask[a] = tick
+            elif (not pos) & (old > 0.0) & (tick == best_ask[a]):
+                na = NO_ASK
+                if n_ask[a] > 0:
+                    j = i + 1
+                    while j < L:
+                        if ask_qty[a, j] > 0.0:
+                            na = base[a] + j
+                            break
+                        j += 1
+                best_ask[a] = na
         if best_bid[a] != NO_BID or best_ask[a] != NO_ASK:
             if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:
                 off = (best_bid[a] + best_ask[a]) // 2 - base[a]
