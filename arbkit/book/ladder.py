@@ -107,7 +107,14 @@ def _recount_nb(b, a):
 
 @njit(cache=True)
 def book_recenter_nb(b, a, centre_tick):
-    """Move asset ``a``'s window so that ``centre_tick`` sits in its middle."""
+    """Move asset ``a``'s window so that ``centre_tick`` sits in its middle.
+
+    Called with the book's centre (mid of the bests, or the one best), it keeps both bests: they
+    lie in the window, at most ``L - 1`` ticks apart, and only bests exactly ``L - 1`` apart (the
+    window's two ends, its centre in range: never recentred) could lose one. So after every ladder
+    update a non-empty book's centre lies in ``[L/4, L - L/4]`` of its window, and the update need
+    look at the window only when a best price moved (``tests/book/test_ladder_window.py``).
+    """
     L = b.bid_qty.shape[1]
     new_base = centre_tick - L // 2
     shift = new_base - b.base[a]
@@ -166,6 +173,7 @@ def book_set_nb(b, a, side, tick, qty):
         base[a] = tick - L // 2
         i = L // 2
     old = -1.0
+    moved = False  # a best price moved: only then can the window need recentring
     if i < 0 or i >= L:
         dropped[a] += 1
     else:
@@ -176,6 +184,7 @@ def book_set_nb(b, a, side, tick, qty):
             n_bid[a] += np.int64(pos & (old == 0.0)) - np.int64((not pos) & (old > 0.0))
             if pos & (tick > best_bid[a]):
                 best_bid[a] = tick
+                moved = True
             elif (not pos) & (old > 0.0) & (tick == best_bid[a]):
                 nb = NO_BID
                 if n_bid[a] > 0:
@@ -186,6 +195,7 @@ def book_set_nb(b, a, side, tick, qty):
                             break
                         j -= 1
                 best_bid[a] = nb
+                moved = True
         else:
             old = ask_qty[a, i]
             ask_qty[a, i] = q
@@ -193,6 +203,7 @@ def book_set_nb(b, a, side, tick, qty):
             n_ask[a] += np.int64(pos & (old == 0.0)) - np.int64((not pos) & (old > 0.0))
             if pos & (tick < best_ask[a]):
                 best_ask[a] = tick
+                moved = True
             elif (not pos) & (old > 0.0) & (tick == best_ask[a]):
                 na = NO_ASK
                 if n_ask[a] > 0:
@@ -203,7 +214,8 @@ def book_set_nb(b, a, side, tick, qty):
                             break
                         j += 1
                 best_ask[a] = na
-        if best_bid[a] != NO_BID or best_ask[a] != NO_ASK:
+                moved = True
+        if moved and (best_bid[a] != NO_BID or best_ask[a] != NO_ASK):
             if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:
                 off = (best_bid[a] + best_ask[a]) // 2 - base[a]
             elif best_bid[a] != NO_BID:

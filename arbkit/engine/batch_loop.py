@@ -375,6 +375,7 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                 base[a] = tick - L // 2
                 i = L // 2
             old = -1.0
+            moved = False  # a best price moved: only then can the window need recentring
             if i < 0 or i >= L:
                 dropped[a] += 1
             else:
@@ -385,6 +386,7 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                     n_bid[a] += np.int64(pos & (old == 0.0)) - np.int64((not pos) & (old > 0.0))
                     if pos & (tick > best_bid[a]):
                         best_bid[a] = tick
+                        moved = True
                     elif (not pos) & (old > 0.0) & (tick == best_bid[a]):
                         nb = NO_BID
                         if n_bid[a] > 0:
@@ -395,6 +397,7 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                                     break
                                 j -= 1
                         best_bid[a] = nb
+                        moved = True
                 else:
                     old = ask_qty[a, i]
                     ask_qty[a, i] = q
@@ -402,6 +405,7 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                     n_ask[a] += np.int64(pos & (old == 0.0)) - np.int64((not pos) & (old > 0.0))
                     if pos & (tick < best_ask[a]):
                         best_ask[a] = tick
+                        moved = True
                     elif (not pos) & (old > 0.0) & (tick == best_ask[a]):
                         na = NO_ASK
                         if n_ask[a] > 0:
@@ -412,7 +416,8 @@ def run_batch_events_nb(states, strategy, params, users, mid, sh_rest, sh_nrest,
                                     break
                                 j += 1
                         best_ask[a] = na
-                if best_bid[a] != NO_BID or best_ask[a] != NO_ASK:
+                        moved = True
+                if moved and (best_bid[a] != NO_BID or best_ask[a] != NO_ASK):
                     if best_bid[a] != NO_BID and best_ask[a] != NO_ASK:
                         off = (best_bid[a] + best_ask[a]) // 2 - base[a]
                     elif best_bid[a] != NO_BID:
