@@ -117,14 +117,15 @@ class BatchReplayer:
             run.state.clock[c.CLK_FUND_DUE] = lead.state.clock[c.CLK_FUND_DUE]
             run._last_ts = lead._last_ts
 
-    def feed(self, cols: EventColumns) -> None:
-        """Process one chunk of events for every set."""
+    def feed(self, cols: EventColumns, origin: tuple | None = None) -> None:
+        """Process one chunk of events for every set (``origin``: which file rows, as :meth:`Replayer.feed`)."""
         if self._finished:
             raise RuntimeError("this BatchReplayer has finished; make a new one")
         n = len(cols)
         if n == 0:
             return
         lead = self.runs[0]
+        lead._note_origin(n, origin)
         n_funding = lead._check(cols)
         last_ts = int(cols.ts_local[-1])
         cols = lead._engine_rows_of(cols, n_funding)
@@ -154,8 +155,8 @@ class BatchReplayer:
         b = self.bclock
         if b[bl.B_ERROR] == c.E_CROSSED:
             a = int(b[bl.B_CROSS_ASSET])
-            raise crossed_book_error(self.runs[0].source, self.runs[0].input_row(int(b[bl.B_CROSS_ROW])),
-                                     int(b[bl.B_CROSS_TS]),
+            lead = self.runs[0]
+            raise crossed_book_error(*lead.file_row(lead.input_row(int(b[bl.B_CROSS_ROW]))), int(b[bl.B_CROSS_TS]),
                                      self.runs[0].instruments[a].key)
 
     def _drain(self, r: int) -> None:
@@ -183,6 +184,7 @@ class BatchReplayer:
                 clock[c.CLK_CROSS_ASSET] = b[bl.B_CROSS_ASSET]
                 clock[c.CLK_CROSS_ROW] = b[bl.B_CROSS_ROW]
                 run._row_map = self.runs[0]._row_map
+                run._origins = self.runs[0]._origins
             self._finished = True
         results = [run.finish() for run in self.runs]
         calls = sum(int(r.counters["strategy_calls"]) for r in results)

@@ -87,6 +87,7 @@ class Replayer:
         self._engine_rows = 0  # rows the engine counts as events (FUNDING / MARK rows are not)
         self._funding: list[np.ndarray] = []
         self._row_map: list[tuple[int, int, np.ndarray, int]] = []  # chunks that dropped rows, to name input rows
+        self._origins: list[tuple[int, int, tuple]] = []  # (first fed row, rows, origin): fed rows -> file rows
         self.trace_window = trace_window
         self.trace: list[dict[str, Any]] = []
         self._finished = False
@@ -132,13 +133,17 @@ class Replayer:
 
     # -- running ---------------------------------------------------------------------------
 
-    def feed(self, cols: EventColumns) -> None:
-        """Process one chunk of events (the state carries over to the next chunk)."""
+    def feed(self, cols: EventColumns, origin: tuple[str, int, np.ndarray | None] | None = None) -> None:
+        """Process one chunk of events (the state carries over to the next chunk).
+
+        ``origin``: which file rows these are — ``(path, row of the file, kept)``, the rows being
+        ``row + kept[i]`` (``row + i`` when ``kept`` is None) — so errors name the file's row."""
         if self._finished:
             raise RuntimeError("this Replayer has finished; make a new one")
         n = len(cols)
         if n == 0:
             return
+        self._note_origin(n, origin)
         n_funding = self._check(cols)
         last_ts = int(cols.ts_local[-1])
         cols = self._engine_rows_of(cols, n_funding)
@@ -153,6 +158,27 @@ class Replayer:
                 self._run(arrays, 0, len(cols))
         self._rows += n
         self._last_ts = last_ts
+
+    def _note_origin(self, n: int, origin: tuple[str, int, np.ndarray | None] | None) -> None:
+        if origin is not None:
+            self._origins.append((self._rows, n, origin))
+
+    def file_row(self, fed_row: int) -> tuple[str | None, int]:
+        """The file and row of input row ``fed_row`` (as fed, every kind counted): a part file and its row when
+        the chunk came with an origin, else the run's source and ``fed_row``."""
+        lo, hi = 0, len(self._origins)
+        while lo < hi:  # the last chunk starting at or before fed_row
+            mid = (lo + hi) // 2
+            if self._origins[mid][0] <= fed_row:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo:
+            start, n, (path, first, kept) = self._origins[lo - 1]
+            i = fed_row - start
+            if 0 <= i < n:
+                return path, first + (int(kept[i]) if kept is not None else i)
+        return self.source, fed_row
 
     def _engine_rows_of(self, cols: EventColumns, n_funding: int | None = None) -> EventColumns:
         """A fed chunk for the engine, remembering where its counted rows (:func:`book_rows`: not FUNDING / MARK,
@@ -265,7 +291,8 @@ class Replayer:
         """The error of the first crossed book (file, row, time, asset)."""
         clock = self.state.clock
         a = int(clock[c.CLK_CROSS_ASSET])
-        return crossed_book_error(self.source, self.input_row(int(clock[c.CLK_CROSS_ROW])), int(clock[c.CLK_CROSS_TS]),
+        return crossed_book_error(*self.file_row(self.input_row(int(clock[c.CLK_CROSS_ROW]))),
+                                  int(clock[c.CLK_CROSS_TS]),
                                   self.instruments[a].key if 0 <= a < len(self.instruments) else str(a))
 
     def _raise_engine_error(self, r: int) -> None:
@@ -338,7 +365,8 @@ class Replayer:
         crossed = None
         if counters["crossed_books"]:
             a = int(clock[c.CLK_CROSS_ASSET])
-            crossed = {"count": counters["crossed_books"], "first_row": self.input_row(int(clock[c.CLK_CROSS_ROW])),
+            path, row = self.file_row(self.input_row(int(clock[c.CLK_CROSS_ROW])))
+            crossed = {"count": counters["crossed_books"], "first_file": path, "first_row": row,
                        "first_ts": int(clock[c.CLK_CROSS_TS]), "first_instrument": self.instruments[a].key}
         gs = self.state.guard_st
         guard_report = {"kill_switch": {"tripped": bool(gs[c.GS_KILLED]),

@@ -146,16 +146,21 @@ class RowGuard:
 
     def check(self, cols: EventColumns, path: str | Path | None, offset: int) -> EventColumns:
         """``cols`` (rows ``offset``… of the file ``path``) if every row passes; else a DataError, or the good rows."""
+        keep = self.keep(cols, path, offset)
+        return cols if keep is None else cols.take(keep)
+
+    def keep(self, cols: EventColumns, path: str | Path | None, offset: int) -> np.ndarray | None:
+        """None when every row of ``cols`` passes; else a DataError, or (``skip_bad``) the good rows' indices."""
         n = len(cols)
         if n == 0:
-            return cols
+            return None
         codes = np.empty(n, np.int8)
         before = self.last_ts
         self.last_ts = int(row_codes_nb(cols.ts_local, cols.asset, cols.kind, cols.side, cols.price, cols.qty,
                                         self.tick, self.kinds, np.int64(before), codes))
         bad = np.flatnonzero(codes)
         if len(bad) == 0:
-            return cols
+            return None
         r = int(bad[0])
         code = int(codes[r])
         prior = int(np.max(cols.ts_local[:r][codes[:r] == 0], initial=before))
@@ -170,14 +175,26 @@ class RowGuard:
             if c and count:
                 check = PROBLEMS[c][0]
                 self.tally.by_check[check] = self.tally.by_check.get(check, 0) + int(count)
-        return cols.take(codes == 0)
+        return np.flatnonzero(codes == 0)
+
+
+#: Where a chunk's rows came from: the part file, the file row of the chunk's first read row, and the read
+#: rows kept (indices from that row; None: all, in order). The engine names a file row from it.
+RowOrigin = tuple[str, int, "np.ndarray | None"]
+
+
+def _origin(part: Path, first: int, kept: np.ndarray | None, lo: int) -> RowOrigin:
+    """The origin of the rows ``lo…`` of a chunk read from file row ``first`` keeping ``kept``."""
+    if kept is None:
+        return str(part), first + lo, None
+    return str(part), first, kept[lo:]
 
 
 def checked_stream(rec: Any, rows: int, *, start: int | None = None, end: int | None = None, warmup: bool = False,
-                   guard: RowGuard) -> Iterator[tuple[bool, EventColumns]]:
-    """``(warm, chunk)`` pairs of a Recording in order, every row checked by ``guard``: with ``warmup``
+                   guard: RowGuard) -> Iterator[tuple[bool, EventColumns, RowOrigin]]:
+    """``(warm, chunk, origin)`` of a Recording in order, every row checked by ``guard``: with ``warmup``
     and a ``start`` the rows before ``start`` come first with ``warm`` True (books only), then the rows
-    of [start, end) with ``warm`` False."""
+    of [start, end) with ``warm`` False. ``origin`` (:data:`RowOrigin`) says which file rows they are."""
     if rows <= 0:
         raise ValueError(f"rows must be positive, got {rows}")
     for part, info in zip(rec.part_paths, rec.manifest.parts):
@@ -191,17 +208,24 @@ def checked_stream(rec: Any, rows: int, *, start: int | None = None, end: int | 
             for batch in pf.iter_batches(batch_size=rows):
                 cols = EventColumns.from_arrow(batch)
                 n = len(cols)
-                cols = guard.check(cols, part, offset)
+                read_from = offset
+                kept = guard.keep(cols, part, offset)
+                if kept is not None:
+                    cols = cols.take(kept)
                 offset += n
                 if end is not None:
-                    cols = cols.take(cols.ts_local < end)
+                    inside = cols.ts_local < end
+                    if not inside.all():
+                        kept = (np.arange(n) if kept is None else kept)[inside]
+                        cols = cols.take(inside)
+                first = 0
                 if start is not None:
                     first = int(np.searchsorted(cols.ts_local, start, side="left"))
                     if warmup and first:
-                        yield True, cols.take(slice(0, first))
+                        yield True, cols.take(slice(0, first)), _origin(part, read_from, kept, 0)
                     cols = cols.take(slice(first, None))
                 if len(cols):
-                    yield False, cols
+                    yield False, cols, _origin(part, read_from, kept, first)
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"corrupt or truncated Parquet data after row {offset} ({exc})", path=part,
                             row=offset) from None

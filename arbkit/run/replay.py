@@ -110,20 +110,21 @@ def replay(recording: Any, strategy: Strategy | str, params: Any = None, *, fill
     runner = Replayer(source.instruments, strategy, params, fill=fill, latency=latency, seed=seed, schedule=schedule,
                       guards=guards, equity_interval_ms=equity_interval_ms, source=source.path, trace_window=trace,
                       allow_crossed=allow_crossed, mark=mark, allow_short=allow_short, rewards=rewards)
-    for warm, chunk in source.stream:
+    for warm, chunk, origin in source.stream:
         if warm:
             runner.warm(chunk)
         else:
-            runner.feed(chunk)
+            runner.feed(chunk, origin)
     result = RunResult.of(runner.finish(clock_end=clock_end), strategy)
     source.report(result, trace)
     return result
 
 
 class EventSource:
-    """A replay's input: the checked ``(warm, chunk)`` stream, the instruments, where it came from, the bad-row tally."""
+    """A replay's input: the checked ``(warm, chunk, origin)`` stream (origin: which file rows, None for columns
+    in memory), the instruments, where it came from, the bad-row tally."""
 
-    def __init__(self, stream: Iterable[tuple[bool, EventColumns]], instruments: Sequence[Instrument],
+    def __init__(self, stream: Iterable[tuple[bool, EventColumns, Any]], instruments: Sequence[Instrument],
                  path: str | None, guard: RowGuard | None, window: tuple[int | None, int | None],
                  span: tuple[int | None, int | None]) -> None:
         self.stream, self.path, self.guard = stream, path, guard
@@ -235,9 +236,9 @@ def _split_window(cols: EventColumns, chunk_rows: int, start: int | None, end: i
     first = 0 if start is None else int(np.searchsorted(cols.ts_local, start, side="left"))
     if warmup:
         for i in range(0, first, chunk_rows):
-            yield True, cols.take(slice(i, min(i + chunk_rows, first)))
+            yield True, cols.take(slice(i, min(i + chunk_rows, first))), None
     for i in range(first, len(cols), chunk_rows):
-        yield False, cols.take(slice(i, i + chunk_rows))
+        yield False, cols.take(slice(i, i + chunk_rows)), None
 
 
 def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[Any], *, fill: Any = None,
@@ -259,11 +260,11 @@ def replay_batch(recording: Any, strategy: Strategy | str, param_sets: Sequence[
                           schedule=schedule, equity_interval_ms=equity_interval_ms, guards=guards, source=source.path,
                           buffers=buffers, allow_crossed=allow_crossed, mark=mark, allow_short=allow_short,
                           rewards=rewards)
-    for warm, chunk in source.stream:
+    for warm, chunk, origin in source.stream:
         if warm:
             batch.warm(chunk)
         else:
-            batch.feed(chunk)
+            batch.feed(chunk, origin)
     results = [RunResult.of(r, strategy) for r in batch.finish()]
     for k, res in enumerate(results):
         source.report(res, warn=k == 0)

@@ -46,7 +46,8 @@ def test_the_row_named_is_the_input_row_when_mark_rows_are_skipped():
 def test_allowed_crossings_are_counted_in_the_result_and_the_kpis():
     res = replay(make_events(IMAGE + ROWS), touch_mm(), MM, instruments=INST, allow_crossed=True)
     assert res.counters["crossed_books"] == 2
-    assert res.crossed == {"count": 2, "first_row": len(IMAGE) + 1, "first_ts": 200, "first_instrument": "sim:X"}
+    assert res.crossed == {"count": 2, "first_file": None, "first_row": len(IMAGE) + 1, "first_ts": 200,
+                           "first_instrument": "sim:X"}
     assert compute_kpis(res)["total"]["crossed_books"] == 2
     clean = replay(make_events(IMAGE + ROWS[-1:]), touch_mm(), MM, instruments=INST)
     assert clean.counters["crossed_books"] == 0 and clean.crossed is None

@@ -82,7 +82,7 @@ def test_the_tally_counts_by_validate_check(tmp_path):
     from arbkit.io.read_checks import checked_stream
 
     guard = RowGuard([i.tick_size for i in Recording(bad).instruments], skip_bad=True)
-    rows = sum(len(c) for _, c in checked_stream(Recording(bad), 1000, guard=guard))
+    rows = sum(len(c) for _, c, _ in checked_stream(Recording(bad), 1000, guard=guard))
     assert guard.tally.by_check == {"negative": 3, "non_finite": 1}
     assert rows == Recording(rec).n_events - 4
     assert guard.tally.first.endswith("row 5, field 'qty': qty -1.0 is negative")
