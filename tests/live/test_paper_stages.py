@@ -75,9 +75,11 @@ def test_paper_stages_against_local_servers(tmp_path):
         for c in summ["candidates"]:
             kpi = read_json(out / c["kpi_path"], "run_kpi")
             assert c["status"] in ("ok", "no_trades"), c
+            # clock_end_ns: the stage's engine ran its timers (responses in flight, exits) on to where the wall
+            # clock stopped, after the last recorded event; its replay must too (run.yaml carries it)
             cfg = RunConfig(strategy="arb", params=dict(c["params"]), latency=base.latency, fill=base.fill,
                             guards=base.guards, seed=base.seed, allow_short=base.allow_short,
-                                mark=base.mark)
+                            mark=base.mark, clock_end_ns=base.clock_end_ns)
             single = cfg.replay(rec)
             assert kpi["fills_hash"] == single.fills_hash, c["run_id"]
             assert c["kpi_summary"]["fills"] == len(single.fills)
