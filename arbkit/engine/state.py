@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, typeof, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from numba.experimental import structref
 
 from arbkit.engine import codes as c
@@ -226,69 +228,106 @@ class EngineStateRef(structref.StructRefProxy):
 structref.define_boxing(EngineStateType, EngineStateRef)
 
 _ARRAYS_TYPE = typeof(_type_probe())
-ENGINE_STATE_TYPE = EngineStateType(list(zip(EngineState._fields, _ARRAYS_TYPE.types)))
+#: the EngineState's fields (unmanaged views), then ``keep``: the NamedTuple that owns their memory
+ENGINE_STATE_TYPE = EngineStateType(list(zip(EngineState._fields, _ARRAYS_TYPE.types)) + [("keep", _ARRAYS_TYPE)])
+
+
+@intrinsic
+def _unmanaged(typingctx, arr):
+    """A view of ``arr`` with no meminfo: reading it out of the struct takes no reference count.
+
+    Only for arrays whose owner outlives every use (the struct's ``keep`` field). ``parent``
+    is kept, so handing the whole array back to Python returns the owning ndarray itself.
+    """
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, sig, args):
+        src = context.make_array(arr)(context, builder, value=args[0])
+        view = context.make_array(arr)(context, builder)
+        for name in ("parent", "nitems", "itemsize", "data", "shape", "strides"):
+            setattr(view, name, getattr(src, name))
+        view.meminfo = cgutils.get_null_value(view.meminfo.type)
+        return view._getvalue()
+
+    return arr(arr), codegen
+
+
+@njit(cache=True)
+def _unmanaged_books_nb(b):
+    return BookState(_unmanaged(b.bid_qty), _unmanaged(b.ask_qty), _unmanaged(b.base), _unmanaged(b.best_bid),
+                     _unmanaged(b.best_ask), _unmanaged(b.n_bid), _unmanaged(b.n_ask), _unmanaged(b.inv_tick),
+                     _unmanaged(b.tick), _unmanaged(b.dropped), _unmanaged(b.centred), _unmanaged(b.bbo))
+
+
+@njit(cache=True)
+def _unmanaged_latency_nb(t):
+    return LatencyTable(_unmanaged(t.mode), _unmanaged(t.const), _unmanaged(t.off), _unmanaged(t.values),
+                        _unmanaged(t.times))
 
 
 @njit(cache=True)
 def _build_struct_nb(arrays):
     st = structref.new(ENGINE_STATE_TYPE)
-    st.books = arrays.books
-    st.clock = arrays.clock
-    st.counters = arrays.counters
-    st.cfg_i = arrays.cfg_i
-    st.cfg_f = arrays.cfg_f
-    st.inst = arrays.inst
-    st.acct = arrays.acct
-    st.oi = arrays.oi
-    st.of = arrays.of
-    st.active = arrays.active
-    st.free = arrays.free
-    st.done = arrays.done
-    st.n_resting = arrays.n_resting
-    st.rq_i = arrays.rq_i
-    st.rq_f = arrays.rq_f
-    st.rs_i = arrays.rs_i
-    st.rs_f = arrays.rs_f
-    st.entry_lat = arrays.entry_lat
-    st.resp_lat = arrays.resp_lat
-    st.rng = arrays.rng
-    st.fills = arrays.fills
-    st.log = arrays.log
-    st.eq_ts = arrays.eq_ts
-    st.eq_val = arrays.eq_val
-    st.eq_pos = arrays.eq_pos
-    st.eq_marks = arrays.eq_marks
-    st.cons = arrays.cons
-    st.prev_top = arrays.prev_top
-    st.requeue = arrays.requeue
-    st.usable = arrays.usable
-    st.gapped = arrays.gapped
-    st.rest = arrays.rest
-    st.notes = arrays.notes
-    st.guard_cfg = arrays.guard_cfg
-    st.guard_st = arrays.guard_st
-    st.asset_ts = arrays.asset_ts
-    st.trade_hist = arrays.trade_hist
-    st.vol_ring = arrays.vol_ring
-    st.marks = arrays.marks
-    st.hold = arrays.hold
-    st.fund_i = arrays.fund_i
-    st.fund_f = arrays.fund_f
-    st.mark_px = arrays.mark_px
-    st.fund_log = arrays.fund_log
-    st.tick = arrays.tick
-    st.inv_tick = arrays.inv_tick
-    st.best_bid = arrays.best_bid
-    st.best_ask = arrays.best_ask
-    st.bid_qty = arrays.bid_qty
-    st.ask_qty = arrays.ask_qty
-    st.base = arrays.base
-    st.bbo = arrays.bbo
+    st.books = _unmanaged_books_nb(arrays.books)
+    st.clock = _unmanaged(arrays.clock)
+    st.counters = _unmanaged(arrays.counters)
+    st.cfg_i = _unmanaged(arrays.cfg_i)
+    st.cfg_f = _unmanaged(arrays.cfg_f)
+    st.inst = _unmanaged(arrays.inst)
+    st.acct = _unmanaged(arrays.acct)
+    st.oi = _unmanaged(arrays.oi)
+    st.of = _unmanaged(arrays.of)
+    st.active = _unmanaged(arrays.active)
+    st.free = _unmanaged(arrays.free)
+    st.done = _unmanaged(arrays.done)
+    st.n_resting = _unmanaged(arrays.n_resting)
+    st.rq_i = _unmanaged(arrays.rq_i)
+    st.rq_f = _unmanaged(arrays.rq_f)
+    st.rs_i = _unmanaged(arrays.rs_i)
+    st.rs_f = _unmanaged(arrays.rs_f)
+    st.entry_lat = _unmanaged_latency_nb(arrays.entry_lat)
+    st.resp_lat = _unmanaged_latency_nb(arrays.resp_lat)
+    st.rng = _unmanaged(arrays.rng)
+    st.fills = _unmanaged(arrays.fills)
+    st.log = _unmanaged(arrays.log)
+    st.eq_ts = _unmanaged(arrays.eq_ts)
+    st.eq_val = _unmanaged(arrays.eq_val)
+    st.eq_pos = _unmanaged(arrays.eq_pos)
+    st.eq_marks = _unmanaged(arrays.eq_marks)
+    st.cons = _unmanaged(arrays.cons)
+    st.prev_top = _unmanaged(arrays.prev_top)
+    st.requeue = _unmanaged(arrays.requeue)
+    st.usable = _unmanaged(arrays.usable)
+    st.gapped = _unmanaged(arrays.gapped)
+    st.rest = _unmanaged(arrays.rest)
+    st.notes = _unmanaged(arrays.notes)
+    st.guard_cfg = _unmanaged(arrays.guard_cfg)
+    st.guard_st = _unmanaged(arrays.guard_st)
+    st.asset_ts = _unmanaged(arrays.asset_ts)
+    st.trade_hist = _unmanaged(arrays.trade_hist)
+    st.vol_ring = _unmanaged(arrays.vol_ring)
+    st.marks = _unmanaged(arrays.marks)
+    st.hold = _unmanaged(arrays.hold)
+    st.fund_i = _unmanaged(arrays.fund_i)
+    st.fund_f = _unmanaged(arrays.fund_f)
+    st.mark_px = _unmanaged(arrays.mark_px)
+    st.fund_log = _unmanaged(arrays.fund_log)
+    st.tick = _unmanaged(arrays.tick)
+    st.inv_tick = _unmanaged(arrays.inv_tick)
+    st.best_bid = _unmanaged(arrays.best_bid)
+    st.best_ask = _unmanaged(arrays.best_ask)
+    st.bid_qty = _unmanaged(arrays.bid_qty)
+    st.ask_qty = _unmanaged(arrays.ask_qty)
+    st.base = _unmanaged(arrays.base)
+    st.bbo = _unmanaged(arrays.bbo)
+    st.keep = arrays  # owns every array above for as long as the struct lives
     return st
 
 
 def as_struct(arrays: EngineState) -> EngineStateRef:
-    """The numba struct over ``arrays`` (no copy: numba's writes show in the NamedTuple's arrays)."""
+    """The numba struct over ``arrays`` (no copy: numba's writes show in the NamedTuple's arrays; the struct keeps
+    ``arrays`` alive)."""
     return _build_struct_nb(arrays)
 #: The one signature every strategy kernel has: ``kernel(state, params, user_state) -> None``.
 STRATEGY_SIG = types.void(ENGINE_STATE_TYPE, types.float64[::1], types.float64[::1])
