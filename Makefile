@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_breakdown.py --json benchmarks/results/breakdown.json --markdown benchmarks/results/breakdown.md
 	$(PY) benchmarks/bench_scanner.py --json benchmarks/results/scanner.json --markdown benchmarks/results/scanner.md
 	$(PY) benchmarks/bench_sweep.py --json benchmarks/results/sweep.json --markdown benchmarks/results/sweep.md
+	$(PY) benchmarks/bench_sweep_bound.py --json benchmarks/results/sweep_bound.json --markdown benchmarks/results/sweep_bound.md
 	$(PY) benchmarks/bench_scaleout.py --json benchmarks/results/scaleout.json
 	$(PY) benchmarks/bench_recorder.py --times 100 --json benchmarks/results/recorder.json --markdown benchmarks/results/recorder.md
 	$(PY) benchmarks/bench_peer.py --json benchmarks/results/peer.json --markdown benchmarks/results/peer.md
