@@ -105,12 +105,25 @@ def markdown(r: dict) -> str:
         f"their own replays and in the batch: {r['fills_hash_equal_sampled_sets']}.", ""])
 
 
+def _at_least(low: int):
+    """An argparse type: an integer no smaller than ``low`` (anything else is one usage line, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
+
+
 def main() -> None:
     from arbkit.apps.bench import write_report
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--events", type=int, default=5_000_000)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--events", type=_at_least(1), default=5_000_000)
+    ap.add_argument("--rounds", type=_at_least(1), default=3)
     ap.add_argument("--json", default=str(ROOT / "results" / "sweep_bound.json"))
     ap.add_argument("--markdown", default=str(ROOT / "results" / "sweep_bound.md"))
     a = ap.parse_args()

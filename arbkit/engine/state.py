@@ -255,6 +255,7 @@ def _unmanaged(typingctx, arr):
 
 @njit(cache=True)
 def _unmanaged_books_nb(b):
+    """The book NamedTuple with every array an unmanaged view (owned by the struct's ``keep``)."""
     return BookState(_unmanaged(b.bid_qty), _unmanaged(b.ask_qty), _unmanaged(b.base), _unmanaged(b.best_bid),
                      _unmanaged(b.best_ask), _unmanaged(b.n_bid), _unmanaged(b.n_ask), _unmanaged(b.inv_tick),
                      _unmanaged(b.tick), _unmanaged(b.dropped), _unmanaged(b.centred), _unmanaged(b.bbo))
@@ -262,6 +263,7 @@ def _unmanaged_books_nb(b):
 
 @njit(cache=True)
 def _unmanaged_latency_nb(t):
+    """A latency table with every array an unmanaged view (owned by the struct's ``keep``)."""
     return LatencyTable(_unmanaged(t.mode), _unmanaged(t.const), _unmanaged(t.off), _unmanaged(t.values),
                         _unmanaged(t.times))
 
